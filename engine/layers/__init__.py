@@ -1,0 +1,8 @@
+"""The layer catalogue: importing this package registers every layer family."""
+
+from engine.layers import core, io  # noqa: F401  (registration side effects)
+from engine.layers.registry import all_specs, categories, get_spec, has_spec, register
+from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
+
+__all__ = ["LayerSpec", "Param", "Params", "Port", "Shape", "all_specs", "categories", "get_spec",
+           "has_spec", "register"]
