@@ -38,6 +38,8 @@ class Problem:
     message: str
     hint: str = ""
     severity: str = "error"
+    fix: str | None = None
+    """A layer type whose insertion before the node mends the problem (one-click fix)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,143 @@
+"""Shape inference: run each built layer on meta-device tensors, cached per node so edits stay cheap."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import torch
+
+from engine.graph import Graph, Node
+from engine.layers.registry import get_spec
+from engine.layers.spec import LayerSpec, Params, Shape
+from engine.shapes_format import format_shape
+from engine.topology import Topology, topology
+
+PROBE_BATCH = 2
+"""Batch size of the probe tensors; dim 0 of every result is stored as None (N)."""
+
+
+@dataclass(frozen=True)
+class NodeShapes:
+    """What inference learned about one node."""
+
+    in_shapes: tuple[Shape, ...]
+    out_shape: Shape | None
+    dtype: str = "float32"
+    param_count: int = 0
+    error: tuple[str, str, str | None] | None = None
+    """(message, hint, fix type id) when the layer cannot take its input."""
+
+
+@dataclass
+class ShapeResult:
+    nodes: dict[str, NodeShapes] = field(default_factory=dict)
+
+    def out_shape(self, node_id: str) -> Shape | None:
+        info = self.nodes.get(node_id)
+        return info.out_shape if info else None
+
+
+class ShapeEngine:
+    """Infers shapes and parameter counts; results are cached by (type, params, input shapes)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, NodeShapes] = {}
+
+    def infer(self, graph: Graph, topo: Topology | None = None) -> ShapeResult:
+        topo = topo or topology(graph)
+        result = ShapeResult()
+        for nid in topo.order:
+            node = graph.nodes[nid]
+            result.nodes[nid] = self._node(graph, node, topo, result)
+        return result
+
+    def _node(self, graph: Graph, node: Node, topo: Topology, result: ShapeResult) -> NodeShapes:
+        spec = get_spec(node.type)
+        if spec.role == "input":
+            shape, dtype = spec.input_shape(Params(node.params))
+            return NodeShapes((), (None, *shape), dtype)
+        incoming = topo.ordered_inputs(graph, node.id)
+        ins = [result.nodes.get(e.src) for e in incoming]
+        if not ins or any(i is None or i.out_shape is None for i in ins):
+            return NodeShapes((), None)
+        in_shapes = tuple(i.out_shape for i in ins)
+        dtypes = tuple(i.dtype for i in ins)
+        if spec.role == "output":
+            return NodeShapes(in_shapes, in_shapes[0], dtypes[0])
+        owner = graph.nodes.get(node.shares) if node.shares else None
+        build_node = owner if owner is not None and owner.type == node.type else node
+        owner_shapes = in_shapes
+        if build_node is not node:
+            owner_info = result.nodes.get(build_node.id)
+            if owner_info is None or not owner_info.in_shapes:
+                return NodeShapes(in_shapes, None)
+            owner_shapes = owner_info.in_shapes
+        key = (node.type, _freeze(build_node.params), owner_shapes, in_shapes, dtypes)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = _probe(spec, Params(build_node.params), owner_shapes, in_shapes, dtypes)
+            if build_node is not node:
+                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, 0, cached.error)
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
+
+
+def _freeze(params: dict) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def _probe(spec: LayerSpec, params: Params, build_shapes: tuple[Shape, ...], in_shapes: tuple[Shape, ...],
+           dtypes: tuple[str, ...]) -> NodeShapes:
+    """Build the layer without allocating weights and run it once on meta tensors."""
+    if spec.check is not None:
+        failed = spec.check(params, list(in_shapes))
+        if failed:
+            return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix))
+    try:
+        out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("meta"))
+    except NotImplementedError:
+        try:
+            out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("cpu"))
+        except Exception as exc:  # noqa: BLE001  any failure of a user's layer setup becomes a message
+            return _failure(spec, in_shapes, exc)
+    except Exception as exc:  # noqa: BLE001
+        return _failure(spec, in_shapes, exc)
+    shape = (None, *out.shape[1:]) if out.dim() > 0 else tuple(out.shape)
+    return NodeShapes(in_shapes, shape, str(out.dtype).removeprefix("torch."), count)
+
+
+def _run(spec: LayerSpec, params: Params, build_shapes, in_shapes, dtypes, device: torch.device):
+    with torch.device(device):
+        module = spec.build(params, list(build_shapes))
+    module.eval()
+    probes = [_probe_tensor(s, d, device) for s, d in zip(in_shapes, dtypes, strict=True)]
+    with torch.no_grad():
+        out = module(*probes)
+    if isinstance(out, tuple | list):
+        out = out[0]
+    count = sum(p.numel() for p in module.parameters())
+    return out, count
+
+
+def _probe_tensor(shape: Shape, dtype: str, device: torch.device) -> torch.Tensor:
+    dims = [PROBE_BATCH if d is None else d for d in shape]
+    if dtype.startswith("int"):
+        return torch.zeros(dims, dtype=torch.int64, device=device)
+    return torch.zeros(dims, dtype=getattr(torch, dtype, torch.float32), device=device)
+
+
+def _failure(spec: LayerSpec, in_shapes: tuple[Shape, ...], exc: Exception) -> NodeShapes:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = re.sub(r"\s+", " ", detail)[:300]
+    got = ", ".join(format_shape(s) for s in in_shapes)
+    message = f"{spec.title} cannot take an input of shape {got}: {detail}"
+    return NodeShapes(in_shapes, None, error=(message, "change this layer's params or the layers before it", None))
+
+
+def infer_shapes(graph: Graph) -> ShapeResult:
+    """One-off shape inference (the editor keeps a `ShapeEngine` to reuse its cache)."""
+    return ShapeEngine().infer(graph)
