@@ -1,0 +1,92 @@
+"""CLI commands about a project itself: validate, summary, layers, templates."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.layers.registry import all_specs, get_spec
+from engine.shapes_format import format_shape
+from engine.templates import list_templates, load_project
+from engine.validate import validate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check a project; exit 1 if it has errors")
+    p.add_argument("project", help="project file or template name (e.g. lenet)")
+    p.set_defaults(run=run_validate)
+    p = sub.add_parser("summary", help="table of nodes, output shapes and parameter counts")
+    p.add_argument("project", help="project file or template name")
+    p.set_defaults(run=run_summary)
+    p = sub.add_parser("layers", help="the layer catalogue")
+    p.add_argument("type_id", nargs="?", help="show one layer type in full")
+    p.set_defaults(run=run_layers)
+    p = sub.add_parser("templates", help="list the built-in example projects")
+    p.set_defaults(run=run_templates)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    graph = load_project(args.project)
+    result = validate(graph)
+    for problem in result.problems:
+        node = graph.nodes.get(problem.node_id) if problem.node_id else None
+        where = f"{node.name} ({node.id})" if node else "graph"
+        hint = f"\n    hint: {problem.hint}" if problem.hint else ""
+        print(f"{problem.severity}: {where}: {problem.message}{hint}")
+    errors = len(result.errors)
+    print(f"{graph.name}: {'valid' if not errors else f'{errors} error(s)'}, "
+          f"{len(graph.nodes)} nodes, {result.total_params:,} parameters")
+    return 1 if errors else 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    graph = load_project(args.project)
+    result = validate(graph)
+    table = Table(title=f"{graph.name}")
+    for col in ("node", "type", "output shape", "params"):
+        table.add_column(col, justify="right" if col == "params" else "left")
+    for nid in result.order + sorted(set(graph.nodes) - set(result.order)):
+        node = graph.nodes[nid]
+        shared = f" (shares {graph.nodes[node.shares].name})" if node.shares in graph.nodes else ""
+        table.add_row(node.name, node.type + shared, format_shape(result.shapes.get(nid)),
+                      f"{result.param_counts.get(nid, 0):,}")
+    console = Console()
+    console.print(table)
+    console.print(f"Total parameters: {result.total_params:,}")
+    if not result.ok:
+        console.print(f"[red]{len(result.errors)} error(s); run `deepwire validate` for details[/red]")
+    return 0 if result.ok else 1
+
+
+def run_layers(args: argparse.Namespace) -> int:
+    console = Console()
+    if args.type_id:
+        spec = get_spec(args.type_id)
+        console.print(f"[bold]{spec.title}[/bold] ({spec.type_id}, {spec.category})\n{spec.summary}\n")
+        console.print(spec.explanation)
+        for title, items in (("Advantages", spec.advantages), ("Disadvantages", spec.disadvantages)):
+            if items:
+                console.print(f"\n[bold]{title}[/bold]")
+                for item in items:
+                    console.print(f"  - {item}")
+        if spec.when_to_use:
+            console.print(f"\n[bold]When to use[/bold]\n{spec.when_to_use}")
+        for p in spec.params:
+            console.print(f"  {p.name} ({p.kind}, default {p.default!r}): {p.doc}")
+        return 0
+    table = Table(title="DeepWire layer catalogue")
+    for col in ("type id", "category", "summary"):
+        table.add_column(col)
+    for spec in all_specs():
+        table.add_row(spec.type_id, spec.category, spec.summary)
+    console.print(table)
+    return 0
+
+
+def run_templates(args: argparse.Namespace) -> int:
+    for stem in list_templates():
+        graph = load_project(stem)
+        print(f"{stem:24} {graph.description.splitlines()[0] if graph.description else graph.name}")
+    return 0
