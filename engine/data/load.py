@@ -1,0 +1,170 @@
+"""The data section -> `PreparedData` (load, split, normalize) and the editor's sample preview."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.data import augment, files, preprocess, streaming
+from engine.data.builtin import builtin_info, load_builtin
+from engine.data.prepared import PreparedData, Split, StreamSplit
+from engine.data.raw import TASKS, RawData
+from engine.errors import DataError
+
+SOURCES = ("builtin", "csv", "image_folder", "npz", "npy")
+DEFAULTS = {
+    "source": "builtin", "name": "digits", "options": {}, "augment": {},
+    "split": {"val": 0.15, "test": 0.15, "seed": 0, "stratify": True},
+    "stream": "auto",            # true / false / "auto" (stream files above stream_threshold_mb)
+    "stream_threshold_mb": 512, "chunk_rows": 50_000,
+    "resident_max_mb": 1024,     # in-memory splits up to this size are batched on the device
+    "workers": 2,                # DataLoader workers for larger and streamed data
+}
+
+
+@dataclass
+class Sample:
+    """One preview item: raw (un-normalized) inputs, the target and a readable label."""
+
+    inputs: tuple[np.ndarray, ...]
+    target: np.ndarray | float | int
+    label: str
+
+
+def with_defaults(section: dict, seed: int | None = None) -> dict:
+    """A copy of `section` with every missing key filled in; DataError for an unknown source or task."""
+    out = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
+    split = {**DEFAULTS["split"], **({"seed": seed} if seed is not None else {}), **section.get("split", {})}
+    out["split"] = split
+    if out["source"] not in SOURCES:
+        raise DataError(f"Unknown data source '{out['source']}'; use one of {list(SOURCES)}.")
+    if out.get("task") is not None and out["task"] not in TASKS:
+        raise DataError(f"Unknown task '{out['task']}'; use one of {list(TASKS)}.")
+    if "normalize" not in out:
+        out["normalize"] = builtin_info(out["name"]).normalize if out["source"] == "builtin" else "standardize"
+    if out["normalize"] not in preprocess.METHODS:
+        raise DataError(f"Unknown normalization '{out['normalize']}'; use one of {list(preprocess.METHODS)}.")
+    out["augment"] = augment.augment_options(out["augment"])
+    return out
+
+
+def load_raw(section: dict, seed: int | None = None) -> RawData:
+    """The whole dataset of a (defaults-filled) in-memory section."""
+    source = section["source"]
+    if source == "builtin":
+        return load_builtin(section["name"], section["options"], section.get("task"), seed)
+    if source == "csv":
+        return files.load_csv(section)
+    if source == "image_folder":
+        return files.load_image_folder(section)
+    raw = files.load_arrays(section)
+    raw.channels_last = bool(section.get("channels_last"))
+    return raw
+
+
+def wants_stream(section: dict) -> bool:
+    """True when the section asks for streaming, or (auto) its file exceeds the size threshold."""
+    if section["stream"] != "auto":
+        return bool(section["stream"])
+    if section["source"] not in ("csv", "npy"):
+        return False
+    path = files.existing_file(section.get("x_path") or section.get("path"), "path")
+    return path.stat().st_size > float(section["stream_threshold_mb"]) * 2**20
+
+
+def load_data(section: dict, *, seed: int | None = None) -> PreparedData:
+    """Load, split and normalize the data section; `seed` is used where the section sets none."""
+    section = with_defaults(section, seed)
+    if wants_stream(section):
+        return _streamed(section)
+    return _in_memory(load_raw(section, seed), section)
+
+
+def _in_memory(raw: RawData, section: dict) -> PreparedData:
+    split = section["split"]
+    strata = raw.class_ids if split["stratify"] else None
+    parts = preprocess.split_indices(len(raw), split["val"], split["test"], int(split["seed"]), strata, raw.ordered)
+    train = parts["train"]
+    floats = [x for x in raw.inputs if x.dtype == np.float32]
+    for x in (*raw.inputs, raw.target):
+        if x.dtype == np.float32 and not np.isfinite(x).all():
+            raise DataError(f"The data ({_describe_source(section)}) contains NaN or infinite values; clean it first.")
+    norm = {"method": "none"}
+    if floats:
+        if len({x.shape[1:] for x in floats}) > 1:
+            raise DataError("All float inputs must have the same per-sample shape to share normalization.")
+        norm = preprocess.fit(section["normalize"], np.concatenate([x[train] for x in floats]), raw.channels_last)
+    scale_target = section.get("normalize_target", raw.task in ("regression", "next_step")
+                               and section["normalize"] != "none")
+    if scale_target:
+        norm["target"] = preprocess.fit("standardize", raw.target[train])
+
+    def make(rows: np.ndarray) -> Split:
+        inputs = tuple(torch.from_numpy(np.ascontiguousarray(
+            preprocess.apply(norm, x[rows]) if x.dtype == np.float32 else x[rows])) for x in raw.inputs)
+        if raw.task == "autoencoder":
+            return Split(inputs, inputs[0])
+        target = preprocess.apply(norm["target"], raw.target[rows]) if scale_target else raw.target[rows]
+        return Split(inputs, torch.from_numpy(np.ascontiguousarray(target)))
+
+    names = raw.class_names
+    return PreparedData(
+        make(parts["train"]), make(parts["val"]), make(parts["test"]), raw.task,
+        tuple(tuple(x.shape[1:]) for x in raw.inputs), tuple(str(x.dtype) for x in raw.inputs),
+        tuple(raw.target.shape[1:]),
+        len(names) if names else (raw.target.shape[-1] if raw.task == "multilabel" else None), names, norm,
+        raw.vocab_sizes, section["augment"], _describe_source(section),
+        float(section["resident_max_mb"]), int(section["workers"]),
+    )
+
+
+def _streamed(section: dict) -> PreparedData:
+    chunks = streaming.open_chunks(section)
+    seed = int(section["split"]["seed"])
+    info = streaming.scan(chunks, section, seed)
+    splits = [StreamSplit(info.counts[name], streaming.ChunkDataset(chunks, info, section, name, seed))
+              for name in streaming.SPLITS]
+    first_x, first_y = info.head
+    target_shape = info.sample_shape if info.task == "autoencoder" else streaming.encode(
+        first_y[:1], first_x[:1], info.task, info.classes).shape[1:]
+    names = None if info.classes is None else [str(c) for c in info.classes]
+    return PreparedData(
+        *splits, info.task, (info.sample_shape,), ("float32",), tuple(target_shape),
+        len(names) if names else None, names, info.normalization, (None,), section["augment"],
+        _describe_source(section), float(section["resident_max_mb"]), int(section["workers"]),
+    )
+
+
+def _describe_source(section: dict) -> str:
+    if section["source"] == "builtin":
+        return f"built-in '{section['name']}'"
+    path = section.get("path") or section.get("x_path")
+    return f"{section['source']} '{Path(path).name if path else '?'}'"
+
+
+def preview(section: dict, n: int = 16) -> list[Sample]:
+    """A few raw samples with labels for the editor (streamed files: the first rows of the file)."""
+    section = with_defaults(section)
+    if wants_stream(section):
+        x, y = next(iter(streaming.open_chunks(section).first_pass()))
+        return [Sample((x[i],), None if y is None else y[i], "" if y is None else str(y[i]))
+                for i in range(min(n, len(x)))]
+    raw = load_raw(section)
+    rng = np.random.default_rng(int(section["split"]["seed"]))
+    rows = np.sort(rng.choice(len(raw), size=min(n, len(raw)), replace=False))
+    return [Sample(tuple(x[i] for x in raw.inputs), raw.target[i], _label(raw, i)) for i in rows]
+
+
+def _label(raw: RawData, i: int) -> str:
+    if raw.class_ids is not None and raw.class_names:
+        return raw.class_names[int(raw.class_ids[i])]
+    value = raw.target[i]
+    if raw.class_names and raw.task == "multiclass":  # one class per step
+        return " ".join(raw.class_names[int(v)] for v in np.ravel(value))
+    if raw.task == "autoencoder" or np.size(value) > 4:
+        return f"{raw.task} target {tuple(np.shape(value))}"
+    return ", ".join(f"{v:.4g}" if np.issubdtype(type(v), np.floating) else str(v) for v in np.ravel(value))
