@@ -1,6 +1,19 @@
 """The layer catalogue: importing this package registers every layer family."""
 
-from engine.layers import core, io  # noqa: F401  (registration side effects)
+from engine.layers import (  # noqa: F401  (registration side effects)
+    activation,
+    attention,
+    conv,
+    core,
+    embedding,
+    io,
+    merge,
+    norm,
+    pool,
+    recurrent,
+    regularization,
+    reshape,
+)
 from engine.layers.registry import all_specs, categories, get_spec, has_spec, register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
 
