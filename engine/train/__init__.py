@@ -1,0 +1,1 @@
+"""Training: the `training` config, events, the Trainer and its task loops."""
