@@ -90,6 +90,6 @@ def _join(parts: list[Tensors]) -> Tensors:
 def stream_batches(dataset, batch_size: int, device: torch.device, workers: int) -> Iterator[Tensors]:
     """Batches from an IterableDataset of chunks ((inputs...), target), read by DataLoader workers."""
     loader = DataLoader(dataset, batch_size=None, num_workers=workers, pin_memory=device.type == "cuda")
-    chunks = (inputs + (target,) for inputs, target in loader)
+    chunks = ((*inputs, target) for inputs, target in loader)
     for batch in rebatch(chunks, batch_size):
         yield tuple(t.to(device, non_blocking=True) for t in batch)
