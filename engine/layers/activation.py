@@ -21,6 +21,13 @@ def _softmax_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
     return None
 
 
+def _prelu_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
+    if p.num_parameters == "per channel" and len(shapes[0]) < 2:
+        return (f"PReLU per channel needs a channel dim but gets {format_shape(shapes[0])}",
+                "use num_parameters 'one'")
+    return None
+
+
 def _prelu(p: Params, shapes: list[Shape]) -> nn.Module:
     count = shapes[0][1] if p.num_parameters == "per channel" else 1
     return nn.PReLU(count, init=p.init)
@@ -72,7 +79,7 @@ PRELU = LayerSpec(
     params=(Param("num_parameters", "choice", "one", choices=("one", "per channel"), key=True,
                   doc="One learned slope for the layer, or one per channel (dim 1)."),
             Param("init", "float", 0.25, min=0.0, max=1.0, doc="Starting value of the slope.")),
-    build=_prelu, example=((None, 4, 6, 6),),
+    build=_prelu, check=_prelu_check, example=((None, 4, 6, 6),),
 )
 
 ELU = LayerSpec(

@@ -25,8 +25,8 @@ def _bn2d_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
 
 
 def _layernorm_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
-    if shapes[0][-1] is None:
-        return ("LayerNorm needs a fixed size for the last dim", "put it after a layer with a fixed width")
+    if len(shapes[0]) < 2:
+        return rank_error("LayerNorm", shapes[0], {2: "(N, F)", 3: "(N, T, F)"}, "it has nothing to normalise here")
     return None
 
 

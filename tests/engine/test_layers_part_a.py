@@ -137,6 +137,8 @@ CHECK_CASES = [
     ("BatchNorm1d", (None, 3, 8, 8), {}, "BatchNorm 1D expects (N, F) or (N, C, L)", None),
     ("BatchNorm2d", (None, 16), {}, "BatchNorm 2D expects (N, C, H, W) but gets (N, 16)", "Reshape"),
     ("Dropout2d", (None, 16), {}, "Dropout 2D expects (N, C, H, W)", None),
+    ("LayerNorm", (None,), {}, "LayerNorm expects (N, F) or (N, T, F) but gets (N,)", None),
+    ("PReLU", (None,), {"num_parameters": "per channel"}, "PReLU per channel needs a channel dim", None),
     ("Softmax", (None, 10), {"dim": 0}, "Softmax over dim 0 mixes the samples", None),
     ("Softmax", (None, 10), {"dim": 3}, "Softmax dim 3 does not exist in (N, 10)", None),
     ("Reshape", (None, 64), {}, "Reshape to (N, 1, 28, 28) needs 784 values per sample but the input (N, 64) has 64",
