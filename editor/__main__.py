@@ -1,0 +1,7 @@
+"""`python -m editor [PROJECT]`."""
+
+import sys
+
+from editor.app import main
+
+sys.exit(main())

@@ -1,0 +1,74 @@
+"""Starts the editor: `python -m editor [PROJECT]` or `deepwire [PROJECT]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from editor import theme
+from editor.main_window import MainWindow
+from engine.errors import ProjectFileError
+from engine.templates import list_templates, load_project
+
+DEFAULT_PROJECT = "lenet"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="deepwire", description="Open the DeepWire editor.")
+    parser.add_argument("project", nargs="?", help="project file or template name (default: the LeNet example)")
+    parser.add_argument("--self-test", action="store_true", help="start, build the window, exit 0 (for packaging)")
+    return parser.parse_args(argv)
+
+
+def application() -> QApplication:
+    """The running QApplication, created and themed on first use."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("DeepWire")
+        app.setOrganizationName("DeepWire")
+        app.setApplicationDisplayName("DeepWire")
+        theme.apply_theme(app)
+    return app
+
+
+def settle(ms: int = 300) -> None:
+    """Run the event loop for `ms` so layouts, debounced refreshes and repaints happen."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def open_project(window: MainWindow, ref: str | None) -> None:
+    """Show `ref` (a project path or a template stem) in the window, or the LeNet example when None."""
+    if ref and ref not in list_templates():
+        window.open_file(ref)
+        return
+    try:
+        window.document.new(load_project(ref or DEFAULT_PROJECT))
+    except ProjectFileError as exc:
+        window.show_error("Cannot open the project", f"<b>{ref or DEFAULT_PROJECT}</b> could not be opened.",
+                          str(exc))
+        return
+    window.controller.fit_view()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the editor; returns the process exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = application()
+    window = MainWindow()
+    window.show()
+    if args.self_test:
+        open_project(window, args.project)
+        app.processEvents()
+        window.document.close_cleanly()
+        window.controller.undo_stack.setClean()
+        window.close()
+        return 0
+    if not window.offer_restore():
+        open_project(window, args.project)
+    return app.exec()

@@ -1,0 +1,107 @@
+"""The code view: the PyTorch source the engine compiles the current graph into, kept up to date."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QRegularExpression, QTimer
+from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from torch import fx
+
+from editor import theme
+from engine.compile import compile_graph
+from engine.errors import DeepWireError
+from engine.graph import Graph
+
+REFRESH_DELAY_MS = 400
+KEYWORDS = ("class", "def", "return", "import", "from", "self", "super", "None", "True", "False", "for", "in",
+            "if", "else", "and", "or", "not", "lambda", "as")
+
+
+def model_source(module: fx.GraphModule) -> str:
+    """Readable Python for a compiled model: its submodules in __init__ and the generated forward."""
+    lines = ["import torch", "from torch import nn", "", "", f"class {type(module).__name__}(nn.Module):",
+             "    def __init__(self):", "        super().__init__()"]
+    for name, child in module.named_children():
+        prefix = "nn." if type(child).__module__.startswith("torch.nn") else ""
+        body = repr(child).replace("\n", "\n        ")
+        lines.append(f"        self.{name} = {prefix}{body}")
+    forward = re.sub(r"\n{2,}", "\n", module.code.strip("\n"))
+    lines += [""] + ["    " + line if line.strip() else "" for line in forward.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _format(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(colour))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    fmt.setFontItalic(italic)
+    return fmt
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    """Keywords, class/def names, strings, numbers and comments."""
+
+    RULES = (
+        (r"\b(" + "|".join(KEYWORDS) + r")\b", _format("#c678dd", bold=True)),
+        (r"\b(torch|nn)\b", _format("#56b6c2")),
+        (r"(?<=\bclass )\w+|(?<=\bdef )\w+", _format("#61afef", bold=True)),
+        (r"\b[A-Z]\w*(?=\()", _format("#e5c07b")),
+        (r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b", _format("#d19a66")),
+        (r"'[^']*'|\"[^\"]*\"", _format("#98c379")),
+        (r"#[^\n]*", _format(theme.MUTED, italic=True)),
+    )
+
+    def __init__(self, document):
+        super().__init__(document)
+        self._rules = [(QRegularExpression(p), f) for p, f in self.RULES]
+
+    def highlightBlock(self, text: str) -> None:
+        for regex, fmt in self._rules:
+            it = regex.globalMatch(text)
+            while it.hasNext():
+                match = it.next()
+                self.setFormat(match.capturedStart(), match.capturedLength(), fmt)
+
+
+class CodeView(QPlainTextEdit):
+    """Read-only, highlighted model source; shows the validation message while the graph is invalid."""
+
+    def __init__(self, controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.setReadOnly(True)
+        self.setFont(theme.mono_font(10))
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.highlighter = PythonHighlighter(self.document())
+        self._stale = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        controller.graph_changed.connect(self._schedule)
+
+    def _schedule(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._timer.start()
+
+    def refresh(self) -> None:
+        """Compile the graph now and show its source (or why it cannot be compiled)."""
+        self._stale = False
+        graph: Graph = self.controller.graph
+        try:
+            text = model_source(compile_graph(graph, validation=self.controller.validation))
+        except DeepWireError as exc:
+            text = "# The model cannot be built yet; fix these and the code appears here.\n#\n" + \
+                   "\n".join(f"# {line}" for line in str(exc).splitlines())
+        bar = self.verticalScrollBar().value()
+        self.setPlainText(text)
+        self.verticalScrollBar().setValue(bar)

@@ -1,0 +1,139 @@
+"""New from template: the example projects by task, each with a diagram preview and its description."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor import theme
+from editor.panels.diagram import render_diagram
+from editor.templates import OTHER_TASK, TASKS, Template, all_templates
+from engine.graph import Graph
+
+ALL = "All templates"
+THUMB = QSize(176, 84)
+PREVIEW = QSize(520, 240)
+STEM_ROLE = Qt.ItemDataRole.UserRole
+
+
+class GalleryDialog(QDialog):
+    """Lists resources/templates/*.json grouped by task; accept() leaves the pick in `chosen()`."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("New from template")
+        self.resize(1060, 640)
+        self.templates, self.broken = all_templates()
+        self._by_stem = {t.stem: t for t in self.templates}
+
+        self.tasks = QListWidget()
+        self.tasks.setFixedWidth(210)
+        self.tasks.setSpacing(1)
+        present = {task for t in self.templates for task in t.tasks}
+        for task in (ALL, *TASKS, OTHER_TASK):
+            if task == ALL or task in present:
+                count = len(self.templates) if task == ALL else sum(task in t.tasks for t in self.templates)
+                item = QListWidgetItem(f"{task}  ({count})")
+                item.setData(STEM_ROLE, task)
+                self.tasks.addItem(item)
+
+        self.list = QListWidget()
+        self.list.setIconSize(THUMB)
+        self.list.setSpacing(4)
+        self.list.setWordWrap(True)
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(PREVIEW)
+        self.title = QLabel(objectName="PanelTitle")
+        self.description = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.create = self.buttons.addButton("Create project", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.create.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        detail = QVBoxLayout()
+        detail.setSpacing(10)
+        detail.addWidget(self.preview)
+        detail.addWidget(self.title)
+        detail.addWidget(self.description, 1)
+        detail_box = QWidget()
+        detail_box.setLayout(detail)
+        detail_box.setMinimumWidth(PREVIEW.width() + 10)
+        body = QHBoxLayout()
+        body.addWidget(self.tasks)
+        body.addWidget(self.list, 1)
+        body.addWidget(detail_box)
+        layout = QVBoxLayout(self)
+        heading = QLabel("Start from a working network, then change it", objectName="PanelTitle")
+        layout.addWidget(heading)
+        if self.broken:
+            note = QLabel("Some templates could not be read: " + "; ".join(self.broken), objectName="InlineError",
+                          wordWrap=True)
+            layout.addWidget(note)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.buttons)
+
+        self.tasks.currentRowChanged.connect(lambda _row: self._fill())
+        self.list.currentItemChanged.connect(lambda _cur, _prev: self._show_current())
+        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        self.tasks.setCurrentRow(0)
+
+    def _fill(self) -> None:
+        item = self.tasks.currentItem()
+        task = item.data(STEM_ROLE) if item else ALL
+        self.list.clear()
+        for template in self.templates:
+            if task == ALL or task in template.tasks:
+                entry = QListWidgetItem(QIcon(render_diagram(template.graph, THUMB)),
+                                        f"{template.title}\n{', '.join(template.tasks)}")
+                entry.setData(STEM_ROLE, template.stem)
+                entry.setToolTip(template.graph.description)
+                self.list.addItem(entry)
+        self.list.setCurrentRow(0)
+        self._show_current()
+
+    def _show_current(self) -> None:
+        template = self.current()
+        self.create.setEnabled(template is not None)
+        if template is None:
+            self.preview.clear()
+            self.title.setText("No templates found" if not self.templates else "")
+            self.description.setText("")
+            return
+        graph = template.graph
+        self.preview.setPixmap(render_diagram(graph, PREVIEW))
+        self.title.setText(template.title)
+        tags = " ".join(f"<span style='color:{theme.ACCENT}'>#{html.escape(t)}</span>" for t in graph.tags)
+        self.description.setText(
+            f"<p>{html.escape(graph.description) or '<i>No description.</i>'}</p>"
+            f"<p style='color:{theme.MUTED}'>{len(graph.nodes)} layers · suits: "
+            f"{html.escape(', '.join(template.tasks))}</p><p>{tags}</p>")
+
+    def current(self) -> Template | None:
+        item = self.list.currentItem()
+        return self._by_stem.get(item.data(STEM_ROLE)) if item else None
+
+    def select(self, stem: str) -> None:
+        """Show every template and make `stem` the current one."""
+        self.tasks.setCurrentRow(0)
+        for row in range(self.list.count()):
+            if self.list.item(row).data(STEM_ROLE) == stem:
+                self.list.setCurrentRow(row)
+
+    def chosen(self) -> Graph | None:
+        """A fresh copy of the picked template's graph."""
+        template = self.current()
+        return template.graph.copy() if template else None
