@@ -43,11 +43,15 @@ class StreamSplit:
 
     @property
     def inputs(self) -> tuple[torch.Tensor, ...]:
-        raise DataError("This dataset is streamed from disk and has no in-memory tensors; use PreparedData.batches().")
+        raise _not_in_memory()
 
     @property
     def target(self) -> torch.Tensor:
-        return self.inputs[0]
+        raise _not_in_memory()
+
+
+def _not_in_memory() -> DataError:
+    return DataError("This dataset is streamed from disk and has no in-memory tensors; use PreparedData.batches().")
 
 
 @dataclass

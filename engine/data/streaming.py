@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ class CsvChunks:
     columns: list[str] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)  # byte offset of each chunk, plus the end
 
-    def first_pass(self) -> itertools.chain:
+    def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield (x, y) for every chunk while recording the chunk offsets."""
         with open(self.path, "rb") as f:
             pos = len(f.readline())
@@ -94,7 +95,7 @@ class NpyChunks:
         if self.y_path is not None and len(np.load(self.y_path, mmap_mode="r")) != self.rows:
             raise DataError(f"'{self.x_path}' and '{self.y_path}' have different numbers of samples.")
 
-    def first_pass(self):
+    def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         return (self.read(k) for k in range(len(self)))
 
     def read(self, chunk: int) -> tuple[np.ndarray, np.ndarray | None]:
