@@ -13,10 +13,9 @@ os.environ.setdefault("QT_API", "pyside6")
 warnings.filterwarnings("ignore", message=".*LooseVersion.*", category=DeprecationWarning)
 warnings.filterwarnings("ignore", message=".*exec_.*", category=DeprecationWarning)
 
+from NodeGraphQt.widgets import tab_search, viewer  # noqa: E402
 from PySide6 import QtCore  # noqa: E402
 from PySide6.QtOpenGLWidgets import QOpenGLWidget  # noqa: E402
-
-from NodeGraphQt.widgets import tab_search, viewer  # noqa: E402
 
 
 def _update_model(self) -> None:

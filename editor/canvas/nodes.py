@@ -1,0 +1,229 @@
+"""Layer nodes on the canvas: one generic NodeGraphQt node class per registered LayerSpec, one look."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from NodeGraphQt import BaseNode
+from NodeGraphQt.qgraphics.node_base import NodeItem
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+
+from editor import theme
+from engine.layers.registry import get_spec
+from engine.layers.spec import LayerSpec
+
+HEADER_PAD = 6.0
+MIN_WIDTH = 170.0
+LINE_GAP = 2.0
+
+
+@dataclass(frozen=True)
+class NodeLook:
+    """Everything a node shows besides its name and ports; equal looks need no repaint."""
+
+    title: str
+    params: str
+    shape: str
+    badge: str = ""
+    severity: str = ""  # "", "warning" or "error"
+    tooltip: str = ""
+
+
+def _font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+class _Batch:
+    """While active, node redraws are collected and done once each at the end."""
+
+    active = False
+    pending: set = set()
+
+
+@contextmanager
+def batched_drawing():
+    """Draw every node touched inside the block once, when the block ends (bulk loads stay fast)."""
+    if _Batch.active:
+        yield
+        return
+    _Batch.active = True
+    try:
+        yield
+    finally:
+        _Batch.active = False
+        flush_drawing()
+
+
+def flush_drawing() -> None:
+    """Do the redraws collected so far (ports must sit in place before wires are drawn to them)."""
+    pending, _Batch.pending = _Batch.pending, set()
+    for item in pending:
+        if item.scene():
+            NodeItem.draw_node(item)
+
+
+class LayerNodeItem(NodeItem):
+    """Draws a layer: category-coloured header with the name, ports, then title, key params and shape."""
+
+    def __init__(self, name: str = "node", parent=None):
+        super().__init__(name, parent)
+        self._look = NodeLook("", "", "")
+        self._category = QColor(theme.OTHER_CATEGORY_COLOR)
+        self._icon_item.setVisible(False)
+        self._text_item.setFont(_font(10.0, bold=True))
+        self._small = _font(8.5)
+        self._shape_font = _font(9.0, bold=True)
+
+    # ---- content ------------------------------------------------------------------------
+    def set_category_color(self, color: QColor) -> None:
+        self._category = QColor(color)
+
+    def set_look(self, look: NodeLook) -> None:
+        if look == self._look:
+            return
+        self._look = look
+        self.setToolTip(look.tooltip)
+        if self.scene():
+            self.draw_node()
+
+    def _lines(self) -> list[tuple[str, QFont, QColor]]:
+        lines = [(self._look.title, self._small, QColor(theme.MUTED))]
+        if self._look.params:
+            lines.append((self._look.params, self._small, QColor(theme.TEXT)))
+        shape_color = QColor(theme.ERROR_COLOR if self._look.severity == "error" else theme.ACCENT)
+        lines.append((self._look.shape, self._shape_font, shape_color))
+        return lines
+
+    # ---- layout (replaces NodeGraphQt's horizontal layout) --------------------------------
+    def _header_height(self) -> float:
+        return self._text_item.boundingRect().height() + 2.0
+
+    def _ports_height(self) -> float:
+        rows = max(len(self._input_items), len(self._output_items))
+        if not rows:
+            return 0.0
+        port = next(iter(self._input_items or self._output_items))
+        return rows * (port.boundingRect().height() + 1.0)
+
+    def _body_height(self) -> float:
+        return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
+
+    def _calc_size_horizontal(self):
+        text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD
+        if self._look.badge:
+            text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
+        in_w = max((t.boundingRect().width() for t in self._input_items.values()), default=0.0)
+        out_w = max((t.boundingRect().width() for t in self._output_items.values()), default=0.0)
+        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * HEADER_PAD + 8
+        width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
+        return width, self._header_height() + self._ports_height() + self._body_height()
+
+    def draw_node(self):
+        if _Batch.active:
+            _Batch.pending.add(self)
+        else:
+            super().draw_node()
+
+    def _draw_node_horizontal(self):
+        for port, text in list(self._input_items.items()) + list(self._output_items.items()):
+            text.setVisible(port.display_name and port.isVisible())
+        self._width, self._height = self._calc_size_horizontal()
+        self._set_text_color((223, 227, 232, 255))
+        self.setToolTip(self._look.tooltip)
+        self._text_item.setPos(HEADER_PAD - 2.0, 0.0)
+        self.align_ports(v_offset=self._header_height() + 3.0)
+        self.update()
+
+    def set_proxy_mode(self, mode):
+        super().set_proxy_mode(mode)
+        self._icon_item.setVisible(False)
+
+    # ---- painting -----------------------------------------------------------------------
+    def paint(self, painter: QPainter, option, widget) -> None:
+        self.auto_switch_mode()
+        painter.save()
+        rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
+        radius = 6.0
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.RAISED))
+        painter.drawRoundedRect(rect, radius, radius)
+
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(rect.x(), rect.y(), rect.width(), self._header_height()), radius, radius)
+        head_color = QColor(self._category).darker(150)
+        painter.setBrush(head_color)
+        painter.drawPath(header)
+        painter.fillRect(QRectF(rect.x(), self._header_height() - radius, rect.width(), radius), head_color)
+        painter.fillRect(QRectF(rect.x(), rect.y() + 2, 3.0, self._header_height() - 2), self._category)
+
+        if self._look.badge and not self._proxy_mode:
+            self._paint_badge(painter, rect)
+        if not self._proxy_mode:
+            y = self._header_height() + 3.0 + self._ports_height() + 3.0
+            for text, font, color in self._lines():
+                metrics = QFontMetricsF(font)
+                painter.setFont(font)
+                painter.setPen(color)
+                painter.drawText(QRectF(HEADER_PAD + 2, y, rect.width() - 2 * HEADER_PAD, metrics.height()),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() - 2 * HEADER_PAD))
+                y += metrics.height() + LINE_GAP
+
+        border, width = QColor(theme.BORDER), 1.0
+        if self._look.severity == "error":
+            border, width = QColor(theme.ERROR_COLOR), 2.2
+        elif self._look.severity == "warning":
+            border, width = QColor(theme.WARNING_COLOR), 1.6
+        if self.selected:
+            border, width = QColor("#ffffff"), 2.0
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(border, width))
+        painter.drawRoundedRect(rect, radius, radius)
+        painter.restore()
+
+    def _paint_badge(self, painter: QPainter, rect: QRectF) -> None:
+        metrics = QFontMetricsF(self._small)
+        w = metrics.horizontalAdvance(self._look.badge) + 10
+        h = metrics.height() + 2
+        badge = QRectF(rect.right() - w - 5, (self._header_height() - h) / 2, w, h)
+        painter.setBrush(QColor(theme.ACCENT).darker(130))
+        painter.setPen(QPen(QColor(theme.ACCENT), 1.0, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(badge, h / 2, h / 2)
+        painter.setFont(self._small)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, self._look.badge)
+
+
+class LayerNode(BaseNode):
+    """The one generic node class; subclasses made by `node_class` only name their LayerSpec."""
+
+    __identifier__ = "deepwire"
+    NODE_NAME = "Layer"
+    TYPE_ID = ""
+
+    def __init__(self):
+        super().__init__(qgraphics_item=LayerNodeItem)
+        spec = get_spec(self.TYPE_ID)
+        self.view.set_category_color(theme.category_color(spec.category))
+        for port in spec.inputs:
+            self.add_input(port.name, multi_input=port.multi)
+        for port in spec.outputs:
+            self.add_output(port.name, multi_output=True)
+
+
+_CLASSES: dict[str, type[LayerNode]] = {}
+
+
+def node_class(spec: LayerSpec) -> type[LayerNode]:
+    """The canvas node class of a spec, generated once: `type()` over the generic LayerNode."""
+    cls = _CLASSES.get(spec.type_id)
+    if cls is None:
+        cls = type(f"{spec.type_id}Node", (LayerNode,), {
+            "__identifier__": spec.category, "NODE_NAME": spec.title, "TYPE_ID": spec.type_id})
+        _CLASSES[spec.type_id] = cls
+    return cls

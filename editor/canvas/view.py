@@ -1,0 +1,271 @@
+"""Mirrors an engine Graph on a NodeGraphQt scene and paints validation results onto it.
+
+The Graph is the truth: `sync` reconciles the scene with it (creating, removing, moving and wiring
+only what differs) and `paint` updates only the nodes and wires whose look changed.
+"""
+
+from __future__ import annotations
+
+from NodeGraphQt import NodeGraph
+from PySide6.QtCore import QObject, QRectF
+from PySide6.QtGui import QUndoStack
+
+from editor import theme
+from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
+from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
+from editor.canvas.viewer import CanvasViewer
+from engine.graph import Edge, Graph, Node
+from engine.layers.registry import all_specs, get_spec
+from engine.shapes_format import format_shape
+from engine.validate import Validation
+
+
+class _NoHistory(QUndoStack):
+    """NodeGraphQt's undo stack made inert: its commands run at once and are not kept."""
+
+    def push(self, cmd) -> None:
+        cmd.redo()
+
+    def beginMacro(self, text: str) -> None:
+        pass
+
+    def endMacro(self) -> None:
+        pass
+
+
+class _Graph(NodeGraph):
+    """NodeGraphQt graph whose node names are the engine's (already unique) names."""
+
+    def get_unique_name(self, name: str) -> str:
+        return name
+
+
+def _value(v) -> str:
+    if isinstance(v, list | tuple):
+        return "\u00d7".join(str(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list) -> NodeLook:
+    """What the canvas shows for `node` given the latest validation."""
+    spec = get_spec(node.type)
+    params = "  ".join(f"{p.name} {_value(node.params.get(p.name))}" for p in spec.params if p.key)
+    shape = validation.shapes.get(node.id) if validation else None
+    count = validation.param_counts.get(node.id, 0) if validation else 0
+    arrow = "\u2190" if spec.role == "output" else "\u2192"
+    shape_text = f"{arrow} {format_shape(shape)}" + (f"   {count:,} params" if count else "")
+    severity = ""
+    if any(p.severity == "error" for p in problems):
+        severity = "error"
+    elif problems:
+        severity = "warning"
+    owner = graph.nodes.get(node.shares) if node.shares else None
+    badge = f"shares {owner.name}" if owner else ""
+    tip = [f"<b>{node.name}</b> \u2014 {spec.title}", spec.summary, f"output {format_shape(shape)}"]
+    if count:
+        tip.append(f"{count:,} trainable parameters" + (" (shared)" if owner else ""))
+    for p in problems:
+        colour = theme.ERROR_COLOR if p.severity == "error" else theme.WARNING_COLOR
+        tip.append(f"<span style='color:{colour}'><b>{p.message}</b></span>"
+                   + (f"<br><i>Hint:</i> {p.hint}" if p.hint else ""))
+    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip))
+
+
+class CanvasView(QObject):
+    """Owns the NodeGraphQt graph and its viewer; knows nothing about undo."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._stack = _NoHistory(self)
+        self.viewer = CanvasViewer(undo_stack=self._stack)
+        self.ngraph = _Graph(parent=self, undo_stack=self._stack, viewer=self.viewer)
+        self.ngraph.set_background_color(26, 28, 32)
+        self.ngraph.set_grid_color(36, 39, 44)
+        self.ngraph.set_pipe_collision(True)
+        for spec in all_specs():
+            self.ngraph.register_node(node_class(spec))
+        for signal, slot in ((self.viewer.search_triggered, self.ngraph._on_search_triggered),
+                             (self.viewer.connection_sliced, self.ngraph._on_connection_sliced),
+                             (self.viewer.connection_changed, self.ngraph._on_connection_changed),
+                             (self.viewer.moved_nodes, self.ngraph._on_nodes_moved),
+                             (self.viewer.node_name_changed, self.ngraph._on_node_name_changed),
+                             (self.viewer.insert_node, self.ngraph._on_insert_node),
+                             (self.viewer.data_dropped, self.ngraph._on_node_data_dropped)):
+            signal.disconnect(slot)  # these gestures become DeepWire commands instead
+        self.nodes: dict[str, LayerNode] = {}
+        self._state: dict[str, tuple] = {}
+        self._edges: set[Edge] = set()
+        self._wire_labels: dict[Edge, str] = {}
+        self.groups: dict[str, GroupItem] = {}
+        self._links: dict[str, ShareLinkItem] = {}
+        self._group_factory = None
+
+    @property
+    def widget(self) -> CanvasViewer:
+        return self.viewer
+
+    # ---- structure ------------------------------------------------------------------------
+    def sync(self, graph: Graph) -> None:
+        """Make the scene show exactly `graph` (nodes, names, positions, wires, groups, shares)."""
+        for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]]:
+            self._remove(nid)
+        for nid, node in graph.nodes.items():
+            state = (node.type, node.name, tuple(node.pos))
+            if nid not in self.nodes:
+                self._create(node)
+            elif self._state[nid] != state:
+                view = self.nodes[nid]
+                if view.view.name != node.name:
+                    view.model.name = node.name
+                    view.view.name = node.name
+                    view.view.draw_node()
+                if list(view.view.xy_pos) != list(node.pos):
+                    self._place(view, node.pos)
+            self._state[nid] = state
+        flush_drawing()
+        want = set(graph.edges)
+        for edge in self._edges - want:
+            self._disconnect(edge)
+        for edge in [e for e in graph.edges if e not in self._edges]:
+            self._connect(edge)
+        self.sync_groups(graph)
+        self.sync_links(graph)
+
+    def _create(self, node: Node) -> None:
+        view = node_class(get_spec(node.type))()
+        view.model.id = node.id
+        view.view.id = node.id
+        view.NODE_NAME = node.name
+        self.ngraph.add_node(view, pos=[float(node.pos[0]), float(node.pos[1])], selected=False, push_undo=False)
+        self.nodes[node.id] = view
+
+    def _remove(self, nid: str) -> None:
+        view = self.nodes.pop(nid)
+        self._state.pop(nid, None)
+        for edge in [e for e in self._edges if nid in (e.src, e.dst)]:
+            self._edges.discard(edge)
+            self._wire_labels.pop(edge, None)
+        self.ngraph.delete_node(view, push_undo=False)
+
+    @staticmethod
+    def _place(view: LayerNode, pos) -> None:
+        view.model.pos = [float(pos[0]), float(pos[1])]
+        view.view.xy_pos = [float(pos[0]), float(pos[1])]
+
+    def _ports(self, edge: Edge):
+        return self.nodes[edge.src].outputs()[edge.src_port], self.nodes[edge.dst].inputs()[edge.dst_port]
+
+    def _connect(self, edge: Edge) -> None:
+        out_port, in_port = self._ports(edge)
+        if not in_port.multi_connection():
+            for other in [e for e in self._edges if e.dst == edge.dst and e.dst_port == edge.dst_port]:
+                self._disconnect(other)
+        out_port.connect_to(in_port, push_undo=False, emit_signal=False)
+        self._edges.add(edge)
+
+    def _disconnect(self, edge: Edge) -> None:
+        self._edges.discard(edge)
+        self._wire_labels.pop(edge, None)
+        if edge.src in self.nodes and edge.dst in self.nodes:
+            out_port, in_port = self._ports(edge)
+            out_port.disconnect_from(in_port, push_undo=False, emit_signal=False)
+
+    def pipe(self, edge: Edge):
+        """The scene item of a wire, or None."""
+        out_port, in_port = self._ports(edge)
+        for pipe in in_port.view.connected_pipes:
+            if pipe.output_port is out_port.view:
+                return pipe
+        return None
+
+    def edge_of_pipe(self, pipe) -> Edge | None:
+        for edge in self._edges:
+            if self.pipe(edge) is pipe:
+                return edge
+        return None
+
+    # ---- groups and shared weights --------------------------------------------------------
+    def node_rect(self, nid: str) -> QRectF:
+        item = self.nodes[nid].view
+        return QRectF(item.scenePos().x(), item.scenePos().y(), item.width, item.height)
+
+    def members_rect(self, graph: Graph, ids: list[str]) -> QRectF:
+        rect = QRectF()
+        for nid in ids:
+            node = graph.nodes[nid]
+            item = self.nodes[nid].view
+            r = QRectF(node.pos[0], node.pos[1], item.width, item.height)
+            rect = r if rect.isNull() else rect.united(r)
+        return rect
+
+    def set_group_factory(self, factory) -> None:
+        """`factory(group_id) -> GroupItem` lets the controller wire new group items to its commands."""
+        self._group_factory = factory
+
+    def sync_groups(self, graph: Graph) -> None:
+        live = {g.id: g for g in graph.groups}
+        for gid in [g for g in self.groups if g not in live]:
+            self.viewer.scene().removeItem(self.groups.pop(gid))
+        hidden: set[str] = set()
+        for g in graph.groups:
+            ids = [n for n in g.node_ids if n in self.nodes]
+            if not ids:
+                continue
+            item = self.groups.get(g.id)
+            if item is None:
+                item = self._group_factory(g.id) if self._group_factory else GroupItem(g.id)
+                self.viewer.scene().addItem(item)
+                self.groups[g.id] = item
+            rect = self.members_rect(graph, ids)
+            detail = f"{len(ids)} layers"
+            if g.collapsed:
+                hidden.update(ids)
+                block = QRectF(rect.center().x() - BLOCK_W / 2, rect.center().y() - BLOCK_H / 2, BLOCK_W, BLOCK_H)
+                for nid in ids:  # park the hidden members inside the block so outer wires end at it
+                    item_w = self.nodes[nid].view.width
+                    self.nodes[nid].view.xy_pos = [block.x() + max(0.0, (BLOCK_W - item_w) / 2), block.y() + 10]
+                item.set_state(g.name, True, block, detail)
+            else:
+                item.set_state(g.name, False, rect, detail)
+        for nid, view in self.nodes.items():
+            visible = nid not in hidden
+            if view.view.isVisible() != visible:
+                view.view.setVisible(visible)
+            if visible and list(view.view.xy_pos) != list(graph.nodes[nid].pos):
+                view.view.xy_pos = [float(graph.nodes[nid].pos[0]), float(graph.nodes[nid].pos[1])]
+        for edge in self._edges:
+            pipe = self.pipe(edge)
+            if pipe is not None:
+                pipe.setVisible(not (edge.src in hidden and edge.dst in hidden))
+
+    def sync_links(self, graph: Graph) -> None:
+        want = {n.id: n.shares for n in graph.nodes.values() if n.shares and n.shares in self.nodes}
+        for nid in [n for n in self._links if n not in want]:
+            self.viewer.scene().removeItem(self._links.pop(nid))
+        for nid, owner in want.items():
+            link = self._links.get(nid)
+            if link is None:
+                link = self._links[nid] = ShareLinkItem()
+                self.viewer.scene().addItem(link)
+            link.set_ends(self.node_rect(owner), self.node_rect(nid),
+                          f"{graph.nodes[nid].name} shares weights with {graph.nodes[owner].name}")
+
+    # ---- validation results ---------------------------------------------------------------
+    def paint(self, graph: Graph, validation: Validation | None) -> None:
+        """Update node looks and wire labels; unchanged nodes and wires are not touched."""
+        by_node: dict[str | None, list] = {}
+        for problem in (validation.problems if validation else []):
+            by_node.setdefault(problem.node_id, []).append(problem)
+        for nid, node in graph.nodes.items():
+            view = self.nodes.get(nid)
+            if view is not None:
+                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, [])))
+        for edge in self._edges:
+            text = format_shape(validation.shapes.get(edge.src)) if validation else ""
+            if self._wire_labels.get(edge) != text:
+                pipe = self.pipe(edge)
+                if pipe is not None:
+                    pipe.set_label(text)
+                self._wire_labels[edge] = text

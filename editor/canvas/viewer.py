@@ -1,0 +1,85 @@
+"""NodeGraphQt's viewer with DeepWire's wires, layer/block drops and editing keys."""
+
+from __future__ import annotations
+
+from NodeGraphQt.widgets.viewer import NodeViewer
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
+
+from editor.canvas.wires import ShapePipeItem
+
+LAYER_MIME = "application/x-deepwire-layer"
+BLOCK_MIME = "application/x-deepwire-block"
+
+_KEYS = {
+    QKeySequence.StandardKey.Undo: "undo", QKeySequence.StandardKey.Redo: "redo",
+    QKeySequence.StandardKey.Copy: "copy", QKeySequence.StandardKey.Cut: "cut",
+    QKeySequence.StandardKey.Paste: "paste", QKeySequence.StandardKey.Delete: "delete_selected",
+    QKeySequence.StandardKey.SelectAll: "select_all",
+}
+
+
+class CanvasViewer(NodeViewer):
+    """Emits what the user asked for; the controller turns it into undoable edits."""
+
+    dropped = Signal(str, str, QPointF)  # mime kind ("layer"/"block"), payload, scene position
+    command = Signal(str)  # controller method name for an editing key
+    search_requested = Signal()
+
+    def establish_connection(self, start_port, end_port):
+        pipe = ShapePipeItem()
+        self.scene().addItem(pipe)
+        pipe.set_connections(start_port, end_port)
+        pipe.draw_path(pipe.input_port, pipe.output_port)
+        if start_port.node.selected or end_port.node.selected:
+            pipe.highlight()
+        if not start_port.node.visible or not end_port.node.visible:
+            pipe.hide()
+
+    # ---- drag and drop from the palette ---------------------------------------------------
+    def _ours(self, event) -> bool:
+        mime = event.mimeData()
+        return mime.hasFormat(LAYER_MIME) or mime.hasFormat(BLOCK_MIME)
+
+    def dragEnterEvent(self, event):
+        if self._ours(event):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):
+        if self._ours(event):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):
+        mime = event.mimeData()
+        pos = self.mapToScene(event.position().toPoint())
+        for fmt, kind in ((LAYER_MIME, "layer"), (BLOCK_MIME, "block")):
+            if mime.hasFormat(fmt):
+                event.acceptProposedAction()
+                self.dropped.emit(kind, bytes(mime.data(fmt)).decode("utf-8"), pos)
+                return
+        super().dropEvent(event)
+
+    # ---- keys ---------------------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab opens the layer search instead of moving the focus
+
+    def keyPressEvent(self, event: QKeyEvent):
+        if event.key() == Qt.Key.Key_Tab and not event.modifiers():
+            self.search_requested.emit()
+            return
+        if event.key() == Qt.Key.Key_Backspace or (
+                event.key() == Qt.Key.Key_Y and event.modifiers() == Qt.KeyboardModifier.ControlModifier):
+            self.command.emit("delete_selected" if event.key() == Qt.Key.Key_Backspace else "redo")
+            return
+        if event.key() == Qt.Key.Key_D and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            self.command.emit("duplicate")
+            return
+        for key, name in _KEYS.items():
+            if event.matches(key):
+                self.command.emit(name)
+                return
+        super().keyPressEvent(event)
