@@ -1,0 +1,67 @@
+"""Shared fixtures for editor tests: offscreen Qt, a private data folder and settings, no modal dialogs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from editor import qtcompat  # noqa: E402,F401  (before PySide6)
+
+
+@pytest.fixture(autouse=True)
+def private_user_dirs(tmp_path, monkeypatch):
+    """Autosave, blocks and settings go to this test's temporary folder."""
+    data = tmp_path / "user-data"
+    monkeypatch.setenv("DEEPWIRE_DATA_DIR", str(data))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    return data
+
+
+@pytest.fixture(autouse=True)
+def answers(monkeypatch):
+    """Modal message boxes never block: each records its call and returns the queued answer.
+
+    Tests push answers (e.g. QMessageBox.StandardButton.Cancel) onto `answers.queue`; with none queued,
+    questions answer Discard/No and other boxes just close.
+    """
+    class Answers:
+        queue: list = []
+        asked: list[str] = []
+        shown: list[str] = []
+
+    log = Answers()
+    log.queue, log.asked, log.shown = [], [], []
+
+    def question(parent, title, text, *args, **kwargs):
+        log.asked.append(f"{title}: {text}")
+        if log.queue:
+            return log.queue.pop(0)
+        buttons = args[0] if args else kwargs.get("buttons", QMessageBox.StandardButton.No)
+        if buttons & QMessageBox.StandardButton.Discard:
+            return QMessageBox.StandardButton.Discard
+        return QMessageBox.StandardButton.No
+
+    def exec_box(box):
+        log.shown.append(f"{box.windowTitle()}: {box.text()} {box.informativeText()}")
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(QMessageBox, "exec", exec_box)
+    return log
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown MainWindow on an empty project."""
+    from editor.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
