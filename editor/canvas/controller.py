@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
 from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
 from PySide6.QtGui import QUndoStack
@@ -196,12 +197,13 @@ class CanvasController(QObject):
 
     # ---- selection ------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
-        ids = [n.id for n in self.view.ngraph.selected_nodes() if n.id in self.graph.nodes]
-        for gid, item in self.view.groups.items():
-            if item.collapsed and item.isSelected():
-                group = next((g for g in self.graph.groups if g.id == gid), None)
-                ids += [n for n in (group.node_ids if group else []) if n not in ids]
-        return ids
+        """Selected layer ids in project order (a selected collapsed block selects its layers)."""
+        chosen = {n.id for n in self.view.ngraph.selected_nodes()}
+        for group in self.graph.groups:
+            item = self.view.groups.get(group.id)
+            if item is not None and item.collapsed and item.isSelected():
+                chosen.update(group.node_ids)
+        return [nid for nid in self.graph.nodes if nid in chosen]
 
     def select_node(self, node_id: str) -> None:
         self.select_nodes([node_id])
@@ -217,6 +219,8 @@ class CanvasController(QObject):
         self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:
+        if not shiboken6.isValid(self.widget):  # the scene still reports while the viewer is torn down
+            return
         ids = self.selected_ids()
         if ids != self._selection:
             self._selection = ids
