@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QTabWidget,
     QWidget,
 )
 
@@ -54,9 +55,10 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.code_dock = self._dock("Code", self.code_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.code_dock)
+        self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.problems_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.properties_dock], [250, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.properties_dock], [250, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()

@@ -15,6 +15,7 @@ TASKS: dict[str, tuple[str, ...]] = {
     "Generative": ("generative", "autoencoder", "vae", "gan", "denoising", "reconstruction"),
     "Recommender": ("recommender", "recommendation", "collaborative-filtering", "ratings", "matrix-factorization"),
     "Similarity": ("similarity", "siamese", "metric-learning", "contrastive", "triplet", "embedding-similarity"),
+    "Tabular data": ("tabular", "features", "regression", "csv"),
 }
 OTHER_TASK = "Other"
 

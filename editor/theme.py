@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPalette, QPixmap
@@ -76,7 +77,8 @@ def icon(name: str) -> QIcon:
 def stylesheet() -> str:
     """The QSS in resources/styles/dark.qss with the colour names filled in."""
     text = (resources.files("resources") / "styles" / "dark.qss").read_text(encoding="utf-8")
-    names = {"WINDOW": WINDOW, "PANEL": PANEL, "BASE": BASE, "RAISED": RAISED, "BORDER": BORDER,
+    icons = Path(str(resources.files("resources") / "icons")).as_posix()
+    names = {"ICONS": icons, "WINDOW": WINDOW, "PANEL": PANEL, "BASE": BASE, "RAISED": RAISED, "BORDER": BORDER,
              "TEXT": TEXT, "MUTED": MUTED, "ACCENT": ACCENT, "ERROR": ERROR_COLOR}
     for key in sorted(names, key=len, reverse=True):
         text = text.replace(f"@{key}", names[key])

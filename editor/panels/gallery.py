@@ -23,8 +23,9 @@ from editor.templates import OTHER_TASK, TASKS, Template, all_templates
 from engine.graph import Graph
 
 ALL = "All templates"
-THUMB = QSize(176, 84)
-PREVIEW = QSize(520, 240)
+THUMB = QSize(200, 112)
+GRID = QSize(224, 178)
+PREVIEW = QSize(460, 300)
 STEM_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -34,7 +35,7 @@ class GalleryDialog(QDialog):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("New from template")
-        self.resize(1060, 640)
+        self.resize(1240, 700)
         self.templates, self.broken = all_templates()
         self._by_stem = {t.stem: t for t in self.templates}
 
@@ -50,9 +51,13 @@ class GalleryDialog(QDialog):
                 self.tasks.addItem(item)
 
         self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMovement(QListWidget.Movement.Static)
         self.list.setIconSize(THUMB)
-        self.list.setSpacing(4)
+        self.list.setGridSize(GRID)
         self.list.setWordWrap(True)
+        self.list.setMinimumWidth(2 * GRID.width() + 24)
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(PREVIEW)
         self.title = QLabel(objectName="PanelTitle")
@@ -97,8 +102,7 @@ class GalleryDialog(QDialog):
         self.list.clear()
         for template in self.templates:
             if task == ALL or task in template.tasks:
-                entry = QListWidgetItem(QIcon(render_diagram(template.graph, THUMB)),
-                                        f"{template.title}\n{', '.join(template.tasks)}")
+                entry = QListWidgetItem(QIcon(render_diagram(template.graph, THUMB)), template.title)
                 entry.setData(STEM_ROLE, template.stem)
                 entry.setToolTip(template.graph.description)
                 self.list.addItem(entry)

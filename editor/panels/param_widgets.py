@@ -23,6 +23,7 @@ from engine.layers.spec import Param
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
 CUSTOM = "number…"
+MIN_FIELD_WIDTH = 64
 
 
 class ParamEditor(QWidget):
@@ -182,4 +183,7 @@ EDITORS: dict[str, type[ParamEditor]] = {
 
 def editor_for(param: Param, parent: QWidget | None = None) -> ParamEditor:
     """The editor widget for `param`'s kind."""
-    return EDITORS[param.kind](param, parent)
+    editor = EDITORS[param.kind](param, parent)
+    for child in editor.findChildren(QWidget):
+        child.setMinimumWidth(MIN_FIELD_WIDTH)  # spin boxes would size for their largest value
+    return editor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QWidget
 
 from editor import theme
@@ -65,6 +66,15 @@ class ProblemsPanel(QTreeWidget):
         """The Fix button of row `row`, if it has one."""
         widget = self.itemWidget(self.topLevelItem(row), 3)
         return widget if isinstance(widget, QPushButton) else None
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.topLevelItemCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor(theme.MUTED))
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                             "No problems: every wire carries a shape its layer accepts.")
+            painter.end()
 
     def _select(self, item: QTreeWidgetItem) -> None:
         problem: Problem = item.data(0, PROBLEM_ROLE)

@@ -69,10 +69,10 @@ class PropertiesPanel(QScrollArea):
         self.shares_combo: QComboBox | None = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._show_empty("Select a node on the canvas to see and edit its settings.")
         controller.selection_changed.connect(lambda _ids: self.refresh())
         controller.graph_changed.connect(self.refresh)
         controller.validation_changed.connect(lambda _v: self._show_status())
+        self.refresh()
 
     # ---- building ------------------------------------------------------------------------
     def _set_page(self, page: QWidget) -> None:
@@ -82,21 +82,38 @@ class PropertiesPanel(QScrollArea):
         self.setWidget(page)
 
     def _show_empty(self, text: str) -> None:
+        """No single node selected: an overview of the project and what to do next."""
         self.node_id = self._type = None
         self.editors = {}
         self.name_edit = self.shares_combo = None
-        label = _label(text, "EmptyState", wrap=True)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._set_page(label)
+        graph, v = self.controller.graph, self.controller.validation
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(14, 12, 14, 14)
+        layout.setSpacing(8)
+        layout.addWidget(_label(html.escape(graph.name or "Untitled"), "PanelTitle", wrap=True))
+        errors = len(v.errors)
+        state = (f"<span style='color:{theme.ERROR_COLOR}'>{errors} error{'s' if errors != 1 else ''}</span>"
+                 if errors else f"<span style='color:{theme.OK_COLOR}'>valid</span>")
+        layout.addWidget(_label(f"{len(graph.nodes)} layers · {v.total_params:,} parameters · {state}", "Muted"))
+        if graph.description:
+            layout.addWidget(_label(html.escape(graph.description), wrap=True))
+        if graph.tags:
+            layout.addWidget(_label(" ".join(f"<span style='color:{theme.ACCENT}'>#{html.escape(t)}</span>"
+                                             for t in graph.tags), wrap=True))
+        hint = _label(text, "EmptyState", wrap=True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(hint)
+        layout.addStretch(1)
+        self._set_page(page)
 
     def refresh(self) -> None:
         """Follow the selection and the graph: rebuild for another node, else update values in place."""
         ids = self.controller.selected_ids()
         graph = self.controller.graph
         if len(ids) != 1 or ids[0] not in graph.nodes:
-            if len(ids) > 1 or self.node_id is not None or not isinstance(self.widget(), QLabel):
-                self._show_empty(f"{len(ids)} nodes selected." if len(ids) > 1
-                                 else "Select a node on the canvas to see and edit its settings.")
+            self._show_empty(f"{len(ids)} nodes selected." if len(ids) > 1
+                             else "Select a node on the canvas to see and edit its settings.")
             return
         node = graph.nodes[ids[0]]
         if (node.id, node.type) != (self.node_id, self._type):
@@ -145,14 +162,13 @@ class PropertiesPanel(QScrollArea):
             self.shares_combo.setToolTip("Reuse another node's weights (Siamese branches): both nodes then "
                                          "train one set of parameters.")
             self.shares_combo.activated.connect(self._share)
-            form.addRow("shares weights with", self.shares_combo)
+            form.addRow("shares weights", self.shares_combo)
         layout.addLayout(form)
         self.error_label = _label("", "InlineError", wrap=True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
         line = QFrame()
         line.setObjectName("Separator")
-        line.setFrameShape(QFrame.Shape.HLine)
         layout.addWidget(line)
         doc = _label(explanation_html(spec), wrap=True)
         doc.setTextFormat(Qt.TextFormat.RichText)
