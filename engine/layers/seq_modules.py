@@ -86,6 +86,16 @@ def sinusoids(max_len: int, d_model: int) -> torch.Tensor:
     return pe.unsqueeze(0)
 
 
+class TokenEmbedding(nn.Embedding):
+    """nn.Embedding (same weights and state dict) that names the mistake when it is fed real numbers."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if ids.is_floating_point():
+            raise TypeError("Embedding needs whole-number token ids (an Input of kind 'tokens'), not real numbers")
+        return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+
 class Add(nn.Module):
     """Elementwise sum of every input (with broadcasting)."""
 

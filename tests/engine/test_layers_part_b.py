@@ -311,6 +311,7 @@ def test_fixed_arity_modules_compile_with_torchscript():
         (Attention(8, 2, kv_dim=8), (x, kv)),
         (get_spec("PositionalEncoding").build(_params("PositionalEncoding"), [(None, 5, 8)]), (x,)),
         (Distance("l2"), (x, x.flip(0))),
+        (get_spec("Embedding").build(_params("Embedding"), [(None, 5)]), (torch.tensor([[1, 2], [3, 999]]),)),
     ]
     for module, args in modules:
         module.eval()
@@ -366,6 +367,21 @@ def test_graph_reports_a_recurrent_layer_fed_a_flat_vector():
     assert len(problems) == 1
     assert "LSTM expects a sequence (N, T, F) but gets (N, 64)" in problems[0].message
     assert problems[0].fix == "Reshape"
+
+
+def test_embedding_fed_real_numbers_says_it_needs_token_ids():
+    from engine.validate import validate
+
+    with pytest.raises(TypeError, match="whole-number token ids"):
+        get_spec("Embedding").build(_params("Embedding"), [(None, 8)])(torch.randn(2, 8))
+    graph = Graph()
+    source = graph.add_node("Input", params={"kind": "features", "features": 8})
+    layer = graph.add_node("Embedding")
+    head = graph.add_node("Output", params={"task": "regression"})
+    graph.connect(source.id, layer.id)
+    graph.connect(layer.id, head.id)
+    (problem,) = validate(graph).errors
+    assert problem.node_id == layer.id and "needs whole-number token ids" in problem.message
 
 
 def test_causal_mask_follows_the_sequence_length():
