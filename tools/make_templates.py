@@ -98,7 +98,7 @@ def lenet() -> Graph:
                 ("Dense", "fc2", {"units": 84}), ("ReLU", "relu4", {}),
                 ("Dense", "fc3", {"units": 10}))
     s.add("Output", "digit", 13, src=x, task="multiclass")
-    return s.finish(builtin("digits"), training(lr=0.003, epochs=30, batch_size=32))
+    return s.finish(builtin("digits"), training(lr=0.005, epochs=20, batch_size=32, schedule="cosine"))
 
 
 def _res_block(s: Sketch, src: str, col: int, prefix: str, channels: int, stride: int) -> tuple[str, list[str]]:
@@ -139,7 +139,7 @@ def resnet() -> Graph:
     s.add("Output", "digit", 20, src=x, task="multiclass")
     s.group("residual block 1", *block1)
     s.group("residual block 2 (downsampling)", *block2)
-    return s.finish(builtin("digits"), training(lr=0.003, epochs=20, batch_size=64))
+    return s.finish(builtin("digits"), training(lr=0.003, epochs=20, batch_size=64, schedule="cosine"))
 
 
 def lstm_classifier() -> Graph:
@@ -244,8 +244,9 @@ def gan() -> Graph:
                 ("LeakyReLU", "disc_relu2", {"negative_slope": 0.2}),
                 ("Flatten", "disc_flatten", {}), ("Dense", "disc_fc", {"units": 1}))
     s.add("Output", "real_or_fake", 8, 2, src=d, task="binary")
-    return s.finish(builtin("digits", task="gan", normalize="none"),
-                    training(lr=0.0005, epochs=50, batch_size=64))
+    return s.finish(builtin("digits", task="gan", normalize="minmax"),
+                    training(lr=0.0005, epochs=50, batch_size=64, betas=[0.5, 0.999],
+                             gan={"generator": "fake_image", "discriminator": "real_or_fake", "d_steps": 1}))
 
 
 def siamese() -> Graph:
