@@ -74,7 +74,7 @@ class ShapeEngine:
             if owner_info is None or not owner_info.in_shapes:
                 return NodeShapes(in_shapes, None)
             owner_shapes = owner_info.in_shapes
-        key = (node.type, _freeze(build_node.params), owner_shapes, in_shapes, dtypes)
+        key = (node.type, _freeze(build_node.params), owner_shapes, in_shapes, dtypes, build_node is not node)
         cached = self._cache.get(key)
         if cached is None:
             cached = _probe(spec, Params(build_node.params), owner_shapes, in_shapes, dtypes)
@@ -96,7 +96,8 @@ def _probe(spec: LayerSpec, params: Params, build_shapes: tuple[Shape, ...], in_
     if spec.check is not None:
         failed = spec.check(params, list(in_shapes))
         if failed:
-            return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix))
+            fixable = len(failed) > 2 and failed[2]
+            return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix if fixable else None))
     try:
         out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("meta"))
     except NotImplementedError:
