@@ -1,0 +1,207 @@
+"""Epoch metrics accumulated as tensors on the training device and read back once per epoch."""
+
+from __future__ import annotations
+
+import torch
+
+AUC_BINS = 1024
+
+
+class Metrics:
+    """Sums of a loss plus task counts in `state` (device tensors); `compute()` does the one readback."""
+
+    names: tuple[str, ...] = ("loss",)
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.acc_dtype = torch.float32 if device.type == "mps" else torch.float64
+        self.state: dict[str, torch.Tensor] = {}
+        self.reset()
+
+    def _zeros(self, *shape: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        return torch.zeros(shape, dtype=dtype or self.acc_dtype, device=self.device)
+
+    def reset(self) -> None:
+        self.state = {"loss": self._zeros(), "samples": self._zeros()}
+        self.state.update(self._counts())
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def add_loss(self, loss: torch.Tensor, n: int) -> None:
+        self.state["loss"] += loss.detach() * n
+        self.state["samples"] += n
+
+    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch's outputs (detached) and targets."""
+
+    def compute(self) -> dict[str, float]:
+        values = {k: v.cpu() for k, v in self.state.items()}
+        n = max(float(values["samples"]), 1.0)
+        return {"loss": float(values["loss"]) / n, **self._finish(values)}
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        return {}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.state = {k: v.to(self.device) for k, v in state.items()}
+
+
+def _macro(cm: torch.Tensor) -> dict[str, float]:
+    """accuracy, macro precision/recall/F1 from a confusion matrix (rows = truth, columns = prediction)."""
+    cm = cm.double()
+    tp, truth, predicted = cm.diag(), cm.sum(1), cm.sum(0)
+    seen = (truth + predicted) > 0
+    precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), 0.0)
+    recall = torch.where(truth > 0, tp / truth.clamp(min=1), 0.0)
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12), 0.0)
+    k = max(int(seen.sum()), 1)
+    return {"accuracy": float(tp.sum() / cm.sum().clamp(min=1)), "precision": float(precision[seen].sum()) / k,
+            "recall": float(recall[seen].sum()) / k, "f1": float(f1[seen].sum()) / k}
+
+
+class ClassMetrics(Metrics):
+    """Multiclass (also one class per step): a confusion matrix of counts."""
+
+    names = ("loss", "accuracy", "precision", "recall", "f1")
+
+    def __init__(self, device: torch.device, num_classes: int) -> None:
+        self.num_classes = num_classes
+        super().__init__(device)
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {"cm": self._zeros(self.num_classes ** 2, dtype=torch.int64)}
+
+    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        c = self.num_classes
+        pred = out.reshape(-1, c).argmax(-1)
+        self.state["cm"] += torch.bincount(target.reshape(-1).long() * c + pred, minlength=c * c)
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        return _macro(values["cm"].view(self.num_classes, self.num_classes))
+
+
+class BinaryMetrics(Metrics):
+    """One logit per sample: a 2x2 confusion matrix at logit 0 and score histograms for the AUC.
+
+    `offset` shifts the score (Siamese distances: score = margin/2 - distance, so "same" is positive).
+    """
+
+    names = ("loss", "accuracy", "precision", "recall", "f1", "auc")
+
+    def __init__(self, device: torch.device, sign: float = 1.0, offset: float = 0.0) -> None:
+        self.sign, self.offset = sign, offset
+        super().__init__(device)
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {"cm": self._zeros(4, dtype=torch.int64), "hist": self._zeros(2 * AUC_BINS, dtype=torch.int64)}
+
+    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        score = out.reshape(-1).float() * self.sign + self.offset
+        truth = target.reshape(-1).long()
+        self.state["cm"] += torch.bincount(truth * 2 + (score > 0).long(), minlength=4)
+        bins = (torch.sigmoid(score) * AUC_BINS).long().clamp_(0, AUC_BINS - 1)
+        self.state["hist"] += torch.bincount(truth * AUC_BINS + bins, minlength=2 * AUC_BINS)
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        out = _macro(values["cm"].view(2, 2))
+        tp, fp, fn = (float(values["cm"][i]) for i in (3, 1, 2))
+        out["precision"] = tp / (tp + fp) if tp + fp else 0.0
+        out["recall"] = tp / (tp + fn) if tp + fn else 0.0
+        p, r = out["precision"], out["recall"]
+        out["f1"] = 2 * p * r / (p + r) if p + r else 0.0
+        out["auc"] = auc_from_histograms(values["hist"][AUC_BINS:], values["hist"][:AUC_BINS])
+        return out
+
+
+def auc_from_histograms(pos: torch.Tensor, neg: torch.Tensor) -> float:
+    """ROC AUC from score histograms: P(score_pos > score_neg) + half the ties within a bin."""
+    pos, neg = pos.double(), neg.double()
+    n_pos, n_neg = float(pos.sum()), float(neg.sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    below = torch.cumsum(neg, 0) - neg
+    return float((pos * (below + 0.5 * neg)).sum()) / (n_pos * n_neg)
+
+
+class MultilabelMetrics(Metrics):
+    """Independent logits per label: per-label TP/FP/FN and correct counts."""
+
+    names = ("loss", "accuracy", "f1")
+
+    def __init__(self, device: torch.device, num_labels: int) -> None:
+        self.num_labels = num_labels
+        super().__init__(device)
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {"tp": self._zeros(self.num_labels), "fp": self._zeros(self.num_labels),
+                "fn": self._zeros(self.num_labels), "correct": self._zeros()}
+
+    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        pred = (out.reshape(-1, self.num_labels) > 0).to(self.acc_dtype)
+        truth = target.reshape(-1, self.num_labels).to(self.acc_dtype)
+        self.state["tp"] += (pred * truth).sum(0)
+        self.state["fp"] += (pred * (1 - truth)).sum(0)
+        self.state["fn"] += ((1 - pred) * truth).sum(0)
+        self.state["correct"] += (pred == truth).sum()
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        tp, fp, fn = values["tp"], values["fp"], values["fn"]
+        f1 = torch.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn).clamp(min=1e-12), 0.0)
+        total = max(float(values["samples"]) * self.num_labels, 1.0)
+        return {"accuracy": float(values["correct"]) / total, "f1": float(f1.mean())}
+
+
+class RegressionMetrics(Metrics):
+    """MAE, RMSE and R² over every predicted number, in data units via `shift` + `scale` (when given)."""
+
+    names = ("loss", "mae", "rmse", "r2")
+
+    def __init__(self, device: torch.device, shift: torch.Tensor | None = None,
+                 scale: torch.Tensor | None = None) -> None:
+        self.shift, self.scale = shift, scale
+        super().__init__(device)
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {name: self._zeros() for name in ("n", "abs", "sq", "y", "y2")}
+
+    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        pred, truth = out.to(self.acc_dtype), target.reshape(out.shape).to(self.acc_dtype)
+        if self.scale is not None:
+            pred, truth = pred * self.scale + self.shift, truth * self.scale + self.shift
+        err = pred - truth
+        s = self.state
+        s["n"] += truth.numel()
+        s["abs"] += err.abs().sum()
+        s["sq"] += err.square().sum()
+        s["y"] += truth.sum()
+        s["y2"] += truth.square().sum()
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        n = max(float(values["n"]), 1.0)
+        sse, y, y2 = float(values["sq"]), float(values["y"]), float(values["y2"])
+        sst = y2 - y * y / n
+        return {"mae": float(values["abs"]) / n, "rmse": (sse / n) ** 0.5,
+                "r2": 1.0 - sse / sst if sst > 0 else float("nan")}
+
+
+class GanMetrics(Metrics):
+    """Discriminator and generator losses and the mean probability D gives real and fake samples."""
+
+    names = ("loss", "d_loss", "g_loss", "d_real", "d_fake")
+
+    def _counts(self) -> dict[str, torch.Tensor]:
+        return {name: self._zeros() for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+    def add_gan(self, d_loss: torch.Tensor, g_loss: torch.Tensor, real_logits: torch.Tensor,
+                fake_logits: torch.Tensor) -> None:
+        n = len(real_logits)
+        s = self.state
+        s["d_loss"] += d_loss.detach() * n
+        s["g_loss"] += g_loss.detach() * n
+        s["d_real"] += torch.sigmoid(real_logits.detach().float()).sum()
+        s["d_fake"] += torch.sigmoid(fake_logits.detach().float()).sum()
+
+    def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        n = max(float(values["samples"]), 1.0)
+        return {name: float(values[name]) / n for name in ("d_loss", "g_loss", "d_real", "d_fake")}

@@ -1,0 +1,293 @@
+"""Task loops: what one training and one evaluation batch do for supervised-style tasks and for GANs.
+
+Supervised covers multiclass / binary / multilabel / regression, the autoencoder (target = input),
+next-step prediction and Siamese pairs (two inputs; contrastive loss on a Distance head or BCE on a
+similarity head). The GAN convention (two networks in one project) is described in docs/training.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import fx, nn
+from torch.nn import functional as F
+
+from engine.data.preprocess import invert
+from engine.errors import TrainingError
+from engine.graph import Graph, Node
+from engine.layers.registry import get_spec
+from engine.shapes_format import format_shape
+from engine.train import losses
+from engine.train.metrics import (
+    BinaryMetrics,
+    ClassMetrics,
+    GanMetrics,
+    Metrics,
+    MultilabelMetrics,
+    RegressionMetrics,
+)
+
+if TYPE_CHECKING:
+    from engine.train.trainer import Trainer
+
+Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
+
+
+def make_task(trainer: Trainer) -> SupervisedTask | GanTask:
+    if trainer.data.task == "gan":
+        return GanTask(trainer)
+    outputs = trainer.graph.output_nodes()
+    if len(outputs) != 1:
+        raise TrainingError(f"this project has {len(outputs)} Output nodes; task '{trainer.data.task}' trains "
+                            "exactly one (only a GAN project has two)")
+    return SupervisedTask(trainer, outputs[0])
+
+
+def _shape(trainer: Trainer, node: Node) -> tuple:
+    return tuple(trainer.validation.shapes[node.id] or ())
+
+
+def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tuple) -> None:
+    """Every Input node must match the dataset's input of the same position."""
+    if len(nodes) != len(shapes):
+        raise TrainingError(f"the project has {len(nodes)} Input node(s) but the data gives {len(shapes)} input(s) "
+                            f"per sample ({trainer.data.source}); add or remove Input nodes to match")
+    for node, shape, dtype in zip(nodes, shapes, dtypes, strict=True):
+        want = _shape(trainer, node)[1:]
+        if tuple(want) != tuple(shape):
+            raise TrainingError(f"Input '{node.name}' ({node.id}) has shape {format_shape((None, *want))} but the data "
+                                f"gives {format_shape((None, *shape))}; set the Input node's params to match the data")
+        int_node = trainer.validation.dtypes.get(node.id, "float32").startswith("int")
+        if int_node != dtype.startswith("int"):
+            raise TrainingError(f"Input '{node.name}' ({node.id}) expects {'token ids' if int_node else 'numbers'} but "
+                                f"the data gives {dtype}; choose the Input kind that matches the data")
+
+
+class SupervisedTask:
+    """One model call per batch; the loss compares its output with the target."""
+
+    def __init__(self, trainer: Trainer, head: Node) -> None:
+        self.trainer = trainer
+        data, cfg = trainer.data, trainer.config
+        check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+        self.head = head
+        self.out_shape = _shape(trainer, head)
+        self.output_task = head.params.get("task", "multiclass")
+        src = trainer.graph.incoming(head.id)
+        head_type = trainer.graph.nodes[src[0].src].type if src else ""
+        self.loss_name = cfg.loss if cfg.loss != "auto" else losses.default_loss(self.output_task, data.task, head_type)
+        self.loss_fn = losses.make_loss(self.loss_name, margin=cfg.margin, huber_delta=cfg.huber_delta,
+                                        label_smoothing=cfg.label_smoothing)
+        self._check_target()
+        self.kind = data.task
+
+    def _check_target(self) -> None:
+        data, out = self.trainer.data, self.out_shape[1:]
+        target = tuple(data.target_shape)
+        where = f"Output '{self.head.name}' ({self.head.id})"
+        if self.loss_name == "cross_entropy":
+            classes = data.num_classes
+            if classes and out[-1] != classes:
+                raise TrainingError(f"{where} gives {out[-1]} scores per sample but the data has {classes} classes; "
+                                    f"give the last Dense layer {classes} units")
+            if tuple(out[:-1]) != tuple(t for t in target if t != 1) and tuple(out[:-1]) != target:
+                raise TrainingError(f"{where} has shape {format_shape((None, *out))}, which does not fit class targets "
+                                    f"of shape {format_shape((None, *target))}")
+        elif self.loss_name != "contrastive" and _numel(out) != _numel(target):
+            raise TrainingError(f"{where} has shape {format_shape((None, *out))} but the targets have shape "
+                                f"{format_shape((None, *target))}; make the last layer produce the target's shape")
+
+    def new_metrics(self) -> Metrics:
+        device = self.trainer.device
+        if self.loss_name == "contrastive":
+            return BinaryMetrics(device, sign=-1.0, offset=self.trainer.config.margin / 2)
+        if self.output_task == "multiclass":
+            return ClassMetrics(device, int(self.out_shape[-1]))
+        if self.output_task == "binary":
+            return BinaryMetrics(device)
+        if self.output_task == "multilabel":
+            return MultilabelMetrics(device, int(self.out_shape[-1]))
+        target_norm = self.trainer.data.normalization.get("target")
+        if not target_norm:
+            return RegressionMetrics(device)
+        zeros = torch.zeros((1, *self.out_shape[1:]), device=device)
+        shift = invert(target_norm, zeros)
+        return RegressionMetrics(device, shift.to(torch.float64), (invert(target_norm, zeros + 1) - shift).to(torch.float64))
+
+    def probe_inputs(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return inputs
+
+    def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
+        inputs, target = batch
+        t = self.trainer
+        with t.autocast():
+            out = t.net(*inputs)
+            loss = self.loss_fn(out, target)
+        t.check_finite(loss, inputs)
+        t.backward_step(loss, t.optimizers[0])
+        metrics.add_loss(loss, len(target))
+        metrics.update(out.detach(), target)
+        return loss
+
+    def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
+        inputs, target = batch
+        with self.trainer.autocast():
+            out = self.trainer.model(*inputs)
+            loss = self.loss_fn(out, target)
+        metrics.add_loss(loss, len(target))
+        metrics.update(out, target)
+
+    def param_groups(self) -> list[list[nn.Parameter]]:
+        return [list(self.trainer.model.parameters())]
+
+
+def _numel(shape: tuple) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def submodel(gm: fx.GraphModule, index: int) -> fx.GraphModule:
+    """The part of a multi-output GraphModule that computes output `index`; submodules are shared, not copied."""
+    out_node = next(n for n in gm.graph.nodes if n.op == "output")
+    results = out_node.args[0]
+    wanted = results[index] if isinstance(results, tuple | list) else results
+    needed, stack = set(), [wanted]
+    while stack:
+        node = stack.pop()
+        if node not in needed:
+            needed.add(node)
+            stack.extend(node.all_input_nodes)
+    graph, values = fx.Graph(), {}
+    for node in gm.graph.nodes:
+        if node in needed:
+            values[node] = graph.node_copy(node, lambda n: values[n])
+    graph.output(values[wanted])
+    return fx.GraphModule(gm, graph)
+
+
+def _component(graph: Graph, output: Node) -> set[str]:
+    seen, stack = set(), [output.id]
+    while stack:
+        nid = stack.pop()
+        if nid not in seen:
+            seen.add(nid)
+            stack.extend(e.src for e in graph.incoming(nid))
+    return seen
+
+
+class GanTask:
+    """Generator and discriminator in one project (see docs/training.md): adversarial BCE updates."""
+
+    kind = "gan"
+    loss_name = "bce"
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        graph, cfg = trainer.graph, trainer.config
+        if trainer.dist.enabled:
+            raise TrainingError("GAN training under torchrun is not supported yet; run it in one process")
+        outputs = graph.output_nodes()
+        if len(outputs) != 2:
+            raise TrainingError(f"a GAN project needs two Output nodes (generator and discriminator), found "
+                                f"{len(outputs)}; see docs/training.md")
+        gen, disc = self._pick(outputs, cfg.gan.generator, cfg.gan.discriminator)
+        gen_part, disc_part = _component(graph, gen), _component(graph, disc)
+        if gen_part & disc_part:
+            raise TrainingError("the generator and discriminator networks of a GAN must not be wired together; "
+                                "the trainer feeds the generator's output to the discriminator itself")
+        inputs = graph.input_nodes()
+        self.noise_node = next((n for n in inputs if n.id in gen_part), None)
+        self.real_node = next((n for n in inputs if n.id in disc_part), None)
+        if self.noise_node is None or self.real_node is None:
+            raise TrainingError("each GAN network needs its own Input node (noise for the generator, a sample for "
+                                "the discriminator)")
+        fake_shape, real_shape = _shape(trainer, gen)[1:], _shape(trainer, self.real_node)[1:]
+        if tuple(fake_shape) != tuple(real_shape):
+            raise TrainingError(f"the generator Output '{gen.name}' makes {format_shape((None, *fake_shape))} but the "
+                                f"discriminator Input '{self.real_node.name}' takes {format_shape((None, *real_shape))}")
+        check_inputs(trainer, [self.real_node], trainer.data.input_shapes[:1], trainer.data.input_dtypes[:1])
+        self.latent = tuple(_shape(trainer, self.noise_node)[1:])
+        order = [n.id for n in outputs]
+        self.generator = submodel(trainer.model, order.index(gen.id))
+        self.discriminator = submodel(trainer.model, order.index(disc.id))
+        self.order = [n.id for n in inputs]
+        self.noise_gen = torch.Generator(device=trainer.device).manual_seed(cfg.seed + 1)
+
+    @staticmethod
+    def _pick(outputs: list[Node], gen_ref: str | None, disc_ref: str | None) -> tuple[Node, Node]:
+        def find(ref: str) -> Node:
+            for n in outputs:
+                if ref in (n.id, n.name):
+                    return n
+            raise TrainingError(f"training.gan: no Output node named {ref!r} (Outputs: "
+                                f"{', '.join(n.name for n in outputs)})")
+
+        if disc_ref:
+            disc = find(disc_ref)
+        elif gen_ref:
+            disc = next(n for n in outputs if n is not find(gen_ref))
+        else:
+            binary = [n for n in outputs if n.params.get("task") == "binary"]
+            if len(binary) != 1:
+                raise TrainingError("cannot tell the GAN's discriminator: exactly one Output should have task "
+                                    "'binary', or name it in training.gan.discriminator")
+            disc = binary[0]
+        gen = find(gen_ref) if gen_ref else next(n for n in outputs if n is not disc)
+        if gen is disc:
+            raise TrainingError("training.gan: generator and discriminator must be different Output nodes")
+        if get_spec(disc.type).role != "output":
+            raise TrainingError("training.gan names a node that is not an Output")
+        return gen, disc
+
+    def new_metrics(self) -> Metrics:
+        return GanMetrics(self.trainer.device)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn((n, *self.latent), generator=generator or self.noise_gen, device=self.trainer.device)
+
+    def probe_inputs(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """Full-model inputs (noise and real samples, in Input-node order) for activation summaries."""
+        real = inputs[0]
+        noise = self.noise(len(real), torch.Generator(device=self.trainer.device).manual_seed(0))
+        return tuple(noise if nid == self.noise_node.id else real for nid in self.order)
+
+    def _losses(self, real: torch.Tensor, z: torch.Tensor, detach_fake: bool) -> tuple:
+        fake = self.generator(z)
+        real_logits = self.discriminator(real)
+        fake_logits = self.discriminator(fake.detach() if detach_fake else fake)
+        d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        return fake, real_logits, fake_logits, d_loss
+
+    def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
+        t = self.trainer
+        real = batch[0][0]
+        opt_g, opt_d = t.optimizers
+        for _ in range(t.config.gan.d_steps):
+            with t.autocast():
+                _, real_logits, fake_logits, d_loss = self._losses(real, self.noise(len(real)), detach_fake=True)
+            t.check_finite(d_loss, (real,))
+            t.backward_step(d_loss, opt_d)
+        with t.autocast():
+            fake_out = self.discriminator(self.generator(self.noise(len(real))))
+            g_loss = F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
+        t.check_finite(g_loss, (real,))
+        t.backward_step(g_loss, opt_g)
+        metrics.add_loss(d_loss + g_loss, len(real))
+        metrics.add_gan(d_loss, g_loss, real_logits, fake_logits)
+        return d_loss + g_loss
+
+    def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
+        real = batch[0][0]
+        gen = torch.Generator(device=self.trainer.device).manual_seed(len(real))
+        with self.trainer.autocast():
+            fake, real_logits, fake_logits, d_loss = self._losses(real, self.noise(len(real), gen), detach_fake=True)
+            g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        metrics.add_loss(d_loss + g_loss, len(real))
+        metrics.add_gan(d_loss, g_loss, real_logits, fake_logits)
+
+    def param_groups(self) -> list[list[nn.Parameter]]:
+        return [list(self.generator.parameters()), list(self.discriminator.parameters())]

@@ -1,0 +1,509 @@
+"""`Trainer`: runs a task loop over PreparedData, streams events, checkpoints, stops/pauses/resumes.
+
+The hot path does no host-device synchronisation: metrics are summed on the device and read once
+per epoch, the loss is read back only for the (rate-limited) BatchEnded events, and summaries run
+every `events.summaries_every` batches. The non-finite-loss check reads one flag per batch, on
+accelerators one batch late so the device never idles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.compile import compile_graph
+from engine.data import PreparedData, load_data
+from engine.device import choose_device, device_name
+from engine.errors import DeepWireError, TrainingError
+from engine.graph import Graph
+from engine.runs import DATA, METRICS, Run, open_run, write_json
+from engine.train import checkpoint, distributed
+from engine.train.config import TrainingConfig
+from engine.train.events import (
+    Activations,
+    BatchEnded,
+    CheckpointSaved,
+    EpochEnded,
+    EpochStarted,
+    Event,
+    EventBus,
+    Gradients,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+)
+from engine.train.metrics import Metrics
+from engine.train.optim import Schedule, make_optimizer, set_lr
+from engine.train.probes import NodeMap, activation_summaries, first_nonfinite, gradient_norms
+from engine.train.tasks import make_task
+from engine.validate import validate
+
+
+class ControlToken:
+    """Stop, pause and resume a run from any thread; the trainer looks at it between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+@dataclass
+class TrainResult:
+    """What a finished run reports (also written to metrics.json)."""
+
+    final: dict[str, float]
+    best: dict[str, float]
+    best_epoch: int | None
+    epochs_done: int
+    reason: str
+    history: list[dict] = field(default_factory=list)
+    run: Run | None = None
+
+    def to_dict(self) -> dict:
+        return {"final": self.final, "best": self.best, "best_epoch": self.best_epoch,
+                "epochs_done": self.epochs_done, "reason": self.reason, "history": self.history}
+
+
+class _NonFinite(Exception):
+    def __init__(self, inputs: tuple[torch.Tensor, ...]) -> None:
+        super().__init__("non-finite loss")
+        self.inputs = inputs
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Trains a project's graph on its data section (or on `data`) with its training section (or `config`).
+
+    Listen with `trainer.bus.queue()` (drain it yourself) or `trainer.bus.subscribe(fn)` (own thread);
+    control with `trainer.control`; `fit()` returns a TrainResult or raises TrainingError after RunFailed.
+    """
+
+    def __init__(self, graph: Graph, config: TrainingConfig | None = None, data: PreparedData | None = None, *,
+                 run: Run | None = None, control: ControlToken | None = None, bus: EventBus | None = None,
+                 device: str | None = None) -> None:
+        self.graph = graph
+        self.config = config or TrainingConfig.from_dict(graph.training)
+        cfg = self.config
+        self.dist = distributed.from_env()
+        self.device = distributed.setup(self.dist, choose_device(device or cfg.device))
+        self.run = run if self.dist.main else None
+        self.control = control or ControlToken()
+        self.bus = bus or EventBus()
+        seed_everything(cfg.seed)
+        self.data = data if data is not None else load_data(graph.data, seed=cfg.seed)
+        self.validation = validate(graph)
+        self.model = compile_graph(graph, validation=self.validation).to(self.device)
+        self.net = distributed.wrap(self.model, self.dist, self.device)
+        self.task = make_task(self)
+        self.optimizers = [make_optimizer(p, cfg) for p in self.task.param_groups()]
+        self._opt_params = [[p for g in o.param_groups for p in g["params"]] for o in self.optimizers]
+        self.steps_per_epoch = self.data.num_batches("train", cfg.batch_size, world_size=self.dist.world_size)
+        self.schedule = Schedule(cfg, self.steps_per_epoch)
+        self.precision = self._precision()
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.node_map = NodeMap(self.model, graph)
+        self.metric_names = self.task.new_metrics().names
+        self._check_monitor()
+        self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        self._probe = self._probe_batch()
+        self.sync_check = self.device.type == "cpu"
+        self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.history: list[dict] = []
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.wait = 0
+        self._partial: dict | None = None
+        self._resumed = False
+
+    # ---- setup helpers -------------------------------------------------------------------
+    def _precision(self) -> str:
+        wanted = self.config.precision
+        if self.device.type != "cuda":
+            if wanted in ("bf16", "fp16"):
+                raise TrainingError(f"training.precision '{wanted}' needs a CUDA GPU; use 'auto' or 'fp32' on "
+                                    f"{self.device.type}")
+            return "fp32"
+        if wanted == "auto":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return wanted
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(device_type="cuda", dtype=dtype)
+
+    def _check_monitor(self) -> None:
+        name = self.config.monitor.split("_", 1)[1]
+        if name not in self.metric_names:
+            raise TrainingError(f"training.monitor: '{self.config.monitor}' is not a metric of this task; choose "
+                                f"val_ or train_ with one of {', '.join(self.metric_names)}")
+
+    def _probe_batch(self) -> tuple[torch.Tensor, ...] | None:
+        ev = self.config.events
+        if not ev.summaries:
+            return None
+        split = "val" if len(self.data.val) else "train"
+        if self.data.streaming:
+            inputs, _ = next(iter(self.data.batches(split, ev.probe_size, shuffle=False, device=self.device,
+                                                    generator=torch.Generator().manual_seed(0))))
+        else:
+            inputs = tuple(x[: ev.probe_size].to(self.device) for x in self.data.split(split).inputs)
+        return self.task.probe_inputs(inputs)
+
+    # ---- events --------------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        if self.dist.main:
+            self.bus.emit(event)
+
+    def _run_started(self) -> RunStarted:
+        return RunStarted(
+            run_id=self.run.id if self.run else "", run_dir=str(self.run.path) if self.run else None,
+            project=self.graph.name, params=self.config.to_dict(), device=str(self.device),
+            device_name=device_name(self.device), task=self.task.kind, epochs=self.config.epochs,
+            start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
+            total_params=sum(p.numel() for p in self.model.parameters()),
+            metrics=list(self.metric_names), data=_jsonable(self.data.describe()), resumed=self._resumed,
+            world_size=self.dist.world_size)
+
+    # ---- the hot path helpers used by tasks ----------------------------------------------
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """zero_grad, backward (scaled for fp16), clip, step."""
+        params = self._opt_params[self.optimizers.index(optimizer)] if len(self.optimizers) > 1 else self._opt_params[0]
+        optimizer.zero_grad(set_to_none=True)
+        clip = self.config.clip
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if clip != "none":
+                self.scaler.unscale_(optimizer)
+                self._clip(params)
+            self.scaler.step(optimizer)
+            self.scaler.update()
+            return
+        loss.backward()
+        if clip != "none":
+            self._clip(params)
+        optimizer.step()
+
+    def _clip(self, params: list[torch.nn.Parameter]) -> None:
+        if self.config.clip == "norm":
+            torch.nn.utils.clip_grad_norm_(params, self.config.clip_value)
+        else:
+            torch.nn.utils.clip_grad_value_(params, self.config.clip_value)
+
+    def check_finite(self, loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> None:
+        """Raise _NonFinite for a NaN/Inf loss: at once on CPU, one batch late on accelerators."""
+        if self.sync_check:
+            if not torch.isfinite(loss):
+                raise _NonFinite(inputs)
+            return
+        pending, self._pending_finite = self._pending_finite, (torch.isfinite(loss.detach()), inputs)
+        if pending is not None and not bool(pending[0]):
+            raise _NonFinite(pending[1])
+
+    # ---- loop ----------------------------------------------------------------------------
+    def fit(self) -> TrainResult:  # noqa: RET503  _fail_nonfinite always raises
+        """Train to `config.epochs` (from where a resumed run left off)."""
+        started = time.time()
+        self._pending_finite = None
+        try:
+            if self.run is not None:
+                self.bus.log_to(self.run.events_path)
+                write_json(self.run.path / DATA, _jsonable(self.data.describe()))
+            self.emit(self._run_started())
+            reason = "completed"
+            while self.epoch < self.config.epochs:
+                if not self._train_epoch():
+                    reason = "stopped"
+                    break
+                if self._end_epoch():
+                    reason = "early_stopping"
+                    break
+            return self._finish(reason, time.time() - started)
+        except _NonFinite as exc:
+            self._fail_nonfinite(exc)
+        except DeepWireError as exc:
+            self.emit(RunFailed(str(exc), getattr(exc, "node_id", None), "", self.epoch, self.step))
+            raise
+        except Exception as exc:
+            self.emit(RunFailed(f"{type(exc).__name__}: {exc}", None, "see the traceback in the log", self.epoch,
+                                self.step))
+            raise
+        finally:
+            self.bus.close()
+            distributed.shutdown(self.dist)
+
+    def _train_epoch(self) -> bool:
+        """One epoch (or its rest after a resume); False when stopped by the control token."""
+        cfg, ev = self.config, self.config.events
+        self.net.train()
+        if self._partial is not None:
+            self.shuffle_gen.set_state(self._partial["gen"])
+        epoch_gen_state = self.shuffle_gen.get_state()
+        metrics = self.task.new_metrics()
+        elapsed, skip = 0.0, 0
+        if self._partial is not None:
+            metrics.load_state(self._partial["metrics"])
+            elapsed, skip = self._partial["elapsed"], self.batch_in_epoch
+            self._partial = None
+        else:
+            self.batch_in_epoch = 0
+        set_lr_each_step = self.schedule.changes_per_step
+        lr = self.schedule.lr(self.step)
+        for opt in self.optimizers:
+            set_lr(opt, lr)
+        self.emit(EpochStarted(self.epoch + 1, cfg.epochs, lr))
+        every = ev.summaries_every if ev.summaries else 0
+        interval = 1.0 / ev.batch_rate_hz
+        next_event = 0.0
+        t0 = time.perf_counter()
+        batches = self.data.batches("train", cfg.batch_size, shuffle=True, device=self.device,
+                                    generator=self.shuffle_gen, augment=True,
+                                    rank=self.dist.rank, world_size=self.dist.world_size)
+        for index, batch in enumerate(batches):
+            if index < skip:
+                continue
+            if self.control.paused:
+                paused = time.perf_counter()
+                self.control.wait_while_paused()
+                t0 += time.perf_counter() - paused
+            if self.control.stopped:
+                self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
+                return False
+            if set_lr_each_step:
+                lr = self.schedule.lr(self.step)
+                for opt in self.optimizers:
+                    set_lr(opt, lr)
+            loss = self.task.train_batch(batch, metrics)
+            self.step += 1
+            self.batch_in_epoch = index + 1
+            if every and self.step % every == 0:
+                self._summaries()
+            now = time.monotonic()
+            if now >= next_event:
+                next_event = now + interval
+                self.emit(BatchEnded(self.epoch + 1, index + 1, self.steps_per_epoch, self.step, float(loss.detach()), lr))
+        if self._pending_finite is not None:
+            if not bool(self._pending_finite[0]):
+                raise _NonFinite(self._pending_finite[1])
+            self._pending_finite = None
+        if ev.summaries and not every:
+            self._summaries()
+        self._train_time = elapsed + time.perf_counter() - t0
+        self._train_metrics = metrics
+        self._lr = lr
+        return True
+
+    def _summaries(self) -> None:
+        if not self.dist.main:
+            return
+        norms, total = gradient_norms(self.node_map)
+        self.emit(Gradients(self.epoch + 1, self.step, norms, total))
+        if self._probe is not None:
+            ev = self.config.events
+            nodes = activation_summaries(self.model, self.node_map, self._probe, ev.histogram_bins, ev.thumbnails)
+            self.emit(Activations(self.epoch + 1, self.step, nodes))
+
+    def evaluate(self, split: str = "val") -> dict[str, float]:
+        """Metrics of the current model on `split` ({} when the split is empty)."""
+        if not len(self.data.split(split)):
+            return {}
+        metrics = self.task.new_metrics()
+        self.model.eval()
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for batch in self.data.batches(split, self.config.batch_size, shuffle=False, device=self.device,
+                                           generator=gen, rank=self.dist.rank, world_size=self.dist.world_size):
+                self.task.eval_batch(batch, metrics)
+        self.model.train()
+        distributed.sum_across(metrics.state, self.dist)
+        return metrics.compute()
+
+    def _end_epoch(self) -> bool:
+        """Validate, record, checkpoint; True when early stopping ends the run."""
+        cfg = self.config
+        distributed.sum_across(self._train_metrics.state, self.dist)
+        train = self._train_metrics.compute()
+        val = self.evaluate("val")
+        samples = len(self.data.train)
+        value = self._monitored(train, val)
+        best = self._is_better(value)
+        if best:
+            self.best_value, self.best_epoch, self.wait = value, self.epoch + 1, 0
+            self.best_state = checkpoint.cpu_state(self.model)
+        else:
+            self.wait += 1
+        self.schedule.epoch_end(value, cfg.mode)
+        record = {"epoch": self.epoch + 1, "train": train, "val": val, "lr": self._lr,
+                  "samples_per_s": samples / max(self._train_time, 1e-9), "epoch_time": self._train_time}
+        self.history.append(record)
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.emit(EpochEnded(self.epoch, cfg.epochs, train, val, self._lr, record["samples_per_s"],
+                             self._train_time, best))
+        if self.run is not None and best:
+            checkpoint.save_weights(self.best_state, self.run.path / "best.safetensors")
+            self.emit(CheckpointSaved(self.epoch, self.step, str(self.run.path / "best.safetensors"), "best"))
+        stop = cfg.early_stopping.enabled and self.wait >= cfg.early_stopping.patience
+        if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stop:
+            self._save_last(self.shuffle_gen.get_state(), None, 0.0)
+        return stop
+
+    def _monitored(self, train: dict, val: dict) -> float:
+        split, name = self.config.monitor.split("_", 1)
+        source = val if split == "val" and val else train
+        return float(source.get(name, float("nan")))
+
+    def _is_better(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_value is None:
+            return True
+        delta = self.config.early_stopping.min_delta
+        if self.config.mode == "min":
+            return value < self.best_value - delta
+        return value > self.best_value + delta
+
+    def _finish(self, reason: str, duration: float) -> TrainResult:
+        es = self.config.early_stopping
+        if reason == "early_stopping" and es.restore_best and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        last = self.history[-1] if self.history else {"train": {}, "val": {}}
+        final = {**_prefixed("train", last["train"]), **_prefixed("val", last["val"])}
+        if reason != "stopped":
+            final.update(_prefixed("test", self.evaluate("test")))
+        best_rec = next((h for h in self.history if h["epoch"] == self.best_epoch), None)
+        best = {**_prefixed("train", best_rec["train"]), **_prefixed("val", best_rec["val"])} if best_rec else {}
+        result = TrainResult(final, best, self.best_epoch, self.epoch, reason, list(self.history), self.run)
+        if self.run is not None:
+            write_json(self.run.path / METRICS, {**result.to_dict(), "monitor": self.config.monitor})
+        self.emit(RunFinished(self.epoch, final, best, self.best_epoch, reason, duration))
+        return result
+
+    def _fail_nonfinite(self, exc: _NonFinite) -> None:
+        node_id, kind = first_nonfinite(self.model, self.node_map, exc.inputs)
+        hint = ("lower the learning rate, turn on gradient clipping (training.clip = 'norm'), or add "
+                "normalization (BatchNorm/LayerNorm) before this layer")
+        where = f"epoch {self.epoch + 1}, batch {self.batch_in_epoch + 1}"
+        if node_id is None:
+            message = (f"The loss became NaN or infinite at {where}, but every layer's output is finite; the "
+                       "targets or the loss settings produce it")
+            hint = "check the data's targets (NaN, out-of-range class ids) and the loss choice"
+        else:
+            node = self.graph.nodes[node_id]
+            what = "weights" if kind == "weights" else "output"
+            message = (f"The loss became NaN or infinite at {where}; the first layer whose {what} is not finite is "
+                       f"'{node.name}' ({node.type}, {node_id})")
+        self.emit(RunFailed(message, node_id, hint, self.epoch + 1, self.step))
+        error = TrainingError(f"{message}. Hint: {hint}")
+        error.node_id = node_id
+        raise error from None
+
+    # ---- checkpoints ----------------------------------------------------------------------
+    def _save_last(self, gen_state: torch.Tensor, metrics: Metrics | None, elapsed: float) -> None:
+        if self.run is None:
+            return
+        rng_tensors, rng_plain = checkpoint.rng_state()
+        tensors = {
+            "optimizers": [o.state_dict() for o in self.optimizers], "rng": rng_tensors, "gen": gen_state,
+            "scaler": self.scaler.state_dict() if self.scaler else {},
+            "metrics": {k: v.cpu() for k, v in metrics.state.items()} if metrics else {},
+            "best_state": self.best_state or {},
+        }
+        noise = getattr(self.task, "noise_gen", None)
+        if noise is not None:
+            tensors["noise_gen"] = noise.get_state()
+        info = {"epoch": self.epoch, "batch": self.batch_in_epoch if metrics else 0, "step": self.step,
+                "elapsed": elapsed, "rng": rng_plain, "schedule": self.schedule.state_dict(),
+                "best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
+                "history": self.history, "epochs": self.config.epochs}
+        path = checkpoint.save_checkpoint(self.run, checkpoint.cpu_state(self.model), tensors, info)
+        self.emit(CheckpointSaved(self.epoch, self.step, str(path), "last"))
+
+    def load_checkpoint(self) -> None:
+        """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters."""
+        weights, tensors, info = checkpoint.load_checkpoint(self.run)
+        self.model.load_state_dict(weights)
+        for opt, state in zip(self.optimizers, tensors["optimizers"], strict=True):
+            opt.load_state_dict(state)
+        if self.scaler is not None and tensors["scaler"]:
+            self.scaler.load_state_dict(tensors["scaler"])
+        if "noise_gen" in tensors:
+            self.task.noise_gen.set_state(tensors["noise_gen"])
+        self.epoch, self.batch_in_epoch, self.step = info["epoch"], info["batch"], info["step"]
+        self.schedule.load_state_dict(info["schedule"])
+        self.best_value, self.best_epoch, self.wait = info["best_value"], info["best_epoch"], info["wait"]
+        self.history = info["history"]
+        self.best_state = tensors["best_state"] or None
+        self.shuffle_gen.set_state(tensors["gen"])
+        if self.batch_in_epoch:
+            self._partial = {"gen": tensors["gen"], "metrics": tensors["metrics"], "elapsed": info["elapsed"]}
+        checkpoint.set_rng_state(tensors["rng"], info["rng"])
+        self._resumed = True
+
+    @classmethod
+    def resume(cls, run_path: str | Path, epochs: int | None = None, **kwargs) -> Trainer:
+        """A Trainer that continues the run in `run_path` (to `epochs` in total, default: as configured)."""
+        run = open_run(run_path)
+        graph = run.graph
+        config = TrainingConfig.from_dict(graph.training)
+        if epochs is not None:
+            config = config.replace(epochs=epochs)
+        trainer = cls(graph, config, run=run, **kwargs)
+        trainer.load_checkpoint()
+        if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
+            raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
+                                f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
+        return trainer
+
+
+def _prefixed(prefix: str, values: dict) -> dict:
+    return {f"{prefix}_{k}": v for k, v in values.items()}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
