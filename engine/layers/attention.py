@@ -16,7 +16,7 @@ def _not_sequence(title: str, shape: Shape, port: str = "") -> tuple[str, str] |
     if len(shape) == 3:
         return None
     where = f" on '{port}'" if port else ""
-    return f"{title} expects a sequence (N, T, E){where} but gets {format_shape(shape)}", _SEQ_HINT
+    return f"{title} expects a sequence (N, T, E){where} but gets {format_shape(shape)}", _SEQ_HINT, True
 
 
 def _heads_mismatch(title: str, embed: int, heads: int) -> tuple[str, str] | None:

@@ -6,12 +6,15 @@ from engine.layers.spec import Shape
 from engine.shapes_format import format_shape
 
 
-def rank_error(title: str, shape: Shape, layouts: dict[int, str], hint: str) -> tuple[str, str] | None:
-    """(message, hint) when `shape` has none of the ranks in `layouts` (rank -> layout text)."""
+def rank_error(title: str, shape: Shape, layouts: dict[int, str], hint: str) -> tuple[str, str, bool] | None:
+    """(message, hint, True) when `shape` has none of the ranks in `layouts` (rank -> layout text).
+
+    The True marks a layout error, which the spec's `fix` (e.g. insert a Reshape) can mend.
+    """
     if len(shape) in layouts:
         return None
     wanted = " or ".join(layouts.values())
-    return f"{title} expects {wanted} but gets {format_shape(shape)}", hint
+    return f"{title} expects {wanted} but gets {format_shape(shape)}", hint, True
 
 
 def window_out(size: int | None, kernel: int, stride: int, padding: int, dilation: int = 1) -> int | None:

@@ -9,10 +9,10 @@ from engine.layers.spec import LayerSpec, Param, Params, Shape
 from engine.shapes_format import format_shape
 
 
-def _dense_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
+def _dense_check(p: Params, shapes: list[Shape]) -> tuple[str, str, bool] | None:
     if len(shapes[0]) not in (2, 3):
         return (f"Dense expects (N, F) or (N, T, F) but gets {format_shape(shapes[0])}",
-                "insert a Flatten node before it")
+                "insert a Flatten node before it", True)
     return None
 
 

@@ -33,7 +33,7 @@ def _check(title: str):
             hint = ("insert a RepeatVector node before it to repeat the vector over T steps, or a Reshape "
                     "node to split it into (T, F)" if len(shape) == 2 else
                     "insert a Reshape node before it that turns each sample into (T, F)")
-            return f"{title} expects a sequence (N, T, F) but gets {format_shape(shape)}", hint
+            return f"{title} expects a sequence (N, T, F) but gets {format_shape(shape)}", hint, True
         if p.dropout > 0 and p.num_layers < 2:
             return (f"{title} dropout = {p.dropout:g} acts only between stacked layers, but num_layers is 1",
                     "set num_layers to 2 or more, or set dropout to 0 and add a Dropout node after it")

@@ -125,7 +125,7 @@ class Params(Mapping):
 
 
 BuildFn = Callable[[Params, list[Shape]], nn.Module]
-CheckFn = Callable[[Params, list[Shape]], "tuple[str, str] | None"]
+CheckFn = Callable[[Params, list[Shape]], "tuple[str, str] | tuple[str, str, bool] | None"]
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,8 @@ class LayerSpec:
     `build(params, in_shapes)` returns the torch module; its forward takes one tensor per connected
     input (multi ports: every wire, in order). Input nodes have `role="input"` and `input_shape`;
     Output nodes have `role="output"`; neither builds a module.
-    `check(params, in_shapes)` returns (message, hint) for an input shape the layer cannot take.
-    `fix` names a layer type whose insertion before this node mends a failed `check`.
+    `check(params, in_shapes)` returns (message, hint) for an input shape the layer cannot take, or
+    (message, hint, True) for a layout error (wrong number of dims) that inserting `fix` mends.
     """
 
     type_id: str
