@@ -34,7 +34,7 @@ class ShapePipeItem(PipeItem):
         if path.length() < w + 60:
             return None
         mid: QPointF = path.pointAtPercent(0.5)
-        return QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
+        return QRectF(mid.x() - w / 2, mid.y() - h - 6, w, h)  # above the wire's direction arrow
 
     def boundingRect(self) -> QRectF:
         rect = super().boundingRect()
