@@ -8,7 +8,7 @@ import sys
 
 from engine.errors import DeepWireError
 
-COMMAND_MODULES = ("engine.cli_project",)
+COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 
