@@ -77,6 +77,8 @@ class ProblemsPanel(QTreeWidget):
             painter.end()
 
     def _select(self, item: QTreeWidgetItem) -> None:
+        """Select the problem's node and bring it to the middle of the canvas."""
         problem: Problem = item.data(0, PROBLEM_ROLE)
         if problem.node_id and problem.node_id in self.controller.graph.nodes:
             self.controller.select_node(problem.node_id)
+            self.controller.widget.center_selection()

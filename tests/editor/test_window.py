@@ -168,3 +168,37 @@ def test_status_bar_and_title_follow_the_document(window):
     assert window.windowTitle() == "Untitled — DeepWire"
     window.palette.layer_activated.emit("ReLU")
     assert window.windowTitle() == "Untitled* — DeepWire"
+
+
+def test_shares_weights_combo_lists_same_type_nodes_and_sets_sharing(window):
+    g = chain("Flatten", "Dense", "Dense", Dense={"units": 784})
+    window.document.new(g)
+    first, second = (n for n in window.controller.graph.nodes.values() if n.type == "Dense")
+    window.controller.select_node(second.id)
+    combo = window.properties.shares_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["(own weights)", first.name]
+    combo.activated.emit(1)
+    assert window.controller.graph.nodes[second.id].shares == first.id
+    window.controller.undo()
+    assert window.controller.graph.nodes[second.id].shares is None
+
+
+def test_self_test_flag_starts_and_exits_cleanly(qapp):
+    from editor.app import main
+
+    assert main(["--self-test"]) == 0
+
+
+def test_screenshot_tool_writes_a_png_of_the_whole_window(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from PySide6.QtGui import QImage
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "screenshot.py"
+    spec = importlib.util.spec_from_file_location("screenshot_tool", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tool.screenshot("mlp", str(tmp_path / "mlp.png"), width=1200, height=800)
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)
