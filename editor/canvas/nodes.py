@@ -75,6 +75,7 @@ class LayerNodeItem(NodeItem):
         self._look = NodeLook("", "", "")
         self._category = QColor(theme.OTHER_CATEGORY_COLOR)
         self._icon_item.setVisible(False)
+        self._proxy_mode_threshold = 45  # keep text until a node is under 45 px wide on screen
         self._text_item.setFont(_font(10.0, bold=True))
         self._small = _font(8.5)
         self._shape_font = _font(9.0, bold=True)
