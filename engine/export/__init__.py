@@ -1,0 +1,78 @@
+"""Export a trained model: safetensors (+ project), TorchScript, ONNX (checked with onnxruntime), standalone PyTorch source.
+
+Every export writes `preprocessing.json` beside its files and checks the exported model against the
+original on a batch; the check's numbers come back in `ExportResult.check`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import fx
+
+from engine.errors import ExportError
+from engine.export import formats, preprocessing
+from engine.graph import Graph
+
+FORMATS = ("safetensors", "torchscript", "onnx", "python")
+SUFFIX = {"safetensors": ".safetensors", "torchscript": ".pt", "onnx": ".onnx", "python": ".py"}
+
+
+@dataclass
+class ExportResult:
+    """Where an export went, every file it wrote, and the output check (max difference, tolerance)."""
+
+    path: Path
+    format: str
+    files: list[Path] = field(default_factory=list)
+    check: dict | None = None
+
+
+def _main_file(fmt: str, out: Path) -> Path:
+    """`out` with the format's suffix is the file itself; any other path is a folder to write into."""
+    if out.suffix == SUFFIX[fmt] and fmt != "python":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    return out / formats.MAIN_FILE[fmt]
+
+
+def export_model(graph: Graph, model: fx.GraphModule, data_info: dict | None, fmt: str,
+                 out: str | Path) -> ExportResult:
+    """Export a compiled `model` of `graph`; `data_info` is the run's data description (data.json)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
+    targets = model.deepwire_targets
+    model = copy.deepcopy(model).cpu().eval()
+    model.deepwire_targets = targets
+    main = _main_file(fmt, Path(out))
+    record = preprocessing.describe(graph, data_info)
+    inputs = preprocessing.example_inputs(graph, formats.CHECK_BATCH)
+    if fmt == "python":
+        files, check = formats.write_python(graph, model, main, inputs, record)
+    else:
+        writer = {"safetensors": formats.write_safetensors, "torchscript": formats.write_torchscript,
+                  "onnx": formats.write_onnx}[fmt]
+        files, check = writer(graph, model, main, inputs)
+    files.append(preprocessing.write(record, main.parent))
+    return ExportResult(main, fmt, files, check)
+
+
+def export_run(run_path: str | Path, fmt: str, out: str | Path, weights: str = "best") -> ExportResult:
+    """Export a training run's model with its `best` or `last` weights."""
+    from engine.runs import open_run
+
+    run = open_run(run_path)
+    return export_model(run.graph, run.load_model(weights), run_data_info(run), fmt, out)
+
+
+def run_data_info(run) -> dict | None:
+    """The run's data description (`data.json`: class names, normalization, shapes), if it was saved."""
+    path = Path(run.path) / "data.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+__all__ = ["FORMATS", "ExportResult", "export_model", "export_run"]

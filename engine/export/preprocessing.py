@@ -1,0 +1,93 @@
+"""`preprocessing.json`: what a model expects (inputs, normalization, classes, task), written beside every export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.data import preprocess
+from engine.errors import ExportError
+from engine.graph import Graph
+from engine.layers.registry import get_spec
+from engine.layers.spec import Params
+
+FORMAT = "deepwire-preprocessing"
+FILE = "preprocessing.json"
+
+
+def describe(graph: Graph, data_info: dict | None) -> dict[str, Any]:
+    """The preprocessing record of a model: one entry per input and output, plus the data's statistics.
+
+    `data_info` is the run's `data.json` (`PreparedData.describe()`); without it the inputs come from
+    the Input nodes and no normalization is applied.
+    """
+    info = data_info or {}
+    inputs = []
+    vocabs = info.get("vocab_sizes") or []
+    for i, node in enumerate(graph.input_nodes()):
+        shape, dtype = get_spec(node.type).input_shape(Params(node.params))
+        vocab = vocabs[i] if i < len(vocabs) else None
+        inputs.append({"name": node.name, "kind": node.params.get("kind"), "shape": list(shape), "dtype": dtype,
+                       "vocab_size": vocab})
+    outputs = [{"name": n.name, "task": n.params.get("task")} for n in graph.output_nodes()]
+    return {
+        "format": FORMAT, "version": 1, "project": graph.name,
+        "task": info.get("task") or (outputs[0]["task"] if outputs else None),
+        "inputs": inputs, "outputs": outputs,
+        "class_names": info.get("class_names"),
+        "normalization": info.get("normalization") or {"method": "none"},
+    }
+
+
+def write(record: dict, folder: Path) -> Path:
+    path = folder / FILE
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read(folder: Path) -> dict:
+    path = folder / FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{path}: cannot read the preprocessing record ({exc})") from None
+    if record.get("format") != FORMAT:
+        raise ExportError(f"{path}: not a DeepWire preprocessing record")
+    return record
+
+
+def apply(record: dict, x: np.ndarray | torch.Tensor, input_index: int = 0) -> torch.Tensor:
+    """Raw samples (a batch, first axis = samples) -> the tensor the model takes as input `input_index`."""
+    spec = record["inputs"][input_index]
+    x = torch.as_tensor(np.asarray(x))
+    if tuple(x.shape) == tuple(spec["shape"]):
+        x = x.unsqueeze(0)
+    if list(x.shape[1:]) != list(spec["shape"]):
+        raise ExportError(f"input '{spec['name']}' needs samples of shape {tuple(spec['shape'])}, "
+                          f"got an array of shape {tuple(x.shape)}")
+    if spec["dtype"].startswith("int"):
+        return x.long()
+    return preprocess.apply(record["normalization"], x.float())
+
+
+def denormalize(record: dict, y: torch.Tensor) -> torch.Tensor:
+    """Regression outputs back in data units (identity when targets were not scaled)."""
+    return preprocess.invert(record["normalization"].get("target", {}), y)
+
+
+def example_inputs(graph: Graph, batch: int = 3, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """A random batch for every Input node; token ids stay below the smallest Embedding vocabulary."""
+    gen = torch.Generator().manual_seed(seed)
+    vocab = min((n.params["num_embeddings"] for n in graph.nodes.values() if n.type == "Embedding"), default=2)
+    out = []
+    for node in graph.input_nodes():
+        shape, dtype = get_spec(node.type).input_shape(Params(node.params))
+        if dtype.startswith("int"):
+            out.append(torch.randint(0, vocab, (batch, *shape), generator=gen))
+        else:
+            out.append(torch.randn((batch, *shape), generator=gen))
+    return tuple(out)

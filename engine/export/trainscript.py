@@ -1,0 +1,183 @@
+"""`train.py` beside an exported `model.py`: the project's training configuration in plain PyTorch (torchrun-ready)."""
+
+from __future__ import annotations
+
+from engine.export.constructors import literal
+from engine.graph import Graph
+from engine.train.config import TrainingConfig
+from engine.train.losses import default_loss
+
+KEYS = ("optimizer", "lr", "momentum", "nesterov", "betas", "weight_decay", "schedule", "step_size", "gamma",
+        "min_lr", "warmup_epochs", "epochs", "batch_size", "clip", "clip_value", "seed", "label_smoothing",
+        "huber_delta", "margin")
+
+TEMPLATE = '''"""Train {cls} with the training configuration of its DeepWire project, in plain PyTorch.
+
+    python train.py --data data.npz [--epochs N] [--out trained.safetensors]
+    torchrun --nproc_per_node=2 train.py --data data.npz
+
+data.npz holds raw (un-normalized) arrays: x (or x0, x1, ... for a model with several inputs) and y,
+the targets (class ids, 0/1 labels or values; an autoencoder needs no y). The inputs are normalized
+with the statistics in model.PREPROCESSING, exactly as DeepWire did while training.
+"""
+
+import argparse
+import math
+import os
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+
+from model import PREPROCESSING, {cls}, normalize, preprocess
+
+CONFIG = {config}
+LOSS = {loss}
+DATA_TASK = {data_task}
+
+
+def loss_fn(out, y):
+    """The project's loss ({loss_doc})."""
+    if LOSS == "cross_entropy":
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1).long(),
+                               label_smoothing=CONFIG["label_smoothing"])
+    y = y.reshape(out.shape).to(out.dtype) if LOSS != "contrastive" else y.reshape(-1).to(out.dtype)
+    if LOSS == "bce":
+        return F.binary_cross_entropy_with_logits(out, y)
+    if LOSS == "contrastive":
+        d = out.reshape(-1)
+        return (y * d.square() + (1 - y) * F.relu(CONFIG["margin"] - d).square()).mean()
+    if LOSS == "mae":
+        return F.l1_loss(out, y)
+    if LOSS == "huber":
+        return F.huber_loss(out, y, delta=CONFIG["huber_delta"])
+    return F.mse_loss(out, y)
+
+
+def make_optimizer(params):
+    c = CONFIG
+    if c["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], nesterov=c["nesterov"],
+                               weight_decay=c["weight_decay"])
+    if c["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+    cls = torch.optim.AdamW if c["optimizer"] == "adamw" else torch.optim.Adam
+    return cls(params, lr=c["lr"], betas=tuple(c["betas"]), weight_decay=c["weight_decay"])
+
+
+def learning_rate(step, steps_per_epoch):
+    """Linear warm-up, then the schedule (reduce-on-plateau keeps the base rate here)."""
+    c = CONFIG
+    warmup = c["warmup_epochs"] * steps_per_epoch
+    if step < warmup:
+        return c["lr"] * (step + 1) / warmup
+    progress = min((step - warmup) / max(c["epochs"] * steps_per_epoch - warmup, 1), 1.0)
+    if c["schedule"] == "step":
+        return c["lr"] * c["gamma"] ** ((step // steps_per_epoch - c["warmup_epochs"]) // c["step_size"])
+    if c["schedule"] == "cosine":
+        return c["min_lr"] + (c["lr"] - c["min_lr"]) * 0.5 * (1 + math.cos(math.pi * progress))
+    if c["schedule"] == "one_cycle":
+        start, end = c["lr"] / 25, c["lr"] / 1e4
+        if progress < 0.3:
+            return start + (c["lr"] - start) * (1 - math.cos(math.pi * progress / 0.3)) / 2
+        return end + (c["lr"] - end) * (1 + math.cos(math.pi * (progress - 0.3) / 0.7)) / 2
+    return c["lr"]
+
+
+def load_data(path):
+    """(inputs..., target) tensors from a .npz of raw arrays, preprocessed as the model expects."""
+    arrays = np.load(path)
+    count = len(PREPROCESSING["inputs"])
+    names = ["x"] if count == 1 and "x" in arrays else [f"x{{i}}" for i in range(count)]
+    inputs = [preprocess(arrays[name], i) for i, name in enumerate(names)]
+    if DATA_TASK == "autoencoder":
+        return (*inputs, inputs[0])
+    y = torch.as_tensor(arrays["y"])
+    y = y.long() if LOSS == "cross_entropy" else y.float()
+    if "target" in PREPROCESSING["normalization"]:
+        y = normalize(PREPROCESSING["normalization"]["target"], y)
+    return (*inputs, y)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help=".npz file with x (or x0, x1, ...) and y")
+    parser.add_argument("--epochs", type=int, default=CONFIG["epochs"])
+    parser.add_argument("--out", default="trained.safetensors", help="where to save the trained weights")
+    args = parser.parse_args()
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    torch.manual_seed(CONFIG["seed"])
+    model = {cls}().to(device)
+    net = DistributedDataParallel(model) if distributed else model
+    dataset = TensorDataset(*load_data(args.data))
+    sampler = DistributedSampler(dataset, shuffle=True, seed=CONFIG["seed"]) if distributed else None
+    loader = DataLoader(dataset, batch_size=CONFIG["batch_size"], shuffle=sampler is None, sampler=sampler)
+    optimizer = make_optimizer(model.parameters())
+    step = 0
+    for epoch in range(args.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        total, seen = 0.0, 0
+        for *inputs, y in loader:
+            inputs, y = [x.to(device) for x in inputs], y.to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, len(loader))
+            out = net(*inputs)
+            loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if CONFIG["clip"] == "norm":
+                torch.nn.utils.clip_grad_norm_(model.parameters(), CONFIG["clip_value"])
+            elif CONFIG["clip"] == "value":
+                torch.nn.utils.clip_grad_value_(model.parameters(), CONFIG["clip_value"])
+            optimizer.step()
+            total, seen, step = total + float(loss) * len(y), seen + len(y), step + 1
+        if rank == 0:
+            print(f"epoch {{epoch + 1}}/{{args.epochs}}  loss {{total / max(seen, 1):.4f}}", flush=True)
+    if rank == 0:
+        from safetensors.torch import save_file
+
+        save_file({{k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}}, args.out)
+        print(f"saved {{args.out}}")
+    if distributed:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def train_source(graph: Graph, cls: str) -> str:
+    """The text of `train.py` for the exported class `cls` (defined in `model.py` beside it)."""
+    config = TrainingConfig.from_dict(graph.training)
+    data_task = graph.data.get("task") or "supervised"
+    outputs = graph.output_nodes()
+    loss = config.loss
+    if loss == "auto":
+        head = graph.incoming(outputs[0].id)
+        head_type = graph.nodes[head[0].src].type if head else ""
+        loss = default_loss(outputs[0].params["task"], data_task, head_type)
+    if data_task == "gan":
+        return _unsupported(cls, data_task)
+    values = config.to_dict()
+    body = "{\n" + "".join(f"    {literal(k)}: {literal(values[k])},\n" for k in KEYS) + "}"
+    return TEMPLATE.format(cls=cls, config=body, loss=literal(loss), loss_doc=loss, data_task=literal(data_task))
+
+
+def _unsupported(cls: str, data_task: str) -> str:
+    return (f'"""Training of {cls}: DeepWire trains {data_task} projects with its own loop; '
+            'this export does not reproduce it."""\n\nraise SystemExit("train this project with `deepwire train`")\n')
