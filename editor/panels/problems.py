@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QWidget
 
@@ -12,6 +12,7 @@ from engine.layers.registry import get_spec
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Node", "Problem", "Hint", "")
+ROW_HEIGHT = 32
 
 
 class ProblemsPanel(QTreeWidget):
@@ -48,6 +49,7 @@ class ProblemsPanel(QTreeWidget):
             item = QTreeWidgetItem(self, [node.name if node else "(graph)", problem.message, problem.hint, ""])
             item.setIcon(0, theme.icon("error" if problem.severity == "error" else "warning"))
             item.setData(0, PROBLEM_ROLE, problem)
+            item.setSizeHint(0, QSize(0, ROW_HEIGHT))
             for col in (1, 2):
                 item.setToolTip(col, f"{problem.message}\n{problem.hint}".strip())
             if problem.fix and node:
@@ -58,6 +60,7 @@ class ProblemsPanel(QTreeWidget):
         button = QPushButton(theme.icon("fix"), f"Insert {get_spec(fix_type).title}")
         button.setToolTip(f"Insert a {get_spec(fix_type).title} layer before this node, wired in.")
         button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setObjectName("FixButton")
         # deferred: applying the fix re-validates, which rebuilds this list and deletes the button
         button.clicked.connect(lambda: QTimer.singleShot(0, lambda: self.controller.apply_fix(problem)))
         return button
