@@ -7,7 +7,6 @@ original on a batch; the check's numbers come back in `ExportResult.check`.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,13 +65,8 @@ def export_run(run_path: str | Path, fmt: str, out: str | Path, weights: str = "
     from engine.runs import open_run
 
     run = open_run(run_path)
-    return export_model(run.graph, run.load_model(weights), run_data_info(run), fmt, out)
-
-
-def run_data_info(run) -> dict | None:
-    """The run's data description (`data.json`: class names, normalization, shapes), if it was saved."""
-    path = Path(run.path) / "data.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    model, graph = run.load_model(weights)
+    return export_model(graph, model, run.data_info() or None, fmt, out)
 
 
 __all__ = ["FORMATS", "ExportResult", "export_model", "export_run"]

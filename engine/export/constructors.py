@@ -159,14 +159,18 @@ _SPECIAL: dict[type, Callable[[Any], str]] = {
 
 
 def constructor(module: nn.Module) -> str:
-    """Source of an expression that builds a module of the same class and configuration."""
+    """Source of an expression that builds a module of the same class and configuration.
+
+    A helper subclass of a torch layer (e.g. TokenEmbedding(nn.Embedding)) takes its base's arguments.
+    """
     cls = type(module)
-    if cls in _SPECIAL:
-        return _SPECIAL[cls](module)
-    if cls in _SIMPLE:
-        positional, keywords = _SIMPLE[cls]
-        return call(_qualified(cls), [getattr(module, a) for a in positional],
-                    {k: getattr(module, k) for k in keywords}, cls)
+    for base in cls.__mro__:
+        if base in _SPECIAL:
+            return _SPECIAL[base](module)
+        if base in _SIMPLE:
+            positional, keywords = _SIMPLE[base]
+            return call(_qualified(cls), [getattr(module, a) for a in positional],
+                        {k: getattr(module, k) for k in keywords}, base)
     raise ExportError(f"no Python source template for {cls.__module__}.{cls.__name__}; "
                       "add one to engine/export/constructors.py")
 
