@@ -330,8 +330,13 @@ def _conv(m: nn.Conv1d | nn.Conv2d, s) -> Mapped:
 
 
 def _conv_transpose(m: nn.ConvTranspose2d, s) -> Mapped:
+    """Numeric padding, except an output_padding that 'same' would choose (it is rarely set by hand)."""
     mapped = _conv(m, s)
-    mapped.params.update(padding=_single(m.padding, "padding"), output_padding=_single(m.output_padding, "output_padding"))
+    pads = (_single(m.padding, "padding"), _single(m.output_padding, "output_padding"))
+    if pads[1] and pads == conv.transpose_same(Params(mapped.params)):
+        mapped.params.update(padding="same", output_padding=0)
+    else:
+        mapped.params.update(padding=pads[0], output_padding=pads[1])
     return mapped
 
 
