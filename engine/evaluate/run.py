@@ -1,0 +1,86 @@
+"""Evaluate a training run on one of its splits or on a data file, and save `evaluation.json` in the run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.data import preprocess
+from engine.data.load import load_data, load_raw, with_defaults
+from engine.errors import DataError
+from engine.evaluate.metrics import EvaluationResult, evaluate_predictions
+from engine.runs import Run, open_run
+from engine.train.config import TrainingConfig
+
+SPLITS = ("train", "val", "test")
+MAX_INPUT_VALUES = 4096
+"""Inputs of the most confidently wrong samples are stored when one sample has at most this many values."""
+
+
+def evaluate_run(run: Run | str | Path, split: str = "test", weights: str = "best",
+                 save: bool = True) -> EvaluationResult:
+    """Run the trained model on `split` (train/val/test, or a .csv/.npz/.npy file) and evaluate it.
+
+    The result is saved as `evaluation.json` (test split) or `evaluation-<split or file stem>.json`.
+    """
+    run = run if isinstance(run, Run) else open_run(run)
+    model, graph = run.load_model(weights)
+    info = run.data_info()
+    outputs = graph.output_nodes()
+    if info.get("task") == "gan" or len(outputs) != 1:
+        raise DataError("evaluation needs a project with one Output node (GAN projects are judged by their samples)")
+    norm = info.get("normalization") or {"method": "none"}
+    if split in SPLITS:
+        inputs, target = _split(graph, split)
+    else:
+        inputs, target = _file(Path(split), graph.data, info)
+    scores = predict_batches(model, inputs)
+    task = outputs[0].params["task"]
+    if task == "regression":
+        scores = preprocess.invert(norm.get("target", {}), scores)
+    shown = None
+    per_step = task == "multiclass" and target.dim() > 1
+    if inputs[0][0].numel() <= MAX_INPUT_VALUES and not per_step:
+        first = inputs[0]
+        shown = (preprocess.invert(norm, first) if first.is_floating_point() else first).numpy()
+    result = evaluate_predictions(task, target.numpy(), scores.numpy(), info.get("class_names"), inputs=shown)
+    result.split = split if split in SPLITS else str(split)
+    if save:
+        name = "evaluation.json" if split == "test" else f"evaluation-{split if split in SPLITS else Path(split).stem}.json"
+        result.save(run.path / name)
+    return result
+
+
+def _split(graph, split: str) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """The split exactly as training made it (same seed), target back in data units."""
+    data = load_data(graph.data, seed=TrainingConfig.from_dict(graph.training).seed)
+    part = data.split(split)
+    return tuple(part.inputs), data.denormalize_target(part.target.float()) if data.task in (
+        "regression", "next_step") else part.target
+
+
+def _file(path: Path, section: dict, info: dict) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """A labelled .csv/.npz/.npy file, normalized with the run's training statistics."""
+    source = {".csv": "csv", ".npz": "npz", ".npy": "npy"}.get(path.suffix.lower())
+    if source is None:
+        raise DataError(f"{path}: evaluate a .csv, .npz or .npy file (or a split: train, val, test)")
+    keys = ("features", "target", "delimiter", "tokens", "dropna") if section.get("source") == "csv" else ()
+    raw = load_raw(with_defaults({"source": source, "path": str(path), "task": info.get("task"),
+                                  **{k: section[k] for k in keys if k in section}}))
+    norm = info.get("normalization") or {"method": "none"}
+    inputs = tuple(torch.from_numpy(np.ascontiguousarray(preprocess.apply(norm, x) if x.dtype == np.float32 else x))
+                   for x in raw.inputs)
+    return inputs, torch.from_numpy(np.ascontiguousarray(raw.target))
+
+
+def predict_batches(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int = 256) -> torch.Tensor:
+    """The model's (first) output on every sample, on CPU."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    outs = []
+    with torch.no_grad():
+        for start in range(0, len(inputs[0]), batch_size):
+            out = model(*(x[start:start + batch_size].to(device) for x in inputs))
+            outs.append((out[0] if isinstance(out, tuple) else out).float().cpu())
+    return torch.cat(outs)

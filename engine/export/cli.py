@@ -1,0 +1,110 @@
+"""CLI commands for trained models: evaluate, export, predict, and import of PyTorch modules."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import GraphError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="confusion matrix, per-class scores, ROC/PR, regression errors of a run")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--split", default="test", help="train, val, test (default) or a labelled .csv/.npz/.npy file")
+    p.add_argument("--weights", choices=("best", "last"), default="best")
+    p.add_argument("--plots", metavar="DIR", help="also write PNG plots into DIR")
+    p.set_defaults(run=run_evaluate)
+    p = sub.add_parser("export", help="export a run's model: safetensors, torchscript, onnx or python source")
+    p.add_argument("run", help="run folder")
+    p.add_argument("--format", required=True, choices=("safetensors", "torchscript", "onnx", "python"))
+    p.add_argument("--out", required=True, help="folder to write into (or the model file, e.g. model.onnx)")
+    p.add_argument("--weights", choices=("best", "last"), default="best")
+    p.set_defaults(run=run_export)
+    p = sub.add_parser("predict", help="run a trained model (run or export folder) on a csv/image/npy/npz file")
+    p.add_argument("model", metavar="EXPORT_OR_RUN")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
+    p.set_defaults(run=run_predict)
+    p = sub.add_parser("import", help="turn a torch.nn.Module into a DeepWire project (torch.fx)")
+    p.add_argument("ref", metavar="MODULE:CLASS|FILE.py[:CLASS]")
+    p.add_argument("--input-shape", action="append", required=True, metavar="D,D,...",
+                   help="per-sample shape of an input without the batch dim, e.g. 1,28,28; repeat per input")
+    p.add_argument("--task", choices=("multiclass", "binary", "multilabel", "regression"))
+    p.add_argument("--name", help="project name (default: the class name)")
+    p.add_argument("--out", required=True, metavar="PROJECT.json")
+    p.set_defaults(run=run_import)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from engine.evaluate import evaluate_run
+    from engine.evaluate.plots import write_plots
+    from engine.evaluate.report import print_report
+
+    result = evaluate_run(args.run, args.split, args.weights)
+    print_report(result)
+    if args.plots:
+        for path in write_plots(result, args.plots):
+            print(f"wrote {path}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from engine.export import export_run
+
+    result = export_run(args.run, args.format, args.out, args.weights)
+    for path in result.files:
+        print(f"wrote {path}")
+    if result.check:
+        c = result.check
+        print(f"check: outputs match the trained model on a batch of {c['batch']} "
+              f"(max difference {c['max_abs_diff']:.3g}, tolerance {c['atol']:g} + {c['rtol']:g} x |output|)")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from engine.predict import predict_file
+
+    rows = predict_file(args.model, args.input, args.top)
+    table = Table(title=f"Predictions for {args.input}")
+    table.add_column("sample", justify="right")
+    table.add_column("prediction")
+    for row in rows:
+        if "values" in row:
+            text = ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
+        else:
+            classes = row["classes"]
+            if classes and isinstance(classes[0], list):
+                text = " ".join(step[0][0] for step in classes)
+            else:
+                text = ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
+        table.add_row(str(row["index"]), text)
+    Console().print(table)
+    return 0
+
+
+def _flat(values) -> list[float]:
+    if isinstance(values, list):
+        return [v for item in values for v in _flat(item)]
+    return [values]
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from engine.importer import import_module, load_reference
+
+    cls = load_reference(args.ref)
+    try:
+        shapes = [tuple(int(d) for d in s.split(",") if d.strip()) for s in args.input_shape]
+    except ValueError:
+        raise GraphError(f"--input-shape takes whole numbers separated by commas, got {args.input_shape}") from None
+    try:
+        module = cls()
+    except TypeError as exc:
+        raise GraphError(f"{cls.__name__}() needs arguments ({exc}); import a module whose constructor has defaults") from None
+    graph = import_module(module, shapes, args.name or cls.__name__, args.task)
+    graph.save(Path(args.out))
+    print(f"wrote {args.out}: {len(graph.nodes)} nodes")
+    return 0

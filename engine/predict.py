@@ -1,0 +1,153 @@
+"""Run a trained model (a run folder or an export folder) on a CSV / image / .npy / .npz file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.errors import DataError, ExportError
+from engine.evaluate.metrics import sigmoid, softmax
+from engine.export import preprocessing
+from engine.export.formats import load_standalone
+from engine.export.reload import load_safetensors_export
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class Predictor:
+    """A model that takes preprocessed input tensors and returns its first output, plus its preprocessing record."""
+
+    record: dict
+    forward: Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
+
+    def __call__(self, raw: list[np.ndarray]) -> np.ndarray:
+        inputs = tuple(preprocessing.apply(self.record, x, i) for i, x in enumerate(raw))
+        return np.asarray(self.forward(inputs), dtype=np.float64)
+
+
+def _torch_forward(model) -> Callable:
+    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
+        with torch.no_grad():
+            out = model(*inputs)
+        return (out[0] if isinstance(out, tuple | list) else out).float().numpy()
+    return forward
+
+
+def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
+    """A run folder (project.json + weights) or a folder (or main file) written by `deepwire export`."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if (folder / preprocessing.FILE).exists():
+        return _from_export(folder, path if path.is_file() else None)
+    from engine.runs import open_run
+
+    run = open_run(folder)
+    model, graph = run.load_model(weights)
+    return Predictor(preprocessing.describe(graph, run.data_info() or None), _torch_forward(model))
+
+
+def _from_export(folder: Path, main: Path | None) -> Predictor:
+    record = preprocessing.read(folder)
+    candidates = [main] if main else [folder / n for n in ("model.py", "model.safetensors", "model.pt", "model.onnx")]
+    main = next((p for p in candidates if p.exists()), None)
+    if main is None:
+        raise ExportError(f"{folder}: no model.py, model.safetensors, model.pt or model.onnx next to preprocessing.json")
+    if main.suffix == ".py":
+        return Predictor(record, _torch_forward(load_standalone(main).load_model(folder / "model.safetensors")))
+    if main.suffix == ".safetensors":
+        return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
+    if main.suffix == ".pt":
+        return Predictor(record, _torch_forward(torch.jit.load(str(main))))
+    if main.suffix == ".onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        return Predictor(record, lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0])
+    raise ExportError(f"{main}: not a model file DeepWire exports")
+
+
+def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
+    """Raw samples for each model input from a .npy, .npz (x or x0, x1, ...), .csv or image file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    specs = record["inputs"]
+    if suffix == ".npy":
+        return [np.load(path, allow_pickle=False)]
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
+            missing = [k for k in keys if k not in archive]
+            if missing:
+                raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
+            return [archive[k] for k in keys]
+    if suffix == ".csv":
+        return [_csv(path, specs[0])]
+    if suffix in IMAGE_SUFFIXES:
+        return [_image(path, specs[0])]
+    raise DataError(f"{path}: predict reads .csv, .npy, .npz or image files")
+
+
+def _csv(path: Path, spec: dict) -> np.ndarray:
+    import pandas as pd
+
+    frame = pd.read_csv(path).select_dtypes("number")
+    width = int(np.prod(spec["shape"]))
+    if frame.shape[1] < width:
+        raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
+    values = frame.iloc[:, :width].to_numpy(dtype=np.int64 if spec["dtype"].startswith("int") else np.float32)
+    return values.reshape(len(values), *spec["shape"])
+
+
+def _image(path: Path, spec: dict) -> np.ndarray:
+    from PIL import Image
+
+    if spec["kind"] != "image":
+        raise DataError(f"{path}: the model's input '{spec['name']}' is {spec['kind']}, not an image")
+    channels, height, width = spec["shape"]
+    with Image.open(path) as img:
+        pixels = np.asarray(img.convert("L" if channels == 1 else "RGB").resize((width, height)), dtype=np.float32)
+    pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    return (pixels / 255.0)[None]
+
+
+def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> list[dict]:
+    """One row per sample: predicted class names with confidences, or values (in data units)."""
+    task = (record.get("outputs") or [{}])[0].get("task") or record.get("task")
+    names = record.get("class_names")
+    rows = []
+    if task == "multiclass":
+        probs = softmax(outputs.reshape(len(outputs), -1, outputs.shape[-1]))
+        for i, p in enumerate(probs):
+            order = np.argsort(-p, axis=-1)[..., :top]
+            picks = [[(_name(names, int(c)), float(p[s, c])) for c in order[s]] for s in range(len(p))]
+            rows.append({"index": i, "classes": picks[0] if len(picks) == 1 else picks})
+    elif task in ("binary", "multilabel"):
+        probs = sigmoid(outputs.reshape(len(outputs), -1))
+        for i, p in enumerate(probs):
+            if task == "binary":
+                positive = bool(p[0] > 0.5)
+                rows.append({"index": i, "classes": [(_name(names, int(positive)), float(p[0] if positive else 1 - p[0]))]})
+            else:
+                rows.append({"index": i, "classes": [(_name(names, j), float(q)) for j, q in enumerate(p) if q > 0.5]})
+    else:
+        values = preprocessing.denormalize(record, torch.as_tensor(outputs)).numpy()
+        rows = [{"index": i, "values": v.tolist()} for i, v in enumerate(values)]
+    return rows
+
+
+def _name(names: list[str] | None, index: int) -> str:
+    return str(names[index]) if names and index < len(names) else str(index)
+
+
+def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1) -> list[dict]:
+    """Load a model (run or export) and describe its predictions for every sample of a file."""
+    predictor = load_predictor(model_path)
+    return describe_predictions(predictor.record, predictor(read_input(input_path, predictor.record)), top)
