@@ -8,7 +8,7 @@ import sys
 
 from engine.errors import DeepWireError
 
-COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli")
+COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 
