@@ -118,8 +118,9 @@ class LayerNodeItem(NodeItem):
         text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD
         if self._look.badge:
             text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
-        in_w = max((t.boundingRect().width() for t in self._input_items.values()), default=0.0)
-        out_w = max((t.boundingRect().width() for t in self._output_items.values()), default=0.0)
+        in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
+        out_w = max((t.boundingRect().width() for p, t in self._output_items.items() if p.display_name),
+                    default=0.0)
         body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * HEADER_PAD + 8
         width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
         return width, self._header_height() + self._ports_height() + self._body_height()
@@ -211,10 +212,10 @@ class LayerNode(BaseNode):
         super().__init__(qgraphics_item=LayerNodeItem)
         spec = get_spec(self.TYPE_ID)
         self.view.set_category_color(theme.category_color(spec.category))
-        for port in spec.inputs:
-            self.add_input(port.name, multi_input=port.multi)
+        for port in spec.inputs:  # names only where they tell ports apart (query/key_value, a/b)
+            self.add_input(port.name, multi_input=port.multi, display_name=len(spec.inputs) > 1)
         for port in spec.outputs:
-            self.add_output(port.name, multi_output=True)
+            self.add_output(port.name, multi_output=True, display_name=len(spec.outputs) > 1)
 
 
 _CLASSES: dict[str, type[LayerNode]] = {}

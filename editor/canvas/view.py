@@ -40,6 +40,18 @@ class _Graph(NodeGraph):
         return name
 
 
+_TEMP_KEYS = ("_TEMP_property_widget_types", "_TEMP_property_attrs",
+              "_TEMP_accept_connection_types", "_TEMP_reject_connection_types")
+
+
+def _unlink(connected: dict, node_id: str, port: str) -> None:
+    names = connected.get(node_id, [])
+    if port in names:
+        names.remove(port)
+    if not names:
+        connected.pop(node_id, None)
+
+
 def _value(v) -> str:
     if isinstance(v, list | tuple):
         return "\u00d7".join(str(x) for x in v)
@@ -134,20 +146,33 @@ class CanvasView(QObject):
         self.sync_links(graph)
 
     def _create(self, node: Node) -> None:
-        view = node_class(get_spec(node.type))()
-        view.model.id = node.id
-        view.view.id = node.id
-        view.NODE_NAME = node.name
-        self.ngraph.add_node(view, pos=[float(node.pos[0]), float(node.pos[1])], selected=False, push_undo=False)
-        self.nodes[node.id] = view
+        """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
+        makes its name unique and pushes undo commands: ~3 ms a node, all of it unneeded here)."""
+        obj = node_class(get_spec(node.type))()
+        obj.model.id = obj.view.id = node.id
+        temp = {key: obj.model.__dict__.pop(key) for key in _TEMP_KEYS}
+        common = self.ngraph.model
+        if common.get_node_common_properties(obj.type_) is None:
+            attrs = {name: {"widget_type": kind} for name, kind in temp["_TEMP_property_widget_types"].items()}
+            for name, extra in temp["_TEMP_property_attrs"].items():
+                attrs[name].update(extra)
+            common.set_node_common_properties({obj.type_: attrs})
+        obj._graph = self.ngraph
+        obj.model._graph_model = common
+        obj.model.name = obj.view.name = node.name
+        common.nodes[node.id] = obj
+        self.viewer.scene().addItem(obj.view)
+        self._place(obj, node.pos)
+        obj.view.draw_node()
+        self.nodes[node.id] = obj
 
     def _remove(self, nid: str) -> None:
-        view = self.nodes.pop(nid)
-        self._state.pop(nid, None)
         for edge in [e for e in self._edges if nid in (e.src, e.dst)]:
-            self._edges.discard(edge)
-            self._wire_labels.pop(edge, None)
-        self.ngraph.delete_node(view, push_undo=False)
+            self._disconnect(edge)
+        obj = self.nodes.pop(nid)
+        self._state.pop(nid, None)
+        self.ngraph.model.nodes.pop(nid, None)
+        obj.view.delete()
 
     @staticmethod
     def _place(view: LayerNode, pos) -> None:
@@ -158,19 +183,26 @@ class CanvasView(QObject):
         return self.nodes[edge.src].outputs()[edge.src_port], self.nodes[edge.dst].inputs()[edge.dst_port]
 
     def _connect(self, edge: Edge) -> None:
+        """Wire two ports: NodeGraphQt's models and one pipe item, without its undo commands or signals."""
         out_port, in_port = self._ports(edge)
         if not in_port.multi_connection():
             for other in [e for e in self._edges if e.dst == edge.dst and e.dst_port == edge.dst_port]:
                 self._disconnect(other)
-        out_port.connect_to(in_port, push_undo=False, emit_signal=False)
+        out_port.model.connected_ports[edge.dst].append(edge.dst_port)
+        in_port.model.connected_ports[edge.src].append(edge.src_port)
+        self.viewer.establish_connection(out_port.view, in_port.view)
         self._edges.add(edge)
 
     def _disconnect(self, edge: Edge) -> None:
         self._edges.discard(edge)
         self._wire_labels.pop(edge, None)
         if edge.src in self.nodes and edge.dst in self.nodes:
+            pipe = self.pipe(edge)
             out_port, in_port = self._ports(edge)
-            out_port.disconnect_from(in_port, push_undo=False, emit_signal=False)
+            _unlink(out_port.model.connected_ports, edge.dst, edge.dst_port)
+            _unlink(in_port.model.connected_ports, edge.src, edge.src_port)
+            if pipe is not None:
+                pipe.delete()
 
     def pipe(self, edge: Edge):
         """The scene item of a wire, or None."""
