@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,13 @@ def evaluate_predictions(task: str, y_true: Any, scores: Any, class_names: list[
     `logits` means scores are raw outputs (softmax/sigmoid is applied); else they are probabilities.
     `inputs` (one row per sample) are attached to the most confidently wrong samples.
     """
-    y = np.asarray(y_true)
-    s = np.asarray(scores, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _evaluate(task, np.asarray(y_true), np.asarray(scores, dtype=np.float64), class_names, logits, inputs)
+
+
+def _evaluate(task: str, y: np.ndarray, s: np.ndarray, class_names: list[str] | None, logits: bool,
+              inputs: np.ndarray | None) -> EvaluationResult:
     if task == "multiclass":
         s = s.reshape(-1, s.shape[-1])
         return _multiclass(y.reshape(-1).astype(np.int64), softmax(s) if logits else s, class_names, inputs)

@@ -25,7 +25,8 @@ def write_plots(result: EvaluationResult, folder: str | Path) -> list[Path]:
         ax.set_yticks(range(len(names)), names)
         for i, row in enumerate(result.confusion):
             for j, count in enumerate(row):
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+                dark = result.confusion_normalized[i][j] > 0.5
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=8, color="white" if dark else "black")
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title("Confusion matrix (colour: share of the true class)")
@@ -43,7 +44,8 @@ def write_plots(result: EvaluationResult, folder: str | Path) -> list[Path]:
         left.plot([low, high], [low, high], color="grey", linewidth=1)
         left.set_xlabel("true")
         left.set_ylabel("predicted")
-        right.hist(residual, bins=40)
+        lo, hi = min(residual), max(residual)
+        right.hist(residual, bins=40, range=(lo - 0.5, hi + 0.5) if hi - lo < 1e-9 * max(1.0, abs(hi)) else None)
         right.set_xlabel("residual (predicted - true)")
         files.append(_save(plt, fig, folder / "residuals.png"))
     return files

@@ -13,13 +13,13 @@ from engine.errors import GraphError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="confusion matrix, per-class scores, ROC/PR, regression errors of a run")
-    p.add_argument("run", help="run folder")
+    p.add_argument("run_path", metavar="RUN", help="run folder")
     p.add_argument("--split", default="test", help="train, val, test (default) or a labelled .csv/.npz/.npy file")
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.add_argument("--plots", metavar="DIR", help="also write PNG plots into DIR")
     p.set_defaults(run=run_evaluate)
     p = sub.add_parser("export", help="export a run's model: safetensors, torchscript, onnx or python source")
-    p.add_argument("run", help="run folder")
+    p.add_argument("run_path", metavar="RUN", help="run folder")
     p.add_argument("--format", required=True, choices=("safetensors", "torchscript", "onnx", "python"))
     p.add_argument("--out", required=True, help="folder to write into (or the model file, e.g. model.onnx)")
     p.add_argument("--weights", choices=("best", "last"), default="best")
@@ -44,7 +44,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from engine.evaluate.plots import write_plots
     from engine.evaluate.report import print_report
 
-    result = evaluate_run(args.run, args.split, args.weights)
+    result = evaluate_run(args.run_path, args.split, args.weights)
     print_report(result)
     if args.plots:
         for path in write_plots(result, args.plots):
@@ -55,7 +55,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from engine.export import export_run
 
-    result = export_run(args.run, args.format, args.out, args.weights)
+    result = export_run(args.run_path, args.format, args.out, args.weights)
     for path in result.files:
         print(f"wrote {path}")
     if result.check:
