@@ -1,0 +1,253 @@
+"""Runs training away from the GUI thread and turns its events into Qt signals on a ~50 ms timer.
+
+Two workers share one interface: a child process (the default: the GUI keeps the whole interpreter,
+and a crash or out-of-memory kill of the run cannot take the editor down) and a thread (starts
+faster; used where start-up time matters more than isolation). Either way the trainer's
+`ControlToken` pauses, resumes and stops the run between batches.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.graph import Graph
+from engine.train.events import Event, RunFailed, RunFinished, RunStarted, event_from_dict
+
+DRAIN_MS = 50
+BACKENDS = ("process", "thread")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to train: a new run of `project` (a Graph dict) in `run_dir`, or `resume` an existing run folder."""
+
+    project: dict | None
+    run_dir: str
+    resume: str | None = None
+    epochs: int | None = None
+    torch_threads: int = 0
+    """Intra-op threads for the run (0 = torch's default)."""
+
+
+def _make_trainer(request: RunRequest, bus, control):
+    """Build the Trainer a request asks for (imports torch lazily: the child process pays, not the GUI)."""
+    import torch
+
+    from engine.runs import create_run
+    from engine.train.trainer import Trainer
+
+    if request.torch_threads:
+        torch.set_num_threads(request.torch_threads)
+    if request.resume:
+        return Trainer.resume(request.resume, request.epochs, bus=bus, control=control)
+    graph = Graph.from_dict(request.project)
+    return Trainer(graph, run=create_run(graph, request.run_dir), bus=bus, control=control)
+
+
+def _failure(exc: BaseException) -> RunFailed:
+    """A RunFailed for an error raised before the trainer could report it itself."""
+    from engine.errors import DeepWireError
+
+    if isinstance(exc, DeepWireError):
+        return RunFailed(str(exc), getattr(exc, "node_id", None))
+    return RunFailed(f"{type(exc).__name__}: {exc}", None, "".join(traceback.format_exception_only(exc)).strip())
+
+
+def train(request: RunRequest, bus, control) -> None:
+    """Run one request to its end; every outcome, including a failure to start, ends in an event on `bus`."""
+    try:
+        trainer = _make_trainer(request, bus, control)
+    except BaseException as exc:  # noqa: BLE001  reported as RunFailed, never raised into the GUI
+        bus.emit(_failure(exc))
+        bus.close()
+        return
+    try:
+        trainer.fit()
+    except BaseException:  # noqa: BLE001,S110  fit() has already emitted RunFailed and closed the bus
+        pass
+
+
+def _process_main(request: RunRequest, events: mp.Queue, commands: mp.Queue) -> None:
+    """Child process: train, forwarding events as dicts and obeying 'pause'/'resume'/'stop' commands."""
+    from engine.train.events import EventBus
+    from engine.train.trainer import ControlToken
+
+    control, bus = ControlToken(), EventBus()
+    bus.subscribe(lambda event: events.put(event.to_dict()))
+
+    def obey() -> None:
+        while (command := commands.get()) is not None:
+            getattr(control, command)()
+
+    threading.Thread(target=obey, daemon=True, name="deepwire-commands").start()
+    train(request, bus, control)
+    events.put(None)
+    events.close()
+    events.join_thread()
+
+
+class _ThreadWorker:
+    def __init__(self, request: RunRequest) -> None:
+        from engine.train.events import EventBus
+        from engine.train.trainer import ControlToken
+
+        self.control, self.bus = ControlToken(), EventBus()
+        self._queue = self.bus.queue()
+        self._thread = threading.Thread(target=train, args=(request, self.bus, self.control), daemon=True,
+                                         name="deepwire-training")
+        self._thread.start()
+
+    def command(self, name: str) -> None:
+        getattr(self.control, name)()
+
+    def drain(self) -> tuple[list[Event], bool]:
+        """(events so far, True once the run's stream has ended)."""
+        out: list[Event] = []
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                return out, not self._thread.is_alive() and not out
+            if event is None:
+                return out, True
+            out.append(event)
+
+    def exit_note(self) -> str:
+        return "The training thread ended without reporting a result."
+
+
+class _ProcessWorker:
+    def __init__(self, request: RunRequest) -> None:
+        ctx = mp.get_context("spawn")
+        self._events: mp.Queue = ctx.Queue()
+        self._commands: mp.Queue = ctx.Queue()
+        self.process = ctx.Process(target=_process_main, args=(request, self._events, self._commands), daemon=True,
+                                   name="deepwire-training")
+        self.process.start()
+
+    def command(self, name: str) -> None:
+        self._commands.put(name)
+
+    def drain(self) -> tuple[list[Event], bool]:
+        out: list[Event] = []
+        while True:
+            try:
+                doc = self._events.get_nowait()
+            except queue.Empty:
+                return out, not self.process.is_alive() and self._events.empty() and not out
+            if doc is None:
+                self._commands.put(None)
+                return out, True
+            out.append(event_from_dict(doc))
+
+    def exit_note(self) -> str:
+        code = self.process.exitcode
+        why = " (killed: probably out of memory)" if code in (-9, 137) else ""
+        return f"The training process ended unexpectedly with exit code {code}{why}."
+
+
+class TrainingRunner(QObject):
+    """Starts, pauses, resumes and stops runs; emits what the trainer streams, batched once per tick.
+
+    `events` carries every event of one tick (a list) so views redraw once per tick; `started`,
+    `finished` and `failed` carry the run's RunStarted, RunFinished and RunFailed.
+    """
+
+    events = Signal(list)
+    started = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object)
+    state_changed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, backend: str = "process", torch_threads: int = 0) -> None:
+        super().__init__(parent)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        self.backend = backend
+        self.torch_threads = torch_threads
+        self.state = "idle"
+        self.run_path: Path | None = None
+        self.last_outcome: RunFinished | RunFailed | None = None
+        self._worker: _ThreadWorker | _ProcessWorker | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_MS)
+        self._timer.timeout.connect(self.drain)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def start(self, graph: Graph, run_dir: str | Path) -> None:
+        """Train `graph` (a snapshot is taken now) in a new run folder under `run_dir`."""
+        self._launch(RunRequest(graph.to_dict(), str(run_dir), torch_threads=self.torch_threads))
+
+    def continue_run(self, run_path: str | Path, epochs: int | None = None) -> None:
+        """Continue a stopped (or, with more `epochs`, a finished) run from its last checkpoint."""
+        self._launch(RunRequest(None, str(Path(run_path).parent), str(run_path), epochs, self.torch_threads))
+
+    def _launch(self, request: RunRequest) -> None:
+        if self.busy:
+            raise RuntimeError("a run is already in progress; stop it first")
+        self.last_outcome = None
+        self.run_path = Path(request.resume) if request.resume else None
+        worker = _ProcessWorker if self.backend == "process" else _ThreadWorker
+        self._worker = worker(request)
+        self._set_state("running")
+        self._timer.start()
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self._worker.command("pause")
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self._worker.command("resume")
+            self._set_state("running")
+
+    def stop(self) -> None:
+        if self.state in ("running", "paused"):
+            self._worker.command("stop")
+            self._set_state("stopping")
+
+    def drain(self) -> None:
+        """Hand out what the worker produced since the last tick (the timer calls this every 50 ms)."""
+        if self._worker is None:
+            return
+        events, ended = self._worker.drain()
+        for event in events:
+            if isinstance(event, RunStarted):
+                self.run_path = Path(event.run_dir) if event.run_dir else self.run_path
+            elif isinstance(event, RunFinished | RunFailed):
+                self.last_outcome = event
+        if ended and self.last_outcome is None:
+            self.last_outcome = RunFailed(self._worker.exit_note(), None, "see the terminal for the traceback")
+            events.append(self.last_outcome)
+        if events:
+            self.events.emit(events)
+        for event in events:
+            if isinstance(event, RunStarted):
+                self.started.emit(event)
+        if ended:
+            self._end()
+
+    def _end(self) -> None:
+        self._timer.stop()
+        self._worker = None
+        self._set_state("idle")
+        if isinstance(self.last_outcome, RunFinished):
+            self.finished.emit(self.last_outcome)
+        else:
+            self.failed.emit(self.last_outcome)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,1 @@
+"""Training from the editor: data and training settings, live plots, activations, evaluation, export, run history."""

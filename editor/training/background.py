@@ -1,0 +1,47 @@
+"""Run a slow call (evaluation, export, loading data) on a worker thread and get its result as a Qt signal."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+
+class Job(QObject):
+    """One call on its own thread; `done(result)` or `failed(exception)` arrives on the GUI thread."""
+
+    done = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, fn: Callable[[], Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self.running = False
+
+    def start(self) -> Job:
+        self.running = True
+        threading.Thread(target=self._run, daemon=True, name="deepwire-job").start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as exc:  # noqa: BLE001  handed to the GUI, which shows it
+            self.running = False
+            self.failed.emit(exc)
+            return
+        self.running = False
+        self.done.emit(result)
+
+
+def run_job(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
+            on_failed: Callable[[Exception], None]) -> Job:
+    """Start `fn` off the GUI thread; the Job is parented to `parent` so it lives until its signal arrives."""
+    job = Job(fn, parent)
+    job.done.connect(on_done)
+    job.failed.connect(on_failed)
+    job.done.connect(lambda _r: job.deleteLater())
+    job.failed.connect(lambda _e: job.deleteLater())
+    return job.start()

@@ -1,0 +1,495 @@
+"""The data panel: choose a built-in dataset or a CSV / image folder / NumPy file, preprocessing and
+augmentation (each an undoable edit of the project's `data` section), see the data's size, shapes,
+classes and samples, and keep the Input node's shape in step with the data.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor import theme
+from editor.training.background import run_job
+from editor.training.evaluation_view import image_of
+from editor.training.form import Field, SectionForm, combo, float_spin, int_spin
+from editor.training.sections import set_key, set_section
+from editor.training.widgets import banner, header
+from engine.data import list_builtin, load_data, preview
+from engine.data.augment import DEFAULTS as AUGMENT_DEFAULTS
+from engine.data.load import DEFAULTS as DATA_DEFAULTS
+from engine.data.preprocess import METHODS
+from engine.layers.registry import get_spec
+from engine.layers.spec import Params
+
+SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder", "Image folder"),
+           ("npz", "NumPy file (.npz / .npy)"))
+KEEP_ON_SWITCH = ("normalize", "split", "augment", "stream", "stream_threshold_mb", "chunk_rows", "resident_max_mb",
+                  "workers")
+PREVIEW_COUNT = 16
+PREVIEW_COLUMNS = 8
+DEBOUNCE_MS = 300
+
+
+def input_params_for(shape: tuple[int, ...], dtype: str) -> dict:
+    """Input node params that declare one sample of `shape` and `dtype`."""
+    if dtype.startswith("int") and len(shape) == 1:
+        return {"kind": "tokens", "seq_len": shape[0]}
+    if len(shape) == 3:
+        return {"kind": "image", "channels": shape[0], "height": shape[1], "width": shape[2]}
+    if len(shape) == 2:
+        return {"kind": "sequence", "seq_len": shape[0], "features": shape[1]}
+    return {"kind": "features", "features": shape[0] if shape else 1}
+
+
+def input_shape_of(node) -> tuple[int, ...]:
+    shape, _dtype = get_spec(node.type).input_shape(Params(node.params))
+    return tuple(shape)
+
+
+def mismatches(graph, info: dict) -> list[tuple[str, tuple, tuple]]:
+    """(Input node id, its shape, the data's shape) for each Input whose shape differs from its data input."""
+    out = []
+    for node, shape in zip(graph.input_nodes(), info.get("input_shapes", []), strict=False):
+        if input_shape_of(node) != tuple(shape):
+            out.append((node.id, input_shape_of(node), tuple(shape)))
+    return out
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+class DataPanel(QWidget):
+    """Edits `controller.graph.data`; `info` holds the loaded data's description once it is known."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.info: dict | None = None
+        self.samples: list = []
+        self._generation = 0
+        self._shown_section: dict | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.reload)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 8, 0)
+        layout.addWidget(header("Source"))
+        self.source_box = QComboBox()
+        for key, label in SOURCES:
+            self.source_box.addItem(label, key)
+        self.source_box.currentIndexChanged.connect(self._source_chosen)
+        layout.addWidget(self.source_box)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._builtin_page())
+        self.pages.addWidget(self._csv_page())
+        self.pages.addWidget(self._images_page())
+        self.pages.addWidget(self._arrays_page())
+        layout.addWidget(self.pages)
+        layout.addWidget(header("Preprocessing"))
+        self.form = SectionForm(controller, "data")
+        self.form.add(Field("normalize", "Normalization", combo(METHODS),
+                            "Statistics come from the training split only"))
+        self.form.add(Field("split.val", "Validation fraction", float_spin(0, 0.9, 0.05, 2)))
+        self.form.add(Field("split.test", "Test fraction", float_spin(0, 0.9, 0.05, 2)))
+        self.form.add(Field("split.stratify", "Stratified split", QCheckBox(), "Keep class proportions in every split"))
+        self.form.add(Field("split.seed", "Split seed", int_spin(0, 2**31 - 1)))
+        self.form.add(Field("augment.hflip", "Random horizontal flips", QCheckBox(), "Images, training batches only"))
+        self.form.add(Field("augment.rotate_deg", "Random rotation (°)", float_spin(0, 180, 5, 1)))
+        self.form.add(Field("augment.crop_pad", "Random crop padding (px)", int_spin(0, 64)))
+        self.form.add(Field("augment.noise_std", "Gaussian noise (std)", float_spin(0, 10, 0.05, 3)))
+        layout.addLayout(self.form)
+        layout.addWidget(header("The data"))
+        self.summary = QLabel("Loading…")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.summary)
+        self.error = banner("error")
+        layout.addWidget(self.error)
+        self.match_label = QLabel()
+        self.match_label.setWordWrap(True)
+        layout.addWidget(self.match_label)
+        self.match_button = QPushButton("Match Input to data")
+        self.match_button.setToolTip("Set the Input node's shape parameters to the shape of the data's samples")
+        self.match_button.clicked.connect(self.match_input)
+        self.match_button.hide()
+        layout.addWidget(self.match_button)
+        self.samples_grid = QGridLayout()
+        self.samples_grid.setSpacing(4)
+        layout.addLayout(self.samples_grid)
+        self.sample_table = QTableWidget()
+        self.sample_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.sample_table.setMinimumHeight(220)
+        self.sample_table.hide()
+        layout.addWidget(self.sample_table)
+        layout.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        controller.graph_changed.connect(self.refresh)
+        self.refresh()
+
+    # ---- pages ---------------------------------------------------------------------------------
+    def _builtin_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.builtin_list = QListWidget()
+        self.builtin_list.setMinimumHeight(150)
+        for info in list_builtin():
+            item = QListWidgetItem(info.title)
+            item.setData(Qt.ItemDataRole.UserRole, info.name)
+            item.setToolTip(info.description)
+            self.builtin_list.addItem(item)
+        self.builtin_list.currentItemChanged.connect(self._builtin_chosen)
+        layout.addWidget(self.builtin_list)
+        self.builtin_about = QLabel()
+        self.builtin_about.setWordWrap(True)
+        self.builtin_about.setStyleSheet(f"color: {theme.MUTED};")
+        layout.addWidget(self.builtin_about)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Task"))
+        self.task_box = QComboBox()
+        self.task_box.currentTextChanged.connect(self._task_chosen)
+        row.addWidget(self.task_box, 1)
+        layout.addLayout(row)
+        return page
+
+    def _path_row(self, layout: QVBoxLayout, folder: bool, pattern: str) -> QLineEdit:
+        row = QHBoxLayout()
+        edit = QLineEdit()
+        edit.setPlaceholderText("folder with one sub-folder per class" if folder else "path to the file")
+        edit.editingFinished.connect(lambda: self._set_path(edit.text()))
+        browse = QPushButton("Browse…")
+
+        def choose() -> None:
+            if folder:
+                path = QFileDialog.getExistingDirectory(self, "Image folder", edit.text())
+            else:
+                path, _ = QFileDialog.getOpenFileName(self, "Data file", edit.text(), pattern)
+            if path:
+                edit.setText(path)
+                self._set_path(path)
+
+        browse.clicked.connect(choose)
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        return edit
+
+    def _csv_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.csv_path = self._path_row(layout, False, "CSV (*.csv *.tsv *.txt)")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Target column"))
+        self.target_box = QComboBox()
+        self.target_box.activated.connect(lambda _i: self._csv_columns_changed())
+        row.addWidget(self.target_box, 1)
+        layout.addLayout(row)
+        layout.addWidget(QLabel("Feature columns"))
+        self.feature_list = QListWidget()
+        self.feature_list.setMinimumHeight(120)
+        self.feature_list.itemChanged.connect(lambda _item: self._csv_columns_changed())
+        layout.addWidget(self.feature_list)
+        return page
+
+    def _images_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.image_path = self._path_row(layout, True, "")
+        row = QHBoxLayout()
+        self.image_h, self.image_w = int_spin(1, 4096), int_spin(1, 4096)
+        self.color_box = combo(("grayscale", "rgb"))
+        for label, widget in (("Height", self.image_h), ("Width", self.image_w), ("Colour", self.color_box)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        self.image_h.valueChanged.connect(lambda _v: self._image_size_changed())
+        self.image_w.valueChanged.connect(lambda _v: self._image_size_changed())
+        self.color_box.currentTextChanged.connect(lambda text: set_key(self.controller, "data", "color", text))
+        layout.addLayout(row)
+        return page
+
+    def _arrays_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.array_path = self._path_row(layout, False, "NumPy (*.npz *.npy)")
+        row = QHBoxLayout()
+        self.x_key, self.y_key = QLineEdit(), QLineEdit()
+        for label, edit, key in (("inputs key", self.x_key, "x_key"), ("targets key", self.y_key, "y_key")):
+            row.addWidget(QLabel(label))
+            row.addWidget(edit)
+            edit.editingFinished.connect(lambda e=edit, k=key: set_key(self.controller, "data", k, e.text() or None))
+        layout.addLayout(row)
+        return page
+
+    # ---- edits ---------------------------------------------------------------------------------
+    @property
+    def section(self) -> dict:
+        return self.controller.graph.data
+
+    def _switch(self, base: dict) -> None:
+        kept = {k: copy.deepcopy(v) for k, v in self.section.items() if k in KEEP_ON_SWITCH}
+        set_section(self.controller, "data", {**base, **kept}, "source")
+
+    def _source_chosen(self, _index: int) -> None:
+        source = self.source_box.currentData()
+        self.pages.setCurrentIndex(self.source_box.currentIndex())
+        current = self.section.get("source", "builtin")
+        if source == current or (source == "npz" and current == "npy"):
+            return
+        if source == "builtin":
+            self._switch({"source": "builtin", "name": DATA_DEFAULTS["name"]})
+        else:
+            self._switch({"source": source})
+
+    def _builtin_chosen(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        if self.section.get("source", "builtin") == "builtin" and self.section.get("name", "digits") == name:
+            return
+        self._switch({"source": "builtin", "name": name})
+
+    def _task_chosen(self, task: str) -> None:
+        if task and self.section.get("source", "builtin") == "builtin":
+            info = self._builtin_info()
+            set_key(self.controller, "data", "task", None if task == info.task else task)
+
+    def _set_path(self, path: str) -> None:
+        source = self.source_box.currentData()
+        if source == "npz" and path.lower().endswith(".npy"):
+            source = "npy"
+        new = {**self.section, "source": source, "path": path}
+        if source == "csv":
+            new.pop("features", None)
+            new.pop("target", None)
+        set_section(self.controller, "data", new, "path")
+
+    def _csv_columns_changed(self) -> None:
+        features = [self.feature_list.item(i).text() for i in range(self.feature_list.count())
+                    if self.feature_list.item(i).checkState() == Qt.CheckState.Checked]
+        target = self.target_box.currentText()
+        new = {**self.section, "target": target, "features": [f for f in features if f != target]}
+        set_section(self.controller, "data", new, "columns")
+
+    def _image_size_changed(self) -> None:
+        set_key(self.controller, "data", "size", [self.image_h.value(), self.image_w.value()])
+
+    def match_input(self) -> None:
+        """Set each mismatched Input node's params to its data input's shape, as one undo step."""
+        if not self.info:
+            return
+        dtypes = self.info.get("input_dtypes", [])
+        stack = self.controller.undo_stack
+        stack.beginMacro("match Input to data")
+        try:
+            for index, (nid, _have, want) in enumerate(mismatches(self.controller.graph, self.info)):
+                dtype = dtypes[index] if index < len(dtypes) else "float32"
+                for name, value in input_params_for(want, dtype).items():
+                    self.controller.set_param(nid, name, value)
+        finally:
+            stack.endMacro()
+
+    # ---- model -> view -------------------------------------------------------------------------
+    def _builtin_info(self):
+        name = self.section.get("name", DATA_DEFAULTS["name"])
+        return next((i for i in list_builtin() if i.name == name), list_builtin()[0])
+
+    def refresh(self) -> None:
+        """Show the current section; reload the data (debounced, off the GUI thread) when it changed."""
+        section = self.section
+        source = section.get("source", "builtin")
+        widgets = (self.source_box, self.builtin_list, self.task_box, self.csv_path, self.image_path, self.array_path,
+                   self.image_h, self.image_w, self.color_box, self.x_key, self.y_key)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            index = next(i for i, (key, _l) in enumerate(SOURCES) if key == ("npz" if source == "npy" else source))
+            self.source_box.setCurrentIndex(index)
+            self.pages.setCurrentIndex(index)
+            if source == "builtin":
+                info = self._builtin_info()
+                for row in range(self.builtin_list.count()):
+                    if self.builtin_list.item(row).data(Qt.ItemDataRole.UserRole) == info.name:
+                        self.builtin_list.setCurrentRow(row)
+                self.builtin_about.setText(info.description)
+                self.task_box.clear()
+                self.task_box.addItems(list(info.tasks or (info.task,)))
+                self.task_box.setCurrentText(section.get("task") or info.task)
+            path = section.get("path") or section.get("x_path") or ""
+            for edit in (self.csv_path, self.image_path, self.array_path):
+                edit.setText(path)
+            size = section.get("size", (28, 28))
+            self.image_h.setValue(int(size[0]))
+            self.image_w.setValue(int(size[1]))
+            self.color_box.setCurrentText(section.get("color", "grayscale"))
+            self.x_key.setText(section.get("x_key", ""))
+            self.y_key.setText(section.get("y_key", ""))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        values = {"normalize": section.get("normalize", self._builtin_info().normalize if source == "builtin"
+                                           else "standardize")}
+        values.update({f"split.{k}": v for k, v in {**DATA_DEFAULTS["split"], **section.get("split", {})}.items()})
+        values.update({f"augment.{k}": v for k, v in {**AUGMENT_DEFAULTS, **section.get("augment", {})}.items()})
+        self.form.refresh(values)
+        if source == "csv" and section.get("path"):
+            self._fill_columns(section)
+        if section != self._shown_section:
+            self._shown_section = copy.deepcopy(section)
+            self.summary.setText("Loading the data…")
+            self._debounce.start()
+        else:
+            self._show_match()
+
+    def _fill_columns(self, section: dict) -> None:
+        try:
+            import pandas as pd
+
+            columns = [str(c) for c in pd.read_csv(section["path"], nrows=0, sep=section.get("delimiter", ",")).columns]
+        except (OSError, ValueError):
+            return
+        target = section.get("target", columns[-1] if columns else "")
+        features = section.get("features") or [c for c in columns if c != target]
+        self.target_box.blockSignals(True)
+        self.feature_list.blockSignals(True)
+        self.target_box.clear()
+        self.target_box.addItems(columns)
+        self.target_box.setCurrentText(target)
+        self.feature_list.clear()
+        for column in columns:
+            item = QListWidgetItem(column)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if column in features else Qt.CheckState.Unchecked)
+            self.feature_list.addItem(item)
+        self.target_box.blockSignals(False)
+        self.feature_list.blockSignals(False)
+
+    def reload(self) -> None:
+        """Load the data section on a worker thread, then show its description and samples."""
+        self._generation += 1
+        generation, section = self._generation, copy.deepcopy(self.section)
+
+        def work() -> tuple[dict, list]:
+            return load_data(section).describe(), preview(section, PREVIEW_COUNT)
+
+        run_job(self, work, lambda result: self._loaded(generation, result),
+                lambda exc: self._load_failed(generation, exc))
+
+    @property
+    def loading(self) -> bool:
+        return self._debounce.isActive() or self.summary.text().startswith("Loading")
+
+    def _loaded(self, generation: int, result: tuple[dict, list]) -> None:
+        if generation != self._generation:
+            return
+        self.info, self.samples = result
+        self.error.hide()
+        info = self.info
+        splits = info["splits"]
+        shapes = ", ".join(_fmt_shape(s) for s in info["input_shapes"])
+        classes = info.get("class_names") or []
+        class_text = (f"{len(classes)} classes: {', '.join(classes[:12])}{' …' if len(classes) > 12 else ''}"
+                      if classes else f"task {info['task']}")
+        self.summary.setText(
+            f"<b>{info['source']}</b> · {sum(splits.values()):,} samples "
+            f"(train {splits['train']:,} / val {splits['val']:,} / test {splits['test']:,})<br>"
+            f"input {shapes} · target {_fmt_shape(info['target_shape'])} · {class_text}")
+        self._show_samples()
+        self._show_match()
+
+    def _load_failed(self, generation: int, exc: Exception) -> None:
+        if generation != self._generation:
+            return
+        self.info, self.samples = None, []
+        self.summary.setText("The data could not be loaded.")
+        self.error.setText(str(exc))
+        self.error.show()
+        self._show_samples()
+        self._show_match()
+
+    def _show_samples(self) -> None:
+        while self.samples_grid.count():
+            self.samples_grid.takeAt(0).widget().deleteLater()
+        pictures = [image_of(np.asarray(s.inputs[0]).tolist()) for s in self.samples]
+        if self.samples and all(p is not None for p in pictures):
+            self.sample_table.hide()
+            for k, (sample, picture) in enumerate(zip(self.samples, pictures, strict=True)):
+                cell = QLabel()
+                cell.setPixmap(picture.scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio))
+                cell.setToolTip(sample.label)
+                text = QLabel(sample.label[:12])
+                text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                box = QWidget()
+                column = QVBoxLayout(box)
+                column.setContentsMargins(0, 0, 0, 0)
+                column.setSpacing(0)
+                column.addWidget(cell, 0, Qt.AlignmentFlag.AlignCenter)
+                column.addWidget(text)
+                self.samples_grid.addWidget(box, k // PREVIEW_COLUMNS, k % PREVIEW_COLUMNS)
+            return
+        self.sample_table.setVisible(bool(self.samples))
+        if not self.samples:
+            return
+        width = min(max(np.asarray(s.inputs[0]).size for s in self.samples), 8)
+        self.sample_table.setColumnCount(width + 1)
+        self.sample_table.setHorizontalHeaderLabels(["label"] + [f"x{i}" for i in range(width)])
+        self.sample_table.setRowCount(len(self.samples))
+        for r, sample in enumerate(self.samples):
+            self.sample_table.setItem(r, 0, QTableWidgetItem(sample.label))
+            flat = np.ravel(sample.inputs[0])[:width]
+            for c, value in enumerate(flat):
+                text = f"{value:.4g}" if np.issubdtype(type(value), np.floating) else str(value)
+                self.sample_table.setItem(r, c + 1, QTableWidgetItem(text))
+
+    def _show_match(self) -> None:
+        if not self.info:
+            self.match_label.setText("")
+            self.match_button.hide()
+            return
+        graph = self.controller.graph
+        wrong = mismatches(graph, self.info)
+        inputs = graph.input_nodes()
+        if not inputs:
+            self.match_label.setText("The graph has no Input node yet.")
+            self.match_button.hide()
+            return
+        if not wrong:
+            shapes = ", ".join(_fmt_shape(input_shape_of(n)) for n in inputs)
+            self.match_label.setText(f"<span style='color:{theme.OK_COLOR}'>✔ Input shape {shapes} matches the data."
+                                     "</span>")
+            self.match_button.hide()
+            return
+        lines = [f"✖ Input '{graph.nodes[nid].name}' is {_fmt_shape(have)} but the data's samples are "
+                 f"{_fmt_shape(want)}" for nid, have, want in wrong]
+        self.match_label.setText(f"<span style='color:{theme.ERROR_COLOR}'>{'<br>'.join(lines)}</span>")
+        self.match_button.show()

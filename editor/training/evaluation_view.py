@@ -1,0 +1,222 @@
+"""After training: confusion matrix, ROC and PR curves with AUC, per-class table, residuals, confidently wrong samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor import theme
+from editor.training.plotting import curve, palette, plot_widget
+from engine.evaluate.metrics import EvaluationResult
+
+MAX_LABELLED_CELLS = 400
+WRONG_PIXELS = 64
+WRONG_COLUMNS = 5
+
+
+def image_of(values: list) -> QPixmap | None:
+    """A sample input as a grey picture when it is an image ((H, W) or (1|3, H, W)); None otherwise."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 3 and x.shape[0] in (1, 3):
+        x = x.mean(axis=0)
+    if x.ndim != 2:
+        return None
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    grey = np.ascontiguousarray(((x - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8))
+    image = QImage(grey.data, grey.shape[1], grey.shape[0], grey.shape[1], QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image).scaled(WRONG_PIXELS, WRONG_PIXELS, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.FastTransformation)
+
+
+class ConfusionMatrix(pg.PlotWidget):
+    """Heat map, true classes down, predicted across, each cell labelled with its count or fraction."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background=theme.BASE)
+        item = self.getPlotItem()
+        item.setTitle("Confusion matrix", color=theme.TEXT, size="10pt")
+        item.setLabel("bottom", "predicted", color=theme.MUTED)
+        item.setLabel("left", "true", color=theme.MUTED)
+        item.invertY(True)
+        item.setAspectLocked(True)
+        item.setMouseEnabled(x=False, y=False)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        item.addItem(self.image)
+        self._labels: list[pg.TextItem] = []
+        self.setMinimumSize(260, 240)
+
+    def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
+        n = len(matrix)
+        scale = matrix.max() if matrix.size and matrix.max() > 0 else 1
+        self.image.setImage(matrix.T.astype(float), levels=(0, scale))
+        self.image.setRect(0, 0, n, n)
+        for label in self._labels:
+            self.removeItem(label)
+        self._labels = []
+        if n * n <= MAX_LABELLED_CELLS:
+            for i in range(n):
+                for j in range(n):
+                    value = matrix[i, j]
+                    text = f"{value:.2f}" if normalized else f"{int(value)}"
+                    dark = value > 0.6 * scale
+                    label = pg.TextItem(text, color="#101010" if dark else theme.TEXT, anchor=(0.5, 0.5))
+                    label.setPos(j + 0.5, i + 0.5)
+                    self.addItem(label)
+                    self._labels.append(label)
+        ticks = [[(k + 0.5, str(name)) for k, name in enumerate(names)]]
+        for side in ("bottom", "left"):
+            self.getPlotItem().getAxis(side).setTicks(ticks)
+        self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+
+
+class EvaluationView(QWidget):
+    """Shows one `EvaluationResult`; `show_result(result)` fills every part that applies to its task."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result: EvaluationResult | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        top = QHBoxLayout()
+        self.summary = QLabel("Evaluate a finished run (Training ▸ Evaluate) to see how it does on the test split.")
+        self.summary.setWordWrap(True)
+        top.addWidget(self.summary, 1)
+        self.normalized = QCheckBox("Normalized (per true class)")
+        self.normalized.toggled.connect(lambda _on: self._show_confusion())
+        top.addWidget(self.normalized)
+        layout.addLayout(top)
+        grid = QGridLayout()
+        self.confusion = ConfusionMatrix()
+        self.roc = plot_widget("ROC (one-vs-rest)", "false positive rate", "true positive rate")
+        self.pr = plot_widget("Precision-recall", "recall", "precision")
+        self.residuals = plot_widget("Residuals (prediction - truth)", "prediction", "residual")
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        wrong_box = QWidget()
+        wrong_layout = QVBoxLayout(wrong_box)
+        wrong_layout.setContentsMargins(0, 0, 0, 0)
+        self.wrong_title = QLabel("Most confidently wrong")
+        self.wrong_title.setStyleSheet(f"color: {theme.MUTED}; font-weight: bold;")
+        wrong_layout.addWidget(self.wrong_title)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        self.wrong_body = QWidget()
+        self.wrong_grid = QGridLayout(self.wrong_body)
+        scroll.setWidget(self.wrong_body)
+        wrong_layout.addWidget(scroll)
+        grid.addWidget(self.confusion, 0, 0)
+        grid.addWidget(self.residuals, 0, 0)
+        grid.addWidget(self.roc, 0, 1)
+        grid.addWidget(self.pr, 0, 2)
+        grid.addWidget(self.table, 1, 0, 1, 2)
+        grid.addWidget(wrong_box, 1, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
+        layout.addLayout(grid, 1)
+        self.residuals.hide()
+
+    # ---- filling -------------------------------------------------------------------------------
+    def show_result(self, result: EvaluationResult) -> None:
+        self.result = result
+        metrics = " · ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if v is not None)
+        self.summary.setText(f"<b>{result.split or 'test'} split</b>: {result.n} samples ({result.task}) · {metrics}")
+        classification = result.confusion is not None and result.task != "multilabel"
+        self.confusion.setVisible(classification)
+        self.normalized.setVisible(classification)
+        self.residuals.setVisible(result.residuals is not None)
+        self.roc.setVisible(bool(result.roc))
+        self.pr.setVisible(bool(result.pr))
+        if classification:
+            self._show_confusion()
+        if result.residuals is not None:
+            self._show_residuals(result.residuals)
+        self._show_curves(self.roc, result.roc, "AUC", diagonal=True)
+        self._show_curves(self.pr, result.pr, "AP", diagonal=False)
+        self._show_table(result)
+        self._show_wrong(result)
+
+    def confusion_matrix(self, normalized: bool = False) -> np.ndarray:
+        """The matrix as shown (counts or row-normalized)."""
+        source = self.result.confusion_normalized if normalized else self.result.confusion
+        return np.asarray(source, dtype=float)
+
+    def _show_confusion(self) -> None:
+        if self.result is None or self.result.confusion is None:
+            return
+        normalized = self.normalized.isChecked()
+        names = self.result.class_names or [str(i) for i in range(len(self.result.confusion))]
+        self.confusion.show_matrix(self.confusion_matrix(normalized), names, normalized)
+
+    def _show_residuals(self, residuals: dict) -> None:
+        item = self.residuals.getPlotItem()
+        item.clear()
+        item.plot(residuals["y_pred"], residuals["residual"], pen=None, symbol="o", symbolSize=5,
+                  symbolBrush=pg.mkBrush(theme.ACCENT + "a0"), symbolPen=None)
+        item.addLine(y=0, pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine))
+
+    def _show_curves(self, plot: pg.PlotWidget, curves: list, area: str, diagonal: bool) -> None:
+        item = plot.getPlotItem()
+        item.clear()
+        if diagonal:
+            item.plot([0, 1], [0, 1], pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine))
+        for c, colour in zip(curves, palette(len(curves)), strict=True):
+            label = f"{c.label} ({area} {c.area:.3f})" if c.area is not None else c.label
+            curve(plot, label, colour, 1.5).setData(c.x, c.y)
+        item.setRange(xRange=(0, 1), yRange=(0, 1.02))
+
+    def _show_table(self, result: EvaluationResult) -> None:
+        rows = result.per_class
+        columns = list(rows[0]) if rows else ["metric", "value"]
+        if not rows:
+            rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
+        self.table.clear()
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels(columns)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, key in enumerate(columns):
+                value = row.get(key)
+                text = f"{value:.3f}" if isinstance(value, float) else str(value)
+                cell = QTableWidgetItem(text)
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(r, c, cell)
+
+    def _show_wrong(self, result: EvaluationResult) -> None:
+        while self.wrong_grid.count():
+            self.wrong_grid.takeAt(0).widget().deleteLater()
+        regression = result.residuals is not None
+        self.wrong_title.setText("Largest errors" if regression else "Most confidently wrong")
+        for k, sample in enumerate(result.wrong):
+            cell = QWidget()
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(2, 2, 2, 2)
+            picture = image_of(sample["input"]) if "input" in sample else None
+            if picture is not None:
+                image = QLabel()
+                image.setPixmap(picture)
+                image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                box.addWidget(image)
+            score = f"error {sample['error']:.3g}" if "error" in sample else f"{sample.get('confidence', 0):.0%} sure"
+            text = QLabel(f"true {sample['true']}<br>pred <b>{sample['pred']}</b><br>"
+                          f"<span style='color:{theme.MUTED}'>{score}</span>")
+            text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            text.setToolTip(f"sample #{sample['index']} of the split")
+            box.addWidget(text)
+            self.wrong_grid.addWidget(cell, k // WRONG_COLUMNS, k % WRONG_COLUMNS)

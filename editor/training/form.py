@@ -1,0 +1,116 @@
+"""A settings form whose every row reads and writes one key of a project section through an undoable edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+
+from editor.training.sections import set_key
+from editor.training.widgets import SciSpinBox
+
+
+@dataclass
+class Field:
+    """One row: `path` in the section ('lr', 'early_stopping.patience'), its widget and label."""
+
+    path: str
+    label: str
+    widget: QWidget
+    tip: str = ""
+
+
+def combo(choices: tuple[str, ...] | list[str], editable: bool = False) -> QComboBox:
+    box = QComboBox()
+    box.addItems(list(choices))
+    box.setEditable(editable)
+    return box
+
+
+def int_spin(minimum: int, maximum: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(minimum, maximum)
+    spin.setKeyboardTracking(False)
+    spin.setAccelerated(True)
+    return spin
+
+
+def float_spin(minimum: float, maximum: float, step: float, decimals: int = 3) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(minimum, maximum)
+    spin.setSingleStep(step)
+    spin.setDecimals(decimals)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
+def sci_spin(minimum: float, maximum: float) -> SciSpinBox:
+    return SciSpinBox(minimum, maximum)
+
+
+def widget_value(widget: QWidget) -> Any:
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    return widget.value()
+
+
+def show_value(widget: QWidget, value: Any) -> None:
+    """Display `value` without emitting a change (so showing the project never edits it)."""
+    with QSignalBlocker(widget):
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QComboBox):
+            index = widget.findText(str(value))
+            if index >= 0:
+                widget.setCurrentIndex(index)
+            elif widget.isEditable():
+                widget.setEditText(str(value))
+        elif isinstance(widget, QSpinBox):
+            widget.setValue(int(value))
+        else:
+            widget.setValue(float(value))
+
+
+def changed_signal(widget: QWidget):
+    if isinstance(widget, QCheckBox):
+        return widget.toggled
+    if isinstance(widget, QComboBox):
+        return widget.currentTextChanged
+    return widget.valueChanged
+
+
+class SectionForm(QFormLayout):
+    """Rows bound to keys of `section`; `refresh(values)` shows a {path: value} mapping."""
+
+    def __init__(self, controller, section: str, on_edit: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.controller, self.section = controller, section
+        self.fields: dict[str, Field] = {}
+        self._on_edit = on_edit
+        self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+    def add(self, field: Field) -> Field:
+        field.widget.setToolTip(field.tip)
+        self.addRow(field.label, field.widget)
+        self.fields[field.path] = field
+        changed_signal(field.widget).connect(lambda _v, f=field: self.write(f))
+        return field
+
+    def write(self, field: Field) -> None:
+        set_key(self.controller, self.section, field.path, widget_value(field.widget))
+        if self._on_edit:
+            self._on_edit()
+
+    def refresh(self, values: dict[str, Any]) -> None:
+        for path, field in self.fields.items():
+            if path in values:
+                show_value(field.widget, values[path])
+
+    def show_rows(self, visible: dict[str, bool]) -> None:
+        for path, shown in visible.items():
+            self.setRowVisible(self.fields[path].widget, shown)

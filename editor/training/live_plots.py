@@ -1,0 +1,237 @@
+"""Live training plots: loss and every metric (train/val, per batch and per epoch), LR, throughput, gradient norms.
+
+`LivePlots.add_events(events)` takes one tick's worth of events from the runner and calls `setData`
+once per changed curve, so the plots refresh at the runner's ~20 Hz however many events arrived.
+The x axis of every plot is the epoch (batches are fractions of an epoch).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from editor import theme
+from editor.training.diagnosis import format_eta, gradient_warning, overfitting_hint
+from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget
+from editor.training.widgets import banner
+from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
+
+COLUMNS = 4
+LOG_FLOOR = 1e-12
+
+
+@dataclass
+class RunSeries:
+    """Every number of one run that the plots draw, as plain lists."""
+
+    steps_per_epoch: int = 1
+    start_step: int = 0
+    batch_size: int = 0
+    total_steps: int = 0
+    batch_x: list[float] = field(default_factory=list)
+    batch_loss: list[float] = field(default_factory=list)
+    batch_smooth: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    train: dict[str, list[float]] = field(default_factory=dict)
+    val: dict[str, list[float]] = field(default_factory=dict)
+    lr_x: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    grad_x: list[float] = field(default_factory=list)
+    grads: dict[str, list[float]] = field(default_factory=dict)
+    last_grads: dict[str, float] = field(default_factory=dict)
+    first_batch: tuple[float, int] | None = None
+    last_batch: BatchEnded | None = None
+    samples_per_s: float | None = None
+
+    def x_of_step(self, step: int) -> float:
+        return step / max(self.steps_per_epoch, 1)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.steps_per_epoch, self.batch_size = event.steps_per_epoch, int(event.params.get("batch_size", 0))
+            self.start_step = event.start_epoch * event.steps_per_epoch
+            self.total_steps = event.epochs * event.steps_per_epoch
+        elif isinstance(event, BatchEnded):
+            x = event.epoch - 1 + event.batch / max(event.batches, 1)
+            prev = self.batch_smooth[-1] if self.batch_smooth else event.loss
+            smooth = event.loss if not math.isfinite(prev) else prev + SMOOTH * (event.loss - prev)
+            self.batch_x.append(x)
+            self.batch_loss.append(event.loss)
+            self.batch_smooth.append(smooth)
+            self.lr_x.append(x)
+            self.lr.append(event.lr)
+            self.first_batch = self.first_batch or (event.time, event.step)
+            self.last_batch = event
+        elif isinstance(event, EpochEnded):
+            self.epochs.append(event.epoch)
+            for split, values in (("train", event.train), ("val", event.val)):
+                target = getattr(self, split)
+                for name, value in values.items():
+                    target.setdefault(name, [math.nan] * (len(self.epochs) - 1)).append(value)
+                for series in target.values():
+                    if len(series) < len(self.epochs):
+                        series.append(math.nan)
+            self.samples_per_s = event.samples_per_s
+        elif isinstance(event, Gradients):
+            self.grad_x.append(self.x_of_step(event.step))
+            for nid, value in event.norms.items():
+                self.grads.setdefault(nid, [math.nan] * (len(self.grad_x) - 1)).append(max(value, LOG_FLOOR))
+            for series in self.grads.values():
+                if len(series) < len(self.grad_x):
+                    series.append(math.nan)
+            self.last_grads = dict(event.norms)
+
+    def metric_names(self) -> list[str]:
+        names = list(dict.fromkeys([*self.train, *self.val]))
+        return [n for n in names if n != "loss"]
+
+    def rate(self) -> float | None:
+        """Batches per second since the first batch event of this session."""
+        if self.first_batch is None or self.last_batch is None:
+            return None
+        t0, s0 = self.first_batch
+        elapsed, steps = self.last_batch.time - t0, self.last_batch.step - s0
+        return steps / elapsed if elapsed > 0 and steps > 0 else None
+
+    def eta(self) -> float | None:
+        rate = self.rate()
+        if rate is None or self.last_batch is None:
+            return None
+        return max(self.total_steps - self.last_batch.step, 0) / rate
+
+
+class LivePlots(QWidget):
+    """The live view of a run; `names` maps node ids to the names shown in the gradient legend."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("No run yet")
+        self.progress.setValue(0)
+        self.stats = QLabel("Press Train to start a run; its loss, metrics and gradients appear here live.")
+        self.stats.setStyleSheet(f"color: {theme.MUTED};")
+        self.gradient_banner = banner("warning")
+        self.overfit_banner = banner("info")
+        for widget in (self.progress, self.stats, self.gradient_banner, self.overfit_banner):
+            layout.addWidget(widget)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(6)
+        layout.addLayout(self.grid, 1)
+        self.names: dict[str, str] = {}
+        self.series = RunSeries()
+        self.plots: dict = {}
+        self.curves: dict = {}
+        self._grad_curves: dict = {}
+        self._build_plots([])
+
+    # ---- layout --------------------------------------------------------------------------------
+    def _build_plots(self, metrics: list[str]) -> None:
+        for plot in self.plots.values():
+            self.grid.removeWidget(plot)
+            plot.deleteLater()
+        self.plots, self.curves, self._grad_curves = {}, {}, {}
+        loss = self.plots["loss"] = plot_widget("Loss", "epoch")
+        self.curves["batch_raw"] = curve(loss, None, TRAIN_COLOR, 1.0, alpha=70)
+        self.curves["batch_smooth"] = curve(loss, "train (per batch, smoothed)", TRAIN_COLOR, 1.5)
+        self.curves["train_loss"] = curve(loss, "train (epoch)", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
+        self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
+        for name in metrics:
+            plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
+            self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
+            self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
+        lr = self.plots["lr"] = plot_widget("Learning rate", "epoch")
+        self.curves["lr"] = curve(lr, None, theme.OK_COLOR, 2.0)
+        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True)
+        for i, plot in enumerate(self.plots.values()):
+            self.grid.addWidget(plot, i // COLUMNS, i % COLUMNS)
+
+    def _grad_curve(self, node_id: str):
+        if node_id not in self._grad_curves:
+            self._grad_curves[node_id] = curve(self.plots["grads"], self.names.get(node_id, node_id), "#ffffff", 1.5)
+            colours = palette(len(self._grad_curves))
+            for c, colour in zip(self._grad_curves.values(), colours, strict=True):
+                c.setPen(colour, width=1.5)
+        return self._grad_curves[node_id]
+
+    # ---- events --------------------------------------------------------------------------------
+    def reset(self, names: dict[str, str] | None = None) -> None:
+        """Forget the current run (a new one is starting); `names` maps node ids to display names."""
+        self.names = dict(names or {})
+        self.series = RunSeries()
+        self.gradient_banner.hide()
+        self.overfit_banner.hide()
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+        self._build_plots([])
+
+    def add_events(self, events: list[Event]) -> None:
+        """Take one tick of events and redraw what changed (one setData per curve)."""
+        s = self.series
+        kinds, end = set(), None
+        for event in events:
+            if isinstance(event, RunStarted):
+                self._build_plots([m for m in event.metrics if m != "loss"])
+            s.add(event)
+            kinds.add(type(event))
+            if isinstance(event, RunFinished | RunFailed):
+                end = event
+        if set(s.metric_names()) - set(self.plots):
+            self._build_plots(s.metric_names())
+            kinds |= {BatchEnded, EpochEnded, Gradients}
+        if BatchEnded in kinds:
+            self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
+            self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
+            self.curves["lr"].setData(s.lr_x, s.lr)
+            self._show_progress()
+        if EpochEnded in kinds:
+            for split in ("train", "val"):
+                for name, values in getattr(s, split).items():
+                    if f"{split}_{name}" in self.curves:
+                        self.curves[f"{split}_{name}"].setData(s.epochs, values)
+            hint = overfitting_hint(s.train.get("loss", []), s.val.get("loss", []))
+            self.overfit_banner.setText(hint or "")
+            self.overfit_banner.setVisible(bool(hint))
+            self._show_progress()
+        if Gradients in kinds:
+            for nid, values in s.grads.items():
+                self._grad_curve(nid).setData(s.grad_x, values)
+            warning = gradient_warning(s.last_grads, self.names)
+            self.gradient_banner.setText(warning or "")
+            self.gradient_banner.setVisible(bool(warning))
+        if end is not None:
+            self._show_end(end)
+
+    def _show_progress(self) -> None:
+        s, b = self.series, self.series.last_batch
+        done = b.step if b else (s.epochs[-1] * s.steps_per_epoch if s.epochs else 0)
+        self.progress.setMaximum(max(s.total_steps, 1))
+        self.progress.setValue(min(done, max(s.total_steps, 1)))
+        epoch = b.epoch if b else (s.epochs[-1] if s.epochs else 0)
+        total_epochs = s.total_steps // max(s.steps_per_epoch, 1)
+        batch = f" · batch {b.batch}/{b.batches}" if b else ""
+        self.progress.setFormat(f"epoch {epoch}/{total_epochs}{batch}  (%p%)")
+        rate = s.rate()
+        live = f"{rate * s.batch_size:,.0f} samples/s" if rate and s.batch_size else "– samples/s"
+        epoch_rate = f" (last epoch {s.samples_per_s:,.0f})" if s.samples_per_s else ""
+        loss = f"loss {s.batch_smooth[-1]:.4g}" if s.batch_smooth else ""
+        self.stats.setText(f"{live}{epoch_rate} · ETA {format_eta(s.eta())} · {loss}")
+
+    def _show_end(self, event: RunFinished | RunFailed) -> None:
+        if isinstance(event, RunFailed):
+            self.progress.setFormat(f"failed: {event.message[:80]}")
+            return
+        what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped"}[event.reason]
+        self.progress.setFormat(f"{what} after {event.epochs_done} epoch(s) in {event.duration:.1f} s")
+        best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items() if k.startswith("val_"))
+        self.stats.setText(f"Best epoch {event.best_epoch}: {best}" if best else f"Run {what}.")
+
+    def points_per_epoch(self) -> dict[str, list[int]]:
+        """For tests and the run summary: the epochs each epoch curve has points for."""
+        return {name: [e for e, v in zip(self.series.epochs, values, strict=True) if not math.isnan(v)]
+                for name, values in {**{f"train_{k}": v for k, v in self.series.train.items()},
+                                     **{f"val_{k}": v for k, v in self.series.val.items()}}.items()}

@@ -1,0 +1,222 @@
+"""Every run of the project with its settings and best metrics; overlay the curves of several; open a run's graph."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor.training.plotting import curve, palette, plot_widget
+from engine.errors import DeepWireError
+from engine.runs import Run, list_runs, slug
+from engine.train.events import EpochEnded, RunFailed, RunFinished
+
+COLUMNS = ("run", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr", "batch")
+
+
+@dataclass
+class RunSummary:
+    """What the history table shows of one run, and its per-epoch curves."""
+
+    run: Run
+    status: str
+    epochs_done: int
+    best_epoch: int | None
+    best: dict[str, float]
+    settings: dict
+    history: list[dict]
+
+    def curve(self, key: str) -> tuple[list[int], list[float]]:
+        """Epochs and values of `key` ('val_loss', 'train_accuracy', ...)."""
+        split, name = key.split("_", 1)
+        points = [(h["epoch"], h[split].get(name)) for h in self.history]
+        points = [(e, v) for e, v in points if v is not None]
+        return [e for e, _ in points], [v for _, v in points]
+
+
+def summarize(run: Run) -> RunSummary:
+    """Read a run folder: metrics.json when the run ended, else its events so far."""
+    settings = run.graph.training
+    metrics = run.metrics()
+    if metrics:
+        return RunSummary(run, metrics.get("reason", "?"), metrics.get("epochs_done", 0), metrics.get("best_epoch"),
+                          metrics.get("best", {}), settings, metrics.get("history", []))
+    events = run.events()
+    history = [{"epoch": e.epoch, "train": e.train, "val": e.val} for e in events if isinstance(e, EpochEnded)]
+    failed = next((e for e in events if isinstance(e, RunFailed)), None)
+    finished = next((e for e in events if isinstance(e, RunFinished)), None)
+    status = "failed" if failed else finished.reason if finished else "running or interrupted"
+    return RunSummary(run, status, len(history), None, {}, settings, history)
+
+
+def project_runs(run_dir: str | Path, project_name: str) -> list[Run]:
+    """The runs in `run_dir` that belong to the project called `project_name`, oldest first."""
+    pattern = re.compile(r"\d{8}-\d{6}-" + re.escape(slug(project_name)) + r"(-\d+)?")
+    return [run for run in list_runs(run_dir) if pattern.fullmatch(run.id)]
+
+
+class RunHistory(QWidget):
+    """The project's runs; `run_chosen(path)` when the user picks one (to evaluate or export it)."""
+
+    run_chosen = Signal(str)
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.run_dir: Path | None = None
+        self.summaries: list[RunSummary] = []
+        self.windows: list[QMainWindow] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        bar = QHBoxLayout()
+        self.where = QLabel()
+        bar.addWidget(self.where, 1)
+        bar.addWidget(QLabel("Overlay:"))
+        self.metric_box = QComboBox()
+        self.metric_box.setEditable(False)
+        self.metric_box.currentTextChanged.connect(lambda _t: self.overlay())
+        bar.addWidget(self.metric_box)
+        self.open_button = QPushButton("Open graph in new window")
+        self.replace_button = QPushButton("Replace current graph…")
+        refresh = QPushButton("Refresh")
+        self.open_button.clicked.connect(self.open_selected)
+        self.replace_button.clicked.connect(self.replace_with_selected)
+        refresh.clicked.connect(self.refresh)
+        for button in (self.open_button, self.replace_button, refresh):
+            bar.addWidget(button)
+        layout.addLayout(bar)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.plot = plot_widget("Runs compared", "epoch")
+        split.addWidget(self.table)
+        split.addWidget(self.plot)
+        split.setSizes([640, 420])
+        layout.addWidget(split, 1)
+        self._selection_changed()
+
+    def set_run_dir(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the run folders of the current project."""
+        name = self.controller.graph.name
+        runs = project_runs(self.run_dir, name) if self.run_dir else []
+        self.where.setText(f"{len(runs)} run(s) of “{name}” in {self.run_dir}" if self.run_dir else "No run folder yet.")
+        self.summaries = []
+        for run in reversed(runs):
+            try:
+                self.summaries.append(summarize(run))
+            except DeepWireError:
+                continue
+        self.table.setRowCount(len(self.summaries))
+        for row, s in enumerate(self.summaries):
+            metric = next(((k, v) for k, v in s.best.items() if k.startswith("val_") and k != "val_loss"), None)
+            values = (s.run.id, s.status, s.epochs_done, s.best_epoch or "–",
+                      _fmt(s.best.get("val_loss")), f"{metric[0]} {_fmt(metric[1])}" if metric else "–",
+                      s.settings.get("optimizer", "adam"), s.settings.get("lr", 1e-3), s.settings.get("batch_size", 64))
+            for col, value in enumerate(values):
+                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
+                       for k in h[split]})
+        current = self.metric_box.currentText() or "val_loss"
+        self.metric_box.blockSignals(True)
+        self.metric_box.clear()
+        self.metric_box.addItems(keys)
+        self.metric_box.setCurrentIndex(max(self.metric_box.findText(current), 0))
+        self.metric_box.blockSignals(False)
+        self.overlay()
+
+    def selected(self) -> list[RunSummary]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.summaries[r] for r in rows]
+
+    def select_rows(self, rows: list[int]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row in rows:
+            self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def _selection_changed(self) -> None:
+        chosen = self.selected() if self.summaries else []
+        self.open_button.setEnabled(len(chosen) == 1)
+        self.replace_button.setEnabled(len(chosen) == 1)
+        if len(chosen) == 1:
+            self.run_chosen.emit(str(chosen[0].run.path))
+        self.overlay()
+
+    def overlay(self) -> None:
+        """Draw the chosen metric of every selected run (or of all runs when none is selected)."""
+        item = self.plot.getPlotItem()
+        item.clear()
+        key = self.metric_box.currentText()
+        chosen = self.selected() if self.summaries else []
+        shown = chosen or self.summaries[:1]
+        item.setTitle(f"{key or 'metric'} of {len(shown)} run(s)")
+        if not key:
+            return
+        for s, colour in zip(shown, palette(len(shown)), strict=True):
+            xs, ys = s.curve(key)
+            curve(self.plot, s.run.id, colour, 2.0, symbol="o").setData(xs, ys)
+
+    def open_selected(self) -> QMainWindow | None:
+        """Show the selected run's graph snapshot in a new window (read it, copy from it)."""
+        from editor.canvas.controller import CanvasController
+
+        chosen = self.selected()
+        if len(chosen) != 1:
+            return None
+        window = QMainWindow(self.window())
+        controller = CanvasController(window, graph=chosen[0].run.graph)
+        window.setCentralWidget(controller.widget)
+        window.setWindowTitle(f"Run snapshot: {chosen[0].run.id}")
+        window.resize(1000, 700)
+        window.controller = controller
+        window.show()
+        self.windows.append(window)
+        return window
+
+    def replace_with_selected(self) -> bool:
+        """After asking, make the selected run's graph (with its data and training settings) the current project."""
+        chosen = self.selected()
+        if len(chosen) != 1:
+            return False
+        answer = QMessageBox.question(self, "Replace the current graph?",
+                                      f"Replace the graph on the canvas with the snapshot of run {chosen[0].run.id}? "
+                                      "The canvas's undo history is cleared.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.controller.load_graph(chosen[0].run.graph)
+        return True
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"

@@ -1,0 +1,58 @@
+"""Small widgets shared by the training panels: a scientific-notation spin box, section headers, banners."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QWidget
+
+from editor import theme
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A float spin box that shows 0.001 / 3e-05 and steps by factors of 2 (learning rates, weight decay)."""
+
+    def __init__(self, minimum: float, maximum: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setRange(minimum, maximum)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.4g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, pos
+        ok = self.minimum() <= value <= self.maximum() and math.isfinite(value)
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value()
+        self.setValue(value * 2.0**steps if value > 0 else (self.minimum() or 1e-6))
+
+
+def header(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setStyleSheet(f"color: {theme.MUTED}; font-weight: bold; padding-top: 8px;")
+    return label
+
+
+def banner(kind: str = "warning") -> QLabel:
+    """A hidden, word-wrapped message strip in the warning or error colour."""
+    colour = theme.WARNING_COLOR if kind == "warning" else theme.ERROR_COLOR if kind == "error" else theme.ACCENT
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(f"QLabel {{ border: 1px solid {colour}; border-radius: 4px; padding: 6px; color: {theme.TEXT};"
+                        f" background: {theme.RAISED}; }}")
+    label.hide()
+    return label

@@ -1,0 +1,225 @@
+"""The training workspace: panels, live views and actions around one TrainingRunner, wired to the canvas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
+
+from editor.files import data_dir
+from editor.runner import TrainingRunner
+from editor.training.activations import ActivationsView
+from editor.training.background import run_job
+from editor.training.data_panel import DataPanel
+from editor.training.evaluation_view import EvaluationView
+from editor.training.export_dialog import ExportDialog
+from editor.training.live_plots import LivePlots
+from editor.training.run_history import RunHistory
+from editor.training.training_panel import TrainingPanel
+from engine.evaluate.metrics import EvaluationResult
+from engine.evaluate.run import evaluate_run
+from engine.runs import default_run_dir
+from engine.train.events import RunFailed, RunFinished, RunStarted
+
+LIVE_SHARE = 0.5
+"""Fraction of the window height the bottom training dock takes while a run is shown."""
+
+
+class TrainingWorkspace(QObject):
+    """Everything issue 6 adds to the main window; `runner` does the work, the views listen."""
+
+    def __init__(self, window: QMainWindow, controller, backend: str = "process") -> None:
+        super().__init__(window)
+        self.window, self.controller = window, controller
+        self.runner = TrainingRunner(self, backend=backend)
+        self.data_panel = DataPanel(controller)
+        self.training_panel = TrainingPanel(controller)
+        self.live = LivePlots()
+        self.activations = ActivationsView(controller)
+        self.evaluation = EvaluationView()
+        self.history = RunHistory(controller)
+        self.tabs = QTabWidget()
+        for widget, title in ((self.live, "Live"), (self.activations, "Activations"),
+                              (self.evaluation, "Evaluation"), (self.history, "Runs")):
+            self.tabs.addTab(widget, title)
+        self.data_dock = self._dock("Data", self.data_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Training views", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.selected_run: Path | None = None
+        self.evaluation_result: EvaluationResult | None = None
+        self.export_dialog: ExportDialog | None = None
+        self.actions: dict[str, QAction] = {}
+        self._build_actions()
+        self._connect()
+        self.history.set_run_dir(self.run_dir())
+
+    # ---- construction ----------------------------------------------------------------------
+    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        neighbours = [d for d in self.window.findChildren(QDockWidget) if self.window.dockWidgetArea(d) == area
+                      and not d.isFloating()]
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(f"{title.replace(' ', '')}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.window.addDockWidget(area, dock)
+        if neighbours:
+            self.window.tabifyDockWidget(neighbours[-1], dock)
+        return dock
+
+    def _build_actions(self) -> None:
+        style = self.window.style()
+        SP = QStyle.StandardPixmap
+        specs = (
+            ("train", "&Train", self.train, SP.SP_MediaPlay, "F5", "Train the network on its data (F5)"),
+            ("stop", "&Stop", self.runner.stop, SP.SP_MediaStop, "Shift+F5", "Stop the run after the current batch"),
+            ("evaluate", "&Evaluate", self.evaluate, SP.SP_DialogApplyButton, None,
+             "Evaluate the last (or selected) run on its test split"),
+            ("export", "E&xport…", self.open_export, SP.SP_DialogSaveButton, None,
+             "Export the last (or selected) run's model"),
+            ("runs", "&Runs", self.show_runs, SP.SP_FileDialogDetailedView, None, "Every run of this project"),
+        )
+        menu = self.window.menuBar().addMenu("T&raining")
+        bar = self.window.addToolBar("Training")
+        bar.setObjectName("TrainingToolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for key, text, slot, icon, shortcut, tip in specs:
+            action = QAction(style.standardIcon(icon), text, self.window)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _checked=False, s=slot: s())
+            menu.addAction(action)
+            bar.addAction(action)
+            self.actions[key] = action
+        menu.addSeparator()
+        for dock in (self.data_dock, self.training_dock, self.views_dock):
+            menu.addAction(dock.toggleViewAction())
+
+    def _connect(self) -> None:
+        p, r = self.training_panel, self.runner
+        p.start_requested.connect(self.train)
+        p.pause_requested.connect(r.pause)
+        p.resume_requested.connect(self.resume)
+        p.stop_requested.connect(r.stop)
+        r.events.connect(self.live.add_events)
+        r.events.connect(self.activations.add_events)
+        r.started.connect(self._started)
+        r.finished.connect(self._finished)
+        r.failed.connect(self._failed)
+        r.state_changed.connect(lambda _s: self._update_enabled())
+        self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        self._update_enabled()
+
+    # ---- where runs go ---------------------------------------------------------------------
+    def run_dir(self) -> Path:
+        """`runs/` beside the saved project file, else in the user data folder."""
+        document = getattr(self.window, "document", None)
+        path = getattr(document, "path", None)
+        return default_run_dir(path) if path else data_dir() / "runs"
+
+    def target_run(self) -> Path | None:
+        """The run Evaluate and Export act on: the one selected in Runs, else the latest of this session."""
+        return self.selected_run or self.runner.run_path
+
+    # ---- actions ---------------------------------------------------------------------------
+    def train(self) -> None:
+        if self.runner.busy:
+            return
+        graph = self.controller.graph
+        self.live.reset({nid: node.name for nid, node in graph.nodes.items()})
+        self.activations.reset()
+        self.selected_run = None
+        self._show_tab(self.live)
+        self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
+        self.runner.start(graph, self.run_dir())
+
+    def resume(self) -> None:
+        """Continue a paused run, or a stopped one from its checkpoint."""
+        if self.runner.state == "paused":
+            self.runner.resume()
+        elif self._can_continue():
+            self._show_tab(self.live)
+            self.runner.continue_run(self.runner.run_path)
+
+    def _can_continue(self) -> bool:
+        outcome = self.runner.last_outcome
+        return (not self.runner.busy and self.runner.run_path is not None and isinstance(outcome, RunFinished)
+                and outcome.reason == "stopped")
+
+    def evaluate(self) -> None:
+        run = self.target_run()
+        if run is None:
+            self._message("Nothing to evaluate yet", "Train the network first (or pick a run under Runs).")
+            return
+        self.evaluation.summary.setText(f"Evaluating {run.name} on its test split…")
+        self._show_tab(self.evaluation)
+        run_job(self, lambda: evaluate_run(run, "test"), self._evaluated,
+                lambda exc: self._error("Evaluation failed", str(exc), ""))
+
+    def _evaluated(self, result: EvaluationResult) -> None:
+        self.evaluation_result = result
+        self.evaluation.show_result(result)
+
+    def open_export(self) -> ExportDialog | None:
+        run = self.target_run()
+        if run is None:
+            self._message("Nothing to export yet", "Train the network first (or pick a run under Runs).")
+            return None
+        self.export_dialog = ExportDialog(run, self.window)
+        self.export_dialog.show()
+        return self.export_dialog
+
+    def show_runs(self) -> None:
+        self.history.set_run_dir(self.run_dir())
+        self._show_tab(self.history)
+
+    # ---- runner signals --------------------------------------------------------------------
+    def _started(self, event: RunStarted) -> None:
+        what = "Continuing" if event.resumed else "Training"
+        self.training_panel.status.setText(
+            f"{what} on {event.device_name}: {event.total_params:,} parameters, {event.steps_per_epoch} batches per "
+            f"epoch, run folder {Path(event.run_dir).name if event.run_dir else '–'}.")
+
+    def _finished(self, event: RunFinished) -> None:
+        text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",
+                "stopped": "Stopped; Resume continues from the checkpoint"}[event.reason]
+        self.training_panel.status.setText(f"{text} after {event.epochs_done} epoch(s).")
+        self.history.set_run_dir(self.run_dir())
+        if event.reason != "stopped":
+            self.evaluate()
+
+    def _failed(self, event: RunFailed) -> None:
+        self.training_panel.status.setText("The run failed; the editor keeps your work.")
+        self.history.set_run_dir(self.run_dir())
+        if event.node_id and event.node_id in self.controller.graph.nodes:
+            self.controller.select_node(event.node_id)
+        self._error("Training failed", event.message, event.hint)
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _update_enabled(self) -> None:
+        state = self.runner.state
+        self.training_panel.set_run_state(state, self._can_continue())
+        self.actions["train"].setEnabled(state == "idle")
+        self.actions["stop"].setEnabled(state in ("running", "paused"))
+
+    def _show_tab(self, widget) -> None:
+        self.views_dock.show()
+        self.views_dock.raise_()
+        self.tabs.setCurrentWidget(widget)
+        height = int(self.window.height() * LIVE_SHARE)
+        if self.views_dock.height() < height:
+            self.window.resizeDocks([self.views_dock], [height], Qt.Orientation.Vertical)
+
+    def _error(self, title: str, text: str, hint: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self.window)
+        if hint:
+            box.setInformativeText(f"Hint: {hint}")
+        box.exec()
+
+    def _message(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self.window)
+        box.exec()
