@@ -126,10 +126,15 @@ class _Builder:
         self.problems: list[str] = []
 
     def build(self) -> Graph:
+        failed: set[fx.Node] = set()
         for node in self.gm.graph.nodes:
+            if any(arg in failed for arg in node.all_input_nodes):
+                failed.add(node)  # only the first unmappable op of a chain is reported
+                continue
             try:
                 self.visit(node)
             except Unmappable as exc:
+                failed.add(node)
                 self.problems.append(f"  - {node.name} ({_describe(node)}): {exc}")
         if self.problems:
             raise GraphError(f"cannot import {self.graph.name}: {len(self.problems)} operation(s) have no DeepWire "

@@ -1,0 +1,236 @@
+"""Plain PyTorch modules import into projects that compute the same outputs; exported projects round-trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.cli import main as cli_main
+from engine.compile import compile_graph
+from engine.errors import GraphError
+from engine.export import export_model
+from engine.export.formats import load_standalone
+from engine.export.preprocessing import example_inputs
+from engine.graph import Graph
+from engine.importer import import_module, load_reference, transfer_weights
+from engine.layers.registry import get_spec
+from engine.layers.spec import Params
+from engine.templates import list_templates, load_project
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 32)
+        self.fc2 = nn.Linear(32, 16)
+        self.out = nn.Linear(16, 3)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        x = self.drop(F.relu(self.fc1(x)))
+        x = torch.tanh(self.fc2(x))
+        return self.out(x)
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), (2, 2))
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int = 8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, channels, 3, padding=1, bias=False)
+        self.bn0 = nn.BatchNorm2d(channels)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(channels, 5)
+
+    def forward(self, x):
+        x = F.relu(self.bn0(self.stem(x)))
+        identity = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        out = F.relu(out)
+        return self.fc(torch.flatten(self.pool(out), 1))
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(50, 16, padding_idx=0)
+        self.lstm = nn.LSTM(16, 24, num_layers=2, batch_first=True)
+        self.head = nn.Linear(24, 4)
+
+    def forward(self, tokens):
+        out, (h, c) = self.lstm(self.embedding(tokens))
+        return self.head(out[:, -1])
+
+
+class GRUHidden(nn.Module):
+    """Reads the final hidden state h_n[-1] instead of the output sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 12, batch_first=True)
+        self.fc = nn.Linear(12, 1)
+
+    def forward(self, x):
+        _, h = self.gru(x)
+        return self.fc(h[-1])
+
+
+class TwoInputs(nn.Module):
+    """A shared encoder applied to two inputs (shared weights), concatenated, plus a gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Linear(6, 8)
+        self.gate = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 2)
+
+    def forward(self, a, b):
+        joined = torch.cat([self.encode(a), self.encode(b)], dim=1)
+        return self.out(joined * torch.sigmoid(self.gate(joined)))
+
+
+CASES = [(MLP, [(4,)]), (LeNet, [(1, 28, 28)]), (ResidualBlock, [(3, 8, 8)]), (LSTMClassifier, [(12,)]),
+         (GRUHidden, [(7, 3)]), (TwoInputs, [(6,), (6,)])]
+
+
+def _inputs(graph: Graph, batch: int = 5) -> tuple[torch.Tensor, ...]:
+    return example_inputs(graph, batch, seed=7)
+
+
+def _randomize_batchnorm(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+
+
+@pytest.mark.parametrize(("cls", "shapes"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_imported_module_computes_the_same_outputs(cls, shapes):
+    torch.manual_seed(0)
+    src = cls().eval()
+    _randomize_batchnorm(src)
+    graph = import_module(src, shapes)
+    model = compile_graph(graph).eval()
+    transfer_weights(src, model, graph)
+    inputs = _inputs(graph)
+    with torch.no_grad():
+        torch.testing.assert_close(model(*inputs), src(*inputs), atol=1e-6, rtol=1e-5)
+    graph2 = Graph.from_dict(graph.to_dict())
+    assert [n.type for n in graph2.nodes.values()] == [n.type for n in graph.nodes.values()]
+
+
+def test_imported_layers_and_params_read_like_the_source():
+    graph = import_module(LSTMClassifier(), [(12,)])
+    types = [n.type for n in graph.nodes.values()]
+    assert types == ["Input", "Embedding", "LSTM", "Dense", "Output"]
+    assert graph.input_nodes()[0].params["kind"] == "tokens"
+    lstm = graph.by_name("lstm")
+    assert lstm.params["hidden_size"] == 24 and lstm.params["num_layers"] == 2
+    assert lstm.params["return_sequences"] is False
+    assert graph.by_name("embedding").params["padding_idx"] == 0
+    assert graph.output_nodes()[0].params["task"] == "multiclass"
+    lenet = import_module(LeNet(), [(1, 28, 28)])
+    assert lenet.by_name("conv1").params["padding"] == "same"
+    assert lenet.by_name("conv2").params["padding"] == "valid"
+
+
+def test_a_reused_submodule_becomes_shared_weights():
+    graph = import_module(TwoInputs(), [(6,), (6,)])
+    encoders = [n for n in graph.nodes.values() if n.name.startswith("encode")]
+    assert len(encoders) == 2 and encoders[1].shares == encoders[0].id
+    model = compile_graph(graph)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in TwoInputs().parameters())
+
+
+class Unmappable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.scale = nn.Parameter(torch.ones(4))
+
+    def forward(self, x):
+        h = self.fc(x)
+        return torch.sin(h) + h * 2 + self.scale
+
+
+def test_unmappable_operations_are_all_listed_by_fx_node_name():
+    with pytest.raises(GraphError) as info:
+        import_module(Unmappable(), [(4,)])
+    text = str(info.value)
+    assert "3 operation(s)" in text  # the adds that consume them are not blamed
+    for name in ("sin", "mul", "scale"):
+        assert f"  - {name} " in text
+    assert "with a constant" in text and "raw parameter" in text
+
+
+def test_data_dependent_control_flow_is_reported():
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(GraphError, match="torch.fx cannot trace Branchy"):
+        import_module(Branchy(), [(3,)])
+
+
+@pytest.mark.parametrize("template", list_templates())
+def test_python_export_imports_back_into_an_equivalent_graph(template, tmp_path):
+    graph = load_project(template)
+    torch.manual_seed(1)
+    model = compile_graph(graph).eval()
+    result = export_model(graph, model, None, "python", tmp_path)
+    src = load_standalone(result.path).load_model(tmp_path / "model.safetensors")
+    shapes = [get_spec(n.type).input_shape(Params(n.params))[0] for n in graph.input_nodes()]
+    tasks = {n.params["task"] for n in graph.output_nodes()}
+    back = import_module(src, shapes, graph.name, task=tasks.pop() if len(tasks) == 1 else None)
+
+    def layers(g: Graph) -> list:
+        return sorted((n.type, sorted(n.params.items(), key=str), bool(n.shares))
+                      for n in g.nodes.values() if n.type != "Output")
+
+    assert layers(back) == layers(graph)
+    assert len(back.edges) == len(graph.edges)
+    again = compile_graph(back).eval()
+    transfer_weights(src, again, back)
+    inputs = _inputs(graph)
+    with torch.no_grad():
+        torch.testing.assert_close(again(*inputs), model(*inputs), atol=1e-6, rtol=1e-5)
+
+
+def test_cli_import_writes_a_project(tmp_path, capsys):
+    source = tmp_path / "net.py"
+    source.write_text("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+                      "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 2)\n\n"
+                      "    def forward(self, x):\n        return torch.relu(self.fc(x))\n")
+    out = tmp_path / "net.json"
+    assert cli_main(["import", str(source), "--input-shape", "3", "--task", "regression", "--out", str(out)]) == 0
+    graph = Graph.load(out)
+    assert [n.type for n in graph.nodes.values()] == ["Input", "Dense", "ReLU", "Output"]
+    assert graph.output_nodes()[0].params["task"] == "regression"
+    assert load_reference(f"{source}:Net").__name__ == "Net"
+    assert cli_main(["import", f"{source}:Nope", "--input-shape", "3", "--out", str(out)]) == 2
+    assert "no nn.Module class 'Nope'" in capsys.readouterr().err
