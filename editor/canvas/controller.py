@@ -69,11 +69,12 @@ class CanvasController(QObject):
         self.fit_view()
 
     def _refresh(self, structure: bool) -> None:
+        self.validation = self._validator.validate(self.graph)
         with batched_drawing():
             if structure:
-                self.view.sync(self.graph)
-            self.validation = self._validator.validate(self.graph)
-            self.view.paint(self.graph, self.validation)
+                self.view.sync(self.graph, self.validation)
+            else:
+                self.view.paint(self.graph, self.validation)
         self.validation_changed.emit(self.validation)
         self.graph_changed.emit()
 

@@ -119,8 +119,9 @@ class CanvasView(QObject):
         return self.viewer
 
     # ---- structure ------------------------------------------------------------------------
-    def sync(self, graph: Graph) -> None:
-        """Make the scene show exactly `graph` (nodes, names, positions, wires, groups, shares)."""
+    def sync(self, graph: Graph, validation: Validation | None = None) -> None:
+        """Make the scene show exactly `graph` (nodes, names, positions, wires, groups, shares) painted
+        with `validation`; new nodes get their look before their first layout, so each is laid out once."""
         for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]]:
             self._remove(nid)
         for nid, node in graph.nodes.items():
@@ -136,12 +137,14 @@ class CanvasView(QObject):
                 if list(view.view.xy_pos) != list(node.pos):
                     self._place(view, node.pos)
             self._state[nid] = state
+        self._paint_nodes(graph, validation)
         flush_drawing()
         want = set(graph.edges)
         for edge in self._edges - want:
             self._disconnect(edge)
         for edge in [e for e in graph.edges if e not in self._edges]:
             self._connect(edge)
+        self._paint_wires(validation)
         self.sync_groups(graph)
         self.sync_links(graph)
 
@@ -269,8 +272,9 @@ class CanvasView(QObject):
                 view.view.xy_pos = [float(graph.nodes[nid].pos[0]), float(graph.nodes[nid].pos[1])]
         for edge in self._edges:
             pipe = self.pipe(edge)
-            if pipe is not None:
-                pipe.setVisible(not (edge.src in hidden and edge.dst in hidden))
+            shown = not (edge.src in hidden and edge.dst in hidden)
+            if pipe is not None and pipe.isVisible() != shown:
+                pipe.setVisible(shown)
 
     def sync_links(self, graph: Graph) -> None:
         want = {n.id: n.shares for n in graph.nodes.values() if n.shares and n.shares in self.nodes}
@@ -287,6 +291,10 @@ class CanvasView(QObject):
     # ---- validation results ---------------------------------------------------------------
     def paint(self, graph: Graph, validation: Validation | None) -> None:
         """Update node looks and wire labels; unchanged nodes and wires are not touched."""
+        self._paint_nodes(graph, validation)
+        self._paint_wires(validation)
+
+    def _paint_nodes(self, graph: Graph, validation: Validation | None) -> None:
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
@@ -294,6 +302,8 @@ class CanvasView(QObject):
             view = self.nodes.get(nid)
             if view is not None:
                 view.view.set_look(node_look(graph, node, validation, by_node.get(nid, [])))
+
+    def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:
             text = format_shape(validation.shapes.get(edge.src)) if validation else ""
             if self._wire_labels.get(edge) != text:

@@ -85,12 +85,16 @@ class CodeView(QPlainTextEdit):
 
     def _schedule(self) -> None:
         self._stale = True
-        if self.isVisible():
+        if self._on_screen():
             self._timer.start()
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
+    def _on_screen(self) -> bool:
+        """Visible and not a tab behind another dock (Qt keeps those 'visible', parked off-screen)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._stale and not self._timer.isActive():  # shown again (e.g. its tab raised): catch up
             self._timer.start()
 
     def refresh(self) -> None:
