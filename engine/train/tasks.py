@@ -48,20 +48,28 @@ def _shape(trainer: Trainer, node: Node) -> tuple:
     return tuple(trainer.validation.shapes[node.id] or ())
 
 
-def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tuple) -> None:
-    """Every Input node must match the dataset's input of the same position."""
+def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tuple) -> list[tuple | None]:
+    """Every Input node must match the dataset's input of the same position.
+
+    Returns, per input, the per-sample shape to view the data as when the two differ only by size-1
+    dims (ids of shape (N,) for a token Input of length 1), else None.
+    """
     if len(nodes) != len(shapes):
         raise TrainingError(f"the project has {len(nodes)} Input node(s) but the data gives {len(shapes)} input(s) "
                             f"per sample ({trainer.data.source}); add or remove Input nodes to match")
+    views: list[tuple | None] = []
     for node, shape, dtype in zip(nodes, shapes, dtypes, strict=True):
         want = _shape(trainer, node)[1:]
-        if tuple(want) != tuple(shape):
+        squeezed = [d for d in want if d != 1] == [d for d in shape if d != 1]
+        views.append(tuple(want) if tuple(want) != tuple(shape) and squeezed else None)
+        if tuple(want) != tuple(shape) and not squeezed:
             raise TrainingError(f"Input '{node.name}' ({node.id}) has shape {format_shape((None, *want))} but the data "
                                 f"gives {format_shape((None, *shape))}; set the Input node's params to match the data")
         int_node = trainer.validation.dtypes.get(node.id, "float32").startswith("int")
         if int_node != dtype.startswith("int"):
             raise TrainingError(f"Input '{node.name}' ({node.id}) expects {'token ids' if int_node else 'numbers'} but "
                                 f"the data gives {dtype}; choose the Input kind that matches the data")
+    return views
 
 
 class SupervisedTask:
@@ -70,7 +78,8 @@ class SupervisedTask:
     def __init__(self, trainer: Trainer, head: Node) -> None:
         self.trainer = trainer
         data, cfg = trainer.data, trainer.config
-        check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+        views = check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+        self.views = views if any(v is not None for v in views) else None
         self.head = head
         self.out_shape = _shape(trainer, head)
         self.output_task = head.params.get("task", "multiclass")
@@ -115,11 +124,17 @@ class SupervisedTask:
         shift = invert(target_norm, zeros)
         return RegressionMetrics(device, shift.to(torch.float64), (invert(target_norm, zeros + 1) - shift).to(torch.float64))
 
+    def _view(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        if self.views is None:
+            return inputs
+        return tuple(x if v is None else x.reshape(len(x), *v) for x, v in zip(inputs, self.views, strict=True))
+
     def probe_inputs(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-        return inputs
+        return self._view(inputs)
 
     def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
         inputs, target = batch
+        inputs = self._view(inputs)
         t = self.trainer
         with t.autocast():
             out = t.net(*inputs)
@@ -132,6 +147,7 @@ class SupervisedTask:
 
     def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
         inputs, target = batch
+        inputs = self._view(inputs)
         with self.trainer.autocast():
             out = self.trainer.model(*inputs)
             loss = self.loss_fn(out, target)
