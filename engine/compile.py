@@ -72,7 +72,7 @@ def compile_graph(graph: Graph, device: torch.device | str | None = None,
         if spec.role == "output":
             results[nid] = args[0]
             continue
-        if node.shares:
+        if node.shares and spec.has_weights:
             target = targets[node.shares]
         else:
             target = python_name(node.name, taken)

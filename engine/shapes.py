@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -16,6 +17,9 @@ from engine.topology import Topology, topology
 
 PROBE_BATCH = 2
 """Batch size of the probe tensors; dim 0 of every result is stored as None (N)."""
+ID_CHECK_MAX_PARAMS = 1_000_000
+ID_CHECK_MAX_VALUES = 100_000
+"""Meta tensors skip dtype checks, so a layer fed token ids is also run once on the CPU when this small."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,15 @@ class ShapeEngine:
             return NodeShapes((), (None, *shape), dtype)
         incoming = topo.ordered_inputs(graph, node.id)
         ins = [result.nodes.get(e.src) for e in incoming]
-        if not ins or any(i is None or i.out_shape is None for i in ins):
+        wired = {e.dst_port for e in incoming}
+        if (not ins or any(i is None or i.out_shape is None for i in ins)
+                or any(p.name not in wired for p in spec.inputs if not p.optional)):
             return NodeShapes((), None)
         in_shapes = tuple(i.out_shape for i in ins)
         dtypes = tuple(i.dtype for i in ins)
         if spec.role == "output":
             return NodeShapes(in_shapes, in_shapes[0], dtypes[0])
-        owner = graph.nodes.get(node.shares) if node.shares else None
+        owner = graph.nodes.get(node.shares) if node.shares and spec.has_weights else None
         build_node = owner if owner is not None and owner.type == node.type else node
         owner_shapes = in_shapes
         if build_node is not node:
@@ -93,20 +99,24 @@ def _freeze(params: dict) -> str:
 def _probe(spec: LayerSpec, params: Params, build_shapes: tuple[Shape, ...], in_shapes: tuple[Shape, ...],
            dtypes: tuple[str, ...]) -> NodeShapes:
     """Build the layer without allocating weights and run it once on meta tensors."""
-    if spec.check is not None:
-        failed = spec.check(params, list(in_shapes))
-        if failed:
-            fixable = len(failed) > 2 and failed[2]
-            return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix if fixable else None))
+    try:
+        failed = spec.check(params, list(in_shapes)) if spec.check is not None else None
+    except Exception as exc:  # noqa: BLE001  a check that cannot read odd input still yields a message
+        return _failure(spec, in_shapes, exc)
+    if failed:
+        fixable = len(failed) > 2 and failed[2]
+        return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix if fixable else None))
     try:
         out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("meta"))
+        if _ids_in(dtypes) and count <= ID_CHECK_MAX_PARAMS and _numel(in_shapes) <= ID_CHECK_MAX_VALUES:
+            _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("cpu"))
     except NotImplementedError:
         try:
             out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("cpu"))
         except Exception as exc:  # noqa: BLE001  any failure of a user's layer setup becomes a message
-            return _failure(spec, in_shapes, exc)
+            return _failure(spec, in_shapes, exc, dtypes)
     except Exception as exc:  # noqa: BLE001
-        return _failure(spec, in_shapes, exc)
+        return _failure(spec, in_shapes, exc, dtypes)
     shape = (None, *out.shape[1:]) if out.dim() > 0 else tuple(out.shape)
     return NodeShapes(in_shapes, shape, str(out.dtype).removeprefix("torch."), count)
 
@@ -131,12 +141,23 @@ def _probe_tensor(shape: Shape, dtype: str, device: torch.device) -> torch.Tenso
     return torch.zeros(dims, dtype=getattr(torch, dtype, torch.float32), device=device)
 
 
-def _failure(spec: LayerSpec, in_shapes: tuple[Shape, ...], exc: Exception) -> NodeShapes:
+def _ids_in(dtypes: tuple[str, ...]) -> bool:
+    return any(d.startswith("int") for d in dtypes)
+
+
+def _numel(shapes: tuple[Shape, ...]) -> int:
+    return sum(math.prod(PROBE_BATCH if d is None else d for d in s) for s in shapes)
+
+
+def _failure(spec: LayerSpec, in_shapes: tuple[Shape, ...], exc: Exception,
+             dtypes: tuple[str, ...] = ()) -> NodeShapes:
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     detail = re.sub(r"\s+", " ", detail)[:300]
     got = ", ".join(format_shape(s) for s in in_shapes)
     message = f"{spec.title} cannot take an input of shape {got}: {detail}"
-    return NodeShapes(in_shapes, None, error=(message, "change this layer's params or the layers before it", None))
+    hint = ("it gets whole-number token ids; put an Embedding before it" if _ids_in(dtypes)
+            else "change this layer's params or the layers before it")
+    return NodeShapes(in_shapes, None, error=(message, hint, None))
 
 
 def infer_shapes(graph: Graph) -> ShapeResult:

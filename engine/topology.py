@@ -26,21 +26,31 @@ class Topology:
 
 
 def topology(graph: Graph) -> Topology:
-    """Kahn's algorithm over the graph's wires; nodes never freed sit on (or after) a cycle."""
+    """Kahn's algorithm over the graph's wires; nodes never freed sit on (or after) a cycle.
+
+    A layer that shares another's weights also waits for that owner, so the owner is built first.
+    """
     inputs: dict[str, list[Edge]] = defaultdict(list)
     outputs: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges:
         inputs[e.dst].append(e)
         outputs[e.src].append(e)
+    sharers: dict[str, list[str]] = defaultdict(list)
+    for n in graph.nodes.values():
+        if n.shares in graph.nodes and n.shares != n.id and get_spec(n.type).has_weights:
+            sharers[n.shares].append(n.id)
     indegree = {nid: len(inputs.get(nid, ())) for nid in graph.nodes}
+    for owned in sharers.values():
+        for nid in owned:
+            indegree[nid] += 1
     ready = deque(nid for nid, d in indegree.items() if d == 0)
     order: list[str] = []
     while ready:
         nid = ready.popleft()
         order.append(nid)
-        for e in outputs.get(nid, ()):
-            indegree[e.dst] -= 1
-            if indegree[e.dst] == 0:
-                ready.append(e.dst)
+        for dst in [e.dst for e in outputs.get(nid, ())] + sharers.get(nid, []):
+            indegree[dst] -= 1
+            if indegree[dst] == 0:
+                ready.append(dst)
     cyclic = set(graph.nodes) - set(order)
     return Topology(dict(inputs), dict(outputs), order, cyclic)

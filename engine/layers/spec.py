@@ -71,7 +71,8 @@ class Param:
         return items
 
     def _int(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value)) or value != int(value)):
             raise ValueError(f"{self.name} must be a whole number, not {value!r}")
         return int(value)
 
