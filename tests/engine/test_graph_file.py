@@ -96,6 +96,8 @@ BAD_FILES = {
                      ["nodes[1] (id 'n2')", "unknown layer type 'Conv2D'", "did you mean 'Conv2d'"]),
     "out-of-range param": (lambda: mutate(lambda d: d["nodes"][1]["params"].__setitem__("kernel_size", 0)),
                            ["nodes[1] (id 'n2')", "conv1", "kernel_size", "below the minimum"]),
+    "infinite param": (lambda: mutate(lambda d: d["nodes"][1]["params"].__setitem__("stride", float("inf"))),
+                       ["nodes[1] (id 'n2')", "stride must be a whole number, not inf"]),
     "unknown param": (lambda: mutate(lambda d: d["nodes"][1]["params"].__setitem__("filters", 8)),
                       ["nodes[1] (id 'n2')", "no param 'filters'", "out_channels"]),
     "wrongly typed param": (lambda: mutate(lambda d: d["nodes"][1]["params"].__setitem__("bias", "yes")),

@@ -183,3 +183,43 @@ def test_parameter_counts_equal_the_compiled_model(stem: str):
     for nid, target in model.deepwire_targets.items():
         if not graph.nodes[nid].shares:
             assert result.param_counts[nid] == sum(p.numel() for p in getattr(model, target).parameters())
+
+
+def test_sharing_works_in_either_direction_between_parallel_branches():
+    """The owner may come later in the project than the node that shares it (found by fuzzing)."""
+    graph = load_project("siamese")
+    for a_name, b_name in (("conv", "conv"), ("embed", "embed")):
+        a, b = graph.by_name(f"{a_name}_a"), graph.by_name(f"{b_name}_b")
+        a.shares, b.shares = b.id, None
+    result = validate(graph)
+    assert result.ok and result.total_params == 8384
+    model = compile_graph(graph, validation=result)
+    assert sum(p.numel() for p in model.parameters()) == 8384
+    assert model.deepwire_targets[graph.by_name("conv_a").id] == model.deepwire_targets[graph.by_name("conv_b").id]
+
+
+def test_sharing_with_a_node_downstream_is_reported_not_crashed():
+    graph = load_project("lenet")
+    conv1, conv2 = graph.by_name("conv1"), graph.by_name("conv2")
+    conv1.shares = conv2.id
+    result = validate(graph)
+    assert not result.ok and conv1.id in {p.node_id for p in result.errors}
+
+
+def test_distance_with_one_side_wired_is_an_unconnected_input():
+    graph = load_project("siamese")
+    distance = graph.by_name("distance")
+    graph.disconnect(next(e for e in graph.incoming(distance.id) if e.dst_port == "b"))
+    problems = validate(graph).problems_for(distance.id)
+    assert [p.kind for p in problems] == ["unconnected"] and "'b'" in problems[0].message
+
+
+def test_dense_on_token_ids_asks_for_an_embedding():
+    """Meta tensors skip dtype checks; the shape engine still catches a Dense fed int64 ids."""
+    graph = load_project("lstm_classifier")
+    for name in ("embedding", "lstm"):
+        graph.remove_node(graph.by_name(name).id)
+    fc = graph.by_name("fc")
+    graph.connect(graph.by_name("tokens").id, fc.id)
+    [problem] = validate(graph).problems_for(fc.id)
+    assert problem.kind == "shape_mismatch" and "put an Embedding before it" in problem.hint
