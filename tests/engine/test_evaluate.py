@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
+from train_helpers import chain, iris_mlp, single_thread
 
 from engine.cli import main as cli_main
 from engine.evaluate import EvaluationResult, evaluate_predictions, evaluate_run
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.evaluate.plots import write_plots
-
-sys.path.insert(0, str(Path(__file__).parent))
-from train_helpers import chain, iris_mlp, single_thread  # noqa: E402
 
 
 def _multiclass_case(seed: int = 0, n: int = 300, classes: int = 4):

@@ -88,6 +88,7 @@ def _reload(result: ExportResult, inputs: tuple[torch.Tensor, ...]) -> list[np.n
         return _outputs(module.load_model(result.path.parent / "model.safetensors")(*inputs))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_template_export_reloads_with_the_same_outputs(exports, template, fmt):
@@ -143,6 +144,7 @@ def _isolated(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.Comp
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_exported_source_and_torchscript_run_without_deepwire(exports, tmp_path):
     folders = []
     for name in TEMPLATES:
@@ -214,6 +216,7 @@ def test_hostile_names_cannot_inject_code(tmp_path):
     assert "__import__('os')" not in train
 
 
+@pytest.mark.slow
 def test_train_script_trains_standalone_and_under_torchrun(exports, tmp_path):
     from sklearn.datasets import load_iris
 
@@ -301,3 +304,56 @@ def test_predict_applies_the_training_normalization(tmp_path):
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(predictor([raw]), want, atol=1e-6)
+
+
+def _single_layer_graph(spec) -> Graph:
+    """Input(s) shaped like the spec's example -> the layer -> Output."""
+    g = Graph(name=f"one {spec.type_id}")
+    layer = g.add_node(spec.type_id, spec.type_id.lower())
+    ports = [p.name for p in spec.inputs]
+    for i, shape in enumerate(spec.example):
+        dims = shape[1:]
+        if spec.type_id == "Embedding":
+            params = {"kind": "tokens", "seq_len": dims[0]}
+        elif len(dims) == 1:
+            params = {"kind": "features", "features": dims[0]}
+        elif len(dims) == 2:
+            params = {"kind": "sequence", "seq_len": dims[0], "features": dims[1]}
+        else:
+            params = {"kind": "image", "channels": dims[0], "height": dims[1], "width": dims[2]}
+        src = g.add_node("Input", f"in{i}", params)
+        g.connect(src.id, layer.id, dst_port=ports[min(i, len(ports) - 1)])
+    g.connect(layer.id, g.add_node("Output", "out", {"task": "regression"}).id)
+    return g
+
+
+def _layer_specs():
+    from engine.layers.registry import all_specs
+
+    return [s for s in all_specs() if s.role == "layer"]
+
+
+@pytest.mark.parametrize("spec", _layer_specs(), ids=lambda s: s.type_id)
+def test_every_layer_type_exports_as_source_and_torchscript(spec, tmp_path):
+    graph = _single_layer_graph(spec)
+    torch.manual_seed(0)
+    model = compile_graph(graph).eval()
+    for fmt in ("python", "torchscript"):
+        result = export_model(graph, model, None, fmt, tmp_path / fmt)
+        assert result.check["passed"], result.check
+
+
+def test_attention_exports_to_onnx_with_a_dynamic_batch(tmp_path):
+    g = Graph(name="attention")
+    query = g.add_node("Input", "query", {"kind": "sequence", "seq_len": 6, "features": 8})
+    memory = g.add_node("Input", "memory", {"kind": "sequence", "seq_len": 4, "features": 5})
+    causal = g.add_node("MultiHeadAttention", "self_attn", {"num_heads": 2, "causal": True})
+    cross = g.add_node("MultiHeadAttention", "cross_attn", {"num_heads": 2})
+    g.connect(query.id, causal.id, dst_port="query")
+    g.connect(causal.id, cross.id, dst_port="query")
+    g.connect(memory.id, cross.id, dst_port="key_value")
+    g.connect(cross.id, g.add_node("Output", "out", {"task": "regression"}).id)
+    model = compile_graph(g).eval()
+    result = export_model(g, model, None, "onnx", tmp_path)
+    assert result.check["passed"] and result.check["batch"] == 5
+    assert _reload(result, example_inputs(g, 9))[0].shape == (9, 6, 8)
