@@ -31,7 +31,8 @@ def row_from_trial(trial: FrozenTrial) -> TrialRow:
     if trial.datetime_start is not None and trial.datetime_complete is not None:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
     value = trial.value if trial.state == TrialState.COMPLETE else attrs.get("last_value")
-    return TrialRow(trial.number, trial.state.name, value, dict(trial.params), attrs.get("params_count"),
+    params = trial.params or trial.system_attrs.get("fixed_params", {})  # queued grid points show their values
+    return TrialRow(trial.number, trial.state.name, value, dict(params), attrs.get("params_count"),
                     duration, attrs.get("run_dir"), attrs.get("error"), attrs.get("worker"), attrs.get("epochs"))
 
 

@@ -73,9 +73,16 @@ def storage_lock(url: str) -> Iterator[None]:
 
 
 def make_storage(url: str) -> optuna.storages.RDBStorage:
+    """Open the storage; for SQLite under the file lock (first use creates tables) and in WAL mode,
+    so readers (reports, the editor) never block the workers."""
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        with storage_lock(url):
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            if sqlite_path(url) is not None:
+                with storage.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return storage
     except Exception as exc:  # noqa: BLE001  SQLAlchemy/driver errors vary by database
         raise SweepError(f"cannot open sweep storage {url}: {exc}") from None
 
