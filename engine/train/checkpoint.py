@@ -22,6 +22,17 @@ def cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
+def cpu_copy(tree):
+    """A copy of nested dicts/lists whose tensors are cloned to the CPU (safe to write from another thread)."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().to("cpu", copy=True)
+    if isinstance(tree, dict):
+        return {k: cpu_copy(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return type(tree)(cpu_copy(v) for v in tree)
+    return tree
+
+
 def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
     write_atomic(path, lambda tmp: save_file(state, tmp))
 

@@ -180,6 +180,7 @@ class EventBus:
         self._queues: list[queue.SimpleQueue] = []
         self._threads: list[threading.Thread] = []
         self._log: IO[str] | None = None
+        self._lock = threading.Lock()
 
     def queue(self) -> queue.SimpleQueue:
         q: queue.SimpleQueue = queue.SimpleQueue()
@@ -204,19 +205,23 @@ class EventBus:
         self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115  closed by close()
 
     def emit(self, event: Event) -> None:
-        if self._log is not None:
-            self._log.write(json.dumps(event.to_dict(), allow_nan=True) + "\n")
-            self._log.flush()
-        for q in self._queues:
-            q.put(event)
+        """Log and hand out one event (thread-safe: checkpoint writers emit from their own thread)."""
+        line = json.dumps(event.to_dict(), allow_nan=True) + "\n"
+        with self._lock:
+            if self._log is not None:
+                self._log.write(line)
+                self._log.flush()
+            for q in self._queues:
+                q.put(event)
 
     def close(self, wait: float = 5.0) -> None:
         """Close the log and let listener threads finish what they were given (up to `wait` s)."""
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        for q in self._queues:
-            q.put(None)
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+            for q in self._queues:
+                q.put(None)
         deadline = time.monotonic() + wait
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

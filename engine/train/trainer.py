@@ -13,6 +13,7 @@ import math
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +151,8 @@ class Trainer:
         self.wait = 0
         self._partial: dict | None = None
         self._resumed = False
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: list[Future] = []
 
     # ---- setup helpers -------------------------------------------------------------------
     def _precision(self) -> str:
@@ -266,6 +269,9 @@ class Trainer:
                                 self.step))
             raise
         finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
             self.bus.close()
             distributed.shutdown(self.dist)
 
@@ -378,8 +384,9 @@ class Trainer:
         self.emit(EpochEnded(self.epoch, cfg.epochs, train, val, self._lr, record["samples_per_s"],
                              self._train_time, best))
         if self.run is not None and best:
-            checkpoint.save_weights(self.best_state, self.run.path / "best.safetensors")
-            self.emit(CheckpointSaved(self.epoch, self.step, str(self.run.path / "best.safetensors"), "best"))
+            path, state = self.run.path / "best.safetensors", self.best_state
+            self._in_background(lambda: checkpoint.save_weights(state, path),
+                                CheckpointSaved(self.epoch, self.step, str(path), "best"))
         stop = cfg.early_stopping.enabled and self.wait >= cfg.early_stopping.patience
         if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stop:
             self._save_last(self.shuffle_gen.get_state(), None, 0.0)
@@ -401,6 +408,7 @@ class Trainer:
         return value > self.best_value + delta
 
     def _finish(self, reason: str, duration: float) -> TrainResult:
+        self._flush_writes()
         es = self.config.early_stopping
         if reason == "early_stopping" and es.restore_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
@@ -453,8 +461,26 @@ class Trainer:
                 "elapsed": elapsed, "rng": rng_plain, "schedule": self.schedule.state_dict(),
                 "best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
                 "history": self.history, "epochs": self.config.epochs}
-        path = checkpoint.save_checkpoint(self.run, checkpoint.cpu_state(self.model), tensors, info)
-        self.emit(CheckpointSaved(self.epoch, self.step, str(path), "last"))
+        weights, tensors = checkpoint.cpu_state(self.model), checkpoint.cpu_copy(tensors)
+        done = CheckpointSaved(self.epoch, self.step, str(self.run.checkpoint_dir / "last.safetensors"), "last")
+        self._in_background(lambda: checkpoint.save_checkpoint(self.run, weights, tensors, info), done)
+
+    def _in_background(self, write, event: Event) -> None:
+        """Write files on one writer thread (in order) so training does not wait for the disk."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepwire-checkpoint")
+
+        def job() -> None:
+            write()
+            self.emit(event)
+
+        self._writes = [f for f in self._writes if not f.done()] + [self._writer.submit(job)]
+
+    def _flush_writes(self) -> None:
+        """Wait for pending checkpoint files; re-raise a failed write."""
+        writes, self._writes = self._writes, []
+        for future in writes:
+            future.result()
 
     def load_checkpoint(self) -> None:
         """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters."""
