@@ -51,6 +51,7 @@ class ActivationsView(QWidget):
         self.latest: dict[str, dict] = {}
         self.steps_per_epoch = 1
         self._badged: set[str] = set()
+        self._thumb_labels: list[QLabel] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
@@ -172,14 +173,16 @@ class ActivationsView(QWidget):
         thumbs = summary.get("thumbs") or []
         self.maps_title.setText(f"Feature maps: first {len(thumbs)} channels of one sample" if thumbs
                                 else "Feature maps (conv nodes)")
-        for i, rows in enumerate(thumbs):
+        while len(self._thumb_labels) < len(thumbs):
             label = QLabel()
-            label.setPixmap(thumbnail(rows))
-            label.setToolTip(f"channel {i}")
-            self.maps.addWidget(label, i // THUMB_COLUMNS, i % THUMB_COLUMNS)
+            label.setToolTip(f"channel {len(self._thumb_labels)}")
+            self.maps.addWidget(label, len(self._thumb_labels) // THUMB_COLUMNS, len(self._thumb_labels) % THUMB_COLUMNS)
+            self._thumb_labels.append(label)
+        for i, label in enumerate(self._thumb_labels):
+            if i < len(thumbs):
+                label.setPixmap(thumbnail(thumbs[i]))
+            label.setVisible(i < len(thumbs))
 
     def _clear_maps(self) -> None:
-        while self.maps.count():
-            item = self.maps.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        for label in self._thumb_labels:
+            label.hide()

@@ -127,28 +127,36 @@ class LivePlots(QWidget):
         self.plots: dict = {}
         self.curves: dict = {}
         self._grad_curves: dict = {}
-        self._build_plots([])
-
-    # ---- layout --------------------------------------------------------------------------------
-    def _build_plots(self, metrics: list[str]) -> None:
-        for plot in self.plots.values():
-            self.grid.removeWidget(plot)
-            plot.deleteLater()
-        self.plots, self.curves, self._grad_curves = {}, {}, {}
         loss = self.plots["loss"] = plot_widget("Loss", "epoch")
         self.curves["batch_raw"] = curve(loss, None, TRAIN_COLOR, 1.0, alpha=70)
         self.curves["batch_smooth"] = curve(loss, "train (per batch, smoothed)", TRAIN_COLOR, 1.5)
         self.curves["train_loss"] = curve(loss, "train (epoch)", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
         self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
-        for name in metrics:
-            plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
-            self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
-            self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
-        lr = self.plots["lr"] = plot_widget("Learning rate", "epoch")
-        self.curves["lr"] = curve(lr, None, theme.OK_COLOR, 2.0)
+        self.plots["lr"] = plot_widget("Learning rate", "epoch")
+        self.curves["lr"] = curve(self.plots["lr"], None, theme.OK_COLOR, 2.0)
         self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True)
-        for i, plot in enumerate(self.plots.values()):
-            self.grid.addWidget(plot, i // COLUMNS, i % COLUMNS)
+        self.shown: list[str] = []
+        self.show_metrics([])
+
+    # ---- layout --------------------------------------------------------------------------------
+    def show_metrics(self, metrics: list[str]) -> None:
+        """Lay out loss, one plot per metric, LR and gradients; plots are made once and reused across runs
+        (making a plot takes long enough to be felt mid-run, so the workspace calls this before a run starts)."""
+        wanted = ["loss", *[m for m in metrics if m not in ("loss", "lr", "grads")], "lr", "grads"]
+        if wanted == self.shown:
+            return
+        for name in wanted:
+            if name not in self.plots:
+                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
+                self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
+                self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
+        for plot in self.plots.values():
+            self.grid.removeWidget(plot)
+            plot.hide()
+        for i, name in enumerate(wanted):
+            self.grid.addWidget(self.plots[name], i // COLUMNS, i % COLUMNS)
+            self.plots[name].show()
+        self.shown = wanted
 
     def _grad_curve(self, node_id: str):
         if node_id not in self._grad_curves:
@@ -159,15 +167,21 @@ class LivePlots(QWidget):
         return self._grad_curves[node_id]
 
     # ---- events --------------------------------------------------------------------------------
-    def reset(self, names: dict[str, str] | None = None) -> None:
-        """Forget the current run (a new one is starting); `names` maps node ids to display names."""
+    def reset(self, names: dict[str, str] | None = None, metrics: list[str] | None = None) -> None:
+        """Forget the current run; `names` maps node ids to display names, `metrics` are the expected metrics."""
         self.names = dict(names or {})
         self.series = RunSeries()
         self.gradient_banner.hide()
         self.overfit_banner.hide()
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
-        self._build_plots([])
+        for item in self.curves.values():
+            item.setData([], [])
+        grads = self.plots["grads"].getPlotItem()
+        for item in self._grad_curves.values():
+            grads.removeItem(item)
+        self._grad_curves = {}
+        self.show_metrics(metrics if metrics is not None else self.shown)
 
     def add_events(self, events: list[Event]) -> None:
         """Take one tick of events and redraw what changed (one setData per curve)."""
@@ -175,14 +189,13 @@ class LivePlots(QWidget):
         kinds, end = set(), None
         for event in events:
             if isinstance(event, RunStarted):
-                self._build_plots([m for m in event.metrics if m != "loss"])
+                self.show_metrics(list(event.metrics))
             s.add(event)
             kinds.add(type(event))
             if isinstance(event, RunFinished | RunFailed):
                 end = event
-        if set(s.metric_names()) - set(self.plots):
-            self._build_plots(s.metric_names())
-            kinds |= {BatchEnded, EpochEnded, Gradients}
+        if set(s.metric_names()) - set(self.shown):
+            self.show_metrics(s.metric_names())
         if BatchEnded in kinds:
             self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
             self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)

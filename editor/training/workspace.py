@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
@@ -22,9 +23,20 @@ from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.runs import default_run_dir
 from engine.train.events import RunFailed, RunFinished, RunStarted
+from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
 
 LIVE_SHARE = 0.5
 """Fraction of the window height the bottom training dock takes while a run is shown."""
+
+
+def expected_metrics(graph) -> list[str]:
+    """The metrics a run of `graph` will most likely report (the trainer's RunStarted has the real list)."""
+    if graph.data.get("task") == "gan":
+        return list(GanMetrics.names)
+    outputs = graph.output_nodes()
+    task = outputs[0].params.get("task", "multiclass") if outputs else "multiclass"
+    return list({"binary": BinaryMetrics, "multilabel": MultilabelMetrics,
+                 "regression": RegressionMetrics}.get(task, ClassMetrics).names)
 
 
 class TrainingWorkspace(QObject):
@@ -33,7 +45,7 @@ class TrainingWorkspace(QObject):
     def __init__(self, window: QMainWindow, controller, backend: str = "process") -> None:
         super().__init__(window)
         self.window, self.controller = window, controller
-        self.runner = TrainingRunner(self, backend=backend)
+        self.runner = TrainingRunner(self, backend=backend, torch_threads=max(1, (os.cpu_count() or 2) - 1))
         self.data_panel = DataPanel(controller)
         self.training_panel = TrainingPanel(controller)
         self.live = LivePlots()
@@ -130,7 +142,7 @@ class TrainingWorkspace(QObject):
         if self.runner.busy:
             return
         graph = self.controller.graph
-        self.live.reset({nid: node.name for nid, node in graph.nodes.items()})
+        self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.selected_run = None
         self._show_tab(self.live)

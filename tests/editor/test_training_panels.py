@@ -1,0 +1,218 @@
+"""The data and training panels edit the project's sections (undoably), and the data panel keeps Input in step."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox
+
+from editor.training.data_panel import DataPanel, input_params_for
+from editor.training.diagnosis import format_eta, gradient_warning, overfitting_hint
+from editor.training.live_plots import LivePlots
+from editor.training.training_panel import TrainingPanel, device_summary
+from engine.templates import load_project
+from engine.train.config import TrainingConfig
+from engine.train.events import BatchEnded, EpochEnded, Gradients, RunStarted
+
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def controller(qtbot):
+    from editor.canvas.controller import CanvasController
+
+    c = CanvasController()
+    qtbot.addWidget(c.widget)
+    c.load_graph(load_project("lenet"))
+    return c
+
+
+def a_different_value(widget):
+    """A value other than the widget's current one, of the widget's kind."""
+    if isinstance(widget, QCheckBox):
+        return not widget.isChecked()
+    if isinstance(widget, QComboBox):
+        return next(widget.itemText(i) for i in range(widget.count()) if widget.itemText(i) != widget.currentText()
+                    and widget.model().item(i).isEnabled())
+    value = widget.value()
+    return value + widget.singleStep() if value + widget.singleStep() <= widget.maximum() else widget.minimum()
+
+
+def test_every_training_widget_writes_its_key_and_undo_restores_it(controller, qtbot):
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    for form in panel.forms:
+        for path, field in form.fields.items():
+            before = dict(controller.graph.training)
+            value = a_different_value(field.widget)
+            if isinstance(field.widget, QCheckBox):
+                field.widget.setChecked(value)
+            elif isinstance(field.widget, QComboBox):
+                field.widget.setCurrentText(value)
+            else:
+                field.widget.setValue(value)
+            section = controller.graph.training
+            node = section
+            for part in path.split("."):
+                node = node[part]
+            assert node == pytest.approx(value) if isinstance(value, float) else node == value, path
+            controller.undo()
+            assert controller.graph.training == before, path
+
+
+def test_training_panel_shows_the_project_and_hides_what_does_not_apply(controller, qtbot):
+    controller.graph.training.update(optimizer="sgd", lr=0.05, clip="norm")
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.field("optimizer").currentText() == "sgd"
+    assert panel.field("lr").value() == pytest.approx(0.05)
+    assert panel.field("momentum").isVisible() and panel.field("clip_value").isVisible()
+    panel.field("optimizer").setCurrentText("adam")
+    assert not panel.field("momentum").isVisible()
+    assert controller.graph.training["optimizer"] == "adam"
+    TrainingConfig.from_dict(controller.graph.training)  # what the panel wrote is a valid section
+    assert ("GPU found" in panel.device_label.text()) or ("No GPU found" in panel.device_label.text())
+    assert panel.device_label.text() == device_summary()
+
+
+def test_a_bad_training_section_is_shown_not_hidden(controller, qtbot):
+    controller.graph.training["optimizer"] = "adamax"
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.error.isVisible() and "adamax" in panel.error.text()
+
+
+def test_lr_spin_box_reads_and_steps_in_factors_of_two(controller, qtbot):
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    lr = panel.field("lr")
+    lr.setValue(1e-3)
+    lr.stepBy(1)
+    assert controller.graph.training["lr"] == pytest.approx(2e-3)
+    assert lr.textFromValue(3e-5) == "3e-05"
+    assert lr.valueFromText("0.25") == 0.25
+
+
+def test_choosing_iris_loads_it_and_match_input_fixes_the_input_node(controller, qtbot):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.info is not None, timeout=TIMEOUT_MS)
+    assert panel.info["input_shapes"] == [[1, 8, 8]]
+    assert "✔" in panel.match_label.text()
+    assert panel.samples_grid.count() == 16, "digits are shown as a grid of pictures"
+
+    iris = next(i for i in range(panel.builtin_list.count())
+                if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == "iris")
+    panel.builtin_list.setCurrentRow(iris)
+    assert controller.graph.data["name"] == "iris"
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[4]], timeout=TIMEOUT_MS)
+    assert "150 samples" in panel.summary.text().replace(",", "")
+    assert "3 classes" in panel.summary.text()
+    assert panel.sample_table.rowCount() == 16, "tabular data is shown as rows with labels"
+    assert "✖" in panel.match_label.text() and not panel.match_button.isHidden()
+
+    qtbot.mouseClick(panel.match_button, Qt.MouseButton.LeftButton)
+    image = controller.graph.input_nodes()[0]
+    assert image.params["kind"] == "features" and image.params["features"] == 4
+    assert "✔" in panel.match_label.text()
+    controller.undo()
+    assert controller.graph.input_nodes()[0].params["kind"] == "image", "matching is one undo step"
+    controller.undo()
+    assert controller.graph.data.get("name", "digits") == "digits"
+
+
+def test_preprocessing_fields_edit_the_data_section(controller, qtbot):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.form.fields["split.val"].widget.setValue(0.2)
+    panel.form.fields["augment.hflip"].widget.setChecked(True)
+    panel.form.fields["normalize"].widget.setCurrentText("minmax")
+    assert controller.graph.data["split"]["val"] == pytest.approx(0.2)
+    assert controller.graph.data["augment"]["hflip"] is True
+    assert controller.graph.data["normalize"] == "minmax"
+
+
+def test_a_csv_file_lists_its_columns_and_the_chosen_ones_are_saved(controller, qtbot, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "table.csv"
+    rows = ["a,b,c,label"] + [f"{x:.3f},{y:.3f},{z:.3f},{'yes' if x > 0 else 'no'}"
+                                for x, y, z in rng.normal(size=(60, 3))]
+    path.write_text("\n".join(rows) + "\n")
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("csv"))
+    panel.csv_path.setText(str(path))
+    panel.csv_path.editingFinished.emit()
+    assert controller.graph.data["source"] == "csv" and controller.graph.data["path"] == str(path)
+    assert [panel.feature_list.item(i).text() for i in range(panel.feature_list.count())] == ["a", "b", "c", "label"]
+    assert panel.target_box.currentText() == "label"
+    panel.feature_list.item(1).setCheckState(Qt.CheckState.Unchecked)
+    assert controller.graph.data["features"] == ["a", "c"]
+    assert controller.graph.data["target"] == "label"
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[2]], timeout=TIMEOUT_MS)
+    assert panel.info["class_names"] == ["no", "yes"]
+
+
+def test_a_missing_file_shows_the_data_error(controller, qtbot, tmp_path):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.source_box.setCurrentIndex(panel.source_box.findData("npz"))
+    panel.array_path.setText(str(tmp_path / "nothing.npz"))
+    panel.array_path.editingFinished.emit()
+    qtbot.waitUntil(lambda: panel.error.isVisible(), timeout=TIMEOUT_MS)
+    assert "nothing.npz" in panel.error.text()
+
+
+@pytest.mark.parametrize(("shape", "dtype", "params"), [
+    ((3, 32, 32), "float32", {"kind": "image", "channels": 3, "height": 32, "width": 32}),
+    ((13,), "float32", {"kind": "features", "features": 13}),
+    ((50, 1), "float32", {"kind": "sequence", "seq_len": 50, "features": 1}),
+    ((20,), "int64", {"kind": "tokens", "seq_len": 20}),
+])
+def test_input_params_follow_the_data_shape(shape, dtype, params):
+    assert input_params_for(shape, dtype) == params
+
+
+def test_gradient_warning_names_vanishing_and_exploding_layers():
+    names = {"a": "rnn", "b": "head"}
+    assert gradient_warning({"a": 0.5, "b": 1.2}, names) is None
+    vanishing = gradient_warning({"a": 1e-9, "b": 1.0}, names)
+    assert "Vanishing" in vanishing and "'rnn'" in vanishing and "LSTM" in vanishing
+    exploding = gradient_warning({"a": math.inf, "b": 1.0}, names)
+    assert "Exploding" in exploding and "clipping" in exploding
+
+
+def test_overfitting_hint_needs_val_up_while_train_down():
+    assert overfitting_hint([1.0, 0.8, 0.6], [0.9, 0.95, 1.0]) is not None
+    assert "Dropout" in overfitting_hint([1.0, 0.8, 0.6], [0.9, 0.95, 1.0])
+    assert overfitting_hint([1.0, 0.8, 0.6], [0.9, 0.85, 0.8]) is None
+    assert overfitting_hint([1.0, 0.8], [0.9, 1.0]) is None
+    assert format_eta(75) == "1:15" and format_eta(3725) == "1:02:05" and format_eta(None) == "–"
+
+
+def test_live_plots_draw_batches_epochs_and_warn(qtbot):
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    plots.reset({"n1": "conv1", "n2": "fc"})
+    plots.add_events([RunStarted("r", None, "p", {"batch_size": 10}, "cpu", "CPU", "multiclass", 3, 0, 4, 100,
+                                 ["loss", "accuracy"])])
+    assert plots.shown == ["loss", "accuracy", "lr", "grads"]
+    t = 1000.0
+    for epoch in (1, 2, 3):
+        batch = [BatchEnded(epoch, b, 4, (epoch - 1) * 4 + b, 1.0 / epoch, 0.01, time=t + epoch * 4 + b)
+                 for b in range(1, 5)]
+        plots.add_events([*batch, EpochEnded(epoch, 3, {"loss": 1.0 / epoch, "accuracy": 0.5 + epoch / 10},
+                                             {"loss": 0.5 + epoch / 10, "accuracy": 0.6}, 0.01, 100.0, 0.1)])
+    assert plots.points_per_epoch()["val_accuracy"] == [1, 2, 3]
+    assert len(plots.curves["batch_smooth"].getData()[0]) == 12
+    assert plots.overfit_banner.isVisible(), "val loss rose while train loss fell"
+    plots.add_events([Gradients(3, 12, {"n1": 1e-10, "n2": 1.0}, 1.0)])
+    assert plots.gradient_banner.isVisible() and "conv1" in plots.gradient_banner.text()
+    assert "ETA" in plots.stats.text() and "samples/s" in plots.stats.text()
