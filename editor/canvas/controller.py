@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QApplication
 
 from editor.canvas import blocks, subgraph
 from editor.canvas.commands import MoveCommand, SetParamCommand, SnapshotCommand, restore, snapshot
-from editor.canvas.layout import layered_positions
 from editor.canvas.nodes import batched_drawing
 from editor.canvas.overlays import GroupItem
 from editor.canvas.view import CanvasView
@@ -22,11 +21,15 @@ from editor.canvas.wires import ShapePipeItem
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group
 from engine.layers.registry import get_spec
+from engine.layout import layered_layout
 from engine.validate import Validation, Validator
 
 CLIPBOARD_MIME = "application/x-deepwire-subgraph"
 PASTE_OFFSET = 40.0
 INSERT_GAP = 60.0
+LAYOUT_GAP_X = 110.0
+"""Room between auto-laid-out columns: wide enough for a wire's shape label."""
+LAYOUT_GAP_Y = 46.0
 
 
 class CanvasController(QObject):
@@ -360,8 +363,13 @@ class CanvasController(QObject):
         self.move_nodes({view.id: tuple(view.xy_pos) for view in prev_positions if view.id in self.graph.nodes})
 
     def auto_layout(self) -> None:
-        sizes = {nid: (v.view.width, v.view.height) for nid, v in self.view.nodes.items()}
-        self.move_nodes(layered_positions(self.graph, sizes), "auto-layout")
+        """Arrange the layers in depth columns, branches in lanes, deep networks wrapped into rows."""
+        sizes = [(v.view.width, v.view.height) for v in self.view.nodes.values()]
+        if not sizes:
+            return
+        dx = max(w for w, _ in sizes) + LAYOUT_GAP_X
+        dy = max(h for _, h in sizes) + LAYOUT_GAP_Y
+        self.move_nodes(layered_layout(self.graph, dx=dx, dy=dy), "auto-layout")
         self.fit_view()
 
     def fit_view(self) -> None:

@@ -305,12 +305,19 @@ def test_shared_weights_are_marked_on_the_canvas(ctl):
     assert ctl.view.nodes[b].view._look.badge == "" and b not in ctl.view._links
 
 
-def test_template_loads_and_auto_layout_puts_layers_left_to_right(ctl):
+def test_template_loads_and_auto_layout_wraps_lenet_into_rows_read_left_to_right(ctl):
     graph = load_project("lenet")
     ctl.load_graph(graph)
     assert set(ctl.view.nodes) == set(graph.nodes) and ctl.undo_stack.count() == 0
+    before = graph.to_dict()
     ctl.auto_layout()
-    for e in ctl.graph.edges:
-        assert ctl.graph.nodes[e.src].pos[0] < ctl.graph.nodes[e.dst].pos[0]
-    rects = [ctl.view.node_rect(n) for n in ctl.graph.nodes]
-    assert not any(r1.intersects(r2) for i, r1 in enumerate(rects) for r2 in rects[i + 1:])
+    rects = {n: ctl.view.node_rect(n) for n in ctl.graph.nodes}
+    for e in ctl.graph.edges:  # each wire runs right within a row, or down to the start of the next row
+        a, b = rects[e.src], rects[e.dst]
+        assert b.left() > a.right() or b.top() > a.bottom()
+    rows = {round(r.top()) for r in rects.values()}
+    assert 2 <= len(rows) <= 5  # 14 layers in a chain no longer make one thin strip
+    boxes = list(rects.values())
+    assert not any(r1.intersects(r2) for i, r1 in enumerate(boxes) for r2 in boxes[i + 1:])
+    ctl.undo()
+    assert ctl.graph.to_dict() == before
