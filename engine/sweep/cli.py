@@ -51,20 +51,27 @@ def run_sweep_command(args: argparse.Namespace) -> int:
                   TextColumn("{task.fields[best]}"), console=console) as progress:
         task = progress.add_task("sweep", total=total, best="")
         best: list[float] = []
+        ran: list[int] = []
 
         def on_trial(row: TrialRow) -> None:
+            ran.append(row.number)
             if row.state == "COMPLETE" and row.value is not None:
                 best.append(row.value)
             shown = (max(best) if config.direction == "maximize" else min(best)) if best else None
             progress.update(task, advance=1, best=f"best {config.metric} {shown:.4g}" if shown is not None else "")
 
+        interrupted = False
         try:
             result = run_sweep(graph, folder, on_trial=on_trial, stop=stop, workers=args.workers,
                                trials=args.trials, minutes=args.timeout, storage=args.storage)
         except KeyboardInterrupt:
+            interrupted = True
             stop.set()
             console.print("[yellow]stopped; finished trials are kept[/yellow]")
             result = load_result(config, url, name)
+    if not ran and not interrupted and result.rows:
+        console.print(f"[yellow]Nothing left to run: the sweep '{name}' has used its budget of {config.trials} trials "
+                      "or finished its grid; raise --trials (or sweep.budget.trials) to run more.[/yellow]")
     print_report(result, console)
     return 0
 

@@ -67,8 +67,12 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, graph: Graph, config: Sw
         return _finish(study, trial, TrialState.FAIL, error=f"invalid for these values: {exc}")
     trial.set_user_attr("params_count", validation.total_params)
     reporter = Reporter(trial, config)
-    outcome = train_trial(trial_graph, runs_root, f"trial-{trial.number:04d}", reporter.on_epoch,
-                          AnyOf(stop, reporter.prune))
+    try:
+        outcome = train_trial(trial_graph, runs_root, f"trial-{trial.number:04d}", reporter.on_epoch,
+                              AnyOf(stop, reporter.prune))
+    except KeyboardInterrupt:
+        _stopped(study, trial, config, values)
+        raise
     if outcome.run_dir:
         trial.set_user_attr("run_dir", str(outcome.run_dir))
     reporter.catch_up(outcome.history)
@@ -80,10 +84,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, graph: Graph, config: Sw
     if reporter.prune.is_set():
         return _finish(study, trial, TrialState.PRUNED)
     if outcome.stopped or stop.is_set():
-        trial.set_user_attr(STOPPED_ATTR, True)
-        if config.sampler == "grid":
-            study.enqueue_trial(values)
-        return _finish(study, trial, TrialState.FAIL, error="stopped before it finished")
+        return _stopped(study, trial, config, values)
     if reporter.best is None:
         return _finish(study, trial, TrialState.FAIL, error="the run ended without a finished epoch")
     return _finish(study, trial, TrialState.COMPLETE, value=reporter.best)
@@ -135,6 +136,14 @@ class Reporter:
             self.on_epoch(epoch, metrics)
         if not pruned and not self.error:
             self.prune.clear()
+
+
+def _stopped(study: optuna.Study, trial: optuna.Trial, config: SweepConfig, values: dict) -> TrialRow:
+    """A trial the user stopped: failed, not counted against the budget, its grid point queued again."""
+    trial.set_user_attr(STOPPED_ATTR, True)
+    if config.sampler == "grid":
+        study.enqueue_trial(values)
+    return _finish(study, trial, TrialState.FAIL, error="stopped before it finished")
 
 
 def _finish(study: optuna.Study, trial: optuna.Trial, state: TrialState, value: float | None = None,
