@@ -16,7 +16,7 @@ import optuna
 from engine.graph import Graph
 from engine.sweep.config import SweepConfig, SweepError
 from engine.sweep.report import TrialRow, best_row, pareto_front, row_from_trial, rows_from_study
-from engine.sweep.study import default_storage, make_storage, study_name
+from engine.sweep.study import default_storage, make_storage, open_study, study_name
 from engine.sweep.worker import StopToken, run_worker
 
 POLL_S = 0.5
@@ -64,6 +64,7 @@ def run_sweep(graph: Graph, project_dir: str | os.PathLike, *, on_trial: Callabl
     config, url, name, runs_dir = resolve(graph, project_dir, storage, trials=trials, minutes=minutes)
     stop = stop or threading.Event()
     deadline = time.time() + config.minutes * 60 if config.minutes else None
+    open_study(config, url, name)  # a bad storage or a changed search space fails here, before any worker starts
     if workers <= 1:
         run_worker(graph, config, url, name, runs_dir, stop=stop, deadline=deadline, on_trial=on_trial)
     else:
