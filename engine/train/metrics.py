@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 AUC_BINS = 1024
@@ -22,21 +24,29 @@ class Metrics:
         return torch.zeros(shape, dtype=dtype or self.acc_dtype, device=self.device)
 
     def reset(self) -> None:
-        self.state = {"loss": self._zeros(), "samples": self._zeros()}
-        self.state.update(self._counts())
+        self.samples = 0
+        self.state = {"loss": self._zeros(), **self._counts()}
 
     def _counts(self) -> dict[str, torch.Tensor]:
         return {}
 
     def add_loss(self, loss: torch.Tensor, n: int) -> None:
-        self.state["loss"] += loss.detach() * n
-        self.state["samples"] += n
+        self.state["loss"].add_(loss.detach(), alpha=n)
+        self.samples += n
 
     def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
         """Add one batch's outputs (detached) and targets."""
 
-    def compute(self) -> dict[str, float]:
-        values = {k: v.cpu() for k, v in self.state.items()}
+    def export_state(self) -> dict[str, torch.Tensor]:
+        """The sums including the sample count, as tensors (to sum across processes or checkpoint)."""
+        return {**self.state, "samples": torch.tensor(float(self.samples), dtype=self.acc_dtype, device=self.device)}
+
+    def compute(self, reduce: Callable[[dict[str, torch.Tensor]], None] | None = None) -> dict[str, float]:
+        """Read the sums back once (after `reduce`, e.g. a sum over DDP ranks) and turn them into metrics."""
+        state = self.export_state()
+        if reduce is not None:
+            reduce(state)
+        values = {k: v.cpu() for k, v in state.items()}
         n = max(float(values["samples"]), 1.0)
         return {"loss": float(values["loss"]) / n, **self._finish(values)}
 
@@ -44,6 +54,9 @@ class Metrics:
         return {}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Continue from `export_state()` output."""
+        state = dict(state)
+        self.samples = int(state.pop("samples"))
         self.state = {k: v.to(self.device) for k, v in state.items()}
 
 
@@ -82,7 +95,8 @@ class ClassMetrics(Metrics):
 
 
 class BinaryMetrics(Metrics):
-    """One logit per sample: a 2x2 confusion matrix at logit 0 and score histograms for the AUC.
+    """One logit per sample: histograms of sigmoid scores for positives and negatives, from which the
+    AUC and the confusion matrix at probability 0.5 (logit 0) both follow.
 
     `offset` shifts the score (Siamese distances: score = margin/2 - distance, so "same" is positive).
     """
@@ -94,23 +108,26 @@ class BinaryMetrics(Metrics):
         super().__init__(device)
 
     def _counts(self) -> dict[str, torch.Tensor]:
-        return {"cm": self._zeros(4, dtype=torch.int64), "hist": self._zeros(2 * AUC_BINS, dtype=torch.int64)}
+        return {"hist": self._zeros(2 * AUC_BINS, dtype=torch.int64)}
 
     def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
-        score = out.reshape(-1).float() * self.sign + self.offset
-        truth = target.reshape(-1).long()
-        self.state["cm"] += torch.bincount(truth * 2 + (score > 0).long(), minlength=4)
+        score = out.reshape(-1).float()
+        if self.sign != 1.0 or self.offset:
+            score = score * self.sign + self.offset
         bins = (torch.sigmoid(score) * AUC_BINS).long().clamp_(0, AUC_BINS - 1)
-        self.state["hist"] += torch.bincount(truth * AUC_BINS + bins, minlength=2 * AUC_BINS)
+        self.state["hist"] += torch.bincount(target.reshape(-1).long() * AUC_BINS + bins, minlength=2 * AUC_BINS)
 
     def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
-        out = _macro(values["cm"].view(2, 2))
-        tp, fp, fn = (float(values["cm"][i]) for i in (3, 1, 2))
+        neg, pos = values["hist"][:AUC_BINS], values["hist"][AUC_BINS:]
+        half = AUC_BINS // 2
+        tn, fp, fn, tp = (float(neg[:half].sum()), float(neg[half:].sum()), float(pos[:half].sum()),
+                          float(pos[half:].sum()))
+        out = _macro(torch.tensor([[tn, fp], [fn, tp]]))
         out["precision"] = tp / (tp + fp) if tp + fp else 0.0
         out["recall"] = tp / (tp + fn) if tp + fn else 0.0
         p, r = out["precision"], out["recall"]
         out["f1"] = 2 * p * r / (p + r) if p + r else 0.0
-        out["auc"] = auc_from_histograms(values["hist"][AUC_BINS:], values["hist"][:AUC_BINS])
+        out["auc"] = auc_from_histograms(pos, neg)
         return out
 
 
@@ -197,8 +214,8 @@ class GanMetrics(Metrics):
                 fake_logits: torch.Tensor) -> None:
         n = len(real_logits)
         s = self.state
-        s["d_loss"] += d_loss.detach() * n
-        s["g_loss"] += g_loss.detach() * n
+        s["d_loss"].add_(d_loss.detach(), alpha=n)
+        s["g_loss"].add_(g_loss.detach(), alpha=n)
         s["d_real"] += torch.sigmoid(real_logits.detach().float()).sum()
         s["d_fake"] += torch.sigmoid(fake_logits.detach().float()).sum()
 

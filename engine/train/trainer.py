@@ -260,11 +260,14 @@ class Trainer:
                     break
             return self._finish(reason, time.time() - started)
         except _NonFinite as exc:
+            self._settle_writes()
             self._fail_nonfinite(exc)
         except DeepWireError as exc:
+            self._settle_writes()
             self.emit(RunFailed(str(exc), getattr(exc, "node_id", None), "", self.epoch, self.step))
             raise
         except Exception as exc:
+            self._settle_writes()
             self.emit(RunFailed(f"{type(exc).__name__}: {exc}", None, "see the traceback in the log", self.epoch,
                                 self.step))
             raise
@@ -358,14 +361,12 @@ class Trainer:
                                            generator=gen, rank=self.dist.rank, world_size=self.dist.world_size):
                 self.task.eval_batch(batch, metrics)
         self.model.train()
-        distributed.sum_across(metrics.state, self.dist)
-        return metrics.compute()
+        return metrics.compute(self._reduce)
 
     def _end_epoch(self) -> bool:
         """Validate, record, checkpoint; True when early stopping ends the run."""
         cfg = self.config
-        distributed.sum_across(self._train_metrics.state, self.dist)
-        train = self._train_metrics.compute()
+        train = self._train_metrics.compute(self._reduce)
         val = self.evaluate("val")
         samples = len(self.data.train)
         value = self._monitored(train, val)
@@ -391,6 +392,9 @@ class Trainer:
         if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stop:
             self._save_last(self.shuffle_gen.get_state(), None, 0.0)
         return stop
+
+    def _reduce(self, state: dict[str, torch.Tensor]) -> None:
+        distributed.sum_across(state, self.dist)
 
     def _monitored(self, train: dict, val: dict) -> float:
         split, name = self.config.monitor.split("_", 1)
@@ -451,7 +455,7 @@ class Trainer:
         tensors = {
             "optimizers": [o.state_dict() for o in self.optimizers], "rng": rng_tensors, "gen": gen_state,
             "scaler": self.scaler.state_dict() if self.scaler else {},
-            "metrics": {k: v.cpu() for k, v in metrics.state.items()} if metrics else {},
+            "metrics": metrics.export_state() if metrics else {},
             "best_state": self.best_state or {},
         }
         noise = getattr(self.task, "noise_gen", None)
@@ -475,6 +479,11 @@ class Trainer:
             self.emit(event)
 
         self._writes = [f for f in self._writes if not f.done()] + [self._writer.submit(job)]
+
+    def _settle_writes(self) -> None:
+        """Let pending writes end (their errors matter less than the failure being reported)."""
+        with contextlib.suppress(Exception):
+            self._flush_writes()
 
     def _flush_writes(self) -> None:
         """Wait for pending checkpoint files; re-raise a failed write."""
