@@ -32,6 +32,8 @@ class EventSettings:
     """Activation and gradient summaries on or off."""
     summaries_every: int = 50
     """Batches between summaries; 0 = once per epoch."""
+    summaries_max_hz: float = 2.0
+    """At most this many summaries per second (0 = no limit), so fast models are not slowed by them."""
     probe_size: int = 32
     histogram_bins: int = 30
     thumbnails: int = 4
@@ -124,6 +126,7 @@ class TrainingConfig:
                         "min_lr": self.min_lr, "plateau_patience": self.plateau_patience,
                         "early_stopping.patience": self.early_stopping.patience,
                         "events.summaries_every": self.events.summaries_every, "events.thumbnails": self.events.thumbnails,
+                        "events.summaries_max_hz": self.events.summaries_max_hz,
                         "label_smoothing": self.label_smoothing, "early_stopping.min_delta": self.early_stopping.min_delta}
         for key, value in non_negative.items():
             if value < 0:

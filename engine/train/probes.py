@@ -62,14 +62,14 @@ def node_outputs(node_map: NodeMap, record: Callable[[str, torch.Tensor], None])
 def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
     """[mean, std, fraction of zeros, non-finite count, min, max, hist...] of one output, on its device."""
     flat = x.float().reshape(-1)
-    finite = torch.isfinite(flat)
-    clean = torch.where(finite, flat, torch.zeros_like(flat))
-    lo, hi = clean.min(), clean.max()
-    hist = torch.histc(clean, bins=bins, min=0, max=0) if flat.device.type != "mps" else torch.histc(
-        clean.cpu(), bins=bins, min=0, max=0).to(flat.device)
-    head = torch.stack([clean.mean(), clean.std(unbiased=False) if flat.numel() > 1 else clean.new_zeros(()),
-                        (clean == 0).float().mean(), (~finite).sum().float(), lo, hi])
-    return torch.cat([head, hist])
+    clean = torch.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = torch.aminmax(clean)
+    std, mean = torch.std_mean(clean, unbiased=False)
+    on_mps = flat.device.type == "mps"
+    hist = torch.histc(clean.cpu() if on_mps else clean, bins=bins, min=0, max=0).to(flat.device)
+    nonfinite = flat.numel() - torch.isfinite(flat).sum()
+    zeros = (clean == 0).sum() / flat.numel()
+    return torch.cat([torch.stack([mean, std, zeros, nonfinite.float(), lo, hi]), hist])
 
 
 def _thumbs(x: torch.Tensor, count: int) -> torch.Tensor:

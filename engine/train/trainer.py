@@ -151,6 +151,7 @@ class Trainer:
         self.wait = 0
         self._partial: dict | None = None
         self._resumed = False
+        self._next_summary = 0.0
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future] = []
 
@@ -300,6 +301,7 @@ class Trainer:
         self.emit(EpochStarted(self.epoch + 1, cfg.epochs, lr))
         every = ev.summaries_every if ev.summaries else 0
         interval = 1.0 / ev.batch_rate_hz
+        summary_gap = 1.0 / ev.summaries_max_hz if ev.summaries_max_hz else 0.0
         next_event = 0.0
         t0 = time.perf_counter()
         batches = self.data.batches("train", cfg.batch_size, shuffle=True, device=self.device,
@@ -322,9 +324,10 @@ class Trainer:
             loss = self.task.train_batch(batch, metrics)
             self.step += 1
             self.batch_in_epoch = index + 1
-            if every and self.step % every == 0:
-                self._summaries()
             now = time.monotonic()
+            if every and self.step % every == 0 and now >= self._next_summary:
+                self._next_summary = now + summary_gap
+                self._summaries()
             if now >= next_event:
                 next_event = now + interval
                 self.emit(BatchEnded(self.epoch + 1, index + 1, self.steps_per_epoch, self.step, float(loss.detach()), lr))

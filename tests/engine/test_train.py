@@ -40,7 +40,8 @@ def test_cnn_on_digits_reaches_95_percent_test_accuracy():
 
 
 def test_events_jsonl_has_every_epoch_and_every_event_round_trips(tmp_path):
-    graph = digits_cnn({"epochs": 3, "events": {"summaries_every": 10, "histogram_bins": 12, "batch_rate_hz": 5}})
+    graph = digits_cnn({"epochs": 3, "events": {"summaries_every": 10, "histogram_bins": 12, "batch_rate_hz": 5,
+                                                   "summaries_max_hz": 0}})
     run = create_run(graph, tmp_path)
     trainer = Trainer(graph, run=run)
     live = trainer.bus.queue()
