@@ -178,9 +178,9 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _connect_blocks(self) -> None:
-        refresh = lambda: self.palette.set_blocks(blocks.list_blocks())  # noqa: E731
-        blocks.library().changed.connect(refresh)
-        refresh()
+        # a bound slot of the palette: Qt drops the connection when the palette is destroyed
+        blocks.library().changed.connect(self.palette.refresh_blocks)
+        self.palette.refresh_blocks()
 
     # ---- status --------------------------------------------------------------------------
     def _update_title(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
-from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
@@ -27,6 +27,11 @@ from engine.validate import Validation, Validator
 CLIPBOARD_MIME = "application/x-deepwire-subgraph"
 PASTE_OFFSET = 40.0
 INSERT_GAP = 60.0
+FIT_MARGIN = 40.0
+READABLE_ZOOM = 0.7
+"""Below this a node's 8.5 pt text is under 6 px tall: fitting stops here and shows the graph's start."""
+MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
+ZOOM_STEP = 1.2
 LAYOUT_GAP_X = 110.0
 """Room between auto-laid-out columns: wide enough for a wire's shape label."""
 LAYOUT_GAP_Y = 46.0
@@ -61,6 +66,7 @@ class CanvasController(QObject):
         v.command.connect(lambda name: getattr(self, name)())
         v.search_requested.connect(self.show_layer_search)
         v.scene().selectionChanged.connect(self._on_selection_changed)
+        v.refit.connect(self.fit_view)
         self.load_graph(graph or Graph())
 
     # ---- whole graph ----------------------------------------------------------------------
@@ -372,18 +378,62 @@ class CanvasController(QObject):
         self.move_nodes(layered_layout(self.graph, dx=dx, dy=dy), "auto-layout")
         self.fit_view()
 
-    def fit_view(self) -> None:
+    # ---- navigation -----------------------------------------------------------------------
+    def zoom(self) -> float:
+        """The current scale of the canvas (1.0 = 100 %)."""
+        return self.widget.transform().m11()
+
+    def _show(self, centre: QPointF, scale: float) -> None:
+        """Show the scene around `centre` at `scale` (clamped to MIN_ZOOM..MAX_ZOOM)."""
+        scale = min(MAX_ZOOM, max(MIN_ZOOM, scale))
+        size = self.widget.viewport().size()
+        w, h = (size.width() - 4) / scale, (size.height() - 4) / scale  # fitInView keeps a 2 px margin
+        self.widget.set_scene_rect([centre.x() - w / 2, centre.y() - h / 2, w, h])
+
+    def _content_rect(self) -> QRectF | None:
         items = [v.view for v in self.view.nodes.values() if v.view.isVisible()]
-        items += [g for g in self.view.groups.values()]
+        items += list(self.view.groups.values())
         if not items:
-            return
+            return None
         rect = items[0].sceneBoundingRect()
         for item in items[1:]:
             rect = rect.united(item.sceneBoundingRect())
-        rect = rect.adjusted(-60, -60, 60, 60)
-        self.widget.set_scene_rect([rect.x(), rect.y(), rect.width(), rect.height()])
-        if self.widget.get_zoom() > 0.1:  # never blow a small graph up past 110 %
-            self.widget.reset_zoom(rect.center())
+        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+
+    def fit_view(self) -> None:
+        """Show the whole network, at no more than 100 % and no less than a zoom where text is legible;
+        a network too big for that shows its start (top left), and the rest is a scroll away."""
+        rect = self._content_rect()
+        if rect is None:
+            return
+        size = self.widget.viewport().size()
+        scale = min(size.width() / rect.width(), size.height() / rect.height(), 1.0)
+        if scale >= READABLE_ZOOM:
+            self._show(rect.center(), scale)
+        else:
+            w, h = size.width() / READABLE_ZOOM, size.height() / READABLE_ZOOM
+            left = rect.left() if w < rect.width() else rect.center().x() - w / 2
+            top = rect.top() if h < rect.height() else rect.center().y() - h / 2
+            self._show(QPointF(left + w / 2, top + h / 2), READABLE_ZOOM)
+        self.widget.keep_fit = True
+
+    def zoom_in(self) -> None:
+        self._show(self._view_centre(), self.zoom() * ZOOM_STEP)
+        self.widget.keep_fit = False
+
+    def zoom_out(self) -> None:
+        self._show(self._view_centre(), self.zoom() / ZOOM_STEP)
+        self.widget.keep_fit = False
+
+    def center_on(self, node_id: str) -> None:
+        """Bring a layer to the middle of the canvas, zooming in to a legible size if needed."""
+        if node_id not in self.view.nodes:
+            return
+        self._show(self.view.node_rect(node_id).center(), max(self.zoom(), READABLE_ZOOM))
+        self.widget.keep_fit = False
+
+    def _view_centre(self) -> QPointF:
+        return QPointF(*self.view_center())
 
     # ---- gestures from the viewer -----------------------------------------------------------
     def _on_search_triggered(self, node_type: str, pos: tuple) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QGraphicsView
 
 from editor.canvas.wires import ShapePipeItem
 
@@ -25,6 +26,27 @@ class CanvasViewer(NodeViewer):
     dropped = Signal(str, str, QPointF)  # mime kind ("layer"/"block"), payload, scene position
     command = Signal(str)  # controller method name for an editing key
     search_requested = Signal()
+    refit = Signal()  # resized while still showing a fitted view: fit again
+    keep_fit = False  # the view shows a fit and the user has not zoomed or panned since
+
+    def resizeEvent(self, event):
+        """Keep the zoom and the centre (NodeGraphQt zooms by the size change); refit a fitted view."""
+        centre, scale = self._scene_range.center(), self.transform().m11() or 1.0
+        QGraphicsView.resizeEvent(self, event)
+        self._last_size = self.size()
+        if self.keep_fit:
+            self.refit.emit()
+            return
+        w, h = max(1, self.viewport().width() - 4) / scale, max(1, self.viewport().height() - 4) / scale
+        self.set_scene_rect([centre.x() - w / 2, centre.y() - h / 2, w, h])
+
+    def wheelEvent(self, event):
+        self.keep_fit = False
+        super().wheelEvent(event)
+
+    def _set_viewer_pan(self, pos_x, pos_y):
+        self.keep_fit = False
+        super()._set_viewer_pan(pos_x, pos_y)
 
     def establish_connection(self, start_port, end_port):
         pipe = ShapePipeItem()

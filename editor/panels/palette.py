@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QDrag, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from editor import theme
+from editor.canvas import blocks
 from engine.layers.registry import all_specs, categories
 
 LAYER_MIME = "application/x-deepwire-layer"
@@ -105,6 +106,11 @@ class Palette(QWidget):
             item.setData(0, KEY_ROLE, spec.type_id)
             item.setData(0, SEARCH_ROLE, f"{spec.title} {spec.summary} {spec.type_id}".lower())
         self._category(BLOCKS_CATEGORY).setHidden(True)
+
+    @Slot()
+    def refresh_blocks(self) -> None:
+        """Re-read the user's block library (connected to its `changed` signal)."""
+        self.set_blocks(blocks.list_blocks())
 
     def set_blocks(self, names: list[str]) -> None:
         """Show the user's saved blocks under "My blocks"."""

@@ -84,4 +84,4 @@ class ProblemsPanel(QTreeWidget):
         problem: Problem = item.data(0, PROBLEM_ROLE)
         if problem.node_id and problem.node_id in self.controller.graph.nodes:
             self.controller.select_node(problem.node_id)
-            self.controller.widget.center_selection()
+            self.controller.center_on(problem.node_id)

@@ -321,3 +321,57 @@ def test_template_loads_and_auto_layout_wraps_lenet_into_rows_read_left_to_right
     assert not any(r1.intersects(r2) for i, r1 in enumerate(boxes) for r2 in boxes[i + 1:])
     ctl.undo()
     assert ctl.graph.to_dict() == before
+
+
+def _visible(ctl):
+    return ctl.widget.mapToScene(ctl.widget.viewport().rect()).boundingRect()
+
+
+def test_fit_shows_a_small_network_whole_at_no_more_than_100_percent(ctl):
+    ctl.load_graph(load_project("lenet"))
+    ctl.auto_layout()
+    ctl.fit_view()
+    assert 0.7 <= ctl.zoom() <= 1.0
+    shown = _visible(ctl)
+    assert all(shown.contains(ctl.view.node_rect(n)) for n in ctl.graph.nodes)
+
+
+def test_fit_of_a_network_too_big_to_read_shows_its_start_at_a_legible_zoom(ctl):
+    from editor.canvas.controller import READABLE_ZOOM
+    graph = load_project("lenet")
+    for i, node in enumerate(graph.nodes.values()):
+        node.pos = (i * 600.0, 0.0)  # one very long strip
+    ctl.load_graph(graph)
+    assert ctl.zoom() == pytest.approx(READABLE_ZOOM, rel=0.02)
+    shown = _visible(ctl)
+    first, last = list(graph.nodes)[0], list(graph.nodes)[-1]
+    assert shown.contains(ctl.view.node_rect(first)) and not shown.intersects(ctl.view.node_rect(last))
+
+
+def test_zoom_in_out_and_center_on_a_node(ctl):
+    ids = build_lenet(ctl)
+    ctl.fit_view()
+    before = ctl.zoom()
+    ctl.zoom_in()
+    assert ctl.zoom() == pytest.approx(before * 1.2, rel=0.02)
+    ctl.zoom_out()
+    ctl.zoom_out()
+    assert ctl.zoom() == pytest.approx(before / 1.2, rel=0.02)
+    ctl.center_on(ids["d3"])
+    centre = _visible(ctl).center()
+    target = ctl.view.node_rect(ids["d3"]).center()
+    assert abs(centre.x() - target.x()) < 2 and abs(centre.y() - target.y()) < 2
+    assert ctl.zoom() >= 0.7  # zoomed in to where the node can be read
+
+
+def test_a_resize_refits_until_the_user_zooms(ctl, qtbot):
+    ctl.load_graph(load_project("lenet"))
+    ctl.auto_layout()
+    ctl.widget.resize(500, 350)
+    qtbot.waitUntil(lambda: all(_visible(ctl).contains(ctl.view.node_rect(n)) for n in ctl.graph.nodes)
+                    or ctl.zoom() == pytest.approx(0.7, rel=0.02))
+    ctl.zoom_in()
+    zoom = ctl.zoom()
+    ctl.widget.resize(900, 600)
+    qtbot.wait(20)
+    assert ctl.widget.keep_fit is False and ctl.zoom() == pytest.approx(zoom, rel=0.05)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QTabBar
 
 from editor.panels.gallery import GalleryDialog
 from editor.panels.param_widgets import IntEditor, IntsEditor
@@ -118,6 +119,9 @@ def test_shape_error_is_listed_clicking_it_selects_the_node_and_fix_clears_it(wi
     problems.scrollToItem(row)
     qtbot.mouseClick(problems.viewport(), Qt.MouseButton.LeftButton, pos=problems.visualItemRect(row).center())
     assert window.controller.selected_ids() == [dense.id]
+    viewer = window.controller.widget  # the canvas now shows that node in its middle
+    shown = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
+    assert shown.contains(window.controller.view.node_rect(dense.id).center())
     button = problems.fix_button(0)
     assert button is not None and "Flatten" in button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -125,6 +129,28 @@ def test_shape_error_is_listed_clicking_it_selects_the_node_and_fix_clears_it(wi
     assert problems.topLevelItemCount() == 0
     assert "valid" in window.valid_label.text()
     assert [n.type for n in window.controller.graph.nodes.values()].count("Flatten") == 1
+
+
+def test_window_fills_most_of_the_screen_and_bottom_panels_are_tabs_without_a_title_bar(window):
+    area = window.screen().availableGeometry()
+    assert window.width() == max(int(area.width() * 0.9), window.minimumSizeHint().width())
+    assert window.height() == max(int(area.height() * 0.9), window.minimumSizeHint().height())
+    bars = [b for b in window.findChildren(QTabBar) if b.isVisible()]
+    titles = [[b.tabText(i) for i in range(b.count())] for b in bars]
+    assert any(t[0].startswith("Problems") and t[1] == "Code" for t in titles), titles
+    for dock, panel in ((window.problems_dock, window.problems), (window.code_dock, window.code_view)):
+        assert panel.mapTo(dock, QPoint(0, 0)).y() <= 2  # the panel starts at the dock's top edge
+
+
+def test_zoom_actions_zoom_the_canvas(window):
+    window.document.new(chain("Dense", "ReLU"))
+    window.controller.fit_view()
+    before = window.controller.zoom()
+    window.actions_["zoom_in"].trigger()
+    assert window.controller.zoom() > before * 1.1
+    window.actions_["zoom_out"].trigger()
+    window.actions_["zoom_out"].trigger()
+    assert window.controller.zoom() < before * 0.9
 
 
 def test_code_view_shows_the_model_class_with_node_names(window):
