@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -34,7 +34,6 @@ from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
 
 PROJECT_FILTER = "DeepWire project (*.json)"
-ZOOM_STEP = 0.15
 
 
 class MainWindow(QMainWindow):
@@ -55,6 +54,8 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.code_dock = self._dock("Code", self.code_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.code_dock)
+        for dock in (self.problems_dock, self.code_dock):  # their tabs name them; no title bar above
+            dock.setTitleBarWidget(QWidget(dock))
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.problems_dock.raise_()
         self.resizeDocks([self.palette_dock, self.properties_dock], [250, 360], Qt.Orientation.Horizontal)
@@ -72,12 +73,22 @@ class MainWindow(QMainWindow):
         self.controller.selection_changed.connect(lambda _ids: self._update_enabled())
         self.controller.undo_stack.canUndoChanged.connect(self.actions_["undo"].setEnabled)
         self.controller.undo_stack.canRedoChanged.connect(self.actions_["redo"].setEnabled)
-        self.resize(1480, 920)
+        self._fit_to_screen()
         self._update_title()
         self._update_status(self.controller.validation)
         self._update_enabled()
 
     # ---- construction ----------------------------------------------------------------------
+    def _fit_to_screen(self, share: float = 0.9) -> None:
+        """Open at `share` of the screen's free area, centred (a fixed size is too small or too big)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1480, 920)
+            return
+        area = screen.availableGeometry()
+        self.resize(int(area.width() * share), int(area.height() * share))
+        self.move(area.center() - self.rect().center())
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{title}Dock")
@@ -128,8 +139,8 @@ class MainWindow(QMainWindow):
           "Keep the selected nodes as a reusable block in the palette")
         a("fit", "&Fit to view", c.fit_view, "fit", "F", "Zoom to show the whole network")
         a("layout", "&Auto-layout", c.auto_layout, "layout", "Ctrl+L", "Arrange the nodes left to right")
-        a("zoom_in", "Zoom &in", lambda: self.zoom(ZOOM_STEP), "zoom-in", K.ZoomIn, "Zoom in")
-        a("zoom_out", "Zoom &out", lambda: self.zoom(-ZOOM_STEP), "zoom-out", K.ZoomOut, "Zoom out")
+        a("zoom_in", "Zoom &in", c.zoom_in, "zoom-in", K.ZoomIn, "Zoom in")
+        a("zoom_out", "Zoom &out", c.zoom_out, "zoom-out", K.ZoomOut, "Zoom out")
         a("reference", "&Layer reference", self.show_reference, "book", "F1", "What every layer type does")
         a("about", "&About DeepWire", self.show_about, "help")
 
@@ -350,10 +361,6 @@ class MainWindow(QMainWindow):
                                          labels, current, False)
         if ok:
             self._guard(lambda: self.controller.swap_type(node.id, specs[labels.index(label)].type_id))
-
-    def zoom(self, step: float) -> None:
-        viewer = self.controller.widget
-        viewer.set_zoom(viewer.get_zoom() + step)
 
     def _guard(self, edit) -> None:
         try:
