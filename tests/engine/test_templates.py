@@ -51,6 +51,38 @@ def as_input_shapes(graph: Graph, inputs: tuple[torch.Tensor, ...]) -> tuple[tor
     return tuple(x.reshape(len(x), *shapes[n.id][1:]) for n, x in zip(graph.input_nodes(), inputs, strict=True))
 
 
+def test_every_template_is_shipped():
+    assert list_templates() == sorted(STEMS)
+
+
+@pytest.fixture(params=STEMS)
+def stem(request) -> str:
+    return request.param
+
+
+def test_template_is_described_for_the_gallery(stem: str):
+    graph = load_project(stem)
+    assert graph.name and graph.name != "Untitled"
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", graph.description.strip()) if s]
+    assert 2 <= len(sentences) <= 4, graph.description
+    assert graph.tags and set(graph.tags) <= GALLERY_TAGS
+    names = [n.name for n in graph.nodes.values()]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in names), names
+    positions = [n.pos for n in graph.nodes.values()]
+    assert len(set(positions)) == len(positions), "two nodes sit on the same spot"
+    for e in graph.edges:
+        assert graph.nodes[e.src].pos[0] < graph.nodes[e.dst].pos[0], "wires run left to right"
+    assert graph.data["source"] == "builtin" and builtin_info(graph.data["name"])
+    assert {"loss", "optimizer", "lr", "epochs", "batch_size", "seed"} <= set(graph.training)
+
+
+def test_template_validates_without_problems(stem: str):
+    result = validate(load_project(stem))
+    assert result.problems == []
+    assert all(shape is not None for shape in result.shapes.values())
+
+
 def test_template_inputs_match_its_dataset(stem: str):
     """Same shape up to size-1 dims (the trainer's rule: one id per sample feeds a tokens Input of length 1)."""
     graph = load_project(stem)
