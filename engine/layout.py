@@ -16,7 +16,7 @@ from collections import defaultdict
 from engine.graph import Graph
 from engine.topology import topology
 
-DX = 270.0
+DX = 280.0
 """Default distance between the left edges of neighbouring columns (a node is ~170-240 px wide)."""
 DY = 150.0
 """Default distance between the tops of neighbouring lanes (a node is ~80-110 px tall)."""
@@ -25,6 +25,7 @@ BAND_GAP = 0.45
 VIEW = (1200.0, 750.0)
 """The canvas a layout should fill (16:10, scene px at 100 % zoom); zoom above 100 % gains nothing."""
 OVERRUN = 2
+GROUP_PENALTY = 100
 """How many columns past `max_per_row` a band may run to end at a single-wire cut."""
 
 
@@ -97,11 +98,16 @@ def _lanes(graph: Graph, col: dict[str, int]) -> dict[str, int]:
 
 
 def _crossings(graph: Graph, col: dict[str, int], last: int) -> list[int]:
-    """How many wires cross the boundary after each column (a good place to wrap has one)."""
+    """The cost of wrapping after each column: the wires that cross there, plus a large penalty
+    inside a group's columns (a residual block reads best on one row)."""
     count = [0] * (last + 1)
     for e in graph.edges:
         for c in range(min(col[e.src], col[e.dst]), max(col[e.src], col[e.dst])):
             count[c] += 1
+    for group in graph.groups:
+        cols = [col[n] for n in group.node_ids if n in col]
+        for c in range(min(cols, default=0), max(cols, default=0)):
+            count[c] += GROUP_PENALTY
     return count
 
 
@@ -111,9 +117,9 @@ def _bands(crossings: list[int], per_row: int) -> list[range]:
     while total - start > per_row:
         options = range(start + max(1, (per_row + 1) // 2), start + per_row + 1)
         end = min(options, key=lambda e: (crossings[e - 1], -e))
-        if crossings[end - 1] > 1:
-            end = next((e for e in range(start + per_row + 1, min(total, start + per_row + OVERRUN + 1))
-                        if crossings[e - 1] == 1), end)
+        longer = range(start + per_row + 1, min(total, start + per_row + OVERRUN + 1))
+        if crossings[end - 1] > 1 and longer:
+            end = min([end, *longer], key=lambda e: (crossings[e - 1], e))
         bands.append(range(start, end))
         start = end
     bands.append(range(start, total))
@@ -158,18 +164,23 @@ def layered_layout(graph: Graph, *, max_per_row: int = 6, dx: float = DX, dy: fl
     parts = []
     for ids in _components(graph):
         part = Graph(nodes={n: graph.nodes[n] for n in ids},
-                     edges=[e for e in graph.edges if e.src in ids or e.dst in ids])
+                     edges=[e for e in graph.edges if e.src in ids or e.dst in ids], groups=graph.groups)
         col = _columns(part)
         parts.append((col, _lanes(part, col), _crossings(part, col, max(col.values()))))
     deepest = max(len(crossings) for _, _, crossings in parts)
-    best: tuple[float, dict[str, tuple[float, float]]] = (0.0, {})
+    options = []
     for per_row in range(max(1, max_per_row), 2, -1) if deepest > max_per_row else [max_per_row]:
         positions: dict[str, tuple[float, float]] = {}
-        top = 0.0
+        top, split = 0.0, 0
         for col, lane, crossings in parts:
-            placed, top = _place(col, lane, _bands(crossings, per_row), dx, dy, top)
+            bands = _bands(crossings, per_row)
+            split += sum(crossings[b.stop - 1] >= GROUP_PENALTY for b in bands[:-1])
+            placed, top = _place(col, lane, bands, dx, dy, top)
             positions.update(placed)
-        zoom = _zoom(positions, dx, dy)
-        if zoom > best[0] * 1.04:  # more, shorter rows only where they buy a visibly larger zoom
+        options.append((split, _zoom(positions, dx, dy), positions))
+    fewest = min(split for split, _, _ in options)
+    best: tuple[float, dict[str, tuple[float, float]]] = (0.0, {})
+    for split, zoom, positions in options:  # widest rows first; no group cut in two if avoidable
+        if split == fewest and zoom > best[0] * 1.04:  # shorter rows only for a visibly larger zoom
             best = (zoom, positions)
     return best[1]

@@ -16,40 +16,40 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.graph import Graph, Group  # noqa: E402
+from engine.layout import layered_layout  # noqa: E402
 
 TEMPLATE_DIR = ROOT / "resources" / "templates"
-COLUMN = 220.0
-"""Horizontal distance between layer columns on the canvas (px)."""
-ROW = 140.0
-"""Vertical distance between parallel branches (px)."""
 
 
 class Sketch:
-    """A small helper that adds nodes in left-to-right columns and wires them as it goes."""
+    """A small helper that adds nodes and wires them as it goes; `finish` lays them out."""
 
     def __init__(self, name: str, description: str, tags: list[str]):
         self.graph = Graph(name=name, description=description, tags=tags)
 
-    def add(self, type_id: str, name: str, col: float, row: float = 0.0, src: str | list[str] | None = None,
-            port: str = "in", shares: str | None = None, **params) -> str:
-        """Add a node at (col, row) of the grid, wire `src` (one id or several) into `port`, return its id."""
-        node = self.graph.add_node(type_id, name, params, pos=(col * COLUMN, row * ROW))
+    def add(self, type_id: str, name: str, src: str | list[str] | None = None, port: str = "in",
+            shares: str | None = None, **params) -> str:
+        """Add a node, wire `src` (one id or several) into `port`, return its id."""
+        node = self.graph.add_node(type_id, name, params)
         node.shares = shares
         for s in [src] if isinstance(src, str) else (src or []):
             self.graph.connect(s, node.id, dst_port=port)
         return node.id
 
-    def chain(self, src: str, col: float, row: float, *layers: tuple) -> str:
-        """Add `layers` ((type, name, params), ...) one column apart starting at `col`; return the last id."""
-        for i, (type_id, name, params) in enumerate(layers):
-            src = self.add(type_id, name, col + i, row, src, **params)
+    def chain(self, src: str, *layers: tuple) -> str:
+        """Add `layers` ((type, name, params), ...) each wired to the one before; return the last id."""
+        for type_id, name, params in layers:
+            src = self.add(type_id, name, src, **params)
         return src
 
     def group(self, name: str, *node_ids: str) -> None:
         self.graph.groups.append(Group(f"g{len(self.graph.groups) + 1}", name, list(node_ids)))
 
     def finish(self, data: dict, training: dict) -> Graph:
+        """Attach the data and training sections and place the nodes with the editor's auto-layout."""
         self.graph.data, self.graph.training = data, training
+        for nid, pos in layered_layout(self.graph).items():
+            self.graph.nodes[nid].pos = pos
         return self.graph
 
 
@@ -71,12 +71,12 @@ def mlp() -> Graph:
         "measurements into scores for three iris species. It is the simplest deep network and shows "
         "how stacked linear layers plus a non-linearity learn a decision boundary from tabular data.",
         ["tabular"])
-    x = s.add("Input", "measurements", 0, kind="features", features=4)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "measurements", kind="features", features=4)
+    x = s.chain(x,
                 ("Dense", "fc1", {"units": 16}), ("ReLU", "relu1", {}),
                 ("Dense", "fc2", {"units": 16}), ("ReLU", "relu2", {}),
                 ("Dense", "fc3", {"units": 3}))
-    s.add("Output", "species", 6, src=x, task="multiclass")
+    s.add("Output", "species", src=x, task="multiclass")
     return s.finish(builtin("iris"), training(lr=0.01, epochs=100, batch_size=16))
 
 
@@ -87,8 +87,8 @@ def lenet() -> Graph:
         "shapes in 8x8 handwritten digits, then three Dense layers classify them into 0-9. It shows "
         "how convolutions share weights across the image and how pooling shrinks it step by step.",
         ["image classification"])
-    x = s.add("Input", "image", 0, kind="image", channels=1, height=8, width=8)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "image", kind="image", channels=1, height=8, width=8)
+    x = s.chain(x,
                 ("Conv2d", "conv1", {"out_channels": 6, "kernel_size": 3}), ("ReLU", "relu1", {}),
                 ("MaxPool2d", "pool1", {"kernel_size": 2}),
                 ("Conv2d", "conv2", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu2", {}),
@@ -97,13 +97,13 @@ def lenet() -> Graph:
                 ("Dense", "fc1", {"units": 120}), ("ReLU", "relu3", {}),
                 ("Dense", "fc2", {"units": 84}), ("ReLU", "relu4", {}),
                 ("Dense", "fc3", {"units": 10}))
-    s.add("Output", "digit", 13, src=x, task="multiclass")
+    s.add("Output", "digit", src=x, task="multiclass")
     return s.finish(builtin("digits"), training(lr=0.005, epochs=20, batch_size=32, schedule="cosine"))
 
 
-def _res_block(s: Sketch, src: str, col: int, prefix: str, channels: int, stride: int) -> tuple[str, list[str]]:
+def _res_block(s: Sketch, src: str, prefix: str, channels: int, stride: int) -> tuple[str, list[str]]:
     """conv-bn-relu-conv-bn plus a skip wire (a 1x1 conv when the shape changes), Add, ReLU."""
-    main = s.chain(src, col, 0,
+    main = s.chain(src,
                    ("Conv2d", f"{prefix}_conv1", {"out_channels": channels, "kernel_size": 3, "stride": stride,
                                                   "bias": False}),
                    ("BatchNorm2d", f"{prefix}_bn1", {}), ("ReLU", f"{prefix}_relu1", {}),
@@ -111,12 +111,12 @@ def _res_block(s: Sketch, src: str, col: int, prefix: str, channels: int, stride
                    ("BatchNorm2d", f"{prefix}_bn2", {}))
     skip = src
     if stride != 1:
-        skip = s.chain(src, col + 1, 1,
+        skip = s.chain(src,
                        ("Conv2d", f"{prefix}_skip_conv", {"out_channels": channels, "kernel_size": 1,
                                                          "stride": stride, "bias": False}),
                        ("BatchNorm2d", f"{prefix}_skip_bn", {}))
-    add = s.add("Add", f"{prefix}_add", col + 5, src=[main, skip])
-    out = s.add("ReLU", f"{prefix}_relu2", col + 6, src=add)
+    add = s.add("Add", f"{prefix}_add", src=[main, skip])
+    out = s.add("ReLU", f"{prefix}_relu2", src=add)
     members = [n.id for n in s.graph.nodes.values() if n.name.startswith(f"{prefix}_")]
     return out, members
 
@@ -129,14 +129,14 @@ def resnet() -> Graph:
         "halving the image with a 1x1 projection on its skip path. Skip connections let gradients flow "
         "straight through, which is what makes very deep networks trainable.",
         ["image classification"])
-    x = s.add("Input", "image", 0, kind="image", channels=1, height=8, width=8)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "image", kind="image", channels=1, height=8, width=8)
+    x = s.chain(x,
                 ("Conv2d", "stem_conv", {"out_channels": 16, "kernel_size": 3, "bias": False}),
                 ("BatchNorm2d", "stem_bn", {}), ("ReLU", "stem_relu", {}))
-    x, block1 = _res_block(s, x, 4, "block1", 16, 1)
-    x, block2 = _res_block(s, x, 11, "block2", 32, 2)
-    x = s.chain(x, 18, 0, ("GlobalAvgPool", "pool", {}), ("Dense", "fc", {"units": 10}))
-    s.add("Output", "digit", 20, src=x, task="multiclass")
+    x, block1 = _res_block(s, x, "block1", 16, 1)
+    x, block2 = _res_block(s, x, "block2", 32, 2)
+    x = s.chain(x, ("GlobalAvgPool", "pool", {}), ("Dense", "fc", {"units": 10}))
+    s.add("Output", "digit", src=x, task="multiclass")
     s.group("residual block 1", *block1)
     s.group("residual block 2 (downsampling)", *block2)
     return s.finish(builtin("digits"), training(lr=0.003, epochs=20, batch_size=64, schedule="cosine"))
@@ -150,12 +150,12 @@ def lstm_classifier() -> Graph:
         "to spot token 1 directly followed by token 2, which needs word order: the LSTM's memory "
         "cell carries what it saw from one step to the next.",
         ["sequence modelling"])
-    x = s.add("Input", "tokens", 0, kind="tokens", seq_len=20)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "tokens", kind="tokens", seq_len=20)
+    x = s.chain(x,
                 ("Embedding", "embedding", {"num_embeddings": 20, "embedding_dim": 16, "padding_idx": 0}),
                 ("LSTM", "lstm", {"hidden_size": 32}),
                 ("Dense", "fc", {"units": 1}))
-    s.add("Output", "pattern_present", 4, src=x, task="binary")
+    s.add("Output", "pattern_present", src=x, task="binary")
     return s.finish(builtin("toy_text"), training(lr=0.005, epochs=30, batch_size=64))
 
 
@@ -166,12 +166,12 @@ def gru_tagger() -> Graph:
         "returns a hidden state for every step, and a Dense layer turns each one into scores for the "
         "tags O, B and I. It shows return_sequences: one prediction per time step instead of one per sequence.",
         ["sequence modelling"])
-    x = s.add("Input", "tokens", 0, kind="tokens", seq_len=20)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "tokens", kind="tokens", seq_len=20)
+    x = s.chain(x,
                 ("Embedding", "embedding", {"num_embeddings": 30, "embedding_dim": 16}),
                 ("GRU", "gru", {"hidden_size": 32, "bidirectional": True, "return_sequences": True}),
                 ("Dense", "tag_scores", {"units": 3}))
-    s.add("Output", "tags", 4, src=x, task="multiclass")
+    s.add("Output", "tags", src=x, task="multiclass")
     return s.finish(builtin("tagging"), training(lr=0.005, epochs=20, batch_size=64))
 
 
@@ -183,8 +183,8 @@ def transformer_classifier() -> Graph:
         "Attention lets every token look at every other token at once, and the positional encoding "
         "tells it the word order that the task depends on.",
         ["sequence modelling"])
-    x = s.add("Input", "tokens", 0, kind="tokens", seq_len=20)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "tokens", kind="tokens", seq_len=20)
+    x = s.chain(x,
                 ("Embedding", "embedding", {"num_embeddings": 20, "embedding_dim": 32}),
                 ("PositionalEncoding", "positions", {"max_len": 64, "dropout": 0.1}),
                 ("TransformerEncoder", "encoder", {"num_heads": 4, "ff_dim": 64, "num_layers": 2,
@@ -192,7 +192,7 @@ def transformer_classifier() -> Graph:
                 ("Permute", "features_first", {"dims": [1, 0]}),
                 ("GlobalAvgPool", "average_over_time", {}),
                 ("Dense", "fc", {"units": 1}))
-    s.add("Output", "pattern_present", 7, src=x, task="binary")
+    s.add("Output", "pattern_present", src=x, task="binary")
     return s.finish(builtin("toy_text"), training(lr=0.001, epochs=30, batch_size=64))
 
 
@@ -203,47 +203,47 @@ def conv_autoencoder() -> Graph:
         "it: the encoder uses convolutions and pooling, the decoder UpSampling and a transposed "
         "convolution. The target is the input itself, so it learns a compressed code without labels.",
         ["generative"])
-    x = s.add("Input", "image", 0, kind="image", channels=1, height=8, width=8)
-    x = s.chain(x, 1, 0,
+    x = s.add("Input", "image", kind="image", channels=1, height=8, width=8)
+    x = s.chain(x,
                 ("Conv2d", "enc_conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "enc_relu1", {}),
                 ("MaxPool2d", "enc_pool1", {"kernel_size": 2}),
                 ("Conv2d", "enc_conv2", {"out_channels": 8, "kernel_size": 3}), ("ReLU", "enc_relu2", {}),
                 ("MaxPool2d", "bottleneck", {"kernel_size": 2}))
-    x = s.chain(x, 7, 1,
+    x = s.chain(x,
                 ("UpSampling", "dec_up", {"scale_factor": 2}),
                 ("Conv2d", "dec_conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "dec_relu1", {}),
                 ("ConvTranspose2d", "dec_deconv", {"out_channels": 16, "kernel_size": 3, "stride": 2}),
                 ("ReLU", "dec_relu2", {}),
                 ("Conv2d", "dec_out", {"out_channels": 1, "kernel_size": 3}))
-    s.add("Output", "reconstruction", 13, 1, src=x, task="regression")
+    s.add("Output", "reconstruction", src=x, task="regression")
     return s.finish(builtin("digits", task="autoencoder"), training(lr=0.003, epochs=30, batch_size=64))
 
 
 def gan() -> Graph:
     s = Sketch(
         "GAN (digits)",
-        "A generative adversarial network: the generator (top row) turns random noise into an 8x8 "
-        "image, the discriminator (bottom row) scores whether an image is real or generated. Trained "
+        "A generative adversarial network: the generator (top) turns random noise into an 8x8 "
+        "image, the discriminator (bottom) scores whether an image is real or generated. Trained "
         "against each other, the generator learns to draw digits that the discriminator cannot tell "
         "from real ones.",
         ["generative"])
-    z = s.add("Input", "noise", 0, 0, kind="features", features=16)
-    g = s.chain(z, 1, 0,
+    z = s.add("Input", "noise", kind="features", features=16)
+    g = s.chain(z,
                 ("Dense", "gen_fc", {"units": 256}), ("ReLU", "gen_relu1", {}),
                 ("Reshape", "gen_reshape", {"shape": [16, 4, 4]}),
                 ("ConvTranspose2d", "gen_deconv", {"out_channels": 16, "kernel_size": 4, "stride": 2,
                                                    "padding": 1}),
                 ("ReLU", "gen_relu2", {}),
                 ("Conv2d", "gen_out", {"out_channels": 1, "kernel_size": 3}), ("Sigmoid", "gen_sigmoid", {}))
-    s.add("Output", "fake_image", 8, 0, src=g, task="regression")
-    x = s.add("Input", "image", 0, 2, kind="image", channels=1, height=8, width=8)
-    d = s.chain(x, 1, 2,
+    s.add("Output", "fake_image", src=g, task="regression")
+    x = s.add("Input", "image", kind="image", channels=1, height=8, width=8)
+    d = s.chain(x,
                 ("Conv2d", "disc_conv1", {"out_channels": 16, "kernel_size": 3, "stride": 2}),
                 ("LeakyReLU", "disc_relu1", {"negative_slope": 0.2}),
                 ("Conv2d", "disc_conv2", {"out_channels": 32, "kernel_size": 3, "stride": 2}),
                 ("LeakyReLU", "disc_relu2", {"negative_slope": 0.2}),
                 ("Flatten", "disc_flatten", {}), ("Dense", "disc_fc", {"units": 1}))
-    s.add("Output", "real_or_fake", 8, 2, src=d, task="binary")
+    s.add("Output", "real_or_fake", src=d, task="binary")
     return s.finish(builtin("digits", task="gan", normalize="minmax"),
                     training(lr=0.0005, epochs=50, batch_size=64, betas=[0.5, 0.999],
                              gan={"generator": "fake_image", "discriminator": "real_or_fake", "d_steps": 1}))
@@ -259,19 +259,19 @@ def siamese() -> Graph:
     branch = (("Conv2d", "conv", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu", {}),
               ("MaxPool2d", "pool", {"kernel_size": 2}), ("Flatten", "flatten", {}),
               ("Dense", "embed", {"units": 32}))
-    a = s.add("Input", "image_a", 0, -1, kind="image", channels=1, height=8, width=8)
-    b = s.add("Input", "image_b", 0, 1, kind="image", channels=1, height=8, width=8)
+    a = s.add("Input", "image_a", kind="image", channels=1, height=8, width=8)
+    b = s.add("Input", "image_b", kind="image", channels=1, height=8, width=8)
     owners: dict[str, str] = {}
-    for i, (type_id, name, params) in enumerate(branch):
-        a = s.add(type_id, f"{name}_a", i + 1, -1, a, **params)
+    for type_id, name, params in branch:
+        a = s.add(type_id, f"{name}_a", a, **params)
         owners[name] = a
-    for i, (type_id, name, params) in enumerate(branch):
+    for type_id, name, params in branch:
         weighted = type_id in ("Conv2d", "Dense")
-        b = s.add(type_id, f"{name}_b", i + 1, 1, b, shares=owners[name] if weighted else None, **params)
-    dist = s.add("Distance", "distance", 6, 0, metric="l2")
+        b = s.add(type_id, f"{name}_b", b, shares=owners[name] if weighted else None, **params)
+    dist = s.add("Distance", "distance", metric="l2")
     s.graph.connect(a, dist, dst_port="a")
     s.graph.connect(b, dist, dst_port="b")
-    s.add("Output", "pair_distance", 7, 0, src=dist, task="regression")
+    s.add("Output", "pair_distance", src=dist, task="regression")
     return s.finish(builtin("digit_pairs"), training(lr=0.002, epochs=20, batch_size=64, loss="contrastive"))
 
 
@@ -282,16 +282,16 @@ def recommender() -> Graph:
         "Embedding, the two vectors are joined and a small Dense head predicts the rating. The "
         "embeddings learn hidden tastes and item traits from nothing but past ratings.",
         ["recommender"])
-    u = s.add("Input", "user_id", 0, -1, kind="tokens", seq_len=1)
-    i = s.add("Input", "item_id", 0, 1, kind="tokens", seq_len=1)
-    u = s.add("Embedding", "user_embedding", 1, -1, u, num_embeddings=200, embedding_dim=16)
-    i = s.add("Embedding", "item_embedding", 1, 1, i, num_embeddings=100, embedding_dim=16)
-    x = s.add("Concat", "join", 2, 0, [u, i], axis=-1)
-    x = s.chain(x, 3, 0,
+    u = s.add("Input", "user_id", kind="tokens", seq_len=1)
+    i = s.add("Input", "item_id", kind="tokens", seq_len=1)
+    u = s.add("Embedding", "user_embedding", u, num_embeddings=200, embedding_dim=16)
+    i = s.add("Embedding", "item_embedding", i, num_embeddings=100, embedding_dim=16)
+    x = s.add("Concat", "join", [u, i], axis=-1)
+    x = s.chain(x,
                 ("Flatten", "flatten", {}),
                 ("Dense", "fc1", {"units": 32}), ("ReLU", "relu1", {}),
                 ("Dense", "fc2", {"units": 1}))
-    s.add("Output", "rating", 7, 0, src=x, task="regression")
+    s.add("Output", "rating", src=x, task="regression")
     return s.finish(builtin("ratings"), training(lr=0.005, epochs=30, batch_size=128))
 
 

@@ -32,7 +32,7 @@ READABLE_ZOOM = 0.7
 """Below this a node's 8.5 pt text is under 6 px tall: fitting stops here and shows the graph's start."""
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 ZOOM_STEP = 1.2
-LAYOUT_GAP_X = 110.0
+LAYOUT_GAP_X = 80.0
 """Room between auto-laid-out columns: wide enough for a wire's shape label."""
 LAYOUT_GAP_Y = 46.0
 

@@ -41,7 +41,7 @@ class ShapePipeItem(PipeItem):
             return None
         metrics = QFontMetricsF(_FONT)
         w, h = metrics.horizontalAdvance(self.label) + 8, metrics.height() + 2
-        if path.length() < w + 60:
+        if path.length() < w + 12:
             return None
         mid: QPointF = path.pointAtPercent(0.5)
         return QRectF(mid.x() - w / 2, mid.y() - h - 6, w, h)  # above the wire's direction arrow
