@@ -19,6 +19,10 @@ from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec
 
 HEADER_PAD = 6.0
+BODY_PAD = 13.0
+"""Text inset from the node's sides, clear of the port circles that sit on them."""
+PORT_Y = 15.0
+"""Height of an unnamed port's centre below the header: the same on every node, so wires run level."""
 MIN_WIDTH = 170.0
 LINE_GAP = 2.0
 
@@ -143,11 +147,12 @@ class LayerNodeItem(NodeItem):
         return self._text_item.boundingRect().height() + 2.0
 
     def _ports_height(self) -> float:
-        rows = max(len(self._input_items), len(self._output_items))
-        if not rows:
+        """Room for named ports (a row each); unnamed single ports sit on the body's edge instead."""
+        named = [p for p in (*self._input_items, *self._output_items) if p.display_name]
+        if not named:
             return 0.0
-        port = next(iter(self._input_items or self._output_items))
-        return rows * (port.boundingRect().height() + 1.0)
+        rows = max(len(self._input_items), len(self._output_items))
+        return rows * (named[0].boundingRect().height() + 1.0)
 
     def _body_height(self) -> float:
         return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
@@ -159,7 +164,7 @@ class LayerNodeItem(NodeItem):
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
         out_w = max((t.boundingRect().width() for p, t in self._output_items.items() if p.display_name),
                     default=0.0)
-        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * HEADER_PAD + 8
+        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * BODY_PAD + 8
         width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
         return width, self._header_height() + self._ports_height() + self._body_height()
 
@@ -176,7 +181,10 @@ class LayerNodeItem(NodeItem):
         self._set_text_color((223, 227, 232, 255))
         self.setToolTip(self._look.tooltip)
         self._text_item.setPos(HEADER_PAD - 2.0, 0.0)
-        self.align_ports(v_offset=self._header_height() + 3.0)
+        if self._ports_height():
+            self.align_ports(v_offset=self._header_height() + 3.0)
+        else:  # one unnamed port a side, at the same height on every node
+            self.align_ports(v_offset=self._header_height() + PORT_Y - PortEnum.SIZE.value / 2)
         self.update()
 
     def add_input(self, name="input", multi_port=False, display_name=True, locked=False, painter_func=None):
@@ -230,9 +238,9 @@ class LayerNodeItem(NodeItem):
                 metrics = QFontMetricsF(font)
                 painter.setFont(font)
                 painter.setPen(color)
-                painter.drawText(QRectF(HEADER_PAD + 2, y, rect.width() - 2 * HEADER_PAD, metrics.height()),
+                painter.drawText(QRectF(BODY_PAD, y, rect.width() - 2 * BODY_PAD, metrics.height()),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() - 2 * HEADER_PAD))
+                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
                 y += metrics.height() + LINE_GAP
 
         border, width = QColor(theme.BORDER), 1.0

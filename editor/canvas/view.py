@@ -147,6 +147,11 @@ class CanvasView(QObject):
         self._paint_wires(validation)
         self.sync_groups(graph)
         self.sync_links(graph)
+        for edge in self._edges:  # wires into a later row route around group titles, placed just now
+            if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]:
+                pipe = self.pipe(edge)
+                if pipe is not None:
+                    pipe.draw_path(pipe.input_port, pipe.output_port)
 
     def _create(self, node: Node) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from editor import theme
@@ -14,6 +15,34 @@ _FONT.setPointSizeF(7.5)
 
 
 _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
+WRAP_OUT = 22.0
+WRAP_GUTTER = 24.0
+WRAP_RADIUS = 10.0
+
+
+def _centre(port) -> QPointF:
+    rect = port.boundingRect()
+    return port.scenePos() + QPointF(rect.width() / 2, rect.height() / 2)
+
+
+def _blocks(item, lane: QRectF) -> bool:
+    """Whether a wrap wire along `lane` would run over `item` (a layer, or a group's title)."""
+    if isinstance(item, NodeItem):
+        return item.isVisible()
+    title = getattr(item, "title_rect", None)
+    return title is not None and item.mapRectToScene(title()).intersects(lane)
+
+
+def _rounded(points: list[QPointF], radius: float) -> QPainterPath:
+    """A polyline through `points` with its corners rounded."""
+    path = QPainterPath(points[0])
+    for prev, corner, nxt in zip(points, points[1:], points[2:], strict=False):
+        a, b = QLineF(corner, prev), QLineF(corner, nxt)
+        ra, rb = min(radius, a.length() / 2), min(radius, b.length() / 2)
+        path.lineTo(a.pointAt(ra / a.length()) if a.length() else corner)
+        path.quadTo(corner, b.pointAt(rb / b.length()) if b.length() else corner)
+    path.lineTo(points[-1])
+    return path
 
 
 class ShapePipeItem(PipeItem):
@@ -68,4 +97,35 @@ class ShapePipeItem(PipeItem):
     def draw_path(self, start_port, end_port=None, cursor_pos=None):
         self.prepareGeometryChange()
         super().draw_path(start_port, end_port, cursor_pos)
+        if cursor_pos is None and end_port is not None and self.isVisible():
+            path = self._wrap_path(start_port is self.input_port)
+            if path is not None:
+                self.setPath(path)
+                self._draw_direction_pointer()
+
+    def _free_gutter(self, i: QPointF, o: QPointF) -> float | None:
+        """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer
+        and no group title; None when there is none below the source."""
+        y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER
+        while y > o.y() + 2 * WRAP_RADIUS:
+            lane = QRectF(i.x() - WRAP_OUT, y - 6, o.x() - i.x() + 2 * WRAP_OUT, 12)
+            if not any(_blocks(item, lane) for item in self.scene().items(lane)):
+                return y
+            y -= WRAP_GUTTER / 2
+        return None
+
+    def _wrap_path(self, from_input: bool) -> QPainterPath | None:
+        """A wire into a later row of a wrapped layout: out to the right, along the gap above the target's
+        row, and into it from the left, with rounded corners (NodeGraphQt's S-curve would cut across)."""
+        if not (self.input_port and self.output_port):
+            return None
+        i, o = _centre(self.input_port), _centre(self.output_port)
+        if i.x() > o.x() - 2 * WRAP_OUT:
+            return None
+        gutter = self._free_gutter(i, o)
+        if gutter is None:
+            return None
+        points = [i, QPointF(i.x() - WRAP_OUT, i.y()), QPointF(i.x() - WRAP_OUT, gutter),
+                  QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
+        return _rounded(points if from_input else points[::-1], WRAP_RADIUS)
 
