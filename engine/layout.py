@@ -18,12 +18,12 @@ from engine.topology import topology
 
 DX = 280.0
 """Default distance between the left edges of neighbouring columns (a node is ~170-240 px wide)."""
-DY = 150.0
-"""Default distance between the tops of neighbouring lanes (a node is ~80-110 px tall)."""
+DY = 125.0
+"""Default distance between the tops of neighbouring lanes (a node is ~60-90 px tall)."""
 BAND_GAP = 0.45
 """Extra space between wrapped bands, as a fraction of `dy`, so the wire to the next band shows."""
-VIEW = (1200.0, 750.0)
-"""The canvas a layout should fill (16:10, scene px at 100 % zoom); zoom above 100 % gains nothing."""
+VIEW = (1200.0, 680.0)
+"""The canvas a layout should fill: a 16:10 window less its side panels (scene px at 100 % zoom)."""
 OVERRUN = 2
 GROUP_PENALTY = 100
 """How many columns past `max_per_row` a band may run to end at a single-wire cut."""
