@@ -22,6 +22,16 @@ def cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A contiguous copy of the model's weights and buffers on their own device (no host transfer)."""
+    return {k: v.detach().clone(memory_format=torch.contiguous_format) for k, v in model.state_dict().items()}
+
+
+def on_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`state` on the CPU, copied only when it lives elsewhere (for snapshots that are never changed)."""
+    return {k: v.to("cpu") for k, v in state.items()}
+
+
 def cpu_copy(tree):
     """A copy of nested dicts/lists whose tensors are cloned to the CPU (safe to write from another thread)."""
     if isinstance(tree, torch.Tensor):

@@ -79,7 +79,11 @@ class TrainingConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    checkpoint_every: int = 1
+    checkpoint_every: int = 0
+    """Also save `checkpoints/last.*` every N epochs (0 = by time only)."""
+    checkpoint_every_s: float = 30.0
+    """Save `checkpoints/last.*` (and best weights) between batches once this many seconds passed since the
+    last save (0 = not by time). A run always saves at its end, on stop and on early stopping."""
     events: EventSettings = field(default_factory=EventSettings)
     gan: GanSettings = field(default_factory=GanSettings)
 
@@ -115,14 +119,15 @@ class TrainingConfig:
             if getattr(self, key) not in choices:
                 raise TrainingError(f"training.{key}: {getattr(self, key)!r} is not one of {', '.join(choices)}")
         positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "clip_value": self.clip_value, "step_size": self.step_size, "checkpoint_every": self.checkpoint_every,
+                    "clip_value": self.clip_value, "step_size": self.step_size,
                     "events.batch_rate_hz": self.events.batch_rate_hz, "gan.d_steps": self.gan.d_steps,
                     "events.probe_size": self.events.probe_size, "events.histogram_bins": self.events.histogram_bins,
                     "margin": self.margin, "huber_delta": self.huber_delta}
         for key, value in positive.items():
             if not value > 0:
                 raise TrainingError(f"training.{key}: must be greater than 0, found {value!r}")
-        non_negative = {"weight_decay": self.weight_decay, "momentum": self.momentum, "warmup_epochs": self.warmup_epochs,
+        non_negative = {"checkpoint_every": self.checkpoint_every, "checkpoint_every_s": self.checkpoint_every_s,
+                        "weight_decay": self.weight_decay, "momentum": self.momentum, "warmup_epochs": self.warmup_epochs,
                         "min_lr": self.min_lr, "plateau_patience": self.plateau_patience,
                         "early_stopping.patience": self.early_stopping.patience,
                         "events.summaries_every": self.events.summaries_every, "events.thumbnails": self.events.thumbnails,

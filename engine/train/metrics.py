@@ -1,4 +1,9 @@
-"""Epoch metrics accumulated as tensors on the training device and read back once per epoch."""
+"""Epoch metrics accumulated as tensors on the training device and read back once per epoch.
+
+Batches are not folded in one by one: `add_loss` and `update` keep references to the detached
+tensors and fold them in a few large operations once `PENDING_LIMIT` output elements are held, or
+when the sums are read, so the per-batch cost is a list append instead of a handful of small kernels.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from collections.abc import Callable
 import torch
 
 AUC_BINS = 1024
+PENDING_LIMIT = 1 << 20
+PENDING_BATCHES = 4096
+"""Output elements, or batches, held before they are folded into the sums (bounds the extra memory)."""
 
 
 class Metrics:
@@ -26,19 +34,51 @@ class Metrics:
     def reset(self) -> None:
         self.samples = 0
         self.state = {"loss": self._zeros(), **self._counts()}
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        self._losses: list[torch.Tensor] = []
+        self._sizes: list[int] = []
+        self._outs: list[torch.Tensor] = []
+        self._targets: list[torch.Tensor] = []
+        self._held = 0
 
     def _counts(self) -> dict[str, torch.Tensor]:
         return {}
 
     def add_loss(self, loss: torch.Tensor, n: int) -> None:
-        self.state["loss"].add_(loss.detach(), alpha=n)
+        """Add one batch's mean loss over `n` samples."""
+        self._losses.append(loss.detach())
+        self._sizes.append(n)
         self.samples += n
+        if len(self._losses) >= PENDING_BATCHES:
+            self.flush()
 
     def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
-        """Add one batch's outputs (detached) and targets."""
+        """Add one batch's outputs and targets (folded into the sums later, in bulk)."""
+        self._outs.append(out.detach())
+        self._targets.append(target)
+        self._held += out.numel()
+        if self._held >= PENDING_LIMIT or len(self._outs) >= PENDING_BATCHES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Fold the held batches into `state`."""
+        if self._losses:
+            sizes = torch.tensor(self._sizes, dtype=self.acc_dtype).to(self.device, non_blocking=True)
+            self.state["loss"] += torch.stack(self._losses).to(self.acc_dtype).reshape(-1) @ sizes
+        if self._outs:
+            one = len(self._outs) == 1
+            self._fold(self._outs[0] if one else torch.cat(self._outs),
+                       self._targets[0] if one else torch.cat(self._targets))
+        self._clear_pending()
+
+    def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        """Add the outputs and targets of any number of batches to `state`."""
 
     def export_state(self) -> dict[str, torch.Tensor]:
         """The sums including the sample count, as tensors (to sum across processes or checkpoint)."""
+        self.flush()
         return {**self.state, "samples": torch.tensor(float(self.samples), dtype=self.acc_dtype, device=self.device)}
 
     def compute(self, reduce: Callable[[dict[str, torch.Tensor]], None] | None = None) -> dict[str, float]:
@@ -58,6 +98,7 @@ class Metrics:
         state = dict(state)
         self.samples = int(state.pop("samples"))
         self.state = {k: v.to(self.device) for k, v in state.items()}
+        self._clear_pending()
 
 
 def _macro(cm: torch.Tensor) -> dict[str, float]:
@@ -85,7 +126,7 @@ class ClassMetrics(Metrics):
     def _counts(self) -> dict[str, torch.Tensor]:
         return {"cm": self._zeros(self.num_classes ** 2, dtype=torch.int64)}
 
-    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+    def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
         c = self.num_classes
         pred = out.reshape(-1, c).argmax(-1)
         self.state["cm"] += torch.bincount(target.reshape(-1).long() * c + pred, minlength=c * c)
@@ -110,7 +151,7 @@ class BinaryMetrics(Metrics):
     def _counts(self) -> dict[str, torch.Tensor]:
         return {"hist": self._zeros(2 * AUC_BINS, dtype=torch.int64)}
 
-    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+    def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
         score = out.reshape(-1).float()
         if self.sign != 1.0 or self.offset:
             score = score * self.sign + self.offset
@@ -154,7 +195,7 @@ class MultilabelMetrics(Metrics):
         return {"tp": self._zeros(self.num_labels), "fp": self._zeros(self.num_labels),
                 "fn": self._zeros(self.num_labels), "correct": self._zeros()}
 
-    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+    def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
         pred = (out.reshape(-1, self.num_labels) > 0).to(self.acc_dtype)
         truth = target.reshape(-1, self.num_labels).to(self.acc_dtype)
         self.state["tp"] += (pred * truth).sum(0)
@@ -182,7 +223,7 @@ class RegressionMetrics(Metrics):
     def _counts(self) -> dict[str, torch.Tensor]:
         return {name: self._zeros() for name in ("n", "abs", "sq", "y", "y2")}
 
-    def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
+    def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
         pred, truth = out.to(self.acc_dtype), target.reshape(out.shape).to(self.acc_dtype)
         if self.scale is not None:
             pred, truth = pred * self.scale + self.shift, truth * self.scale + self.shift

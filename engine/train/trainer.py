@@ -25,7 +25,7 @@ from engine.data import PreparedData, load_data
 from engine.device import choose_device, device_name
 from engine.errors import DeepWireError, TrainingError
 from engine.graph import Graph
-from engine.runs import DATA, METRICS, Run, open_run, write_json
+from engine.runs import BEST, DATA, METRICS, Run, open_run, write_json
 from engine.train import checkpoint, distributed
 from engine.train.config import TrainingConfig
 from engine.train.events import (
@@ -148,6 +148,9 @@ class Trainer:
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
+        self._best_step = 0
+        self._best_unsaved = False
+        self._next_checkpoint = math.inf
         self.wait = 0
         self._partial: dict | None = None
         self._resumed = False
@@ -234,7 +237,7 @@ class Trainer:
     def check_finite(self, loss: torch.Tensor, inputs: tuple[torch.Tensor, ...]) -> None:
         """Raise _NonFinite for a NaN/Inf loss: at once on CPU, one batch late on accelerators."""
         if self.sync_check:
-            if not torch.isfinite(loss):
+            if not math.isfinite(loss.detach().item()):
                 raise _NonFinite(inputs)
             return
         pending, self._pending_finite = self._pending_finite, (torch.isfinite(loss.detach()), inputs)
@@ -246,6 +249,7 @@ class Trainer:
         """Train to `config.epochs` (from where a resumed run left off)."""
         started = time.time()
         self._pending_finite = None
+        self._schedule_checkpoint()
         try:
             if self.run is not None:
                 self.bus.log_to(self.run.events_path)
@@ -281,7 +285,7 @@ class Trainer:
 
     def _train_epoch(self) -> bool:
         """One epoch (or its rest after a resume); False when stopped by the control token."""
-        cfg, ev = self.config, self.config.events
+        cfg, ev, control = self.config, self.config.events, self.control
         self.net.train()
         if self._partial is not None:
             self.shuffle_gen.set_state(self._partial["gen"])
@@ -302,6 +306,7 @@ class Trainer:
         every = ev.summaries_every if ev.summaries else 0
         interval = 1.0 / ev.batch_rate_hz
         summary_gap = 1.0 / ev.summaries_max_hz if ev.summaries_max_hz else 0.0
+        train_batch, epoch, batches_per_epoch = self.task.train_batch, self.epoch + 1, self.steps_per_epoch
         next_event = 0.0
         t0 = time.perf_counter()
         batches = self.data.batches("train", cfg.batch_size, shuffle=True, device=self.device,
@@ -310,18 +315,18 @@ class Trainer:
         for index, batch in enumerate(batches):
             if index < skip:
                 continue
-            if self.control.paused:
+            if control.paused:
                 paused = time.perf_counter()
-                self.control.wait_while_paused()
+                control.wait_while_paused()
                 t0 += time.perf_counter() - paused
-            if self.control.stopped:
+            if control.stopped:
                 self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
                 return False
             if set_lr_each_step:
                 lr = self.schedule.lr(self.step)
                 for opt in self.optimizers:
                     set_lr(opt, lr)
-            loss = self.task.train_batch(batch, metrics)
+            loss = train_batch(batch, metrics)
             self.step += 1
             self.batch_in_epoch = index + 1
             now = time.monotonic()
@@ -330,17 +335,24 @@ class Trainer:
                 self._summaries()
             if now >= next_event:
                 next_event = now + interval
-                self.emit(BatchEnded(self.epoch + 1, index + 1, self.steps_per_epoch, self.step, float(loss.detach()), lr))
-        if self._pending_finite is not None:
-            if not bool(self._pending_finite[0]):
-                raise _NonFinite(self._pending_finite[1])
-            self._pending_finite = None
+                self.emit(BatchEnded(epoch, index + 1, batches_per_epoch, self.step, loss.detach().item(), lr))
+            if now >= self._next_checkpoint:
+                self._settle_finite()
+                self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
+        self._settle_finite()
         if ev.summaries and not every:
             self._summaries()
         self._train_time = elapsed + time.perf_counter() - t0
         self._train_metrics = metrics
         self._lr = lr
         return True
+
+    def _settle_finite(self) -> None:
+        """Raise _NonFinite if the last batch's loss (checked one batch late on accelerators) was not finite."""
+        if self._pending_finite is not None:
+            if not bool(self._pending_finite[0]):
+                raise _NonFinite(self._pending_finite[1])
+            self._pending_finite = None
 
     def _summaries(self) -> None:
         if not self.dist.main:
@@ -375,8 +387,9 @@ class Trainer:
         value = self._monitored(train, val)
         best = self._is_better(value)
         if best:
-            self.best_value, self.best_epoch, self.wait = value, self.epoch + 1, 0
-            self.best_state = checkpoint.cpu_state(self.model)
+            self.best_value, self.best_epoch, self._best_step, self.wait = value, self.epoch + 1, self.step, 0
+            self.best_state = checkpoint.snapshot(self.model)
+            self._best_unsaved = True
         else:
             self.wait += 1
         self.schedule.epoch_end(value, cfg.mode)
@@ -387,12 +400,9 @@ class Trainer:
         self.batch_in_epoch = 0
         self.emit(EpochEnded(self.epoch, cfg.epochs, train, val, self._lr, record["samples_per_s"],
                              self._train_time, best))
-        if self.run is not None and best:
-            path, state = self.run.path / "best.safetensors", self.best_state
-            self._in_background(lambda: checkpoint.save_weights(state, path),
-                                CheckpointSaved(self.epoch, self.step, str(path), "best"))
         stop = cfg.early_stopping.enabled and self.wait >= cfg.early_stopping.patience
-        if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stop:
+        every = cfg.checkpoint_every
+        if (every and self.epoch % every == 0) or self.epoch == cfg.epochs or stop:
             self._save_last(self.shuffle_gen.get_state(), None, 0.0)
         return stop
 
@@ -451,15 +461,21 @@ class Trainer:
         raise error from None
 
     # ---- checkpoints ----------------------------------------------------------------------
+    def _schedule_checkpoint(self) -> None:
+        gap = self.config.checkpoint_every_s
+        self._next_checkpoint = time.monotonic() + gap if gap and self.run is not None else math.inf
+
     def _save_last(self, gen_state: torch.Tensor, metrics: Metrics | None, elapsed: float) -> None:
+        """Queue checkpoints/last.* (and best.safetensors when a newer best is only in memory) for writing."""
         if self.run is None:
             return
+        self._schedule_checkpoint()
+        self._save_best()
         rng_tensors, rng_plain = checkpoint.rng_state()
         tensors = {
             "optimizers": [o.state_dict() for o in self.optimizers], "rng": rng_tensors, "gen": gen_state,
             "scaler": self.scaler.state_dict() if self.scaler else {},
             "metrics": metrics.export_state() if metrics else {},
-            "best_state": self.best_state or {},
         }
         noise = getattr(self.task, "noise_gen", None)
         if noise is not None:
@@ -469,8 +485,18 @@ class Trainer:
                 "best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
                 "history": self.history, "epochs": self.config.epochs}
         weights, tensors = checkpoint.cpu_state(self.model), checkpoint.cpu_copy(tensors)
+        tensors["best_state"] = checkpoint.on_cpu(self.best_state or {})
         done = CheckpointSaved(self.epoch, self.step, str(self.run.checkpoint_dir / "last.safetensors"), "last")
         self._in_background(lambda: checkpoint.save_checkpoint(self.run, weights, tensors, info), done)
+
+    def _save_best(self) -> None:
+        """Queue best.safetensors for writing if the best weights changed since they were last written."""
+        if self.run is None or not self._best_unsaved:
+            return
+        self._best_unsaved = False
+        path, state = self.run.path / BEST, checkpoint.on_cpu(self.best_state)
+        self._in_background(lambda: checkpoint.save_weights(state, path),
+                            CheckpointSaved(self.best_epoch, self._best_step, str(path), "best"))
 
     def _in_background(self, write, event: Event) -> None:
         """Write files on one writer thread (in order) so training does not wait for the disk."""
@@ -484,7 +510,10 @@ class Trainer:
         self._writes = [f for f in self._writes if not f.done()] + [self._writer.submit(job)]
 
     def _settle_writes(self) -> None:
-        """Let pending writes end (their errors matter less than the failure being reported)."""
+        """Write best weights not yet on disk, let pending writes end (their errors matter less than the
+        failure being reported)."""
+        with contextlib.suppress(Exception):
+            self._save_best()
         with contextlib.suppress(Exception):
             self._flush_writes()
 

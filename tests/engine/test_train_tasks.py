@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
+from torch.nn import functional as F
 from train_helpers import chain, gan, recurrent, siamese, single_thread
 
 from engine.runs import create_run
+from engine.train import metrics as metrics_module
 from engine.train.metrics import ClassMetrics
 from engine.train.trainer import Trainer
 
@@ -104,14 +106,22 @@ def test_regression_metrics_are_in_data_units_and_match_scikit_learn():
     assert result.final["test_r2"] == pytest.approx(r2_score(truth, pred), abs=1e-4)
 
 
-def test_confusion_matrix_counts_accumulate_on_the_device():
+@pytest.mark.parametrize("limit", [100, 1 << 20])
+def test_confusion_matrix_and_loss_sums_fold_held_batches_exactly(monkeypatch, limit):
+    # a small limit folds the held batches several times during the epoch, the default once at the end
+    monkeypatch.setattr(metrics_module, "PENDING_LIMIT", limit)
     torch.manual_seed(0)
     out, target = torch.randn(300, 4), torch.randint(0, 4, (300,))
     metrics = ClassMetrics(torch.device("cpu"), 4)
     for chunk in range(0, 300, 64):
-        metrics.update(out[chunk: chunk + 64], target[chunk: chunk + 64])
+        part, truth = out[chunk: chunk + 64], target[chunk: chunk + 64]
+        metrics.add_loss(F.cross_entropy(part, truth), len(truth))
+        metrics.update(part, truth)
     expected = torch.zeros(4, 4, dtype=torch.int64)
     for t, p in zip(target, out.argmax(1), strict=True):
         expected[t, p] += 1
-    assert torch.equal(metrics.state["cm"].view(4, 4), expected)
-    assert metrics.compute()["accuracy"] == pytest.approx(float(expected.diag().sum()) / 300)
+    state = metrics.export_state()
+    assert torch.equal(state["cm"].view(4, 4), expected) and int(state["samples"]) == 300
+    computed = metrics.compute()
+    assert computed["accuracy"] == pytest.approx(float(expected.diag().sum()) / 300)
+    assert computed["loss"] == pytest.approx(float(F.cross_entropy(out, target)), rel=1e-6)
