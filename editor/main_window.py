@@ -29,6 +29,8 @@ from editor.panels.palette import Palette
 from editor.panels.problems import ProblemsPanel
 from editor.panels.properties import PropertiesPanel
 from editor.panels.reference import LayerReference
+from editor.sweep.install import install_sweep
+from editor.training.install import install_training
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
@@ -77,6 +79,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_status(self.controller.validation)
         self._update_enabled()
+        self.training = install_training(self, self.controller)
+        self.sweeps = install_sweep(self, self.controller)
 
     # ---- construction ----------------------------------------------------------------------
     def _fit_to_screen(self, share: float = 0.9) -> None:

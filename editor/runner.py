@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from editor.training import gcguard
 from engine.graph import Graph
 from engine.train.events import Event, RunFailed, RunFinished, RunStarted, event_from_dict
 
@@ -106,9 +107,15 @@ class _ThreadWorker:
 
         self.control, self.bus = ControlToken(), EventBus()
         self._queue = self.bus.queue()
-        self._thread = threading.Thread(target=train, args=(request, self.bus, self.control), daemon=True,
-                                         name="deepwire-training")
+        gcguard.hold()
+        self._thread = threading.Thread(target=self._train, args=(request,), daemon=True, name="deepwire-training")
         self._thread.start()
+
+    def _train(self, request: RunRequest) -> None:
+        try:
+            train(request, self.bus, self.control)
+        finally:
+            gcguard.release_from_worker()
 
     def command(self, name: str) -> None:
         getattr(self.control, name)()

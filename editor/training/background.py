@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from editor.training import gcguard
+
 
 class Job(QObject):
     """One call on its own thread; `done(result)` or `failed(exception)` arrives on the GUI thread."""
@@ -22,19 +24,23 @@ class Job(QObject):
 
     def start(self) -> Job:
         self.running = True
+        gcguard.hold()
         threading.Thread(target=self._run, daemon=True, name="deepwire-job").start()
         return self
 
     def _run(self) -> None:
         try:
-            result = self._fn()
-        except Exception as exc:  # noqa: BLE001  handed to the GUI, which shows it
+            try:
+                signal, value = self.done, self._fn()
+            except Exception as exc:  # noqa: BLE001  handed to the GUI, which shows it
+                signal, value = self.failed, exc
             self.running = False
-            self.failed.emit(exc)
-            return
-        self.running = False
-        self.done.emit(result)
-
+            try:
+                signal.emit(value)
+            except RuntimeError:  # the panel that asked was closed while the job ran: nobody to tell
+                return
+        finally:
+            gcguard.release_from_worker()
 
 def run_job(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
             on_failed: Callable[[Exception], None]) -> Job:

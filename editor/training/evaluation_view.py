@@ -58,7 +58,7 @@ class ConfusionMatrix(pg.PlotWidget):
         self.image.setColorMap(pg.colormap.get("viridis"))
         item.addItem(self.image)
         self._labels: list[pg.TextItem] = []
-        self.setMinimumSize(260, 240)
+        self.setMinimumSize(180, 160)
 
     def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
         n = len(matrix)

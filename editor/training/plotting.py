@@ -30,7 +30,7 @@ def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = 
     item.setLogMode(y=log_y)
     legend = item.addLegend(offset=(-8, 8), labelTextColor=theme.TEXT, labelTextSize="8pt")
     legend.setBrush(pg.mkBrush(theme.PANEL + "c0"))
-    widget.setMinimumSize(220, 150)
+    widget.setMinimumSize(150, 110)
     return widget
 
 

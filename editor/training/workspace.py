@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QStyle, QTabWidget
 
 from editor.files import data_dir
 from editor.runner import TrainingRunner
@@ -79,6 +79,7 @@ class TrainingWorkspace(QObject):
         self.window.addDockWidget(area, dock)
         if neighbours:
             self.window.tabifyDockWidget(neighbours[-1], dock)
+            neighbours[0].raise_()
         return dock
 
     def _build_actions(self) -> None:
@@ -93,7 +94,13 @@ class TrainingWorkspace(QObject):
              "Export the last (or selected) run's model"),
             ("runs", "&Runs", self.show_runs, SP.SP_FileDialogDetailedView, None, "Every run of this project"),
         )
-        menu = self.window.menuBar().addMenu("T&raining")
+        help_menu = next((a for a in self.window.menuBar().actions()  # (QAction.menu() would let PySide delete it)
+                          if a.text().replace("&", "").lower() == "help"), None)
+        menu = QMenu("T&raining", self.window)
+        if help_menu is not None:
+            self.window.menuBar().insertMenu(help_menu, menu)
+        else:
+            self.window.menuBar().addMenu(menu)
         bar = self.window.addToolBar("Training")
         bar.setObjectName("TrainingToolbar")
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -146,6 +153,7 @@ class TrainingWorkspace(QObject):
         self.activations.reset()
         self.selected_run = None
         self._show_tab(self.live)
+        self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from editor.training.install import install_training
 from engine.data import load_data
 from engine.templates import load_project
 
@@ -21,11 +20,17 @@ def small_lenet(epochs: int = 2, **training):
     return graph
 
 
-@pytest.fixture
-def workspace(window, qtbot):
-    ws = install_training(window, window.controller, backend="thread")
-    window.controller.load_graph(small_lenet())
+def workspace_of(window, backend: str = "thread"):
+    """The main window's training workspace; tests use the thread worker (it starts faster) unless they say."""
+    ws = window.training
+    ws.runner.backend = backend
     return ws
+
+
+@pytest.fixture
+def workspace(window):
+    window.controller.load_graph(small_lenet())
+    return workspace_of(window)
 
 
 def wait_idle(qtbot, ws) -> None:
@@ -91,20 +96,27 @@ def test_digits_run_from_the_gui_plots_every_epoch_evaluates_and_exports_onnx(wo
 
 
 def test_pause_stop_and_resume_from_the_checkpoint(window, qtbot):
-    ws = install_training(window, window.controller, backend="thread")
-    window.controller.load_graph(small_lenet(epochs=3, events={"summaries": False, "batch_rate_hz": 1000}))
+    ws = workspace_of(window)
+    window.controller.load_graph(small_lenet(epochs=3, batch_size=16,
+                                             events={"summaries": False, "batch_rate_hz": 1000}))
     panel = ws.training_panel
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
-    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    assert ws.runner.state == "paused" and panel.resume_button.isEnabled()
-    qtbot.wait(300)
-    step = ws.live.series.last_batch.step
-    qtbot.wait(600)
-    assert ws.live.series.last_batch.step == step, "no batches while paused"
+
+    def paused_step() -> int:
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+        assert ws.runner.state == "paused" and panel.resume_button.isEnabled()
+        qtbot.wait(300)
+        step = ws.live.series.last_batch.step
+        qtbot.wait(500)
+        assert ws.live.series.last_batch.step == step, "no batches while paused"
+        return step
+
+    step = paused_step()
     qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     assert ws.runner.state == "running"
     qtbot.waitUntil(lambda: ws.live.series.last_batch.step > step, timeout=TIMEOUT_MS)
+    paused_step()
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws)
     stopped = ws.runner.last_outcome
@@ -122,7 +134,7 @@ def test_pause_stop_and_resume_from_the_checkpoint(window, qtbot):
 
 @pytest.mark.parametrize("backend", ["thread", "process"])
 def test_a_nan_run_shows_its_message_and_the_window_stays(window, qtbot, answers, backend):
-    ws = install_training(window, window.controller, backend=backend)
+    ws = workspace_of(window, backend)
     window.controller.load_graph(small_lenet(epochs=2, lr=1e12, optimizer="sgd", momentum=0.0))
     qtbot.mouseClick(ws.training_panel.start_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws)
@@ -134,7 +146,7 @@ def test_a_nan_run_shows_its_message_and_the_window_stays(window, qtbot, answers
 
 
 def test_a_run_that_cannot_start_reports_why(window, qtbot, answers):
-    ws = install_training(window, window.controller, backend="thread")
+    ws = workspace_of(window)
     graph = small_lenet()
     graph.training["monitor"] = "val_mae"
     window.controller.load_graph(graph)
