@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -58,6 +59,9 @@ def _label(text: str, name: str = "", wrap: bool = False) -> QLabel:
 
 class PropertiesPanel(QScrollArea):
     """Edits the one selected node through the controller, so every change is undoable."""
+
+    sweep_requested = Signal(str, str)
+    """(node id, param name): the user chose "Sweep this param…" on a param's label."""
 
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
@@ -154,6 +158,11 @@ class PropertiesPanel(QScrollArea):
             editor.committed.connect(lambda value, name=param.name: self._commit(name, value))
             label = _label(param.label)
             label.setToolTip(param.doc)
+            if param.kind in ("int", "float", "choice", "bool", "int_or_choice"):
+                label.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+                sweep = QAction("Sweep this param…", label)
+                sweep.triggered.connect(lambda _c=False, n=param.name: self.sweep_requested.emit(self.node_id, n))
+                label.addAction(sweep)
             form.addRow(label, editor)
             self.editors[param.name] = editor
         self.shares_combo = None

@@ -1,0 +1,1 @@
+"""The editor side of sweeps: the sweep dialog, live trials, the results view and "sweep this param"."""
