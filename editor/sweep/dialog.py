@@ -260,7 +260,7 @@ class SweepDialog(QDialog):
         return f"Ready: {count}{limit}, {config.direction} {config.metric}."
 
     def _status(self, text: str, colour: str) -> None:
-        self.status.setText(f"<span style='color:{colour}'>{html.escape(text)}</span>")
+        self.status.setText(f"<span style='color:{colour}'>{html.escape(text, quote=False)}</span>")
 
     # ---- edits ---------------------------------------------------------------------------------
     def _set_key(self, key: str, value) -> None:

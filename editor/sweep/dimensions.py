@@ -126,6 +126,11 @@ class DimensionsTable(QTableWidget):
             return
         self._shown = json.loads(json.dumps(dims))
         self.targets = all_targets(self.controller.graph)
+        for row in range(self.rowCount()):  # a focused field losing focus as it goes must not write back
+            for column in range(self.columnCount()):
+                widget = self.cellWidget(row, column)
+                if widget is not None:
+                    widget.blockSignals(True)
         self.setRowCount(0)
         self.setRowCount(len(dims))
         for row, dim in enumerate(dims):

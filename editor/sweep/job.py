@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from editor.training import gcguard
 from engine.graph import Graph
 from engine.sweep import run_sweep
 
@@ -57,7 +58,10 @@ class SweepJob(QObject):
                 out.put(("failed", str(exc) or type(exc).__name__))
             else:
                 out.put(("finished", result))
+            finally:
+                gcguard.release_from_worker()
 
+        gcguard.hold()  # no cyclic GC on the worker thread: it could destroy Qt objects there
         self._thread = threading.Thread(target=work, name="deepwire-sweep", daemon=True)
         self._thread.start()
         self._timer.start()

@@ -40,10 +40,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+EMPTY = 2
+
+
 def _sort_key(value: Any) -> tuple:
-    """Numbers by value, then text; empty cells last whichever way the column is sorted (close enough)."""
+    """Numbers by value, then text, then empty cells."""
     if value is None:
-        return (2, 0, "")
+        return (EMPTY, 0, "")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, float(value), "")
     return (1, 0, str(value))
@@ -106,8 +109,13 @@ class TrialsModel(QAbstractTableModel):
 
 
 class _SortProxy(QSortFilterProxyModel):
+    """Sorts on the raw values; empty cells (a failed trial's objective) stay last in either order."""
+
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
-        return left.data(RAW_ROLE) < right.data(RAW_ROLE)
+        a, b = left.data(RAW_ROLE), right.data(RAW_ROLE)
+        if (a[0] == EMPTY) != (b[0] == EMPTY):
+            return (a[0] == EMPTY) == (self.sortOrder() == Qt.SortOrder.DescendingOrder)
+        return a < b
 
 
 class ResultsView(QWidget):
