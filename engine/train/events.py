@@ -22,7 +22,8 @@ class Event:
     """Base of all events; `time` is seconds since the epoch when the event was made."""
 
     def to_dict(self) -> dict:
-        return {"type": type(self).__name__, **dataclasses.asdict(self)}
+        """The fields plus "type"; nested dicts and lists are the event's own (not copied: treat them as read-only)."""
+        return {"type": type(self).__name__, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
 
 @dataclass(frozen=True)

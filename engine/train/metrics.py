@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 AUC_BINS = 1024
@@ -102,15 +103,19 @@ class Metrics:
 
 
 def _macro(cm: torch.Tensor) -> dict[str, float]:
-    """accuracy, macro precision/recall/F1 from a confusion matrix (rows = truth, columns = prediction)."""
-    cm = cm.double()
-    tp, truth, predicted = cm.diag(), cm.sum(1), cm.sum(0)
+    """accuracy, macro precision/recall/F1 from a confusion matrix (rows = truth, columns = prediction).
+
+    Computed with NumPy on the host: the matrix is already read back, and small NumPy ops cost far less.
+    """
+    cm = cm.numpy().astype(np.float64)
+    tp, truth, predicted = cm.diagonal(), cm.sum(1), cm.sum(0)
     seen = (truth + predicted) > 0
-    precision = torch.where(predicted > 0, tp / predicted.clamp(min=1), 0.0)
-    recall = torch.where(truth > 0, tp / truth.clamp(min=1), 0.0)
-    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp(min=1e-12), 0.0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, truth, out=np.zeros_like(tp), where=truth > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
     k = max(int(seen.sum()), 1)
-    return {"accuracy": float(tp.sum() / cm.sum().clamp(min=1)), "precision": float(precision[seen].sum()) / k,
+    return {"accuracy": float(tp.sum() / max(cm.sum(), 1.0)), "precision": float(precision[seen].sum()) / k,
             "recall": float(recall[seen].sum()) / k, "f1": float(f1[seen].sum()) / k}
 
 

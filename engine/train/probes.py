@@ -7,6 +7,7 @@ in topological order. Everything is computed on the device and read back in one 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -60,16 +61,31 @@ def node_outputs(node_map: NodeMap, record: Callable[[str, torch.Tensor], None])
 
 
 def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
-    """[mean, std, fraction of zeros, non-finite count, min, max, hist...] of one output, on its device."""
-    flat = x.float().reshape(-1)
-    clean = torch.nan_to_num(flat, nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = torch.aminmax(clean)
-    std, mean = torch.std_mean(clean, unbiased=False)
-    on_mps = flat.device.type == "mps"
-    hist = torch.histc(clean.cpu() if on_mps else clean, bins=bins, min=0, max=0).to(flat.device)
-    nonfinite = flat.numel() - torch.isfinite(flat).sum()
-    zeros = (clean == 0).sum() / flat.numel()
-    return torch.cat([torch.stack([mean, std, zeros, nonfinite.float(), lo, hi]), hist])
+    """[sum, sum of squares, non-zeros, min, max, hist...] of one output, on its device, in a few ops.
+
+    A non-finite value makes the sum non-finite; `_finish_row` then recomputes that row on cleaned values.
+    """
+    flat = x.reshape(-1) if x.is_floating_point() else x.reshape(-1).float()
+    wide = flat.double() if flat.device.type != "mps" else flat.float()
+    lo, hi = torch.aminmax(flat)
+    hist = torch.histc(flat.float() if flat.device.type != "mps" else flat.float().cpu(), bins=bins, min=0, max=0)
+    head = torch.stack([wide.sum(), torch.dot(wide, wide), torch.count_nonzero(flat).to(wide.dtype),
+                        lo.to(wide.dtype), hi.to(wide.dtype)])
+    return torch.cat([head, hist.to(head.device, head.dtype)])
+
+
+def _finish_row(row: list[float], x: torch.Tensor, bins: int) -> dict:
+    """The summary of one output from its `_stats` row (recomputed on cleaned values when it is not finite)."""
+    nonfinite = 0
+    if not math.isfinite(row[0]):
+        finite = torch.isfinite(x)
+        nonfinite = int(x.numel() - finite.sum())
+        row = _stats(torch.where(finite, x.float(), 0.0), bins).cpu().tolist()
+    n = max(x.numel(), 1)
+    total, squares, nonzero, lo, hi = row[:5]
+    mean = total / n
+    return {"mean": mean, "std": max(squares / n - mean * mean, 0.0) ** 0.5, "zeros": 1.0 - nonzero / n,
+            "nonfinite": nonfinite, "min": lo, "max": hi, "hist": [int(v) for v in row[5:]]}
 
 
 def _thumbs(x: torch.Tensor, count: int) -> torch.Tensor:
@@ -86,13 +102,13 @@ def _thumbs(x: torch.Tensor, count: int) -> torch.Tensor:
 def activation_summaries(model: nn.Module, node_map: NodeMap, inputs: tuple[torch.Tensor, ...],
                          bins: int = 30, thumbnails: int = 4) -> dict[str, dict]:
     """Per-node output summaries of one forward pass in eval mode (the model's mode is restored)."""
+    outputs: dict[str, torch.Tensor] = {}
     stats: dict[str, torch.Tensor] = {}
     thumbs: dict[str, torch.Tensor] = {}
-    shapes: dict[str, list[int]] = {}
 
     def record(nid: str, out: torch.Tensor) -> None:
+        outputs[nid] = out
         stats[nid] = _stats(out, bins)
-        shapes[nid] = [None, *out.shape[1:]]
         if thumbnails and out.dim() == 4 and out.is_floating_point():
             thumbs[nid] = _thumbs(out, thumbnails)
 
@@ -105,14 +121,11 @@ def activation_summaries(model: nn.Module, node_map: NodeMap, inputs: tuple[torc
         model.train(was_training)
     if not stats:
         return {}
-    ids = list(stats)
-    table = torch.stack([stats[i] for i in ids]).cpu().tolist()
+    table = torch.stack(list(stats.values())).cpu().tolist()
     thumb_values = {nid: t.cpu().tolist() for nid, t in thumbs.items()}
     out = {}
-    for nid, row in zip(ids, table, strict=True):
-        mean, std, zeros, nonfinite, lo, hi = row[:6]
-        out[nid] = {"mean": mean, "std": std, "zeros": zeros, "nonfinite": int(nonfinite), "min": lo, "max": hi,
-                    "hist": [int(v) for v in row[6:]], "shape": shapes[nid]}
+    for nid, row in zip(stats, table, strict=True):
+        out[nid] = {**_finish_row(row, outputs[nid], bins), "shape": [None, *outputs[nid].shape[1:]]}
         if nid in thumb_values:
             out[nid]["thumbs"] = thumb_values[nid]
     return out

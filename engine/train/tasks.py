@@ -142,7 +142,7 @@ class SupervisedTask:
         t.check_finite(loss, inputs)
         t.backward_step(loss, t.optimizers[0])
         metrics.add_loss(loss, len(target))
-        metrics.update(out.detach(), target)
+        metrics.update(out, target)
         return loss
 
     def eval_batch(self, batch: Batch, metrics: Metrics) -> None:

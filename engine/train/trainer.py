@@ -95,6 +95,9 @@ class TrainResult:
                 "epochs_done": self.epochs_done, "reason": self.reason, "history": self.history}
 
 
+_NO_AUTOCAST = contextlib.nullcontext()
+
+
 class _NonFinite(Exception):
     def __init__(self, inputs: tuple[torch.Tensor, ...]) -> None:
         super().__init__("non-finite loss")
@@ -172,7 +175,7 @@ class Trainer:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":
-            return contextlib.nullcontext()
+            return _NO_AUTOCAST
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(device_type="cuda", dtype=dtype)
 
