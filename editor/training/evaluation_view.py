@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -24,8 +24,9 @@ from editor.training.plotting import curve, palette, plot_widget
 from engine.evaluate.metrics import EvaluationResult
 
 MAX_LABELLED_CELLS = 400
-WRONG_PIXELS = 64
+WRONG_PIXELS = 52
 WRONG_COLUMNS = 5
+LEGEND_CURVES = 4
 
 
 def image_of(values: list) -> QPixmap | None:
@@ -52,12 +53,13 @@ class ConfusionMatrix(pg.PlotWidget):
         item.setLabel("bottom", "predicted", color=theme.MUTED)
         item.setLabel("left", "true", color=theme.MUTED)
         item.invertY(True)
-        item.setAspectLocked(True)
         item.setMouseEnabled(x=False, y=False)
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("viridis"))
         item.addItem(self.image)
         self._labels: list[pg.TextItem] = []
+        self._cell_font = QFont()
+        self._cell_font.setPointSizeF(7.5)
         self.setMinimumSize(180, 160)
 
     def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
@@ -75,6 +77,7 @@ class ConfusionMatrix(pg.PlotWidget):
                     text = f"{value:.2f}" if normalized else f"{int(value)}"
                     dark = value > 0.6 * scale
                     label = pg.TextItem(text, color="#101010" if dark else theme.TEXT, anchor=(0.5, 0.5))
+                    label.setFont(self._cell_font)
                     label.setPos(j + 0.5, i + 0.5)
                     self.addItem(label)
                     self._labels.append(label)
@@ -102,8 +105,8 @@ class EvaluationView(QWidget):
         layout.addLayout(top)
         grid = QGridLayout()
         self.confusion = ConfusionMatrix()
-        self.roc = plot_widget("ROC (one-vs-rest)", "false positive rate", "true positive rate")
-        self.pr = plot_widget("Precision-recall", "recall", "precision")
+        self.roc = plot_widget("ROC (one-vs-rest)", "false positive rate", "true positive rate", legend_at=(-8, -8))
+        self.pr = plot_widget("Precision-recall", "recall", "precision", legend_at=(8, -8))
         self.residuals = plot_widget("Residuals (prediction - truth)", "prediction", "residual")
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -172,18 +175,28 @@ class EvaluationView(QWidget):
         item.addLine(y=0, pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine))
 
     def _show_curves(self, plot: pg.PlotWidget, curves: list, area: str, diagonal: bool) -> None:
+        """One line per class; with many classes the areas go to the title and the per-class table, not a legend."""
         item = plot.getPlotItem()
         item.clear()
         if diagonal:
             item.plot([0, 1], [0, 1], pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine))
+        named = len(curves) <= LEGEND_CURVES
+        item.legend.setVisible(named and bool(curves))
         for c, colour in zip(curves, palette(len(curves)), strict=True):
             label = f"{c.label} ({area} {c.area:.3f})" if c.area is not None else c.label
-            curve(plot, label, colour, 1.5).setData(c.x, c.y)
+            curve(plot, label if named else None, colour, 1.5).setData(c.x, c.y)
+        areas = [c.area for c in curves if c.area is not None]
+        title = "ROC (one-vs-rest)" if diagonal else "Precision-recall"
+        mean = f" · mean {area} {np.mean(areas):.3f}" if areas and not named else ""
+        item.setTitle(f"{title}{mean}", color=theme.TEXT, size="10pt")
         item.setRange(xRange=(0, 1), yRange=(0, 1.02))
 
     def _show_table(self, result: EvaluationResult) -> None:
-        rows = result.per_class
-        columns = list(rows[0]) if rows else ["metric", "value"]
+        roc = {c.label: c.area for c in result.roc}
+        ap = {c.label: c.area for c in result.pr}
+        rows = [{**row, **({"AUC": roc[str(row["class"])]} if str(row.get("class")) in roc else {}),
+                 **({"AP": ap[str(row["class"])]} if str(row.get("class")) in ap else {})} for row in result.per_class]
+        columns = list(dict.fromkeys(k for row in rows for k in row)) if rows else ["metric", "value"]
         if not rows:
             rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
         self.table.clear()
@@ -193,7 +206,7 @@ class EvaluationView(QWidget):
         for r, row in enumerate(rows):
             for c, key in enumerate(columns):
                 value = row.get(key)
-                text = f"{value:.3f}" if isinstance(value, float) else str(value)
+                text = "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
                 cell = QTableWidgetItem(text)
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(r, c, cell)
@@ -202,7 +215,8 @@ class EvaluationView(QWidget):
         while self.wrong_grid.count():
             self.wrong_grid.takeAt(0).widget().deleteLater()
         regression = result.residuals is not None
-        self.wrong_title.setText("Largest errors" if regression else "Most confidently wrong")
+        self.wrong_title.setText("Largest errors (true → predicted)" if regression
+                                 else "Most confidently wrong (true → predicted)")
         for k, sample in enumerate(result.wrong):
             cell = QWidget()
             box = QVBoxLayout(cell)
@@ -214,9 +228,9 @@ class EvaluationView(QWidget):
                 image.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 box.addWidget(image)
             score = f"error {sample['error']:.3g}" if "error" in sample else f"{sample.get('confidence', 0):.0%} sure"
-            text = QLabel(f"true {sample['true']}<br>pred <b>{sample['pred']}</b><br>"
+            text = QLabel(f"{sample['true']} → <b>{sample['pred']}</b><br>"
                           f"<span style='color:{theme.MUTED}'>{score}</span>")
             text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            text.setToolTip(f"sample #{sample['index']} of the split")
+            text.setToolTip(f"sample #{sample['index']} of the split: true {sample['true']}, predicted {sample['pred']}")
             box.addWidget(text)
             self.wrong_grid.addWidget(cell, k // WRONG_COLUMNS, k % WRONG_COLUMNS)

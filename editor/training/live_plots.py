@@ -134,7 +134,8 @@ class LivePlots(QWidget):
         self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
         self.plots["lr"] = plot_widget("Learning rate", "epoch")
         self.curves["lr"] = curve(self.plots["lr"], None, theme.OK_COLOR, 2.0)
-        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True)
+        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True, legend_at=(8, -8))
+        self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
         self.show_metrics([])
 
@@ -147,7 +148,9 @@ class LivePlots(QWidget):
             return
         for name in wanted:
             if name not in self.plots:
-                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
+                falling = name.endswith("loss") or name in ("mae", "rmse")
+                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch",
+                                                      legend_at=(-8, 8) if falling else (-8, -8))
                 self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
                 self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
         for plot in self.plots.values():
@@ -164,6 +167,7 @@ class LivePlots(QWidget):
             colours = palette(len(self._grad_curves))
             for c, colour in zip(self._grad_curves.values(), colours, strict=True):
                 c.setPen(colour, width=1.5)
+            self.plots["grads"].getPlotItem().legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(8, -8))
         return self._grad_curves[node_id]
 
     # ---- events --------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ SMOOTH = 0.1
 """Weight of the newest batch loss in the exponential moving average drawn over the raw batch losses."""
 
 
-def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = False) -> pg.PlotWidget:
-    """A dark plot with a title, axis labels, a faint grid and a legend."""
+def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = False,
+                legend_at: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
+    """A dark plot with a title, axis labels, a faint grid and a legend (offset from a corner, pyqtgraph style)."""
     widget = pg.PlotWidget(background=theme.BASE)
     item = widget.getPlotItem()
     item.setTitle(title, color=theme.TEXT, size="10pt")
@@ -28,8 +29,9 @@ def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = 
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
     item.setLogMode(y=log_y)
-    legend = item.addLegend(offset=(-8, 8), labelTextColor=theme.TEXT, labelTextSize="8pt")
+    legend = item.addLegend(offset=legend_at, labelTextColor=theme.TEXT, labelTextSize="8pt", verSpacing=-4)
     legend.setBrush(pg.mkBrush(theme.PANEL + "c0"))
+    legend.hide()  # shown by the first named curve
     widget.setMinimumSize(150, 110)
     return widget
 
@@ -41,7 +43,10 @@ def curve(widget: pg.PlotWidget, name: str | None, color: str, width: float = 2.
     qcolor.setAlpha(alpha)
     pen = pg.mkPen(qcolor, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
     kwargs = {"symbol": symbol, "symbolSize": 6, "symbolBrush": qcolor, "symbolPen": None} if symbol else {}
-    return widget.plot([], [], name=name, pen=pen, **kwargs)
+    item = widget.plot([], [], name=name, pen=pen, **kwargs)
+    if name:
+        widget.getPlotItem().legend.show()
+    return item
 
 
 def palette(count: int) -> list[str]:

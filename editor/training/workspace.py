@@ -25,7 +25,7 @@ from engine.runs import default_run_dir
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
 
-LIVE_SHARE = 0.5
+LIVE_SHARE = 0.55
 """Fraction of the window height the bottom training dock takes while a run is shown."""
 
 
