@@ -24,6 +24,8 @@ DATA = "data.json"
 METRICS = "metrics.json"
 BEST = "best.safetensors"
 CHECKPOINTS = "checkpoints"
+SWEEP_PREFIX = "sweep-"
+"""Sweep trials live in `<run_dir>/sweep-<study>/<time>-trial-NNNN/`."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Run:
     @property
     def id(self) -> str:
         return self.path.name
+
+    @property
+    def study(self) -> str | None:
+        """The sweep study this run is a trial of (its folder is `sweep-<study>/`), else None."""
+        parent = self.path.parent.name
+        return parent[len(SWEEP_PREFIX):] if parent.startswith(SWEEP_PREFIX) else None
 
     @property
     def graph(self) -> Graph:
@@ -118,11 +126,17 @@ def open_run(path: str | os.PathLike) -> Run:
 
 
 def list_runs(run_dir: str | os.PathLike) -> list[Run]:
-    """Every run folder directly under `run_dir`, oldest first."""
+    """Every run folder under `run_dir`, sweep trials in its `sweep-<study>/` folders included, oldest first."""
     root = Path(run_dir)
     if not root.is_dir():
         return []
-    return [Run(p) for p in sorted(root.iterdir()) if (p / PROJECT).is_file()]
+    found = []
+    for path in root.iterdir():
+        if (path / PROJECT).is_file():
+            found.append(Run(path))
+        elif path.name.startswith(SWEEP_PREFIX) and path.is_dir():
+            found.extend(Run(p) for p in path.iterdir() if (p / PROJECT).is_file())
+    return sorted(found, key=lambda run: (run.id, str(run.path)))
 
 
 def default_run_dir(project: str | os.PathLike | None) -> Path:

@@ -164,20 +164,20 @@ def run_runs(args: argparse.Namespace) -> int:
         console.print(f"no runs in {root}")
         return 0
     table = Table(title=f"runs in {root}")
-    for col in ("run", "project", "epochs", "ended", "best epoch", "best metrics"):
+    for col in ("run", "study", "project", "epochs", "ended", "best epoch", "best metrics"):
         table.add_column(col)
     for run in runs:
         metrics = run.metrics()
-        project = run.graph.name
+        project, study = run.graph.name, run.study or "-"
         if not metrics:
             last = run.events()[-1:] if run.events_path.exists() else []
             state = "failed" if last and isinstance(last[0], RunFailed) else "running or cut off"
-            table.add_row(run.id, project, "-", state, "-", "-")
+            table.add_row(run.id, study, project, "-", state, "-", "-")
             continue
         best = metrics.get("best") or {}
         val = {k: v for k, v in best.items() if k.startswith("val_")} or best
         shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3])
-        table.add_row(run.id, project, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
+        table.add_row(run.id, study, project, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
                       str(metrics.get("best_epoch") or "-"), shown)
     console.print(table)
     return 0

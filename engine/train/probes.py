@@ -68,7 +68,8 @@ def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
     flat = x.reshape(-1) if x.is_floating_point() else x.reshape(-1).float()
     wide = flat.double() if flat.device.type != "mps" else flat.float()
     lo, hi = torch.aminmax(flat)
-    hist = torch.histc(flat.float() if flat.device.type != "mps" else flat.float().cpu(), bins=bins, min=0, max=0)
+    clean = torch.nan_to_num(flat.float(), nan=0.0, posinf=0.0, neginf=0.0)  # histc refuses a non-finite range
+    hist = torch.histc(clean.cpu() if clean.device.type == "mps" else clean, bins=bins, min=0, max=0)
     head = torch.stack([wide.sum(), torch.dot(wide, wide), torch.count_nonzero(flat).to(wide.dtype),
                         lo.to(wide.dtype), hi.to(wide.dtype)])
     return torch.cat([head, hist.to(head.device, head.dtype)])

@@ -10,12 +10,14 @@ import torch
 from safetensors.torch import load_file
 from train_helpers import digits_cnn, iris_mlp, single_thread
 
+from engine.cli import main as cli_main
 from engine.errors import TrainingError
 from engine.runs import create_run, list_runs, open_run
 from engine.train.config import TrainingConfig
 from engine.train.events import (
     Activations,
     BatchEnded,
+    CheckpointSaved,
     EpochEnded,
     Gradients,
     RunFailed,
@@ -23,6 +25,7 @@ from engine.train.events import (
     RunStarted,
     event_from_dict,
 )
+from engine.train.probes import activation_summaries, node_outputs
 from engine.train.trainer import Trainer
 
 
@@ -160,6 +163,62 @@ def test_stop_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
         assert a["val"]["loss"] == pytest.approx(b["val"]["loss"], rel=1e-6, abs=1e-9)
 
 
+def test_a_crash_mid_epoch_resumes_from_the_last_timed_checkpoint_with_the_same_losses(tmp_path):
+    straight = Trainer(_dropout_cnn(2)).fit()
+    graph = _dropout_cnn(2)
+    graph.training["checkpoint_every_s"] = 1e-9  # a checkpoint between every two batches
+    run = create_run(graph, tmp_path)
+    trainer = Trainer(graph, run=run)
+    train_batch = trainer.task.train_batch
+
+    def power_cut_in_epoch_two(batch, metrics):
+        if trainer.epoch == 1 and trainer.batch_in_epoch == 5:
+            raise RuntimeError("power cut")
+        return train_batch(batch, metrics)
+
+    trainer.task.train_batch = power_cut_in_epoch_two
+    with pytest.raises(RuntimeError, match="power cut"):
+        trainer.fit()
+    assert not open_run(run.path).metrics()  # it never finished
+    resumed_trainer = Trainer.resume(run.path)
+    assert (resumed_trainer.epoch, resumed_trainer.batch_in_epoch) == (1, 5)
+    resumed = resumed_trainer.fit()
+    for a, b in zip(straight.history, resumed.history, strict=True):
+        assert a["train"]["loss"] == pytest.approx(b["train"]["loss"], rel=1e-6, abs=1e-9)
+        assert a["val"]["loss"] == pytest.approx(b["val"]["loss"], rel=1e-6, abs=1e-9)
+
+
+def test_checkpoints_follow_the_time_interval_not_every_epoch(tmp_path):
+    graph = iris_mlp({"epochs": 6, "lr": 0.01})  # default: every 30 s, and at the end
+    run = create_run(graph, tmp_path)
+    trainer = Trainer(graph, run=run)
+    trainer.fit()
+    saved = [e for e in run.events() if isinstance(e, CheckpointSaved)]
+    assert [(e.which, e.epoch) for e in saved if e.which == "last"] == [("last", 6)]
+    best = [e for e in saved if e.which == "best"]
+    assert len(best) == 1 and best[0].epoch == trainer.best_epoch
+    assert torch.equal(load_file(best[0].path)["dense1.weight"], trainer.best_state["dense1.weight"])
+    every = iris_mlp({"epochs": 6, "lr": 0.01, "checkpoint_every": 2})
+    run = create_run(every, tmp_path)
+    Trainer(every, run=run).fit()
+    assert [e.epoch for e in run.events() if isinstance(e, CheckpointSaved) and e.which == "last"] == [2, 4, 6]
+
+
+def test_runs_lists_sweep_trials_with_their_study(tmp_path, monkeypatch, capsys):
+    graph = iris_mlp()
+    plain = create_run(graph, tmp_path)
+    trial = create_run(graph, tmp_path / "sweep-lr-search", "trial-0001")
+    (tmp_path / "sweep-empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    runs = list_runs(tmp_path)
+    assert sorted(r.path for r in runs) == sorted([plain.path, trial.path])
+    assert {r.path: r.study for r in runs} == {plain.path: None, trial.path: "lr-search"}
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli_main(["runs", "--run-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert trial.id in printed and "lr-search" in printed and plain.id in printed
+
+
 def test_nan_run_fails_naming_the_first_non_finite_node(tmp_path):
     graph = iris_mlp({"optimizer": "sgd", "lr": 1e12, "momentum": 0.0, "epochs": 5})
     run = create_run(graph, tmp_path)
@@ -211,6 +270,30 @@ def test_a_slow_listener_does_not_slow_training():
     finished = events[-1]
     assert isinstance(finished, RunFinished)
     assert finished.duration < 0.05 * len(events) / 2  # the listener alone needs far longer than the run took
+
+
+def test_activation_summaries_match_plain_statistics_and_count_non_finite_values():
+    trainer = Trainer(iris_mlp({"epochs": 1}))
+    probe = trainer.data.val.inputs[0][:8].clone()
+    probe[3, 1] = float("nan")  # one sample's row goes NaN through every layer
+    outputs = {}
+    with torch.no_grad(), node_outputs(trainer.node_map, lambda nid, out: outputs.setdefault(nid, out)):
+        trainer.model.eval()
+        trainer.model(probe)
+    nodes = activation_summaries(trainer.model, trainer.node_map, (probe,), bins=10)
+    assert set(nodes) == set(outputs)
+    for nid, out in outputs.items():
+        finite = torch.isfinite(out)
+        clean = torch.where(finite, out, 0.0).double()
+        summary = nodes[nid]
+        assert summary["nonfinite"] == int((~finite).sum()) > 0
+        assert summary["mean"] == pytest.approx(float(clean.mean()), abs=1e-6)
+        assert summary["std"] == pytest.approx(float(clean.std(unbiased=False)), abs=1e-5)
+        assert summary["zeros"] == pytest.approx(float((clean == 0).double().mean()))
+        assert (summary["min"], summary["max"]) == pytest.approx((float(clean.min()), float(clean.max())))
+        assert summary["hist"] == [int(v) for v in torch.histc(clean.float(), bins=10)]
+    clean_nodes = activation_summaries(trainer.model, trainer.node_map, (probe[:3],), bins=10)
+    assert all(s["nonfinite"] == 0 and sum(s["hist"]) == 3 * s["shape"][1] for s in clean_nodes.values())
 
 
 def test_config_errors_name_the_key_and_the_choices():
