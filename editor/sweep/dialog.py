@@ -172,7 +172,7 @@ class SweepDialog(QDialog):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([560, 720])
+        split.setSizes([600, 680])
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.start_button)

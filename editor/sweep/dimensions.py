@@ -95,10 +95,9 @@ class DimensionsTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 78), (2, 74), (3, 74), (4, 40), (5, 150), (6, 30)):
+        for column, width in ((1, 96), (2, 70), (3, 70), (4, 36), (5, 120), (6, 30)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(column, width)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setDefaultSectionSize(30)
         self.setToolTip("Each row is one search dimension: a node param or a training setting, searched over "
                         "a range (int/float, optionally on a log scale) or a list of choices.")

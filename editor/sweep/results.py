@@ -146,17 +146,18 @@ class ResultsView(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.by_trial = plot_widget("Objective by trial", "trial", "objective")
         self.by_size = plot_widget("Objective vs parameter count", "parameters", "objective")
-        self.trial_points = pg.ScatterPlotItem(size=8, pen=None, brush=pg.mkBrush(theme.ACCENT), name="trial")
+        self.by_size.getPlotItem().setLogMode(x=True)  # sizes of a sweep span orders of magnitude
+        self.by_size.getPlotItem().setLabel("bottom", "parameters (log scale)", color=theme.MUTED)
         self.best_line = self.by_trial.plot([], [], pen=pg.mkPen(theme.OK_COLOR, width=2), name="best so far")
-        self.by_trial.addItem(self.trial_points)
-        self.size_points = pg.ScatterPlotItem(size=8, pen=None, brush=pg.mkBrush(theme.MUTED), name="trial")
-        self.front_line = self.by_size.plot([], [], pen=pg.mkPen(PARETO_COLOR, width=1.5), name="Pareto front")
-        self.front_points = pg.ScatterPlotItem(size=12, pen=pg.mkPen(theme.TEXT, width=1),
-                                               brush=pg.mkBrush(PARETO_COLOR), symbol="star")
-        self.by_size.addItem(self.size_points)
-        self.by_size.addItem(self.front_points)
-        for scatter in (self.trial_points, self.size_points, self.front_points):
-            scatter.sigClicked.connect(self._point_clicked)
+        self.trial_points = self._points(self.by_trial, "trial", theme.ACCENT)
+        self.size_points = self._points(self.by_size, "trial", theme.MUTED)
+        self.front_points = self.by_size.plot([], [], pen=pg.mkPen(PARETO_COLOR, width=1.5), name="Pareto front",
+                                              symbol="star", symbolSize=13, symbolBrush=PARETO_COLOR,
+                                              symbolPen=pg.mkPen(theme.TEXT, width=1))
+        for item in (self.trial_points, self.size_points, self.front_points):
+            item.sigPointsClicked.connect(self._point_clicked)
+        for widget in (self.by_trial, self.by_size):
+            widget.getPlotItem().legend.show()
         self.summary = QLabel("No trials yet.")
         self.summary.setObjectName("Muted")
         self.summary.setWordWrap(True)
@@ -171,6 +172,7 @@ class ResultsView(QWidget):
         split.addWidget(plots)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
+        split.setSizes([300, 340])
         bottom = QHBoxLayout()
         bottom.addWidget(self.summary, 1)
         bottom.addWidget(self.open_button)
@@ -179,6 +181,10 @@ class ResultsView(QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(bottom)
         self._update_buttons()
+
+    @staticmethod
+    def _points(widget: pg.PlotWidget, name: str, colour: str) -> pg.PlotDataItem:
+        return widget.plot([], [], pen=None, name=name, symbol="o", symbolSize=8, symbolBrush=colour, symbolPen=None)
 
     # ---- data ------------------------------------------------------------------------------
     @property
@@ -215,9 +221,12 @@ class ResultsView(QWidget):
                                  data=[r.number for r in sized])
         self.front_points.setData([r.params_count for r in front], [r.value for r in front],
                                   data=[r.number for r in front])
-        self.front_line.setData([r.params_count for r in front], [r.value for r in front])
+        corner = 1 if self.direction == "maximize" else 0  # the legend goes where the points are not
         for widget in (self.by_trial, self.by_size):
-            widget.getPlotItem().setLabel("left", self.metric_name, color=theme.MUTED)
+            item = widget.getPlotItem()
+            item.setLabel("left", self.metric_name, color=theme.MUTED)
+            if item.legend is not None:
+                item.legend.anchor((1, corner), (1, corner), offset=(-8, -8 if corner else 8))
 
     def _summarize(self) -> None:
         if not self.rows:
@@ -231,7 +240,8 @@ class ResultsView(QWidget):
         if done:
             best = max(done, key=lambda r: r.value) if self.direction == "maximize" else min(done, key=lambda r: r.value)
             text += f" · best {self.metric_name} {best.value:.4g} (trial {best.number}, {_text(best.params_count)} params)"
-        self.summary.setText(text + f" · ★ Pareto front: {len(self.pareto_rows)}")
+        self.summary.setText(f"{text}\n★ {len(self.pareto_rows)} on the Pareto front: no other trial is both better "
+                             "and smaller")
 
     # ---- choosing a trial --------------------------------------------------------------------
     def selected_row(self) -> TrialRow | None:

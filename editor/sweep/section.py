@@ -107,8 +107,10 @@ def param_dimension(param: Param, value) -> dict:
 
 
 def node_targets(node: Node) -> list[Target]:
-    """The sweepable params of one node."""
+    """The sweepable params of one layer node (an Input's or Output's settings describe the data, not the net)."""
     spec = get_spec(node.type)
+    if spec.role != "layer":
+        return []
     return [Target(f"{node.name}.{p.name}", f"{node.name} · {p.label}", param_dimension(p, node.params.get(p.name)))
             for p in spec.params if p.kind in SWEEPABLE_KINDS]
 

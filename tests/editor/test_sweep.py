@@ -208,10 +208,12 @@ def test_results_view_highlights_the_pareto_front_and_sorts(qtbot):
     view = ResultsView()
     qtbot.addWidget(view)
     view.set_rows(rows_for_pareto(), "val_accuracy", "maximize")
-    xs, ys = view.front_points.getData()
-    assert list(zip(xs, ys, strict=True)) == [(50, 0.80), (100, 0.90), (300, 0.95)]
-    assert len(view.size_points.getData()[0]) == 4
-    assert list(view.best_line.getData()[1]) == [0.90, 0.90, 0.90, 0.95]
+    front = view.front_points
+    assert list(zip(front.xData, front.yData, strict=True)) == [(50, 0.80), (100, 0.90), (300, 0.95)]
+    assert len(view.size_points.xData) == 4
+    legend = view.by_size.getPlotItem().legend
+    assert legend.isVisible() and "Pareto front" in [label.text for _sample, label in legend.items]
+    assert list(view.best_line.yData) == [0.90, 0.90, 0.90, 0.95]
     model = view.table.model()
     states = {model.index(r, 0).data(): model.index(r, 1).data() for r in range(model.rowCount())}
     assert states == {"0": "COMPLETE ★", "1": "COMPLETE ★", "2": "COMPLETE", "3": "FAIL", "4": "COMPLETE ★"}
@@ -225,6 +227,6 @@ def test_results_view_highlights_the_pareto_front_and_sorts(qtbot):
     assert view.selected_row().number == 2
 
     view.set_rows(rows_for_pareto(), "val_loss", "minimize")  # lower is better: other trials make the front
-    xs, ys = view.front_points.getData()
-    assert list(zip(xs, ys, strict=True)) == [(50, 0.80), (200, 0.70)]
+    front = view.front_points
+    assert list(zip(front.xData, front.yData, strict=True)) == [(50, 0.80), (200, 0.70)]
     assert "best val_loss 0.7 (trial 2" in view.summary.text()
