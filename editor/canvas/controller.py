@@ -8,7 +8,7 @@ from typing import Any
 
 import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
@@ -24,7 +24,6 @@ from engine.layers.registry import get_spec
 from engine.layout import layered_layout
 from engine.validate import Validation, Validator
 
-CLIPBOARD_MIME = "application/x-deepwire-subgraph"
 PASTE_OFFSET = 40.0
 INSERT_GAP = 60.0
 FIT_MARGIN = 40.0
@@ -259,24 +258,19 @@ class CanvasController(QObject):
         if not ids:
             return
         self._clipboard = subgraph.extract(self.graph, ids)
-        mime = QMimeData()
-        text = json.dumps(self._clipboard)
-        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
+        # Plain text, not a Python-made QMimeData: PySide6 frees that twice at exit (segfault).
+        QApplication.clipboard().setText(json.dumps(self._clipboard))
 
     def cut(self) -> None:
         self.copy()
         self.delete_selected()
 
     def _clipboard_subgraph(self) -> dict | None:
-        mime = QApplication.clipboard().mimeData()
-        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
-            try:
-                return json.loads(bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8"))
-            except ValueError:
-                return self._clipboard
-        return self._clipboard
+        try:
+            sub = json.loads(QApplication.clipboard().text())
+        except ValueError:
+            return self._clipboard
+        return sub if isinstance(sub, dict) and sub.get("format") == subgraph.FORMAT else self._clipboard
 
     def paste(self, pos: tuple[float, float] | None = None) -> list[str]:
         """Paste the clipboard's layers (new ids, internal wires kept) and select them."""
