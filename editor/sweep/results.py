@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
@@ -50,6 +51,28 @@ def _sort_key(value: Any) -> tuple:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, float(value), "")
     return (1, 0, str(value))
+
+
+def compact_count(value: float) -> str:
+    """1500 -> '1.5k', 2e6 -> '2M', 60 -> '60'."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+class CountAxis(pg.AxisItem):
+    """A log axis of parameter counts labelled 50, 100, 200, 500, 1k (1-2-5 steps only, so labels never overlap)."""
+
+    def tickStrings(self, values, scale, spacing) -> list[str]:
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        labels = []
+        for v in values:
+            count = 10.0 ** v
+            lead = round(count / 10.0 ** math.floor(math.log10(count)), 6) if count > 0 else 0
+            labels.append(compact_count(count) if lead in (1, 2, 5) else "")
+        return labels
 
 
 class TrialsModel(QAbstractTableModel):
@@ -146,6 +169,10 @@ class ResultsView(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.by_trial = plot_widget("Objective by trial", "trial", "objective")
         self.by_size = plot_widget("Objective vs parameter count", "parameters", "objective")
+        axis = CountAxis("bottom")
+        axis.setPen(pg.mkPen(theme.BORDER))
+        axis.setTextPen(pg.mkPen(theme.MUTED))
+        self.by_size.getPlotItem().setAxisItems({"bottom": axis})
         self.by_size.getPlotItem().setLogMode(x=True)  # sizes of a sweep span orders of magnitude
         self.by_size.getPlotItem().setLabel("bottom", "parameters (log scale)", color=theme.MUTED)
         self.best_line = self.by_trial.plot([], [], pen=pg.mkPen(theme.OK_COLOR, width=2), name="best so far")

@@ -3,6 +3,7 @@ live rows, stops, and opens a trial; the results view marks the Pareto front; "s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -211,6 +212,9 @@ def test_results_view_highlights_the_pareto_front_and_sorts(qtbot):
     front = view.front_points
     assert list(zip(front.xData, front.yData, strict=True)) == [(50, 0.80), (100, 0.90), (300, 0.95)]
     assert len(view.size_points.xData) == 4
+    axis = view.by_size.getPlotItem().getAxis("bottom")  # log scale, labelled on 1-2-5 steps only
+    assert axis.tickStrings([math.log10(50), math.log10(60), 2, 3, math.log10(2e6)], 1, 1) == ["50", "", "100", "1k",
+                                                                                             "2M"]
     legend = view.by_size.getPlotItem().legend
     assert legend.isVisible() and "Pareto front" in [label.text for _sample, label in legend.items]
     assert list(view.best_line.yData) == [0.90, 0.90, 0.90, 0.95]
