@@ -32,6 +32,8 @@ def make_loss(name: str, *, margin: float = 1.0, huber_delta: float = 1.0, label
     """Loss by name; targets are reshaped to fit the output (class ids for cross-entropy)."""
     if name == "cross_entropy":
         def cross_entropy(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            if out.dim() == 2 and target.dim() == 1 and target.dtype == torch.long:  # the common case, no reshapes
+                return F.cross_entropy(out, target, label_smoothing=label_smoothing)
             return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1).long(),
                                    label_smoothing=label_smoothing)
         return cross_entropy

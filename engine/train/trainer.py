@@ -374,10 +374,11 @@ class Trainer:
         metrics = self.task.new_metrics()
         self.model.eval()
         gen = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            for batch in self.data.batches(split, self.config.batch_size, shuffle=False, device=self.device,
-                                           generator=gen, rank=self.dist.rank, world_size=self.dist.world_size):
-                self.task.eval_batch(batch, metrics)
+        eval_batch = self.task.eval_batch
+        for batch in self.data.batches(split, self.config.batch_size, shuffle=False, device=self.device,
+                                       generator=gen, rank=self.dist.rank, world_size=self.dist.world_size):
+            with torch.inference_mode():  # per batch: the data split cached on the device stays a normal tensor
+                eval_batch(batch, metrics)
         self.model.train()
         return metrics.compute(self._reduce)
 
