@@ -155,9 +155,9 @@ def read_json(path: Path, default: Any) -> Any:
         raise TrainingError(f"{path}: not valid JSON ({exc.msg}); the file may be cut off") from None
 
 
-def write_json(path: Path, doc: Any) -> None:
-    """Atomic JSON write (temp file in the same folder, then rename)."""
-    write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8"))
+def write_json(path: Path, doc: Any, indent: int | None = 2) -> None:
+    """Atomic JSON write (temp file in the same folder, then rename); `indent=None` for compact machine files."""
+    write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=indent) + "\n", encoding="utf-8"))
 
 
 def write_atomic(path: Path, write) -> None:

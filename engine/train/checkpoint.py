@@ -53,7 +53,7 @@ def save_checkpoint(run: Run, weights: dict[str, torch.Tensor], tensors: dict, i
     folder.mkdir(exist_ok=True)
     save_weights(weights, folder / f"{LAST}.safetensors")
     write_atomic(folder / f"{LAST}.state.pt", lambda tmp: torch.save(tensors, tmp))
-    write_json(folder / f"{LAST}.json", info)
+    write_json(folder / f"{LAST}.json", info, indent=None)  # RNG states: thousands of numbers, one line
     return folder / f"{LAST}.safetensors"
 
 
