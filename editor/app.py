@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 
 from PySide6.QtCore import QEventLoop, QTimer
@@ -10,10 +11,12 @@ from PySide6.QtWidgets import QApplication
 
 from editor import theme
 from editor.main_window import MainWindow
+from editor.settings import Settings
+from editor.welcome import EXAMPLE
 from engine.errors import ProjectFileError
 from engine.templates import list_templates, load_project
 
-DEFAULT_PROJECT = "lenet"
+DEFAULT_PROJECT = EXAMPLE
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,14 +27,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def application() -> QApplication:
-    """The running QApplication, created and themed on first use."""
+    """The running QApplication, named after DeepWire; created and themed (the user's theme) on first use."""
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
-        app.setApplicationName("DeepWire")
-        app.setOrganizationName("DeepWire")
-        app.setApplicationDisplayName("DeepWire")
-        theme.apply_theme(app)
+        theme.apply_theme(app, Settings().theme)
+    app.setApplicationName("DeepWire")
+    app.setOrganizationName("DeepWire")
+    app.setApplicationDisplayName("DeepWire")
+    app.setDesktopFileName("deepwire")  # matches packaging/linux/deepwire.desktop: the shell shows its icon
     return app
 
 
@@ -56,8 +60,14 @@ def open_project(window: MainWindow, ref: str | None) -> None:
     window.controller.fit_view()
 
 
+def is_first_run(project: str | None, settings: Settings) -> bool:
+    """No project asked for, no recent files and the welcome view never shown: a new user."""
+    return project is None and not settings.welcome_shown and not settings.recent_files()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the editor; returns the process exit status."""
+    multiprocessing.freeze_support()  # the training runner's child process re-enters a frozen (PyInstaller) app
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
     window = MainWindow()
@@ -69,6 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         window.controller.undo_stack.setClean()
         window.close()
         return 0
-    if not window.offer_restore():
-        open_project(window, args.project)
+    start(window, args.project)
     return app.exec()
+
+
+def start(window: MainWindow, project: str | None) -> None:
+    """Offer crash recovery, else open `project` (or the example), with the welcome view on a first run."""
+    if window.offer_restore():
+        return
+    first_run = is_first_run(project, Settings())
+    open_project(window, project)
+    if first_run:
+        window.show_welcome()

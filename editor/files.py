@@ -8,14 +8,13 @@ import tempfile
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from editor.settings import Settings
 from engine.errors import ProjectFileError
 from engine.graph import Graph
 
-AUTOSAVE_DELAY_MS = 3000
 AUTOSAVE_FORMAT = "deepwire-autosave"
-MAX_RECENT = 8
 
 
 def data_dir() -> Path:
@@ -27,11 +26,6 @@ def data_dir() -> Path:
 
 def autosave_path() -> Path:
     return data_dir() / "autosave.json"
-
-
-def settings() -> QSettings:
-    """The editor's settings store (an INI file in the user's config folder)."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "DeepWire", "editor")
 
 
 def read_autosave() -> tuple[Graph, Path | None] | None:
@@ -79,7 +73,7 @@ class Document(QObject):
         self._restored = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.set_autosave_interval(Settings().autosave_interval_s)
         self._timer.timeout.connect(self.autosave)
         controller.undo_stack.cleanChanged.connect(lambda _clean: self.changed.emit())
         controller.graph_changed.connect(self._timer.start)
@@ -150,6 +144,14 @@ class Document(QObject):
                "project": self.controller.graph.to_dict()}
         _write_atomic(autosave_path(), json.dumps(doc))
 
+    def set_autosave_interval(self, seconds: int) -> None:
+        """Autosave `seconds` after the last change (the Preferences' autosave interval)."""
+        self._timer.setInterval(seconds * 1000)
+
+    @property
+    def autosave_interval_s(self) -> int:
+        return self._timer.interval() // 1000
+
     def close_cleanly(self) -> None:
         """A clean exit: nothing left to recover."""
         self._timer.stop()
@@ -157,13 +159,9 @@ class Document(QObject):
 
     # ---- recent files --------------------------------------------------------------------
     def recent_files(self) -> list[Path]:
-        value = settings().value("recent_files", [])
-        paths = [value] if isinstance(value, str) else list(value or [])
-        return [Path(p) for p in paths if Path(p).is_file()]
+        """The user's recent projects (editor.settings), newest first."""
+        return Settings().recent_files()
 
     def add_recent(self, path: Path) -> None:
-        paths = [str(path)] + [str(p) for p in self.recent_files() if p != path]
-        store = settings()
-        store.setValue("recent_files", paths[:MAX_RECENT])
-        store.sync()
+        Settings().add_recent(path)
         self.recent_changed.emit()

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDockWidget,
     QFileDialog,
@@ -15,7 +16,9 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QStackedWidget,
     QTabWidget,
+    QToolBar,
     QWidget,
 )
 
@@ -29,24 +32,32 @@ from editor.panels.palette import Palette
 from editor.panels.problems import ProblemsPanel
 from editor.panels.properties import PropertiesPanel
 from editor.panels.reference import LayerReference
+from editor.preferences import PreferencesDialog
+from editor.settings import Settings
 from editor.sweep.install import install_sweep
 from editor.training.install import install_training
+from editor.welcome import EXAMPLE, WelcomeView
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
+from engine.templates import load_project
 
 PROJECT_FILTER = "DeepWire project (*.json)"
 
 
 class MainWindow(QMainWindow):
-    """DeepWire's editor window; every graph edit goes through `controller`."""
+    """DeepWire's editor window; every graph edit goes through `controller`; the welcome view can cover it."""
 
     def __init__(self, controller: CanvasController | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller or CanvasController(self)
         self.document = Document(self.controller, self)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.setCentralWidget(self.controller.widget)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.controller.widget)
+        self.setCentralWidget(self.stack)
+        self.welcome: WelcomeView | None = None
+        self._state_before_welcome = None
         self.palette = Palette()
         self.properties = PropertiesPanel(self.controller)
         self.problems = ProblemsPanel(self.controller)
@@ -81,6 +92,7 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
+        self.training.runner.default_device = Settings().device
 
     # ---- construction ----------------------------------------------------------------------
     def _fit_to_screen(self, share: float = 0.9) -> None:
@@ -147,6 +159,9 @@ class MainWindow(QMainWindow):
         a("zoom_out", "Zoom &out", c.zoom_out, "zoom-out", K.ZoomOut, "Zoom out")
         a("reference", "&Layer reference", self.show_reference, "book", "F1", "What every layer type does")
         a("about", "&About DeepWire", self.show_about, "help")
+        a("welcome", "&Welcome", self.show_welcome, "template", None, "The welcome view: examples, templates, recent")
+        a("preferences", "&Preferences…", self.show_preferences, None, "Ctrl+,",
+          "Theme, default training device, autosave interval")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -161,12 +176,12 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.actions_["quit"])
         self._menu("&Edit", ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-                             "group", "ungroup", "swap", "save_block"))
+                             "group", "ungroup", "swap", "save_block", None, "preferences"))
         view = self._menu("&View", ("fit", "layout", None, "zoom_in", "zoom_out", None))
         panels = view.addMenu("&Panels")
         for dock in (self.palette_dock, self.properties_dock, self.problems_dock, self.code_dock):
             panels.addAction(dock.toggleViewAction())
-        self._menu("&Help", ("reference", None, "about"))
+        self._menu("&Help", ("welcome", "reference", None, "about"))
 
     def _menu(self, title: str, keys: tuple[str | None, ...]) -> QMenu:
         menu = self.menuBar().addMenu(title)
@@ -244,6 +259,18 @@ class MainWindow(QMainWindow):
     def new_blank(self) -> None:
         if self.confirm_discard():
             self.document.new(Graph(name="Untitled"))
+
+    def open_template(self, stem: str) -> bool:
+        """Start an unsaved project from the template `stem` (asks first about unsaved work)."""
+        if not self.confirm_discard():
+            return False
+        try:
+            self.document.new(load_project(stem))
+        except ProjectFileError as exc:
+            self.show_error("Cannot open the template", f"<b>{stem}</b> could not be opened.", str(exc))
+            return False
+        self.controller.fit_view()
+        return True
 
     def new_from_template(self) -> None:
         dialog = GalleryDialog(self)
@@ -325,6 +352,75 @@ class MainWindow(QMainWindow):
             return
         self.document.close_cleanly()
         event.accept()
+
+    # ---- welcome view ----------------------------------------------------------------------
+    @property
+    def welcome_visible(self) -> bool:
+        return self.welcome is not None and self.stack.currentWidget() is self.welcome
+
+    def show_welcome(self) -> WelcomeView:
+        """Cover the window with the welcome view (panels and toolbars hidden until it closes)."""
+        if self.welcome is None:
+            self.welcome = WelcomeView()
+            self.stack.addWidget(self.welcome)
+            w = self.welcome
+            w.train_requested.connect(self.train_example)
+            w.template_chosen.connect(lambda stem: self._leave_welcome_if(self.open_template(stem)))
+            w.recent_chosen.connect(lambda path: self._leave_welcome_if(self.open_file(path)))
+            w.open_requested.connect(lambda: self._leave_welcome_if(self.open_file()))
+            w.blank_requested.connect(self._welcome_blank)
+            w.dismissed.connect(self.hide_welcome)
+        self.welcome.set_recent(self.document.recent_files())
+        if not self.welcome_visible:
+            self._state_before_welcome = self.saveState()
+            for bar in (*self.findChildren(QDockWidget), *self.findChildren(QToolBar), self.statusBar()):
+                bar.hide()
+            self.stack.setCurrentWidget(self.welcome)
+        Settings().welcome_shown = True
+        return self.welcome
+
+    def hide_welcome(self) -> None:
+        """Back to the editor, with the panels and toolbars as they were."""
+        if not self.welcome_visible:
+            return
+        self.stack.setCurrentWidget(self.controller.widget)
+        self.restoreState(self._state_before_welcome)
+        self.statusBar().show()
+        self.controller.fit_view()
+
+    def _leave_welcome_if(self, done: bool) -> None:
+        if done:
+            self.hide_welcome()
+
+    def _welcome_blank(self) -> None:
+        if self.confirm_discard():
+            self.document.new(Graph(name="Untitled"))
+            self.hide_welcome()
+
+    def train_example(self) -> bool:
+        """"Train this": open the LeNet digits example and start training it."""
+        if not self.open_template(EXAMPLE):
+            return False
+        self.hide_welcome()
+        self.training.train()
+        return True
+
+    # ---- preferences -----------------------------------------------------------------------
+    def show_preferences(self) -> PreferencesDialog:
+        """Edit > Preferences; accepted settings apply at once."""
+        dialog = PreferencesDialog(Settings(), self)
+        dialog.accepted.connect(self.apply_settings)
+        dialog.open()
+        return dialog
+
+    def apply_settings(self) -> None:
+        """Apply the stored theme, default device and autosave interval to the running editor."""
+        settings = Settings()
+        app = QApplication.instance()
+        if app.styleSheet() != theme.stylesheet(settings.theme):
+            theme.apply_theme(app, settings.theme)
+        self.training.runner.default_device = settings.device
+        self.document.set_autosave_interval(settings.autosave_interval_s)
 
     # ---- edits ---------------------------------------------------------------------------
     def add_layer(self, type_id: str) -> None:

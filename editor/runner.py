@@ -185,6 +185,8 @@ class TrainingRunner(QObject):
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         self.backend = backend
         self.torch_threads = torch_threads
+        self.default_device = "auto"
+        """The device a project whose training device is "auto" trains on (the editor's Preferences)."""
         self.state = "idle"
         self.run_path: Path | None = None
         self.last_outcome: RunFinished | RunFailed | None = None
@@ -199,7 +201,11 @@ class TrainingRunner(QObject):
 
     def start(self, graph: Graph, run_dir: str | Path) -> None:
         """Train `graph` (a snapshot is taken now) in a new run folder under `run_dir`."""
-        self._launch(RunRequest(graph.to_dict(), str(run_dir), torch_threads=self.torch_threads))
+        project = graph.to_dict()
+        training = dict(project.get("training") or {})
+        if training.get("device", "auto") == "auto" and self.default_device != "auto":
+            project["training"] = {**training, "device": self.default_device}
+        self._launch(RunRequest(project, str(run_dir), torch_threads=self.torch_threads))
 
     def continue_run(self, run_path: str | Path, epochs: int | None = None) -> None:
         """Continue a stopped (or, with more `epochs`, a finished) run from its last checkpoint."""

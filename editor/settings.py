@@ -1,4 +1,4 @@
-"""The user's editor settings (theme, default device, autosave interval, recent files), typed, over QSettings.
+"""The user's editor settings (theme, default device, autosave interval, recent files, first run), typed, over QSettings.
 
 Stored as an INI file in the platform's standard config location (organisation and app "DeepWire").
 A missing, mistyped or out-of-range stored value reads as the default, so a hand-edited file never breaks
@@ -81,6 +81,15 @@ class Settings:
         if isinstance(seconds, bool) or not isinstance(seconds, int) or not low <= seconds <= high:
             raise ValueError(f"autosave interval must be a whole number of seconds from {low} to {high}")
         self._set("autosave_interval_s", seconds)
+
+    @property
+    def welcome_shown(self) -> bool:
+        """Whether the first-run welcome view has been shown (it then only opens from Help > Welcome)."""
+        return str(self.store.value("welcome_shown", "false")).lower() == "true"
+
+    @welcome_shown.setter
+    def welcome_shown(self, shown: bool) -> None:
+        self._set("welcome_shown", bool(shown))
 
     def recent_files(self) -> list[Path]:
         """Recently opened or saved projects, newest first, only those that still exist."""

@@ -11,6 +11,8 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPalett
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
+from editor.settings import DEFAULT_THEME
+
 WINDOW = "#1e2024"
 PANEL = "#24272c"
 BASE = "#1a1c20"
@@ -61,10 +63,14 @@ def mono_font(point_size: float = 10.0) -> QFont:
 @cache
 def icon(name: str) -> QIcon:
     """An icon from resources/icons/<name>.svg, rendered crisp at the usual sizes."""
-    data = (resources.files("resources") / "icons" / f"{name}.svg").read_bytes()
+    return icon_from_svg((resources.files("resources") / "icons" / f"{name}.svg").read_bytes())
+
+
+def icon_from_svg(data: bytes, sizes: tuple[int, ...] = (16, 20, 24, 32, 48, 64)) -> QIcon:
+    """A QIcon holding the SVG `data` rendered at each of `sizes` px."""
     renderer = QSvgRenderer(QByteArray(data))
     result = QIcon()
-    for size in (16, 20, 24, 32, 48, 64):
+    for size in sizes:
         pixmap = QPixmap(size, size)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
@@ -74,9 +80,22 @@ def icon(name: str) -> QIcon:
     return result
 
 
-def stylesheet() -> str:
-    """The QSS in resources/styles/dark.qss with the colour names filled in."""
-    text = (resources.files("resources") / "styles" / "dark.qss").read_text(encoding="utf-8")
+@cache
+def app_icon() -> QIcon:
+    """DeepWire's icon from the app icon set (resources/icons/app): the PNG renderings plus the SVG."""
+    folder = resources.files("resources") / "icons" / "app"
+    result = icon_from_svg((folder / "deepwire.svg").read_bytes(), sizes=(512,))
+    for entry in folder.iterdir():
+        if entry.name.endswith(".png"):
+            pixmap = QPixmap()
+            pixmap.loadFromData(entry.read_bytes(), "PNG")
+            result.addPixmap(pixmap)
+    return result
+
+
+def stylesheet(name: str = DEFAULT_THEME) -> str:
+    """The QSS in resources/styles/<name>.qss with the colour names filled in."""
+    text = (resources.files("resources") / "styles" / f"{name}.qss").read_text(encoding="utf-8")
     icons = Path(str(resources.files("resources") / "icons")).as_posix()
     names = {"ICONS": icons, "WINDOW": WINDOW, "PANEL": PANEL, "BASE": BASE, "RAISED": RAISED, "BORDER": BORDER,
              "TEXT": TEXT, "MUTED": MUTED, "ACCENT": ACCENT, "ERROR": ERROR_COLOR}
@@ -100,8 +119,8 @@ def dark_palette() -> QPalette:
     return pal
 
 
-def apply_theme(app: QApplication) -> None:
-    """Make the whole application dark: Fusion style, palette, stylesheet, font and plot defaults."""
+def apply_theme(app: QApplication, name: str = DEFAULT_THEME) -> None:
+    """Style the whole application with theme `name`: Fusion style, palette, stylesheet, font, icon, plots."""
     import pyqtgraph
 
     app.setStyle("Fusion")
@@ -109,6 +128,6 @@ def apply_theme(app: QApplication) -> None:
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), 10.0))
     app.setFont(font)
-    app.setStyleSheet(stylesheet())
-    app.setWindowIcon(icon("app"))
+    app.setStyleSheet(stylesheet(name))
+    app.setWindowIcon(app_icon())
     pyqtgraph.setConfigOptions(background=BASE, foreground=TEXT, antialias=True)

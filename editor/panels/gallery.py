@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,13 +29,17 @@ PREVIEW = QSize(460, 300)
 STEM_ROLE = Qt.ItemDataRole.UserRole
 
 
-class GalleryDialog(QDialog):
-    """Lists resources/templates/*.json grouped by task; accept() leaves the pick in `chosen()`."""
+class Gallery(QWidget):
+    """The templates grouped by task: a task list and a grid of diagram thumbnails, optionally a detail pane.
 
-    def __init__(self, parent: QWidget | None = None):
+    `activated(stem)` fires when a template is double-clicked (or Enter is pressed on it).
+    """
+
+    activated = Signal(str)
+    current_changed = Signal()
+
+    def __init__(self, detail: bool = True, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("New from template")
-        self.resize(1240, 700)
         self.templates, self.broken = all_templates()
         self._by_stem = {t.stem: t for t in self.templates}
 
@@ -59,41 +63,30 @@ class GalleryDialog(QDialog):
         self.list.setWordWrap(True)
         self.list.setMinimumWidth(2 * GRID.width() + 24)
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(PREVIEW)
         self.title = QLabel(objectName="PanelTitle")
         self.description = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.create = self.buttons.addButton("Create project", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.create.setDefault(True)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
 
-        detail = QVBoxLayout()
-        detail.setSpacing(10)
-        detail.addWidget(self.preview)
-        detail.addWidget(self.title)
-        detail.addWidget(self.description, 1)
-        detail_box = QWidget()
-        detail_box.setLayout(detail)
-        detail_box.setMinimumWidth(PREVIEW.width() + 10)
-        body = QHBoxLayout()
+        body = QHBoxLayout(self)
+        body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.tasks)
         body.addWidget(self.list, 1)
-        body.addWidget(detail_box)
-        layout = QVBoxLayout(self)
-        heading = QLabel("Start from a working network, then change it", objectName="PanelTitle")
-        layout.addWidget(heading)
-        if self.broken:
-            note = QLabel("Some templates could not be read: " + "; ".join(self.broken), objectName="InlineError",
-                          wordWrap=True)
-            layout.addWidget(note)
-        layout.addLayout(body, 1)
-        layout.addWidget(self.buttons)
+        self.detail = detail
+        if detail:
+            self.preview.setMinimumSize(PREVIEW)
+            column = QVBoxLayout()
+            column.setSpacing(10)
+            column.addWidget(self.preview)
+            column.addWidget(self.title)
+            column.addWidget(self.description, 1)
+            detail_box = QWidget()
+            detail_box.setLayout(column)
+            detail_box.setMinimumWidth(PREVIEW.width() + 10)
+            body.addWidget(detail_box)
 
         self.tasks.currentRowChanged.connect(lambda _row: self._fill())
         self.list.currentItemChanged.connect(lambda _cur, _prev: self._show_current())
-        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        self.list.itemActivated.connect(lambda item: self.activated.emit(item.data(STEM_ROLE)))
         self.tasks.setCurrentRow(0)
 
     def _fill(self) -> None:
@@ -104,14 +97,16 @@ class GalleryDialog(QDialog):
             if task == ALL or task in template.tasks:
                 entry = QListWidgetItem(QIcon(render_diagram(template.graph, THUMB)), template.title)
                 entry.setData(STEM_ROLE, template.stem)
-                entry.setToolTip(template.graph.description)
+                entry.setToolTip(f"<b>{html.escape(template.title)}</b><br>{html.escape(template.graph.description)}")
                 self.list.addItem(entry)
         self.list.setCurrentRow(0)
         self._show_current()
 
     def _show_current(self) -> None:
+        self.current_changed.emit()
+        if not self.detail:
+            return
         template = self.current()
-        self.create.setEnabled(template is not None)
         if template is None:
             self.preview.clear()
             self.title.setText("No templates found" if not self.templates else "")
@@ -138,6 +133,36 @@ class GalleryDialog(QDialog):
                 self.list.setCurrentRow(row)
 
     def chosen(self) -> Graph | None:
-        """A fresh copy of the picked template's graph."""
+        """A fresh copy of the current template's graph."""
         template = self.current()
         return template.graph.copy() if template else None
+
+
+class GalleryDialog(QDialog):
+    """New from template: the gallery with its detail pane; accept() leaves the pick in `chosen()`."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("New from template")
+        self.resize(1240, 700)
+        self.gallery = Gallery(detail=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.create = self.buttons.addButton("Create project", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.create.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Start from a working network, then change it", objectName="PanelTitle"))
+        if self.gallery.broken:
+            note = QLabel("Some templates could not be read: " + "; ".join(self.gallery.broken),
+                          objectName="InlineError", wordWrap=True)
+            layout.addWidget(note)
+        layout.addWidget(self.gallery, 1)
+        layout.addWidget(self.buttons)
+        self.gallery.activated.connect(lambda _stem: self.accept())
+        self.gallery.current_changed.connect(lambda: self.create.setEnabled(self.gallery.current() is not None))
+        self.create.setEnabled(self.gallery.current() is not None)
+
+    def chosen(self) -> Graph | None:
+        """A fresh copy of the picked template's graph."""
+        return self.gallery.chosen()

@@ -173,18 +173,19 @@ def test_code_view_explains_an_invalid_graph_instead_of_code(window):
 def test_gallery_lists_every_template_and_hands_out_a_copy(qtbot):
     dialog = GalleryDialog()
     qtbot.addWidget(dialog)
-    stems = {dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())}
+    gallery = dialog.gallery
+    stems = {gallery.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(gallery.list.count())}
     assert stems == set(list_templates()) and "lenet" in stems
-    dialog.select("lenet")
-    assert dialog.title.text() == dialog.current().graph.name
-    assert dialog.current().graph.description[:20] in dialog.description.text()
-    assert not dialog.preview.pixmap().isNull()
+    gallery.select("lenet")
+    assert gallery.title.text() == gallery.current().graph.name
+    assert gallery.current().graph.description[:20] in gallery.description.text()
+    assert not gallery.preview.pixmap().isNull()
     chosen = dialog.chosen()
-    assert chosen.to_dict() == dialog.current().graph.to_dict() and chosen is not dialog.current().graph
-    tasks = [dialog.tasks.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.tasks.count())]
+    assert chosen.to_dict() == gallery.current().graph.to_dict() and chosen is not gallery.current().graph
+    tasks = [gallery.tasks.item(i).data(Qt.ItemDataRole.UserRole) for i in range(gallery.tasks.count())]
     assert "Image classification" in tasks
-    dialog.tasks.setCurrentRow(tasks.index("Image classification"))
-    shown = {dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())}
+    gallery.tasks.setCurrentRow(tasks.index("Image classification"))
+    shown = {gallery.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(gallery.list.count())}
     assert "lenet" in shown and shown < stems
 
 
