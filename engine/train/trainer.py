@@ -284,6 +284,7 @@ class Trainer:
                 self._writer.shutdown(wait=True)
                 self._writer = None
             self.bus.close()
+            self.net = self.model  # free the DDP reducer while its process group still exists
             distributed.shutdown(self.dist)
 
     def _train_epoch(self) -> bool:
