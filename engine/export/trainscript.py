@@ -153,6 +153,8 @@ def main():
         save_file({{k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}}, args.out)
         print(f"saved {{args.out}}")
     if distributed:
+        del net  # the DDP reducer must go before its process group
+        dist.barrier()
         dist.destroy_process_group()
 
 
