@@ -361,8 +361,8 @@ class MainWindow(QMainWindow):
     def show_welcome(self) -> WelcomeView:
         """Cover the window with the welcome view (panels and toolbars hidden until it closes)."""
         if self.welcome is None:
-            self.welcome = WelcomeView()
-            self.stack.addWidget(self.welcome)
+            self.welcome = WelcomeView(self)
+            self.welcome.hide()
             w = self.welcome
             w.train_requested.connect(self.train_example)
             w.template_chosen.connect(lambda stem: self._leave_welcome_if(self.open_template(stem)))
@@ -375,6 +375,7 @@ class MainWindow(QMainWindow):
             self._state_before_welcome = self.saveState()
             for bar in (*self.findChildren(QDockWidget), *self.findChildren(QToolBar), self.statusBar()):
                 bar.hide()
+            self.stack.addWidget(self.welcome)
             self.stack.setCurrentWidget(self.welcome)
         Settings().welcome_shown = True
         return self.welcome
@@ -384,6 +385,8 @@ class MainWindow(QMainWindow):
         if not self.welcome_visible:
             return
         self.stack.setCurrentWidget(self.controller.widget)
+        self.stack.removeWidget(self.welcome)  # out of the stack, its size no longer bounds the canvas's
+        self.welcome.hide()
         self.restoreState(self._state_before_welcome)
         self.statusBar().show()
         self.controller.fit_view()

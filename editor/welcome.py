@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -75,14 +76,20 @@ class WelcomeView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName("Welcome")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(_style())
         self.gallery = Gallery(detail=False)
         self.gallery.tasks.setFixedWidth(180)
         self.gallery.activated.connect(self.template_chosen.emit)
 
-        outer = QVBoxLayout(self)
+        page = QWidget(objectName="Welcome")
+        page.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        scroll = QScrollArea()  # a small screen scrolls the page instead of growing the window past it
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
+        QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
+        self.layout().addWidget(scroll)
+        outer = QVBoxLayout(page)
         outer.setContentsMargins(40, 28, 40, 24)
         outer.setSpacing(22)
         outer.addLayout(self._header())

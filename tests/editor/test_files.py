@@ -154,3 +154,17 @@ def test_open_recent_lists_opened_files(window, tmp_path):
     assert names == ["b.json", "a.json"]
     window.recent_menu.actions()[1].trigger()
     assert window.document.path == paths[0].resolve()
+
+
+def test_recent_files_are_the_user_settings_list(window, tmp_path):
+    from editor.settings import Settings
+
+    path = tmp_path / "net.json"
+    load_project("mlp").save(path)
+    window.open_file(path)
+    assert Settings().recent_files() == [path.resolve()]
+    assert str(path.resolve()) in Settings().path.read_text(encoding="utf-8")  # DeepWire.ini, not a second store
+    other = tmp_path / "other.json"
+    load_project("lenet").save(other)
+    Settings().add_recent(other)
+    assert window.document.recent_files() == [other.resolve(), path.resolve()]

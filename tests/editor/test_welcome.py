@@ -55,13 +55,14 @@ def test_a_project_on_the_command_line_or_recent_files_mean_no_welcome(started, 
 
 
 def test_help_welcome_shows_it_any_time_and_go_to_editor_restores_the_panels(window, qtbot):
-    before = visible_bars(window)
+    before, smallest = visible_bars(window), window.minimumSizeHint()
     assert "LayersDock" in before and "MainToolbar" in before
     window.actions_["welcome"].trigger()
     assert window.welcome_visible and visible_bars(window) == [] and not window.statusBar().isVisible()
     qtbot.mouseClick(window.welcome.skip_button, Qt.MouseButton.LeftButton)
     assert not window.welcome_visible
     assert visible_bars(window) == before and window.statusBar().isVisible()
+    assert window.minimumSizeHint() == smallest  # the hidden welcome view no longer bounds the window's size
 
 
 def test_choosing_a_template_opens_it_and_leaves_the_welcome_view(window, qtbot):

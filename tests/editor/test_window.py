@@ -226,6 +226,6 @@ def test_screenshot_tool_writes_a_png_of_the_whole_window(tmp_path):
     spec = importlib.util.spec_from_file_location("screenshot_tool", path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    out = tool.screenshot("mlp", str(tmp_path / "mlp.png"), width=1200, height=800)
+    out = tool.screenshot("mlp", str(tmp_path / "mlp.png"), width=1440, height=900)
     image = QImage(str(out))
-    assert (image.width(), image.height()) == (1200, 800)
+    assert (image.width(), image.height()) == (1440, 900)
