@@ -73,6 +73,7 @@ class CanvasController(QObject):
         """Show `graph` (replacing everything) and start a fresh undo history."""
         self.graph = graph
         self.undo_stack.clear()
+        self.clear_node_badges()
         self._refresh(True)
         self.fit_view()
 
@@ -107,6 +108,21 @@ class CanvasController(QObject):
 
     def redo(self) -> None:
         self.undo_stack.redo()
+
+    # ---- live badges ----------------------------------------------------------------------
+    def set_node_badge(self, node_id: str, text: str, color: str = "", tooltip: str = "") -> None:
+        """Show a small live pill at a node's top-right (e.g. "40% dead"); empty text removes it.
+        Not an edit: no undo, no validation; it stays until cleared, the node goes or the graph is replaced."""
+        if node_id in self.graph.nodes:
+            self.view.set_badge(node_id, text, color, tooltip)
+
+    def clear_node_badges(self) -> None:
+        """Remove every live badge (a new run starts, or another graph is loaded)."""
+        self.view.clear_badges()
+
+    def node_badge(self, node_id: str) -> str:
+        """The live badge text shown on a node ('' when none)."""
+        return self.view.badges.get(node_id, ("",))[0]
 
     # ---- nodes ----------------------------------------------------------------------------
     def view_center(self) -> tuple[float, float]:

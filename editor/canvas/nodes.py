@@ -109,6 +109,43 @@ class _Port(PortItem):
         return QGraphicsItem.itemChange(self, change, value)
 
 
+class LiveBadgeItem(QGraphicsItem):
+    """A small rounded pill a node wears at its top-right corner while training reports on it."""
+
+    FONT = _font(7.5, bold=True)
+
+    def __init__(self, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.text, self.color = "", QColor(theme.MUTED)
+        self._rect = QRectF()
+        self.setZValue(1.0)
+        self.setAcceptHoverEvents(True)
+
+    def set_badge(self, text: str, color: QColor) -> None:
+        metrics = QFontMetricsF(self.FONT)
+        self.prepareGeometryChange()
+        self.text, self.color = text, QColor(color)
+        h = metrics.height() + 3.0
+        self._rect = QRectF(-metrics.horizontalAdvance(text) - 12.0, -h / 2, metrics.horizontalAdvance(text) + 12.0, h)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        fill = QColor(self.color).darker(260)
+        fill.setAlpha(245)
+        painter.setBrush(fill)
+        painter.setPen(QPen(self.color, 1.3))
+        painter.drawRoundedRect(self._rect, self._rect.height() / 2, self._rect.height() / 2)
+        painter.setFont(self.FONT)
+        painter.setPen(QColor(self.color).lighter(135) if self.color.lightness() < 150 else QColor("#ffffff"))
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        painter.restore()
+
+
 class LayerNodeItem(NodeItem):
     """Draws a layer: category-coloured header with the name, ports, then title, key params and shape."""
 
@@ -121,6 +158,7 @@ class LayerNodeItem(NodeItem):
         self._text_item.setFont(_font(10.0, bold=True))
         self._small = _font(8.5)
         self._shape_font = _font(9.0, bold=True)
+        self._live: LiveBadgeItem | None = None
 
     # ---- content ------------------------------------------------------------------------
     def set_category_color(self, color: QColor) -> None:
@@ -133,6 +171,32 @@ class LayerNodeItem(NodeItem):
         self.setToolTip(look.tooltip)
         if self.scene():
             self.draw_node()
+
+    def set_live_badge(self, text: str, color: QColor, tooltip: str = "") -> None:
+        """Show (or with empty text remove) the live pill at the top-right corner."""
+        if not text:
+            if self._live is not None:
+                self._live.hide()
+            return
+        if self._live is None:
+            self._live = LiveBadgeItem(self)
+        self._live.set_badge(text, color)
+        self._live.setToolTip(tooltip or text)
+        self._live.show()
+        self._place_live_badge()
+
+    def live_badge(self) -> str:
+        """The text of the live pill ('' when none is shown)."""
+        return self._live.text if self._live is not None and self._live.isVisible() else ""
+
+    def _place_live_badge(self) -> None:
+        """Straddle the top edge at the right; left of the 'shares' badge when the node has one."""
+        if self._live is None:
+            return
+        right = self._width - 8.0
+        if self._look.badge:
+            right -= QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 14.0
+        self._live.setPos(right, 0.0)
 
     def _lines(self) -> list[tuple[str, QFont, QColor]]:
         lines = [(self._look.title, self._small, QColor(theme.MUTED))]
@@ -181,6 +245,7 @@ class LayerNodeItem(NodeItem):
         self._set_text_color((223, 227, 232, 255))
         self.setToolTip(self._look.tooltip)
         self._text_item.setPos(HEADER_PAD - 2.0, 0.0)
+        self._place_live_badge()
         if self._ports_height():
             self.align_ports(v_offset=self._header_height() + 3.0)
         else:  # one unnamed port a side, at the same height on every node

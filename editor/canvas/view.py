@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from NodeGraphQt import NodeGraph
 from PySide6.QtCore import QObject, QRectF
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QColor, QUndoStack
 
 from editor import theme
 from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
@@ -113,6 +113,8 @@ class CanvasView(QObject):
         self.groups: dict[str, GroupItem] = {}
         self._links: dict[str, ShareLinkItem] = {}
         self._group_factory = None
+        self.badges: dict[str, tuple[str, str, str]] = {}
+        """Live badges by node id: (text, colour, tooltip); they outlive re-creation of the node's item."""
 
     @property
     def widget(self) -> CanvasViewer:
@@ -124,6 +126,7 @@ class CanvasView(QObject):
         with `validation`; new nodes get their look before their first layout, so each is laid out once."""
         for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]]:
             self._remove(nid)
+        self.badges = {nid: badge for nid, badge in self.badges.items() if nid in graph.nodes}
         for nid, node in graph.nodes.items():
             state = (node.type, node.name, tuple(node.pos))
             if nid not in self.nodes:
@@ -173,6 +176,8 @@ class CanvasView(QObject):
         self._place(obj, node.pos)
         obj.view.draw_node()
         self.nodes[node.id] = obj
+        if node.id in self.badges:
+            self._show_badge(node.id)
 
     def _remove(self, nid: str) -> None:
         for edge in [e for e in self._edges if nid in (e.src, e.dst)]:
@@ -292,6 +297,24 @@ class CanvasView(QObject):
                 self.viewer.scene().addItem(link)
             link.set_ends(self.node_rect(owner), self.node_rect(nid),
                           f"{graph.nodes[nid].name} shares weights with {graph.nodes[owner].name}")
+
+    # ---- live badges ----------------------------------------------------------------------
+    def set_badge(self, nid: str, text: str, color: str, tooltip: str = "") -> None:
+        """Put a live pill on a node (empty text removes it); kept while the node exists."""
+        if text:
+            self.badges[nid] = (text, color or theme.MUTED, tooltip)
+        elif self.badges.pop(nid, None) is None:
+            return
+        if nid in self.nodes:
+            self._show_badge(nid)
+
+    def clear_badges(self) -> None:
+        for nid in list(self.badges):
+            self.set_badge(nid, "", "")
+
+    def _show_badge(self, nid: str) -> None:
+        text, color, tooltip = self.badges.get(nid, ("", theme.MUTED, ""))
+        self.nodes[nid].view.set_live_badge(text, QColor(color), tooltip)
 
     # ---- validation results ---------------------------------------------------------------
     def paint(self, graph: Graph, validation: Validation | None) -> None:

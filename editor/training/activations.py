@@ -32,6 +32,13 @@ def badge_for(node_type: str, summary: dict) -> tuple[str, str]:
     return "", ""
 
 
+def badge_tip(summary: dict) -> str:
+    """The badge's tooltip: what the live numbers mean."""
+    return (f"Live, on the probe batch: {summary.get('zeros', 0.0):.0%} of the outputs are zero "
+            f"(a ReLU unit that is always zero has stopped learning), {summary.get('nonfinite', 0)} non-finite "
+            "values. Select the node and open Training views ▸ Activations for its histogram.")
+
+
 def thumbnail(rows: list[list[int]], pixels: int = THUMB_PIXELS) -> QPixmap:
     """A grey feature map (rows of 0-255) as a pixmap scaled up without smoothing."""
     array = np.ascontiguousarray(np.asarray(rows, dtype=np.uint8))
@@ -134,20 +141,16 @@ class ActivationsView(QWidget):
         self.node_box.setCurrentIndex(self.node_box.findData(node_id))
 
     def _set_badges(self, nodes: dict[str, dict]) -> None:
-        set_badge = getattr(self.controller, "set_node_badge", None)
-        if set_badge is None:
-            return
         graph = self.controller.graph
         shown = set()
         for nid, summary in nodes.items():
             if nid in graph.nodes:
                 text, colour = badge_for(graph.nodes[nid].type, summary)
                 if text:
-                    set_badge(nid, text, colour)
+                    self.controller.set_node_badge(nid, text, colour, badge_tip(summary))
                     shown.add(nid)
         for nid in self._badged - shown:
-            if nid in graph.nodes:
-                set_badge(nid, "", "")
+            self.controller.set_node_badge(nid, "", "")
         self._badged = shown
 
     # ---- drawing -------------------------------------------------------------------------------

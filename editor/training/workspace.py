@@ -151,6 +151,7 @@ class TrainingWorkspace(QObject):
         graph = self.controller.graph
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
+        self.controller.clear_node_badges()
         self.selected_run = None
         self._show_tab(self.live)
         self.training_dock.raise_()

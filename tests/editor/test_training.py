@@ -61,6 +61,8 @@ def test_digits_run_from_the_gui_plots_every_epoch_evaluates_and_exports_onnx(wo
     ws.activations.select(conv)
     assert any(label.isVisibleTo(ws.activations) for label in ws.activations._thumb_labels), "conv feature maps"
     assert "mean" in ws.activations.stats.text()
+    relus = [nid for nid, n in window.controller.graph.nodes.items() if n.type == "ReLU"]
+    assert relus and all(window.controller.node_badge(nid).endswith("% dead") for nid in relus), "live badges"
 
     # evaluation runs by itself after a completed run: the confusion matrix counts the whole test split
     qtbot.waitUntil(lambda: ws.evaluation_result is not None, timeout=TIMEOUT_MS)
@@ -150,7 +152,10 @@ def test_a_run_that_cannot_start_reports_why(window, qtbot, answers):
     graph = small_lenet()
     graph.training["monitor"] = "val_mae"
     window.controller.load_graph(graph)
+    first = next(iter(graph.nodes))
+    window.controller.set_node_badge(first, "NaN 2", "#e5534b")
     ws.train()
+    assert window.controller.node_badge(first) == "", "a new run starts with no badges"
     wait_idle(qtbot, ws)
     assert "val_mae" in ws.runner.last_outcome.message
     assert any("Training failed" in s for s in answers.shown)
