@@ -60,7 +60,7 @@ class ConfusionMatrix(pg.PlotWidget):
         self._labels: list[pg.TextItem] = []
         self._cell_font = QFont()
         self._cell_font.setPointSizeF(7.5)
-        self.setMinimumSize(180, 160)
+        self.setMinimumSize(120, 90)
 
     def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
         n = len(matrix)

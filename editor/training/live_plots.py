@@ -115,6 +115,7 @@ class LivePlots(QWidget):
         self.progress.setValue(0)
         self.stats = QLabel("Press Train to start a run; its loss, metrics and gradients appear here live.")
         self.stats.setStyleSheet(f"color: {theme.MUTED};")
+        self.stats.setWordWrap(True)
         self.gradient_banner = banner("warning")
         self.overfit_banner = banner("info")
         for widget in (self.progress, self.stats, self.gradient_banner, self.overfit_banner):

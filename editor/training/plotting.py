@@ -32,7 +32,7 @@ def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = 
     legend = item.addLegend(offset=legend_at, labelTextColor=theme.TEXT, labelTextSize="8pt", verSpacing=-4)
     legend.setBrush(pg.mkBrush(theme.PANEL + "c0"))
     legend.hide()  # shown by the first named curve
-    widget.setMinimumSize(150, 110)
+    widget.setMinimumSize(120, 80)
     return widget
 
 

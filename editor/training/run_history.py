@@ -87,6 +87,7 @@ class RunHistory(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         bar = QHBoxLayout()
         self.where = QLabel()
+        self.where.setMinimumWidth(80)  # a long run folder path is clipped, not a reason for a wide window
         bar.addWidget(self.where, 1)
         bar.addWidget(QLabel("Overlay:"))
         self.metric_box = QComboBox()
@@ -129,6 +130,7 @@ class RunHistory(QWidget):
         name = self.controller.graph.name
         runs = project_runs(self.run_dir, name) if self.run_dir else []
         self.where.setText(f"{len(runs)} run(s) of “{name}” in {self.run_dir}" if self.run_dir else "No run folder yet.")
+        self.where.setToolTip(str(self.run_dir or ""))
         self.summaries = []
         for run in reversed(runs):
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QLabel, QScrollArea, QWidget
 
 from editor import theme
 
@@ -56,3 +56,35 @@ def banner(kind: str = "warning") -> QLabel:
                         f" background: {theme.RAISED}; }}")
     label.hide()
     return label
+
+
+class ScrollPage(QScrollArea):
+    """Holds a view at the page's size, never below the view's minimum (then it scrolls instead).
+
+    QScrollArea's own resizing gives a view with word-wrapped labels its preferred height, which is
+    taller than a dock usually is; this one gives it the room there is.
+    """
+
+    def __init__(self, view: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(view)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        view, room = self.widget(), self.maximumViewportSize()
+        least = view.minimumSizeHint().expandedTo(view.minimumSize())
+        width = max(room.width(), least.width())
+        height = max(room.height(), least.height())
+        if width > room.width():  # a horizontal scroll bar takes height from the view
+            height = max(room.height() - self.horizontalScrollBar().sizeHint().height(), least.height())
+        if height > room.height():
+            width = max(room.width() - self.verticalScrollBar().sizeHint().width(), least.width())
+        view.resize(width, height)

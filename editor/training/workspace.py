@@ -7,7 +7,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QStyle, QTabWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    QTabWidget,
+    QWidget,
+)
 
 from editor.files import data_dir
 from editor.runner import TrainingRunner
@@ -19,14 +27,17 @@ from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
+from editor.training.widgets import ScrollPage
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.runs import default_run_dir
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
 
-LIVE_SHARE = 0.55
+LIVE_SHARE = 0.5
 """Fraction of the window height the bottom training dock takes while a run is shown."""
+BOTTOM_SHARE = 0.24
+"""Fraction of the window height the bottom docks take on open: the canvas gets the room."""
 
 
 def expected_metrics(graph) -> list[str]:
@@ -53,12 +64,16 @@ class TrainingWorkspace(QObject):
         self.evaluation = EvaluationView()
         self.history = RunHistory(controller)
         self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self._pages: dict[QWidget, ScrollPage] = {}
         for widget, title in ((self.live, "Live"), (self.activations, "Activations"),
                               (self.evaluation, "Evaluation"), (self.history, "Runs")):
-            self.tabs.addTab(widget, title)
+            self._pages[widget] = ScrollPage(widget)  # below a view's minimum size it scrolls: the canvas keeps its room
+            self.tabs.addTab(self._pages[widget], title)
         self.data_dock = self._dock("Data", self.data_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.views_dock = self._dock("Training views", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._initial_layout()
         self.selected_run: Path | None = None
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
@@ -69,8 +84,10 @@ class TrainingWorkspace(QObject):
 
     # ---- construction ----------------------------------------------------------------------
     def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A dock tabbed with the panels already in `area`; in a tab group the tabs name the docks, so
+        none of them keeps a title bar."""
         neighbours = [d for d in self.window.findChildren(QDockWidget) if self.window.dockWidgetArea(d) == area
-                      and not d.isFloating()]
+                      and not d.isFloating() and d.isVisibleTo(self.window)]
         dock = QDockWidget(title, self.window)
         dock.setObjectName(f"{title.replace(' ', '')}Dock")
         dock.setWidget(widget)
@@ -79,8 +96,22 @@ class TrainingWorkspace(QObject):
         self.window.addDockWidget(area, dock)
         if neighbours:
             self.window.tabifyDockWidget(neighbours[-1], dock)
-            neighbours[0].raise_()
+            for tabbed in (*neighbours, dock):
+                if tabbed.titleBarWidget() is None:
+                    tabbed.setTitleBarWidget(QWidget(tabbed))
         return dock
+
+    def _initial_layout(self) -> None:
+        """On open: the editing panels (Properties, Problems) in front and the bottom area kept low."""
+        for name in ("properties_dock", "problems_dock"):
+            dock = getattr(self.window, name, None)
+            if isinstance(dock, QDockWidget):
+                dock.raise_()
+        bottom = [d for d in self.window.findChildren(QDockWidget)
+                  if self.window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
+        if bottom:
+            height = int(self.window.height() * BOTTOM_SHARE)
+            self.window.resizeDocks(bottom[:1], [height], Qt.Orientation.Vertical)
 
     def _build_actions(self) -> None:
         style = self.window.style()
@@ -230,7 +261,7 @@ class TrainingWorkspace(QObject):
     def _show_tab(self, widget) -> None:
         self.views_dock.show()
         self.views_dock.raise_()
-        self.tabs.setCurrentWidget(widget)
+        self.tabs.setCurrentWidget(self._pages[widget])
         height = int(self.window.height() * LIVE_SHARE)
         if self.views_dock.height() < height:
             self.window.resizeDocks([self.views_dock], [height], Qt.Orientation.Vertical)

@@ -156,6 +156,8 @@ def test_a_run_that_cannot_start_reports_why(window, qtbot, answers):
     window.controller.set_node_badge(first, "NaN 2", "#e5534b")
     ws.train()
     assert window.controller.node_badge(first) == "", "a new run starts with no badges"
+    assert ws.views_dock.isVisible() and not ws.views_dock.visibleRegion().isEmpty(), "the plots come to the front"
+    assert ws.tabs.currentWidget() is ws._pages[ws.live]
     wait_idle(qtbot, ws)
     assert "val_mae" in ws.runner.last_outcome.message
     assert any("Training failed" in s for s in answers.shown)
