@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar
+
+from editor import theme
 
 
 def in_front(dock: QDockWidget) -> bool:
+    """Visible, and the current tab when tabified with other docks (what a user sees)."""
     QApplication.processEvents()
-    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+    window = dock.parentWidget()
+    if not dock.isVisible():
+        return False
+    if not window.tabifiedDockWidgets(dock):
+        return True
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if dock.windowTitle() in titles and bar.isVisible():
+            return bar.tabText(bar.currentIndex()) == dock.windowTitle()
+    return False
 
 
 def test_on_open_the_editing_panels_are_in_front_and_the_bottom_area_is_low(window):
+    theme.apply_theme(QApplication.instance())  # as the app does; other tests may or may not have applied it
     ws = window.training
     assert in_front(window.properties_dock) and in_front(window.problems_dock)
     for dock in (ws.data_dock, ws.training_dock, ws.views_dock, window.code_dock):
