@@ -7,14 +7,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtGui import QUndoCommand
-
+from editor.training.sections import set_section
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import Param
 from engine.train.config import OPTIMIZERS, SCHEDULES
 
-_MERGE_ID = 7321
 SWEEPABLE_KINDS = ("int", "float", "choice", "bool", "int_or_choice")
 
 TRAINING_DIMENSIONS: dict[str, dict] = {
@@ -41,42 +39,9 @@ class Target:
     """The dimension a new row for this target starts with (range or choices)."""
 
 
-class SetSweepCommand(QUndoCommand):
-    """Replace `graph.sweep`; consecutive edits of the same field merge into one undo step."""
-
-    def __init__(self, controller, old: dict, new: dict, key: str) -> None:
-        super().__init__(f"set sweep {key}")
-        self._controller, self._graph, self._key = controller, controller.graph, key
-        self._old, self._new = copy.deepcopy(old), copy.deepcopy(new)
-
-    def _apply(self, value: dict) -> None:
-        self._graph.sweep = copy.deepcopy(value)
-        self._graph.touch()
-        self._controller.graph_changed.emit()
-
-    def redo(self) -> None:
-        self._apply(self._new)
-
-    def undo(self) -> None:
-        self._apply(self._old)
-
-    def id(self) -> int:
-        return _MERGE_ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetSweepCommand) or other._key != self._key or other._graph is not self._graph:
-            return False
-        self._new = other._new
-        return True
-
-
 def set_sweep(controller, new: dict, key: str = "sweep") -> bool:
     """Make `new` the graph's sweep section as one undo step; False when nothing changed."""
-    old = controller.graph.sweep or {}
-    if new == old:
-        return False
-    controller.undo_stack.push(SetSweepCommand(controller, old, new, key))
-    return True
+    return set_section(controller, "sweep", new, key)
 
 
 def edit_sweep(controller, key: str, mutate: Callable[[dict], None]) -> bool:

@@ -1,4 +1,4 @@
-"""Undoable edits of the project's `data` and `training` sections (plain dicts on the Graph)."""
+"""Undoable edits of the project's `data`, `training` and `sweep` sections (plain dicts on the Graph)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-SECTIONS = ("data", "training")
+SECTIONS = ("data", "training", "sweep")
 _MERGE_ID = 7311
 
 
