@@ -132,6 +132,8 @@ class TrainingPanel(QWidget):
             ("Loop", [
                 Field("epochs", "Epochs", int_spin(1, 100000)),
                 Field("batch_size", "Batch size", int_spin(1, 1 << 20)),
+                Field("eval_batch_size", "Eval batch size", int_spin(0, 1 << 20),
+                      "Batch size of validation and test passes; 0 = auto (4x the batch size, at most 1024)"),
                 Field("clip", "Gradient clipping", combo(CLIPS), "Clip the total gradient norm or each value"),
                 Field("clip_value", "Clip threshold", float_spin(1e-4, 1e6, 0.5, 4)),
                 Field("seed", "Seed", int_spin(0, 2**31 - 1), "Same seed, same run"),

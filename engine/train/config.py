@@ -71,6 +71,8 @@ class TrainingConfig:
     warmup_epochs: int = 0
     epochs: int = 10
     batch_size: int = 64
+    eval_batch_size: int = 0
+    """Batch size of validation and test passes; 0 = auto (4x `batch_size`, at most 1024, never below it)."""
     clip: str = "none"
     clip_value: float = 1.0
     monitor: str = "val_loss"
@@ -106,6 +108,13 @@ class TrainingConfig:
         return TrainingConfig.from_dict({**self.to_dict(), **changes})
 
     @property
+    def eval_batch(self) -> int:
+        """The batch size evaluation uses: no gradients are kept, so it can be larger than training's."""
+        if self.eval_batch_size:
+            return self.eval_batch_size
+        return max(self.batch_size, min(4 * self.batch_size, 1024))
+
+    @property
     def mode(self) -> str:
         """'min' or 'max' for the monitored metric."""
         if self.monitor_mode != "auto":
@@ -127,6 +136,7 @@ class TrainingConfig:
             if not value > 0:
                 raise TrainingError(f"training.{key}: must be greater than 0, found {value!r}")
         non_negative = {"checkpoint_every": self.checkpoint_every, "checkpoint_every_s": self.checkpoint_every_s,
+                        "eval_batch_size": self.eval_batch_size,
                         "weight_decay": self.weight_decay, "momentum": self.momentum, "warmup_epochs": self.warmup_epochs,
                         "min_lr": self.min_lr, "plateau_patience": self.plateau_patience,
                         "early_stopping.patience": self.early_stopping.patience,

@@ -376,7 +376,7 @@ class Trainer:
         self.model.eval()
         gen = torch.Generator().manual_seed(0)
         eval_batch = self.task.eval_batch
-        for batch in self.data.batches(split, self.config.batch_size, shuffle=False, device=self.device,
+        for batch in self.data.batches(split, self.config.eval_batch, shuffle=False, device=self.device,
                                        generator=gen, rank=self.dist.rank, world_size=self.dist.world_size):
             with torch.inference_mode():  # per batch: the data split cached on the device stays a normal tensor
                 eval_batch(batch, metrics)

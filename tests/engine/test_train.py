@@ -314,6 +314,23 @@ def test_config_errors_name_the_key_and_the_choices():
     assert TrainingConfig.from_dict({}).to_dict() == TrainingConfig().to_dict()
 
 
+def test_evaluation_batches_are_larger_by_default_and_do_not_change_the_metrics():
+    assert TrainingConfig.from_dict({"batch_size": 32}).eval_batch == 128
+    assert TrainingConfig.from_dict({"batch_size": 512}).eval_batch == 1024
+    assert TrainingConfig.from_dict({"batch_size": 4096}).eval_batch == 4096
+    assert TrainingConfig.from_dict({"batch_size": 32, "eval_batch_size": 7}).eval_batch == 7
+    with pytest.raises(TrainingError, match="training.eval_batch_size: must be 0 or more"):
+        TrainingConfig.from_dict({"eval_batch_size": -1})
+    trainer = Trainer(iris_mlp({"epochs": 2, "batch_size": 8}))
+    trainer.fit()
+    auto = trainer.evaluate("val")
+    trainer.config = trainer.config.replace(eval_batch_size=3)
+    small = trainer.evaluate("val")
+    assert auto.keys() == small.keys() and auto["loss"] > 0
+    for name, value in auto.items():
+        assert small[name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
+
+
 def test_input_shape_mismatch_names_the_input_node():
     graph = iris_mlp()
     graph.set_param(graph.input_nodes()[0].id, "features", 5)
