@@ -108,37 +108,64 @@ def csv_columns(section: dict, columns: list[str], path: Path) -> tuple[list[str
     return features, targets
 
 
-def load_image_folder(section: dict) -> RawData:
-    """Images under `path/<class name>/`, resized to `size` [H, W], grayscale or RGB, scaled to [0, 1]."""
-    from PIL import Image, UnidentifiedImageError
-
+def image_files(section: dict) -> list[tuple[Path, str]]:
+    """(file, class name) of every image under `path/<class name>/`, in name order."""
     root = existing_file(section.get("path"), "path")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not classes:
         raise DataError(f"Image folder '{root}' has no sub-folders; put each class's images in its own sub-folder.")
-    height, width = (int(v) for v in section.get("size", (28, 28)))
-    mode = {"grayscale": "L", "rgb": "RGB"}.get(section.get("color", "grayscale"))
-    if mode is None:
-        raise DataError(f"Image folder '{root}': color must be 'grayscale' or 'rgb', not '{section.get('color')}'.")
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        for file in sorted((root / name).iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(file) as img:
-                    images.append(np.asarray(img.convert(mode).resize((width, height), Image.BILINEAR)))
-            except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(f"Cannot read image '{file}': {exc}. Remove or replace the file.") from exc
-            labels.append(label)
-    if not images:
+    listing = [(file, name) for name in classes for file in sorted((root / name).iterdir())
+               if file.suffix.lower() in IMAGE_SUFFIXES]
+    if not listing:
         raise DataError(f"Image folder '{root}' has no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in its sub-folders.")
-    x = np.stack(images).astype(np.float32) / 255.0
-    x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
-    y = np.asarray(labels, np.int64)
+    return listing
+
+
+def image_size(section: dict) -> tuple[int, int]:
+    """The (height, width) every image is resized to."""
+    height, width = (int(v) for v in section.get("size", (28, 28)))
+    if height < 1 or width < 1:
+        raise DataError(f"Image folder '{section.get('path')}': size must be two positive numbers, not {[height, width]}.")
+    return height, width
+
+
+def image_color(section: dict) -> str:
+    """'grayscale' (1 channel) or 'rgb' (3 channels)."""
+    color = section.get("color", "grayscale")
+    if color not in ("grayscale", "rgb"):
+        raise DataError(f"Image folder '{section.get('path')}': color must be 'grayscale' or 'rgb', not '{color}'.")
+    return color
+
+
+def read_image(path: Path, size: tuple[int, int], color: str) -> np.ndarray:
+    """One image as float32 (channels, height, width) in [0, 1]; DataError naming the file it cannot read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            pixels = np.asarray(img.convert("L" if color == "grayscale" else "RGB").resize(size[::-1], Image.BILINEAR))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(f"Cannot read image '{path}': {exc}. Remove or replace the file.") from exc
+    pixels = pixels.astype(np.float32) / 255.0
+    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+def load_image_folder(section: dict) -> RawData:
+    """Images under `path/<class name>/`, resized to `size` [H, W], grayscale or RGB, scaled to [0, 1]."""
+    listing = image_files(section)
+    size, color = image_size(section), image_color(section)
+    classes = sorted({name for _, name in listing})
+    x = np.stack([read_image(path, size, color) for path, _ in listing])
+    y = np.searchsorted(classes, [name for _, name in listing]).astype(np.int64)
     task = section.get("task") or ("binary" if len(classes) == 2 else "multiclass")
     target = x if task == "autoencoder" else (y.astype(np.float32)[:, None] if task == "binary" else y)
     return RawData((np.ascontiguousarray(x),), target, task, class_names=classes, class_ids=y)
+
+
+def decoded_image_bytes(section: dict) -> int:
+    """Memory the image folder takes once decoded (float32), from the file count alone."""
+    height, width = image_size(section)
+    return len(image_files(section)) * 4 * (1 if image_color(section) == "grayscale" else 3) * height * width
 
 
 def load_arrays(section: dict) -> RawData:

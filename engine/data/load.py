@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,13 +68,23 @@ def load_raw(section: dict, seed: int | None = None) -> RawData:
 
 
 def wants_stream(section: dict) -> bool:
-    """True when the section asks for streaming, or (auto) its file exceeds the size threshold."""
+    """True when the section asks for streaming, or (auto) its data would take more memory than the threshold."""
     if section["stream"] != "auto":
         return bool(section["stream"])
-    if section["source"] not in ("csv", "npy"):
-        return False
-    path = files.existing_file(section.get("x_path") or section.get("path"), "path")
-    return path.stat().st_size > float(section["stream_threshold_mb"]) * 2**20
+    return _memory_bytes(section) > float(section["stream_threshold_mb"]) * 2**20
+
+
+def _memory_bytes(section: dict) -> int:
+    """About how many bytes the section's data takes once loaded (0 for built-in sets, which are small)."""
+    source = section["source"]
+    if source == "image_folder":
+        return files.decoded_image_bytes(section)
+    if source == "npz":
+        with zipfile.ZipFile(files.existing_file(section.get("path"), "path")) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    if source in ("csv", "npy"):
+        return files.existing_file(section.get("x_path") or section.get("path"), "path").stat().st_size
+    return 0
 
 
 def load_data(section: dict, *, seed: int | None = None) -> PreparedData:
@@ -133,7 +144,7 @@ def _streamed(section: dict) -> PreparedData:
         first_y[:1], first_x[:1], info.task, info.classes).shape[1:]
     names = None if info.classes is None else [str(c) for c in info.classes]
     return PreparedData(
-        *splits, info.task, (info.sample_shape,), ("float32",), tuple(target_shape),
+        *splits, info.task, (info.sample_shape,), (str(first_x.dtype),), tuple(target_shape),
         len(names) if names else None, names, info.normalization, (None,), section["augment"],
         _describe_source(section), float(section["resident_max_mb"]), int(section["workers"]),
     )

@@ -1,4 +1,5 @@
-"""Data larger than memory: CSV (by byte offsets of line chunks) and .npy (memory-mapped) read in chunks.
+"""Data larger than memory, read in chunks: CSV (by byte offsets of line chunks), .npy and uncompressed
+.npz arrays (memory-mapped), image folders (decoded a chunk of files at a time).
 
 A first pass (`scan`) counts rows, assigns each row to train/val/test by a seeded hash of its row
 number (proportional in expectation, not stratified), fits normalization on train rows only and
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +20,14 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from engine.data import preprocess
+from engine.data import files, preprocess
 from engine.data.files import csv_columns, existing_file, infer_task
 from engine.errors import DataError
 
 SPLITS = ("train", "val", "test")
 _MAX_CLASSES = 1000
+CHUNK_BYTES = 64 * 2**20
+"""A chunk of decoded float32 samples stays under this size (fewer rows than `chunk_rows` for big samples)."""
 
 
 def row_splits(rows: np.ndarray, seed: int, val: float, test: float) -> np.ndarray:
@@ -82,36 +86,105 @@ class CsvChunks:
 
 
 @dataclass
-class NpyChunks:
-    """A .npy input array (and optional target array) read through a memory map, `chunk_rows` at a time."""
+class ArrayChunks:
+    """An input array (and optional target array) read through memory maps, `chunk_rows` at a time.
 
-    x_path: Path
-    y_path: Path | None
+    `open_x` / `open_y` return the memory-mapped arrays; they are reopened per read so worker processes
+    never share a file handle.
+    """
+
+    open_x: Callable[[], np.ndarray]
+    open_y: Callable[[], np.ndarray] | None
     chunk_rows: int
+    source: str
+    tokens: bool = False
+    """Inputs are int64 token ids (not normalized) instead of float32 features."""
 
     def __post_init__(self) -> None:
-        x = np.load(self.x_path, mmap_mode="r")
+        x = self.open_x()
+        if x.ndim < 2:
+            raise DataError(f"{self.source}: inputs must have shape (samples, ...), got {x.shape}.")
         self.rows, self.sample_shape = len(x), tuple(x.shape[1:])
-        if self.y_path is not None and len(np.load(self.y_path, mmap_mode="r")) != self.rows:
-            raise DataError(f"'{self.x_path}' and '{self.y_path}' have different numbers of samples.")
+        self.chunk_rows = rows_per_chunk(self.chunk_rows, x.dtype.itemsize * int(np.prod(self.sample_shape)))
+        if self.open_y is not None and len(self.open_y()) != self.rows:
+            raise DataError(f"{self.source}: the inputs and the target have different numbers of samples.")
 
     def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         return (self.read(k) for k in range(len(self)))
 
     def read(self, chunk: int) -> tuple[np.ndarray, np.ndarray | None]:
         rows = slice(chunk * self.chunk_rows, (chunk + 1) * self.chunk_rows)
-        x = np.asarray(np.load(self.x_path, mmap_mode="r")[rows], dtype=np.float32)
-        y = None if self.y_path is None else np.asarray(np.load(self.y_path, mmap_mode="r")[rows])
+        x = np.asarray(self.open_x()[rows], dtype=np.int64 if self.tokens else np.float32)
+        y = None if self.open_y is None else np.asarray(self.open_y()[rows])
         return x, y
 
     def __len__(self) -> int:
         return -(-self.rows // self.chunk_rows)
 
 
-def open_chunks(section: dict) -> CsvChunks | NpyChunks:
-    """The chunked reader for a streaming section (source 'csv' or 'npy')."""
+def rows_per_chunk(chunk_rows: int, sample_bytes: int) -> int:
+    """`chunk_rows`, lowered so that one chunk of decoded float32 samples stays under CHUNK_BYTES."""
+    return max(1, min(chunk_rows, CHUNK_BYTES // max(sample_bytes, 1)))
+
+
+def npz_member(path: Path, key: str) -> np.ndarray:
+    """A read-only memory map of array `key` inside an uncompressed .npz (np.savez) archive."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n.removesuffix(".npy") for n in archive.namelist()]
+        if key not in names:
+            raise DataError(f"'{path}' has no array '{key}'; its keys are {names}. Set 'x_key' / 'y_key'.")
+        info = archive.getinfo(f"{key}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise DataError(f"'{path}' is compressed (np.savez_compressed), so it cannot be read in chunks. Save it "
+                        "with np.savez or as .npy files to stream it, or set \"stream\": false to load it whole.")
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        f.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little"))
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        offset = f.tell()
+    if dtype.hasobject:
+        raise DataError(f"'{path}': array '{key}' holds Python objects; save numbers only.")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
+@dataclass
+class ImageChunks:
+    """An image folder (one sub-folder per class) decoded `chunk_rows` files at a time.
+
+    The file list is shuffled once with the split seed, so every chunk mixes the classes; the target of
+    each image is its class folder's name.
+    """
+
+    files: list[tuple[Path, str]]
+    size: tuple[int, int]
+    color: str
+    chunk_rows: int
+
+    def __post_init__(self) -> None:
+        channels = 1 if self.color == "grayscale" else 3
+        self.sample_shape = (channels, *self.size)
+        self.chunk_rows = rows_per_chunk(self.chunk_rows, 4 * channels * self.size[0] * self.size[1])
+
+    def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        return (self.read(k) for k in range(len(self)))
+
+    def read(self, chunk: int) -> tuple[np.ndarray, np.ndarray | None]:
+        part = self.files[chunk * self.chunk_rows: (chunk + 1) * self.chunk_rows]
+        x = np.stack([files.read_image(path, self.size, self.color) for path, _ in part])
+        return x, np.array([label for _, label in part])
+
+    def __len__(self) -> int:
+        return -(-len(self.files) // self.chunk_rows)
+
+
+def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
+    """The chunked reader for a streaming section (source 'csv', 'npy', 'npz' or 'image_folder')."""
     rows = int(section["chunk_rows"])
-    if section["source"] == "csv":
+    source = section["source"]
+    if source == "csv":
         import pandas as pd
 
         path = existing_file(section.get("path"), "path")
@@ -119,12 +192,26 @@ def open_chunks(section: dict) -> CsvChunks | NpyChunks:
         columns = [str(c) for c in pd.read_csv(path, nrows=0, sep=delimiter).columns]
         features, targets = csv_columns(section, columns, path)
         return CsvChunks(path, features, targets, rows, delimiter, columns)
-    if section["source"] == "npy":
+    if source == "npy":
         x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
         y_path = existing_file(section["y_path"], "y_path") if section.get("y_path") else None
-        return NpyChunks(x_path, y_path, rows)
-    raise DataError(f"Streaming works for 'csv' and 'npy' sources, not '{section['source']}'. "
-                    "Save large arrays as .npy files (x_path, y_path) to stream them.")
+        return ArrayChunks(lambda: np.load(x_path, mmap_mode="r"),
+                           None if y_path is None else lambda: np.load(y_path, mmap_mode="r"), rows, f"'{x_path}'",
+                           bool(section.get("tokens")))
+    if source == "npz":
+        path = existing_file(section.get("path"), "path")
+        x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
+        npz_member(path, x_key)
+        with zipfile.ZipFile(path) as archive:
+            has_y = f"{y_key}.npy" in archive.namelist()
+        return ArrayChunks(lambda: npz_member(path, x_key), (lambda: npz_member(path, y_key)) if has_y else None,
+                           rows, f"'{path}'", bool(section.get("tokens")))
+    if source == "image_folder":
+        listing = files.image_files(section)
+        order = np.random.default_rng(int(section["split"]["seed"])).permutation(len(listing))
+        return ImageChunks([listing[i] for i in order], files.image_size(section), files.image_color(section), rows)
+    raise DataError(f"Streaming works for csv, npy, npz and image_folder sources, not '{source}'; set "
+                    "\"stream\": false.")
 
 
 @dataclass
@@ -140,7 +227,7 @@ class Scan:
     head: tuple[np.ndarray, np.ndarray | None]
 
 
-def scan(chunks: CsvChunks | NpyChunks, section: dict, seed: int) -> Scan:
+def scan(chunks: CsvChunks | ArrayChunks | ImageChunks, section: dict, seed: int) -> Scan:
     """Read every chunk once; fit normalization on train rows; count rows; collect target values."""
     split = section["split"]
     stats, starts, counts, uniques, head, next_start = None, [], np.zeros(3, np.int64), set(), None, 0
@@ -150,8 +237,9 @@ def scan(chunks: CsvChunks | NpyChunks, section: dict, seed: int) -> Scan:
         next_start += len(x)
         counts += np.bincount(which, minlength=3)
         if stats is None:
-            axis = preprocess.stat_axis(section["normalize"], x.shape[1:], bool(section.get("channels_last")))
-            stats, head = preprocess.RunningStats(section["normalize"], axis), (x, y)
+            method = "none" if x.dtype.kind in "iu" else section["normalize"]  # token ids are not normalized
+            axis = preprocess.stat_axis(method, x.shape[1:], bool(section.get("channels_last")))
+            stats, head = preprocess.RunningStats(method, axis), (x, y)
         stats.update(x[which == 0])
         if y is not None and len(uniques) <= _MAX_CLASSES:
             uniques.update(np.unique(y).tolist())
@@ -183,7 +271,7 @@ def encode(y: np.ndarray | None, x: np.ndarray, task: str, classes: np.ndarray |
 class ChunkDataset(IterableDataset):
     """One split of a streamed file, yielding normalized (inputs, target) chunks of numpy-backed tensors."""
 
-    def __init__(self, chunks: CsvChunks | NpyChunks, info: Scan, section: dict, split: str, seed: int) -> None:
+    def __init__(self, chunks: CsvChunks | ArrayChunks | ImageChunks, info: Scan, section: dict, split: str, seed: int) -> None:
         self.chunks, self.info, self.split_id = chunks, info, SPLITS.index(split)
         self.fractions = (section["split"]["val"], section["split"]["test"])
         self.seed, self.shuffle, self.epoch_seed = seed, False, 0

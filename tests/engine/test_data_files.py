@@ -154,3 +154,64 @@ def test_auto_streaming_above_the_size_threshold(tmp_path):
                "normalize": "none", "workers": 0}
     assert not load_data(section).streaming
     assert load_data({**section, "stream_threshold_mb": 0.001}).streaming
+
+
+def all_rows(data, split):
+    batches = list(data.batches(split, 4, shuffle=True, device=CPU, generator=torch.Generator().manual_seed(5)))
+    return torch.cat([x[0] for x, _ in batches]), torch.cat([y for _, y in batches])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_streamed_image_folder_matches_the_in_memory_images(tmp_path, workers):
+    make_image_folder(tmp_path / "imgs")
+    section = {"source": "image_folder", "path": str(tmp_path / "imgs"), "size": [8, 6], "color": "rgb",
+               "normalize": "none", "chunk_rows": 5, "workers": workers}
+    streamed, whole = load_data({**section, "stream": True}), load_data(section)
+    assert streamed.streaming and not whole.streaming
+    assert streamed.class_names == whole.class_names == ["cat", "dog"] and streamed.task == "binary"
+    assert streamed.input_shapes == whole.input_shapes == ((3, 8, 6),)
+    x, y = zip(*(all_rows(streamed, split) for split in ("train", "val", "test")), strict=True)
+    x, y = torch.cat(x), torch.cat(y)
+    assert len(x) == 12 and y.shape == (12, 1)
+    every = torch.cat([whole.train.inputs[0], whole.val.inputs[0], whole.test.inputs[0]])
+    key = lambda images: sorted(images.mean((1, 2, 3)).tolist())  # noqa: E731  one number per image
+    assert key(x) == pytest.approx(key(every), abs=1e-6)
+    assert torch.allclose(x[:, 0].mean((1, 2)), y[:, 0] * 200 / 255, atol=1e-3)  # red is 200 for dogs only
+    assert preview({**section, "stream": True}, n=3)[0].label in ("cat", "dog")
+
+
+def test_large_image_folders_stream_by_their_decoded_size(tmp_path):
+    make_image_folder(tmp_path / "imgs")
+    section = {"source": "image_folder", "path": str(tmp_path / "imgs"), "size": [8, 6], "workers": 0}
+    assert not load_data(section).streaming
+    assert load_data({**section, "stream_threshold_mb": 12 * 8 * 6 * 4 / 2**20 * 0.9}).streaming
+
+
+def test_streamed_npz_reads_uncompressed_arrays_in_chunks(tmp_path):
+    x = np.stack([np.arange(300), np.arange(300) % 7], axis=1).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(300) % 3)
+    section = {"source": "npz", "path": str(tmp_path / "d.npz"), "normalize": "none", "chunk_rows": 40,
+               "workers": 0}
+    data = load_data({**section, "stream": True})
+    assert data.streaming and data.num_classes == 3 and data.input_shapes == ((2,),)
+    ids = torch.cat([all_rows(data, split)[0][:, 0] for split in ("train", "val", "test")]).long()
+    assert sorted(ids.tolist()) == list(range(300))
+    rows, target = all_rows(data, "train")
+    assert torch.equal(target, rows[:, 0].long() % 3)
+    np.savez_compressed(tmp_path / "z.npz", x=x, y=np.arange(300) % 3)
+    with pytest.raises(DataError, match=r"z\.npz' is compressed .*np\.savez or as \.npy"):
+        load_data({**section, "path": str(tmp_path / "z.npz"), "stream": True})
+    with pytest.raises(DataError, match="has no array 'pixels'; its keys are"):
+        load_data({**section, "x_key": "pixels", "stream": True})
+
+
+def test_streamed_token_ids_stay_whole_numbers_and_are_not_normalized(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 50, size=(200, 12))
+    np.save(tmp_path / "x.npy", ids)
+    np.save(tmp_path / "y.npy", ids[:, 0] % 2)
+    data = load_data({"source": "npy", "x_path": str(tmp_path / "x.npy"), "y_path": str(tmp_path / "y.npy"),
+                      "tokens": True, "stream": True, "chunk_rows": 64, "workers": 0})
+    assert data.input_dtypes == ("int64",) and data.normalization["method"] == "none"
+    rows, target = all_rows(data, "train")
+    assert rows.dtype == torch.int64 and rows.max() < 50
+    assert torch.equal(target[:, 0], (rows[:, 0] % 2).float())
