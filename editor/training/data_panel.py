@@ -45,6 +45,7 @@ SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder"
            ("npz", "NumPy file (.npz / .npy)"))
 KEEP_ON_SWITCH = ("normalize", "split", "augment", "stream", "stream_threshold_mb", "chunk_rows", "resident_max_mb",
                   "workers")
+STREAM_CHOICES, STREAM_VALUES = ("auto (by size)", "always", "never"), ("auto", True, False)
 PREVIEW_COUNT = 16
 PREVIEW_COLUMNS = 8
 DEBOUNCE_MS = 300
@@ -125,6 +126,20 @@ class DataPanel(QWidget):
         self.form.add(Field("augment.crop_pad", "Random crop padding (px)", int_spin(0, 64)))
         self.form.add(Field("augment.noise_std", "Gaussian noise (std)", float_spin(0, 10, 0.05, 3)))
         layout.addLayout(self.form)
+        layout.addWidget(header("Large data"))
+        self.large_form = SectionForm(controller, "data")
+        self.large_form.add(Field("stream", "Read in chunks", combo(STREAM_CHOICES, values=STREAM_VALUES),
+                                  "Stream the file from disk chunk by chunk instead of loading it whole (CSV, .npy, "
+                                  "uncompressed .npz, image folders); auto streams data above the size below"))
+        self.large_form.add(Field("stream_threshold_mb", "Auto above (MB)", float_spin(1, 1e7, 64, 0),
+                                  "Data larger than this once loaded is streamed when 'Read in chunks' is auto"))
+        self.large_form.add(Field("chunk_rows", "Rows per chunk", int_spin(1, 10**8),
+                                  "Samples read at a time (fewer for big samples: a chunk stays under 64 MB)"))
+        self.large_form.add(Field("resident_max_mb", "On-device up to (MB)", float_spin(0, 1e7, 64, 0),
+                                  "Splits up to this size are copied to the training device once and batched there"))
+        self.large_form.add(Field("workers", "Loader workers", int_spin(0, 64),
+                                  "Processes that read and batch larger and streamed data"))
+        layout.addLayout(self.large_form)
         layout.addWidget(header("The data"))
         self.summary = QLabel("Loading…")
         self.summary.setWordWrap(True)
@@ -362,6 +377,7 @@ class DataPanel(QWidget):
         values.update({f"split.{k}": v for k, v in {**DATA_DEFAULTS["split"], **section.get("split", {})}.items()})
         values.update({f"augment.{k}": v for k, v in {**AUGMENT_DEFAULTS, **section.get("augment", {})}.items()})
         self.form.refresh(values)
+        self.large_form.refresh({key: section.get(key, DATA_DEFAULTS[key]) for key in self.large_form.fields})
         if source == "csv" and section.get("path"):
             self._fill_columns(section)
         if section != self._shown_section:

@@ -23,9 +23,11 @@ class Field:
     tip: str = ""
 
 
-def combo(choices: tuple[str, ...] | list[str], editable: bool = False) -> QComboBox:
+def combo(choices: tuple[str, ...] | list[str], editable: bool = False, values: tuple | None = None) -> QComboBox:
+    """A choice box; with `values`, item i shows `choices[i]` and stands for `values[i]` in the section."""
     box = QComboBox()
-    box.addItems(list(choices))
+    for i, text in enumerate(choices):
+        box.addItem(text, None if values is None else values[i])
     box.setEditable(editable)
     return box
 
@@ -55,7 +57,8 @@ def widget_value(widget: QWidget) -> Any:
     if isinstance(widget, QCheckBox):
         return widget.isChecked()
     if isinstance(widget, QComboBox):
-        return widget.currentText()
+        data = widget.currentData()
+        return widget.currentText() if data is None else data
     return widget.value()
 
 
@@ -65,7 +68,9 @@ def show_value(widget: QWidget, value: Any) -> None:
         if isinstance(widget, QCheckBox):
             widget.setChecked(bool(value))
         elif isinstance(widget, QComboBox):
-            index = widget.findText(str(value))
+            by_value = widget.count() and widget.itemData(0) is not None
+            index = next((i for i in range(widget.count()) if widget.itemData(i) == value), -1) if by_value \
+                else widget.findText(str(value))
             if index >= 0:
                 widget.setCurrentIndex(index)
             elif widget.isEditable():

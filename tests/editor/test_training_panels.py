@@ -137,6 +137,23 @@ def test_preprocessing_fields_edit_the_data_section(controller, qtbot):
     assert controller.graph.data["normalize"] == "minmax"
 
 
+def test_large_data_fields_edit_the_data_section_and_show_it(controller, qtbot):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    fields = panel.large_form.fields
+    assert fields["stream"].widget.currentText() == "auto (by size)"
+    fields["stream"].widget.setCurrentText("always")
+    fields["chunk_rows"].widget.setValue(1000)
+    fields["workers"].widget.setValue(0)
+    assert controller.graph.data["stream"] is True
+    assert controller.graph.data["chunk_rows"] == 1000 and controller.graph.data["workers"] == 0
+    controller.undo()
+    assert "workers" not in controller.graph.data and controller.graph.data["chunk_rows"] == 1000
+    controller.graph.data["stream"] = False
+    panel.refresh()
+    assert fields["stream"].widget.currentText() == "never"
+
+
 def test_a_csv_file_lists_its_columns_and_the_chosen_ones_are_saved(controller, qtbot, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "table.csv"
