@@ -1,4 +1,4 @@
-"""CLI commands about a project itself: validate, summary, layers, templates."""
+"""CLI commands about a project itself and its building blocks: validate, summary, layers, templates, datasets."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from engine.data import list_builtin
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_shape
 from engine.templates import list_templates, load_project
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_layers)
     p = sub.add_parser("templates", help="list the built-in example projects")
     p.set_defaults(run=run_templates)
+    p = sub.add_parser("datasets", help="list the built-in offline datasets (data.source 'builtin')")
+    p.set_defaults(run=run_datasets)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -89,4 +92,14 @@ def run_templates(args: argparse.Namespace) -> int:
     for stem in list_templates():
         graph = load_project(stem)
         print(f"{stem:24} {graph.description.splitlines()[0] if graph.description else graph.name}")
+    return 0
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    table = Table(title="Built-in datasets (\"data\": {\"source\": \"builtin\", \"name\": ...})", show_lines=True)
+    for col in ("name", "tasks", "about"):
+        table.add_column(col)
+    for info in list_builtin():
+        table.add_row(info.name, ", ".join(info.tasks or (info.task,)), info.description)
+    Console().print(table)
     return 0

@@ -114,3 +114,11 @@ def test_templates_lists_every_shipped_template(capsys):
     assert main(["templates"]) == 0
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines()] == list_templates()
+
+
+def test_datasets_lists_every_built_in_set_with_its_tasks(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("digits", "iris", "breast_cancer", "mnist", "adding_problem", "digit_pairs", "ratings"):
+        assert name in out
+    assert "autoencoder" in out and "next_step" in out
