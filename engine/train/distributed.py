@@ -50,6 +50,29 @@ def wrap(model: nn.Module, info: Dist, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
 
+def broadcast_state(module: nn.Module, info: Dist, params: bool = True) -> None:
+    """Copy rank 0's parameters (with `params`) and buffers to every rank, as DDP does for the models it wraps."""
+    if not info.enabled:
+        return
+    with torch.no_grad():
+        for tensor in [*(module.parameters() if params else ()), *module.buffers()]:
+            dist.broadcast(tensor, 0)
+
+
+def average_gradients(params: list[nn.Parameter], info: Dist) -> None:
+    """Average the gradients of `params` over all ranks in one all-reduce (for models DDP does not wrap)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not info.enabled or not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= info.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset: offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
 def sum_across(tensors: dict[str, torch.Tensor], info: Dist) -> None:
     """Sum every tensor over all ranks, in place."""
     if info.enabled:

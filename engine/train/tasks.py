@@ -203,8 +203,6 @@ class GanTask:
     def __init__(self, trainer: Trainer) -> None:
         self.trainer = trainer
         graph, cfg = trainer.graph, trainer.config
-        if trainer.dist.enabled:
-            raise TrainingError("GAN training under torchrun is not supported yet; run it in one process")
         outputs = graph.output_nodes()
         if len(outputs) != 2:
             raise TrainingError(f"a GAN project needs two Output nodes (generator and discriminator), found "
@@ -230,7 +228,7 @@ class GanTask:
         self.generator = submodel(trainer.model, order.index(gen.id))
         self.discriminator = submodel(trainer.model, order.index(disc.id))
         self.order = [n.id for n in inputs]
-        self.noise_gen = torch.Generator(device=trainer.device).manual_seed(cfg.seed + 1)
+        self.noise_gen = torch.Generator(device=trainer.device).manual_seed(cfg.seed + 1 + trainer.dist.rank)
 
     @staticmethod
     def _pick(outputs: list[Node], gen_ref: str | None, disc_ref: str | None) -> tuple[Node, Node]:

@@ -132,7 +132,14 @@ class Trainer:
         self.data = data if data is not None else load_data(graph.data, seed=cfg.seed)
         self.validation = validate(graph)
         self.model = compile_graph(graph, validation=self.validation).to(self.device)
-        self.net = distributed.wrap(self.model, self.dist, self.device)
+        # A GAN's networks run several passes per step, which DDP cannot follow: their gradients are averaged
+        # by hand after each backward instead, from weights copied from rank 0.
+        self.sync_grads = self.dist.enabled and self.data.task == "gan"
+        if self.sync_grads:
+            distributed.broadcast_state(self.model, self.dist)
+            self.net = self.model
+        else:
+            self.net = distributed.wrap(self.model, self.dist, self.device)
         self.task = make_task(self)
         self.optimizers = [make_optimizer(p, cfg) for p in self.task.param_groups()]
         self._opt_params = [[p for g in o.param_groups for p in g["params"]] for o in self.optimizers]
@@ -220,6 +227,8 @@ class Trainer:
         clip = self.config.clip
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+            if self.sync_grads:
+                distributed.average_gradients(params, self.dist)
             if clip != "none":
                 self.scaler.unscale_(optimizer)
                 self._clip(params)
@@ -227,6 +236,8 @@ class Trainer:
             self.scaler.update()
             return
         loss.backward()
+        if self.sync_grads:
+            distributed.average_gradients(params, self.dist)
         if clip != "none":
             self._clip(params)
         optimizer.step()
@@ -387,6 +398,8 @@ class Trainer:
         """Validate, record, checkpoint; True when early stopping ends the run."""
         cfg = self.config
         train = self._train_metrics.compute(self._reduce)
+        if self.sync_grads:
+            distributed.broadcast_state(self.model, self.dist, params=False)  # one set of BatchNorm statistics
         val = self.evaluate("val")
         samples = len(self.data.train)
         value = self._monitored(train, val)

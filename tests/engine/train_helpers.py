@@ -79,12 +79,14 @@ def siamese(training: dict | None = None) -> Graph:
     return g
 
 
-def gan(training: dict | None = None) -> Graph:
-    """Generator (noise 16 -> 64 pixels, Sigmoid, reshaped to 1x8x8) and discriminator (-> 1 logit) on digits."""
+def gan(training: dict | None = None, batchnorm: bool = False) -> Graph:
+    """Generator (noise 16 -> 64 pixels, Sigmoid, reshaped to 1x8x8) and discriminator (-> 1 logit) on digits;
+    `batchnorm` puts a BatchNorm1d after the generator's first Dense layer."""
     g = Graph(name="gan", data={"source": "builtin", "name": "digits", "task": "gan", "normalize": "minmax"},
               training=training or {"optimizer": "adam", "lr": 0.002, "betas": [0.5, 0.999]})
     prev = g.add_node("Input", "noise", {"kind": "features", "features": 16}).id
-    for type_id, params in [("Dense", {"units": 64}), ("ReLU", {}), ("Dense", {"units": 64}), ("Sigmoid", {}),
+    norm = [("BatchNorm1d", {})] if batchnorm else []
+    for type_id, params in [("Dense", {"units": 64}), *norm, ("ReLU", {}), ("Dense", {"units": 64}), ("Sigmoid", {}),
                             ("Reshape", {"shape": [1, 8, 8]})]:
         node = g.add_node(type_id, None, params)
         g.connect(prev, node.id)
