@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
-        self.training.runner.default_device = Settings().device
+        self.training.set_default_device(Settings().device)
 
     # ---- construction ----------------------------------------------------------------------
     def _fit_to_screen(self, share: float = 0.9) -> None:
@@ -422,7 +422,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app.styleSheet() != theme.stylesheet(settings.theme):
             theme.apply_theme(app, settings.theme)
-        self.training.runner.default_device = settings.device
+        self.training.set_default_device(settings.device)
         self.document.set_autosave_interval(settings.autosave_interval_s)
 
     # ---- edits ---------------------------------------------------------------------------

@@ -26,12 +26,18 @@ def device_choices() -> list[str]:
     return out
 
 
-def device_summary() -> str:
-    """One line: the GPU found and its name, or that training runs on the CPU."""
-    device = choose_device("auto")
-    if device.type == "cpu":
-        return f"No GPU found: training runs on the {device_name(device)}."
-    return f"GPU found: {device_name(device)} ({device.type})."
+def device_summary(default: str = "auto") -> str:
+    """The GPU found (or that there is none) and where a project whose Device is 'auto' trains, given the
+    Preferences' default device `default`."""
+    found = choose_device("auto")
+    line = "No GPU found." if found.type == "cpu" else f"GPU found: {device_name(found)} ({found.type})."
+    if default == "auto":
+        return f"{line} Device 'auto' trains on the {device_name(found)}."
+    try:
+        return f"{line} Device 'auto' trains on the {device_name(choose_device(default))} (your Preferences default)."
+    except TrainingError:
+        return f"{line} Your Preferences default device '{default}' is not on this machine: runs will fail; " \
+               "choose another in Edit > Preferences."
 
 
 def flat_config(config: TrainingConfig) -> dict:
@@ -77,6 +83,7 @@ class TrainingPanel(QWidget):
                 form.add(row)
             layout.addLayout(form)
             self.forms.append(form)
+        self.default_device = "auto"
         self.device_label = QLabel(device_summary())
         self.device_label.setWordWrap(True)
         self.device_label.setStyleSheet(f"color: {theme.MUTED};")
@@ -158,6 +165,14 @@ class TrainingPanel(QWidget):
                       "0 = once per epoch"),
             ]),
         ]
+
+    def set_default_device(self, name: str) -> None:
+        """Show where 'auto' trains now that the Preferences' default device is `name`."""
+        self.default_device = name
+        self.device_label.setText(device_summary(name))
+        tip = "auto picks CUDA, then Apple MPS, then the CPU" if name == "auto" else \
+            f"auto uses the default device from Edit > Preferences ({name})"
+        self.field("device").setToolTip(tip)
 
     def _mark_cuda_only(self) -> None:
         box = self.field("precision")

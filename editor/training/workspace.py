@@ -101,6 +101,11 @@ class TrainingWorkspace(QObject):
                     tabbed.setTitleBarWidget(QWidget(tabbed))
         return dock
 
+    def set_default_device(self, name: str) -> None:
+        """The device runs use when a project's Device is 'auto' (Edit > Preferences), shown in the panel too."""
+        self.runner.default_device = name
+        self.training_panel.set_default_device(name)
+
     def _initial_layout(self) -> None:
         """On open: the editing panels (Properties, Problems) in front and the bottom area kept low."""
         for name in ("properties_dock", "problems_dock"):

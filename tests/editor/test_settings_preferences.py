@@ -73,6 +73,7 @@ def test_default_device_is_what_an_auto_project_trains_on(window, qtbot):
     press_ok(qtbot, dialog)
     runner = window.training.runner
     assert Settings().device == "cpu" and runner.default_device == "cpu"
+    assert "(your Preferences default)" in window.training.training_panel.device_label.text()
     graph = load_project("mlp")
     graph.training.update(epochs=1, device="auto")
     window.document.new(graph)

@@ -77,6 +77,9 @@ def test_training_panel_shows_the_project_and_hides_what_does_not_apply(controll
     TrainingConfig.from_dict(controller.graph.training)  # what the panel wrote is a valid section
     assert ("GPU found" in panel.device_label.text()) or ("No GPU found" in panel.device_label.text())
     assert panel.device_label.text() == device_summary()
+    panel.set_default_device("cpu")
+    assert "Device 'auto' trains on the CPU" in panel.device_label.text()
+    assert "Preferences" in panel.device_label.text() and "Preferences" in panel.field("device").toolTip()
 
 
 def test_a_bad_training_section_is_shown_not_hidden(controller, qtbot):
