@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,37 +85,44 @@ class CsvChunks:
         return x.to_numpy(np.float32), y
 
 
+@dataclass(frozen=True)
+class MappedArray:
+    """Where an array lives on disk: a .npy file, or member `key` of an uncompressed .npz archive."""
+
+    path: Path
+    key: str | None = None
+
+    def open(self) -> np.ndarray:
+        """A read-only memory map of the array (opened per read, so worker processes never share a handle)."""
+        return np.load(self.path, mmap_mode="r") if self.key is None else npz_member(self.path, self.key)
+
+
 @dataclass
 class ArrayChunks:
-    """An input array (and optional target array) read through memory maps, `chunk_rows` at a time.
+    """An input array (and optional target array) read through memory maps, `chunk_rows` at a time."""
 
-    `open_x` / `open_y` return the memory-mapped arrays; they are reopened per read so worker processes
-    never share a file handle.
-    """
-
-    open_x: Callable[[], np.ndarray]
-    open_y: Callable[[], np.ndarray] | None
+    x: MappedArray
+    y: MappedArray | None
     chunk_rows: int
-    source: str
     tokens: bool = False
     """Inputs are int64 token ids (not normalized) instead of float32 features."""
 
     def __post_init__(self) -> None:
-        x = self.open_x()
+        x = self.x.open()
         if x.ndim < 2:
-            raise DataError(f"{self.source}: inputs must have shape (samples, ...), got {x.shape}.")
+            raise DataError(f"'{self.x.path}': inputs must have shape (samples, ...), got {x.shape}.")
         self.rows, self.sample_shape = len(x), tuple(x.shape[1:])
-        self.chunk_rows = rows_per_chunk(self.chunk_rows, x.dtype.itemsize * int(np.prod(self.sample_shape)))
-        if self.open_y is not None and len(self.open_y()) != self.rows:
-            raise DataError(f"{self.source}: the inputs and the target have different numbers of samples.")
+        self.chunk_rows = rows_per_chunk(self.chunk_rows, (8 if self.tokens else 4) * int(np.prod(self.sample_shape)))
+        if self.y is not None and len(self.y.open()) != self.rows:
+            raise DataError(f"'{self.x.path}': the inputs and the target have different numbers of samples.")
 
     def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         return (self.read(k) for k in range(len(self)))
 
     def read(self, chunk: int) -> tuple[np.ndarray, np.ndarray | None]:
         rows = slice(chunk * self.chunk_rows, (chunk + 1) * self.chunk_rows)
-        x = np.asarray(self.open_x()[rows], dtype=np.int64 if self.tokens else np.float32)
-        y = None if self.open_y is None else np.asarray(self.open_y()[rows])
+        x = np.asarray(self.x.open()[rows], dtype=np.int64 if self.tokens else np.float32)
+        y = None if self.y is None else np.asarray(self.y.open()[rows])
         return x, y
 
     def __len__(self) -> int:
@@ -158,7 +165,7 @@ class ImageChunks:
     each image is its class folder's name.
     """
 
-    files: list[tuple[Path, str]]
+    listing: list[tuple[Path, str]]
     size: tuple[int, int]
     color: str
     chunk_rows: int
@@ -172,12 +179,12 @@ class ImageChunks:
         return (self.read(k) for k in range(len(self)))
 
     def read(self, chunk: int) -> tuple[np.ndarray, np.ndarray | None]:
-        part = self.files[chunk * self.chunk_rows: (chunk + 1) * self.chunk_rows]
+        part = self.listing[chunk * self.chunk_rows: (chunk + 1) * self.chunk_rows]
         x = np.stack([files.read_image(path, self.size, self.color) for path, _ in part])
         return x, np.array([label for _, label in part])
 
     def __len__(self) -> int:
-        return -(-len(self.files) // self.chunk_rows)
+        return -(-len(self.listing) // self.chunk_rows)
 
 
 def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
@@ -195,17 +202,15 @@ def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
     if source == "npy":
         x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
         y_path = existing_file(section["y_path"], "y_path") if section.get("y_path") else None
-        return ArrayChunks(lambda: np.load(x_path, mmap_mode="r"),
-                           None if y_path is None else lambda: np.load(y_path, mmap_mode="r"), rows, f"'{x_path}'",
+        return ArrayChunks(MappedArray(x_path), None if y_path is None else MappedArray(y_path), rows,
                            bool(section.get("tokens")))
     if source == "npz":
         path = existing_file(section.get("path"), "path")
         x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
-        npz_member(path, x_key)
         with zipfile.ZipFile(path) as archive:
             has_y = f"{y_key}.npy" in archive.namelist()
-        return ArrayChunks(lambda: npz_member(path, x_key), (lambda: npz_member(path, y_key)) if has_y else None,
-                           rows, f"'{path}'", bool(section.get("tokens")))
+        return ArrayChunks(MappedArray(path, x_key), MappedArray(path, y_key) if has_y else None, rows,
+                           bool(section.get("tokens")))
     if source == "image_folder":
         listing = files.image_files(section)
         order = np.random.default_rng(int(section["split"]["seed"])).permutation(len(listing))

@@ -1,5 +1,7 @@
 """User data: CSV, image folders, .npz and .npy files, including the chunked streaming path."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -198,6 +200,8 @@ def test_streamed_npz_reads_uncompressed_arrays_in_chunks(tmp_path):
     assert sorted(ids.tolist()) == list(range(300))
     rows, target = all_rows(data, "train")
     assert torch.equal(target, rows[:, 0].long() % 3)
+    copy = pickle.loads(pickle.dumps(data.train.dataset))  # DataLoader workers started by spawn get a pickled copy
+    assert sum(len(x[0]) for x, _ in copy) == len(data.train)
     np.savez_compressed(tmp_path / "z.npz", x=x, y=np.arange(300) % 3)
     with pytest.raises(DataError, match=r"z\.npz' is compressed .*np\.savez or as \.npy"):
         load_data({**section, "path": str(tmp_path / "z.npz"), "stream": True})
