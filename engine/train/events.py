@@ -207,9 +207,9 @@ class EventBus:
 
     def emit(self, event: Event) -> None:
         """Log and hand out one event (thread-safe: checkpoint writers emit from their own thread)."""
-        line = json.dumps(event.to_dict(), allow_nan=True) + "\n"
+        line = json.dumps(event.to_dict(), allow_nan=True) + "\n" if self._log is not None else ""
         with self._lock:
-            if self._log is not None:
+            if self._log is not None and line:
                 self._log.write(line)
                 self._log.flush()
             for q in self._queues:
