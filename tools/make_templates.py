@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.graph import Graph, Group  # noqa: E402
-from engine.layout import layered_layout  # noqa: E402
+from engine.layout import layered_layout, node_widths  # noqa: E402
+from engine.validate import validate  # noqa: E402
 
 TEMPLATE_DIR = ROOT / "resources" / "templates"
 
@@ -46,9 +47,11 @@ class Sketch:
         self.graph.groups.append(Group(f"g{len(self.graph.groups) + 1}", name, list(node_ids)))
 
     def finish(self, data: dict, training: dict) -> Graph:
-        """Attach the data and training sections and place the nodes with the editor's auto-layout."""
+        """Attach the data and training sections and place the nodes with the editor's auto-layout,
+        sized by the shapes and parameter counts the editor will print on them."""
         self.graph.data, self.graph.training = data, training
-        for nid, pos in layered_layout(self.graph).items():
+        widths = node_widths(self.graph, validate(self.graph))
+        for nid, pos in layered_layout(self.graph, widths=widths).items():
             self.graph.nodes[nid].pos = pos
         return self.graph
 

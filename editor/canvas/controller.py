@@ -21,18 +21,17 @@ from editor.canvas.wires import ShapePipeItem
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group
 from engine.layers.registry import get_spec
-from engine.layout import layered_layout
+from engine.layout import LEGIBLE_ZOOM, layered_layout
 from engine.validate import Validation, Validator
 
 PASTE_OFFSET = 40.0
 INSERT_GAP = 60.0
 FIT_MARGIN = 40.0
 READABLE_ZOOM = 0.7
-"""Below this a node's 8.5 pt text is under 6 px tall: fitting stops here and shows the graph's start."""
+"""Below this a node's 8.5 pt text is under 6 px tall: fitting stops here and shows the graph's start,
+unless going down to engine.layout's LEGIBLE_ZOOM shows all of it, or its bands' whole width."""
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 ZOOM_STEP = 1.2
-LAYOUT_GAP_X = 80.0
-"""Room between auto-laid-out columns: wide enough for a wire's shape label."""
 LAYOUT_GAP_Y = 46.0
 
 
@@ -380,12 +379,11 @@ class CanvasController(QObject):
 
     def auto_layout(self) -> None:
         """Arrange the layers in depth columns, branches in lanes, deep networks wrapped into rows."""
-        sizes = [(v.view.width, v.view.height) for v in self.view.nodes.values()]
-        if not sizes:
+        if not self.view.nodes:
             return
-        dx = max(w for w, _ in sizes) + LAYOUT_GAP_X
-        dy = max(h for _, h in sizes) + LAYOUT_GAP_Y
-        self.move_nodes(layered_layout(self.graph, dx=dx, dy=dy), "auto-layout")
+        widths = {nid: v.view.width for nid, v in self.view.nodes.items()}
+        dy = max(v.view.height for v in self.view.nodes.values()) + LAYOUT_GAP_Y
+        self.move_nodes(layered_layout(self.graph, widths=widths, dy=dy), "auto-layout")
         self.fit_view()
 
     # ---- navigation -----------------------------------------------------------------------
@@ -412,19 +410,22 @@ class CanvasController(QObject):
 
     def fit_view(self) -> None:
         """Show the whole network, at no more than 100 % and no less than a zoom where text is legible;
-        a network too big for that shows its start (top left), and the rest is a scroll away."""
+        a network too big for that shows its top, as wide as it is where a legible zoom allows, and the
+        rest is a scroll down (a strip too long for any legible zoom shows its start, top left)."""
         rect = self._content_rect()
         if rect is None:
             return
         size = self.widget.viewport().size()
         scale = min(size.width() / rect.width(), size.height() / rect.height(), 1.0)
-        if scale >= READABLE_ZOOM:
+        if scale >= LEGIBLE_ZOOM:
             self._show(rect.center(), scale)
         else:
-            w, h = size.width() / READABLE_ZOOM, size.height() / READABLE_ZOOM
+            across = (size.width() - 4) / rect.width()
+            zoom = across if LEGIBLE_ZOOM <= across < READABLE_ZOOM else READABLE_ZOOM
+            w, h = size.width() / zoom, size.height() / zoom
             left = rect.left() if w < rect.width() else rect.center().x() - w / 2
             top = rect.top() if h < rect.height() else rect.center().y() - h / 2
-            self._show(QPointF(left + w / 2, top + h / 2), READABLE_ZOOM)
+            self._show(QPointF(left + w / 2, top + h / 2), zoom)
         self.widget.keep_fit = True
 
     def zoom_in(self) -> None:
