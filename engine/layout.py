@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
-from engine.shapes_format import format_shape
+from engine.shapes_format import format_key_params, format_shape
 from engine.topology import topology
 
 if TYPE_CHECKING:
@@ -57,16 +57,10 @@ _WEIGHTED = {"Core", "Convolution", "Recurrent", "Attention", "Embedding", "Norm
 """Categories whose layers usually show a parameter count on their output line."""
 
 
-def _text(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return "\u00d7".join(str(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _width(graph: Graph, node: Node, shape_line: str | None) -> float:
     """About how wide the editor draws `node`: its widest line of text plus the node's padding."""
     spec = get_spec(node.type)
-    params = "  ".join(f"{p.name} {_text(node.params.get(p.name))}" for p in spec.params if p.key)
+    params = format_key_params(node.type, node.params)
     if shape_line is None:  # a typical output line when the shapes are not known
         shape_line = "\u2192 (N, 16, 8, 8)" + ("   1,234 params" if spec.category in _WEIGHTED else "")
     title = len(node.name) * _CHAR_W["name"] + 12

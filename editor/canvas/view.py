@@ -16,7 +16,7 @@ from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
 from engine.graph import Edge, Graph, Node
 from engine.layers.registry import all_specs, get_spec
-from engine.shapes_format import format_shape
+from engine.shapes_format import format_key_params, format_shape
 from engine.validate import Validation
 
 
@@ -52,18 +52,10 @@ def _unlink(connected: dict, node_id: str, port: str) -> None:
         connected.pop(node_id, None)
 
 
-def _value(v) -> str:
-    if isinstance(v, list | tuple):
-        return "\u00d7".join(str(x) for x in v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
 def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list) -> NodeLook:
     """What the canvas shows for `node` given the latest validation."""
     spec = get_spec(node.type)
-    params = "  ".join(f"{p.name} {_value(node.params.get(p.name))}" for p in spec.params if p.key)
+    params = format_key_params(node.type, node.params)
     shape = validation.shapes.get(node.id) if validation else None
     count = validation.param_counts.get(node.id, 0) if validation else 0
     arrow = "\u2190" if spec.role == "output" else "\u2192"

@@ -375,3 +375,15 @@ def test_a_resize_refits_until_the_user_zooms(ctl, qtbot):
     ctl.widget.resize(900, 600)
     qtbot.wait(20)
     assert ctl.widget.keep_fit is False and ctl.zoom() == pytest.approx(zoom, rel=0.05)
+
+
+def test_node_faces_show_sizes_with_times_and_an_axis_order_as_a_tuple():
+    from editor.canvas.view import node_look
+
+    graph = load_project("transformer_classifier")
+    permute = next(n for n in graph.nodes.values() if n.type == "Permute")
+    assert "dims (1, 0)" in node_look(graph, permute, None, []).params
+    lenet = load_project("lenet")
+    conv = next(n for n in lenet.nodes.values() if n.type == "Conv2d")
+    conv.params["kernel_size"] = [3, 5]
+    assert "kernel_size 3\u00d75" in node_look(lenet, conv, None, []).params
