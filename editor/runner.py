@@ -12,6 +12,7 @@ import json
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import traceback
 from dataclasses import dataclass
@@ -20,13 +21,17 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor.training import gcguard
+from engine.errors import DeepWireError
 from engine.graph import Graph
+from engine.runs import CHECKPOINTS, read_json
 from engine.train.events import Event, RunFailed, RunFinished, RunStarted, event_from_dict
 
 DRAIN_MS = 50
 BACKENDS = ("process", "thread")
 WORKER_NICENESS = 5
 """The training process yields the CPU to the editor when both want it (POSIX only)."""
+EXIT_WAIT_S = 2.0
+"""How long the editor waits for a training process whose events ended to be gone, to read its exit code."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,6 @@ def _make_trainer(request: RunRequest, bus, control):
 
 def _failure(exc: BaseException) -> RunFailed:
     """A RunFailed for an error raised before the trainer could report it itself."""
-    from engine.errors import DeepWireError
-
     if isinstance(exc, DeepWireError):
         return RunFailed(str(exc), getattr(exc, "node_id", None))
     return RunFailed(f"{type(exc).__name__}: {exc}", None, "".join(traceback.format_exception_only(exc)).strip())
@@ -79,15 +82,17 @@ def train(request: RunRequest, bus, control) -> None:
         pass
 
 
-def _process_main(request: RunRequest, events: mp.Queue, commands: mp.Queue) -> None:
-    """Child process: train, forwarding events as JSON text (plain to unpickle) and obeying 'pause'/'resume'/'stop' commands."""
+def _process_main(request: RunRequest, events, commands: mp.Queue) -> None:
+    """Child process: train, sending events as JSON text (plain to unpickle) through the pipe `events`, and
+    obeying 'pause'/'resume'/'stop' commands; the pipe closes when the process ends, however it ends."""
     from engine.train.events import EventBus
     from engine.train.trainer import ControlToken
 
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     control, bus = ControlToken(), EventBus()
-    bus.subscribe(lambda event: events.put(json.dumps(event.to_dict(), allow_nan=True)))
+    sender = threading.Thread(target=_send_events, args=(bus.queue(), events), name="deepwire-events")
+    sender.start()
 
     def obey() -> None:
         while (command := commands.get()) is not None:
@@ -95,9 +100,17 @@ def _process_main(request: RunRequest, events: mp.Queue, commands: mp.Queue) -> 
 
     threading.Thread(target=obey, daemon=True, name="deepwire-commands").start()
     train(request, bus, control)
-    events.put(None)
+    sender.join()
     events.close()
-    events.join_thread()
+
+
+def _send_events(outbox: queue.SimpleQueue, events) -> None:
+    """Send what the bus hands out until it closes (an editor that went away ends the sending quietly)."""
+    try:
+        while (event := outbox.get()) is not None:
+            events.send_bytes(json.dumps(event.to_dict(), allow_nan=True).encode())
+    except OSError:
+        return
 
 
 class _ThreadWorker:
@@ -139,31 +152,40 @@ class _ThreadWorker:
 class _ProcessWorker:
     def __init__(self, request: RunRequest) -> None:
         ctx = mp.get_context("spawn")
-        self._events: mp.Queue = ctx.Queue()
+        self._events, writer = ctx.Pipe(duplex=False)
         self._commands: mp.Queue = ctx.Queue()
-        self.process = ctx.Process(target=_process_main, args=(request, self._events, self._commands), daemon=True,
+        self.process = ctx.Process(target=_process_main, args=(request, writer, self._commands), daemon=True,
                                    name="deepwire-training")
         self.process.start()
+        writer.close()  # the child holds the only writing end: its end (a kill included) reads as end of file
 
     def command(self, name: str) -> None:
         self._commands.put(name)
 
     def drain(self) -> tuple[list[Event], bool]:
         out: list[Event] = []
-        while True:
-            try:
-                doc = self._events.get_nowait()
-            except queue.Empty:
-                return out, not self.process.is_alive() and self._events.empty() and not out
-            if doc is None:
-                self._commands.put(None)
-                return out, True
-            out.append(event_from_dict(json.loads(doc)))
+        try:
+            while self._events.poll():
+                out.append(event_from_dict(json.loads(self._events.recv_bytes())))
+        except (EOFError, OSError):  # the child closed its end or died (OSError: in the middle of an event)
+            return out, True
+        return out, not self.process.is_alive() and not self._events.poll()
 
     def exit_note(self) -> str:
+        self.process.join(EXIT_WAIT_S)
         code = self.process.exitcode
-        why = " (killed: probably out of memory)" if code in (-9, 137) else ""
-        return f"The training process ended unexpectedly with exit code {code}{why}."
+        if code is not None and code < 0:
+            name = _signal_name(-code)
+            why = ", usually by the system when memory runs out" if -code == signal.SIGKILL else ""
+            return f"The training process ended unexpectedly: it was killed by {name}{why}."
+        return f"The training process ended unexpectedly with exit code {code}."
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 class TrainingRunner(QObject):
@@ -190,6 +212,8 @@ class TrainingRunner(QObject):
         self.state = "idle"
         self.run_path: Path | None = None
         self.last_outcome: RunFinished | RunFailed | None = None
+        self.worker_lost = False
+        """True when the last run's worker ended without reporting how the run ended (killed, crashed)."""
         self._worker: _ThreadWorker | _ProcessWorker | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
@@ -198,6 +222,15 @@ class TrainingRunner(QObject):
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    @property
+    def can_continue(self) -> bool:
+        """Whether `continue_run(run_path)` can go on: stopped, or its worker was lost after a checkpoint."""
+        if self.busy or self.run_path is None:
+            return False
+        if isinstance(self.last_outcome, RunFinished):
+            return self.last_outcome.reason == "stopped"
+        return self.worker_lost and last_checkpoint(self.run_path) is not None
 
     def start(self, graph: Graph, run_dir: str | Path) -> None:
         """Train `graph` (a snapshot is taken now) in a new run folder under `run_dir`."""
@@ -214,7 +247,7 @@ class TrainingRunner(QObject):
     def _launch(self, request: RunRequest) -> None:
         if self.busy:
             raise RuntimeError("a run is already in progress; stop it first")
-        self.last_outcome = None
+        self.last_outcome, self.worker_lost = None, False
         self.run_path = Path(request.resume) if request.resume else None
         worker = _ProcessWorker if self.backend == "process" else _ThreadWorker
         self._worker = worker(request)
@@ -247,7 +280,8 @@ class TrainingRunner(QObject):
             elif isinstance(event, RunFinished | RunFailed):
                 self.last_outcome = event
         if ended and self.last_outcome is None:
-            self.last_outcome = RunFailed(self._worker.exit_note(), None, "see the terminal for the traceback")
+            self.worker_lost = True
+            self.last_outcome = RunFailed(self._worker.exit_note(), None, self._lost_hint())
             events.append(self.last_outcome)
         if events:
             self.events.emit(events)
@@ -256,6 +290,15 @@ class TrainingRunner(QObject):
                 self.started.emit(event)
         if ended:
             self._end()
+
+    def _lost_hint(self) -> str:
+        """What the user can do after the worker vanished: continue from the checkpoint when there is one."""
+        info = last_checkpoint(self.run_path) if self.run_path else None
+        if info is None:
+            return "No checkpoint was saved before it ended; train again (the terminal may show why)."
+        epoch, batch = info.get("epoch", 0), info.get("batch", 0)
+        where = f"during epoch {epoch + 1} (batch {batch})" if batch else f"after epoch {epoch}"
+        return f"Resume continues the run from its last checkpoint, saved {where}."
 
     def _end(self) -> None:
         self._timer.stop()
@@ -270,3 +313,11 @@ class TrainingRunner(QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
+
+
+def last_checkpoint(run_path: Path) -> dict | None:
+    """The run's `checkpoints/last.json` (epoch, batch, step...); None when it has no readable one."""
+    try:
+        return read_json(Path(run_path) / CHECKPOINTS / "last.json", None)
+    except DeepWireError:
+        return None

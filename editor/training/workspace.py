@@ -203,9 +203,7 @@ class TrainingWorkspace(QObject):
             self.runner.continue_run(self.runner.run_path)
 
     def _can_continue(self) -> bool:
-        outcome = self.runner.last_outcome
-        return (not self.runner.busy and self.runner.run_path is not None and isinstance(outcome, RunFinished)
-                and outcome.reason == "stopped")
+        return self.runner.can_continue
 
     def evaluate(self) -> None:
         run = self.target_run()
@@ -250,7 +248,7 @@ class TrainingWorkspace(QObject):
             self.evaluate()
 
     def _failed(self, event: RunFailed) -> None:
-        self.training_panel.status.setText("The run failed; the editor keeps your work.")
+        self.training_panel.status.setText(f"The run failed: {event.message.rstrip('.')}. The editor keeps your work.")
         self.history.set_run_dir(self.run_dir())
         if event.node_id and event.node_id in self.controller.graph.nodes:
             self.controller.select_node(event.node_id)
