@@ -1,4 +1,4 @@
-"""Every run of the project with its settings and best metrics; overlay the curves of several; open a run's graph."""
+"""Every run of the project (sweep trials too) with settings and best metrics; overlay curves; open a graph."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
 
 from editor.training.plotting import curve, palette, plot_widget
 from engine.errors import DeepWireError
-from engine.runs import Run, list_runs, slug
+from engine.runs import PROJECT, Run, list_runs, read_json, slug
 from engine.train.events import EpochEnded, RunFailed, RunFinished
 
-COLUMNS = ("run", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr", "batch")
+TRIAL_ID = re.compile(r"-trial-(\d+)(-\d+)?$")
+COLUMNS = ("run", "sweep", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr",
+           "batch")
 
 
 @dataclass
@@ -42,6 +45,11 @@ class RunSummary:
     best: dict[str, float]
     settings: dict
     history: list[dict]
+
+    @property
+    def label(self) -> str:
+        """The run folder's name, or 'sweep <study> · trial N' for a sweep trial."""
+        return self.run.id if self.run.study is None else f"sweep {self.run.study} · {trial_label(self.run)}"
 
     def curve(self, key: str) -> tuple[list[int], list[float]]:
         """Epochs and values of `key` ('val_loss', 'train_accuracy', ...)."""
@@ -67,9 +75,30 @@ def summarize(run: Run) -> RunSummary:
 
 
 def project_runs(run_dir: str | Path, project_name: str) -> list[Run]:
-    """The runs in `run_dir` that belong to the project called `project_name`, oldest first."""
+    """The runs in `run_dir` of the project called `project_name`, sweep trials included, oldest first.
+
+    A run's folder is named after its project; a trial's folder is named after the trial, so a trial belongs
+    to the project its snapshot is named after (a sweep changes params and settings, never the name).
+    """
     pattern = re.compile(r"\d{8}-\d{6}-" + re.escape(slug(project_name)) + r"(-\d+)?")
-    return [run for run in list_runs(run_dir) if pattern.fullmatch(run.id)]
+    ours = slug(project_name)
+    return [run for run in list_runs(run_dir)
+            if (pattern.fullmatch(run.id) if run.study is None else _snapshot_slug(run) == ours)]
+
+
+def _snapshot_slug(run: Run) -> str | None:
+    try:
+        doc = read_json(run.path / PROJECT, {})
+    except DeepWireError:
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return slug(name) if isinstance(name, str) else None
+
+
+def trial_label(run: Run) -> str:
+    """'trial 3' for a trial folder `<time>-trial-0003`, else the folder name."""
+    match = TRIAL_ID.search(run.id)
+    return f"trial {int(match.group(1))}" if match else run.id
 
 
 class RunHistory(QWidget):
@@ -89,6 +118,11 @@ class RunHistory(QWidget):
         self.where = QLabel()
         self.where.setMinimumWidth(80)  # a long run folder path is clipped, not a reason for a wide window
         bar.addWidget(self.where, 1)
+        self.trials_box = QCheckBox("Sweep trials")
+        self.trials_box.setChecked(True)
+        self.trials_box.setToolTip("List the trials of the project's sweeps too (the sweep column names each study)")
+        self.trials_box.toggled.connect(lambda _on: self.refresh())
+        bar.addWidget(self.trials_box)
         bar.addWidget(QLabel("Overlay:"))
         self.metric_box = QComboBox()
         self.metric_box.setEditable(False)
@@ -129,8 +163,10 @@ class RunHistory(QWidget):
         """Re-read the run folders of the current project."""
         name = self.controller.graph.name
         runs = project_runs(self.run_dir, name) if self.run_dir else []
-        self.where.setText(f"{len(runs)} run(s) of “{name}” in {self.run_dir}" if self.run_dir else "No run folder yet.")
+        self.where.setText(_where_text(runs, name, self.run_dir, self.trials_box.isChecked()))
         self.where.setToolTip(str(self.run_dir or ""))
+        if not self.trials_box.isChecked():
+            runs = [run for run in runs if run.study is None]
         self.summaries = []
         for run in reversed(runs):
             try:
@@ -140,11 +176,14 @@ class RunHistory(QWidget):
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             metric = next(((k, v) for k, v in s.best.items() if k.startswith("val_") and k != "val_loss"), None)
-            values = (s.run.id, s.status, s.epochs_done, s.best_epoch or "–",
+            sweep = f"{s.run.study} · {trial_label(s.run)}" if s.run.study else "–"
+            values = (s.run.id, sweep, s.status, s.epochs_done,
+                      s.best_epoch or "–",
                       _fmt(s.best.get("val_loss")), f"{metric[0]} {_fmt(metric[1])}" if metric else "–",
                       s.settings.get("optimizer", "adam"), s.settings.get("lr", 1e-3), s.settings.get("batch_size", 64))
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
+            self.table.item(row, 0).setToolTip(str(s.run.path))
         keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
                        for k in h[split]})
         current = self.metric_box.currentText() or "val_loss"
@@ -187,7 +226,7 @@ class RunHistory(QWidget):
             return
         for s, colour in zip(shown, palette(len(shown)), strict=True):
             xs, ys = s.curve(key)
-            curve(self.plot, s.run.id, colour, 2.0, symbol="o").setData(xs, ys)
+            curve(self.plot, s.label, colour, 2.0, symbol="o").setData(xs, ys)
 
     def open_selected(self) -> QMainWindow | None:
         """Show the selected run's graph snapshot in a new window (read it, copy from it)."""
@@ -199,7 +238,7 @@ class RunHistory(QWidget):
         window = QMainWindow(self.window())
         controller = CanvasController(window, graph=chosen[0].run.graph)
         window.setCentralWidget(controller.widget)
-        window.setWindowTitle(f"Run snapshot: {chosen[0].run.id}")
+        window.setWindowTitle(f"Run snapshot: {chosen[0].label}")
         window.resize(1000, 700)
         window.controller = controller
         window.show()
@@ -207,19 +246,35 @@ class RunHistory(QWidget):
         return window
 
     def replace_with_selected(self) -> bool:
-        """After asking, make the selected run's graph (with its data and training settings) the current project."""
+        """After asking, make the selected run's graph (with data and training settings) the current project.
+
+        The canvas's undo history is cleared (it cannot be undone), and the project is marked unsaved.
+        """
         chosen = self.selected()
         if len(chosen) != 1:
             return False
         answer = QMessageBox.question(self, "Replace the current graph?",
-                                      f"Replace the graph on the canvas with the snapshot of run {chosen[0].run.id}? "
-                                      "The canvas's undo history is cleared.",
+                                      f"Replace the graph on the canvas with the snapshot of run {chosen[0].label}? "
+                                      "This cannot be undone: the canvas's undo history is cleared. The project "
+                                      "file changes only when you save.",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return False
         self.controller.load_graph(chosen[0].run.graph)
+        self.controller.undo_stack.resetClean()  # the canvas no longer matches the project file: unsaved
         return True
+
+
+def _where_text(runs: list[Run], name: str, run_dir: Path | None, with_trials: bool) -> str:
+    """'2 run(s) and 6 sweep trial(s) of “name” in DIR' (trials 'hidden' when the box is off)."""
+    if run_dir is None:
+        return "No run folder yet."
+    trials = sum(run.study is not None for run in runs)
+    text = f"{len(runs) - trials} run(s)"
+    if trials:
+        text += f" and {trials} sweep trial(s){'' if with_trials else ' (hidden)'}"
+    return f"{text} of “{name}” in {run_dir}"
 
 
 def _fmt(value: float | None) -> str:
