@@ -241,7 +241,8 @@ class LivePlots(QWidget):
 
     def _show_end(self, event: RunFinished | RunFailed) -> None:
         if isinstance(event, RunFailed):
-            self.progress.setFormat(f"failed: {event.message[:80]}")
+            self.progress.setFormat(f"failed at epoch {event.epoch}" if event.epoch else "failed")
+            self.stats.setText(event.message + (f"\nWhat to do: {event.hint}" if event.hint else ""))
             return
         what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped"}[event.reason]
         self.progress.setFormat(f"{what} after {event.epochs_done} epoch(s) in {event.duration:.1f} s")

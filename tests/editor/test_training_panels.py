@@ -15,7 +15,7 @@ from editor.training.live_plots import LivePlots
 from editor.training.training_panel import TrainingPanel, device_summary
 from engine.templates import load_project
 from engine.train.config import TrainingConfig
-from engine.train.events import BatchEnded, EpochEnded, Gradients, RunStarted
+from engine.train.events import BatchEnded, EpochEnded, Gradients, RunFailed, RunStarted
 
 TIMEOUT_MS = 60_000
 
@@ -236,3 +236,7 @@ def test_live_plots_draw_batches_epochs_and_warn(qtbot):
     plots.add_events([Gradients(3, 12, {"n1": 1e-10, "n2": 1.0}, 1.0)])
     assert plots.gradient_banner.isVisible() and "conv1" in plots.gradient_banner.text()
     assert "ETA" in plots.stats.text() and "samples/s" in plots.stats.text()
+    message = "The loss became NaN or infinite at epoch 3, batch 2; the first layer whose output is not finite is 'fc'"
+    plots.add_events([RunFailed(message, "n2", "lower the learning rate", 3, 10)])
+    assert plots.progress.format() == "failed at epoch 3"  # the bar is short; the whole message goes below it
+    assert plots.stats.text() == f"{message}\nWhat to do: lower the learning rate"
