@@ -208,7 +208,7 @@ def deepwire_loop(graph, cfg, data: PreparedData, device, epochs: int, folder: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
