@@ -233,6 +233,11 @@ class DataPanel(QWidget):
         self.feature_list.setMinimumHeight(120)
         self.feature_list.itemChanged.connect(lambda _item: self._csv_columns_changed())
         layout.addWidget(self.feature_list)
+        self.dropna_box = QCheckBox("Drop rows with empty cells")
+        self.dropna_box.setToolTip("Leave out every row where a chosen feature or the target is empty "
+                                   "(otherwise empty cells stop loading with a message naming the column)")
+        self.dropna_box.toggled.connect(lambda on: set_key(self.controller, "data", "dropna", on))
+        layout.addWidget(self.dropna_box)
         return page
 
     def _images_page(self) -> QWidget:
@@ -344,7 +349,7 @@ class DataPanel(QWidget):
         section = self.section
         source = section.get("source", "builtin")
         widgets = (self.source_box, self.builtin_list, self.task_box, self.csv_path, self.image_path, self.array_path,
-                   self.image_h, self.image_w, self.color_box, self.x_key, self.y_key)
+                   self.image_h, self.image_w, self.color_box, self.x_key, self.y_key, self.dropna_box)
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -368,6 +373,7 @@ class DataPanel(QWidget):
             self.image_w.setValue(int(size[1]))
             self.color_box.setCurrentText(section.get("color", "grayscale"))
             self.x_key.setText(section.get("x_key", ""))
+            self.dropna_box.setChecked(bool(section.get("dropna", False)))
             self.y_key.setText(section.get("y_key", ""))
         finally:
             for w in widgets:

@@ -117,18 +117,23 @@ class TrainingPanel(QWidget):
     def _rows(self) -> list[tuple[str, list[Field]]]:
         return [
             ("Objective", [
-                Field("loss", "Loss", combo(LOSSES), "auto follows the Output node's task"),
+                Field("loss", "Loss", combo(LOSSES), "How far the predictions are from the targets; training lowers it. "
+                      "auto follows the Output node's task (cross-entropy for classes, MSE for numbers)"),
                 Field("label_smoothing", "Label smoothing", float_spin(0, 0.5, 0.05, 2), "cross-entropy only"),
             ]),
             ("Optimizer", [
-                Field("optimizer", "Optimizer", combo(OPTIMIZERS)),
+                Field("optimizer", "Optimizer", combo(OPTIMIZERS),
+                      "How gradients update the weights: SGD takes plain steps (with momentum), Adam/AdamW "
+                      "adapt each weight's step size, RMSprop scales steps by recent gradient size"),
                 Field("lr", "Learning rate", sci_spin(1e-7, 10.0), "Step size of each update; arrows halve/double it"),
                 Field("momentum", "Momentum", float_spin(0, 0.999, 0.05, 3), "SGD / RMSprop"),
                 Field("nesterov", "Nesterov", QCheckBox(), "Nesterov momentum (SGD with momentum > 0)"),
                 Field("weight_decay", "Weight decay", sci_spin(0.0, 1.0), "L2 penalty (decoupled for AdamW)"),
             ]),
             ("Schedule", [
-                Field("schedule", "LR schedule", combo(SCHEDULES)),
+                Field("schedule", "LR schedule", combo(SCHEDULES),
+                      "How the learning rate changes as training goes on: step drops, cosine decay, one-cycle, "
+                      "or lower it when the monitored metric stops improving (plateau)"),
                 Field("warmup_epochs", "Warm-up epochs", int_spin(0, 1000),
                       "The LR rises linearly over these epochs before the schedule starts"),
                 Field("step_size", "Step every (epochs)", int_spin(1, 10000)),
@@ -137,8 +142,9 @@ class TrainingPanel(QWidget):
                 Field("plateau_factor", "Plateau factor", float_spin(0.001, 0.999, 0.05, 3)),
             ]),
             ("Loop", [
-                Field("epochs", "Epochs", int_spin(1, 100000)),
-                Field("batch_size", "Batch size", int_spin(1, 1 << 20)),
+                Field("epochs", "Epochs", int_spin(1, 100000), "One epoch is one full pass over the training split"),
+                Field("batch_size", "Batch size", int_spin(1, 1 << 20),
+                      "Samples per weight update: larger batches give smoother but fewer updates per epoch"),
                 Field("eval_batch_size", "Eval batch size", int_spin(0, 1 << 20),
                       "Batch size of validation and test passes; 0 = auto (4x the batch size, at most 1024)"),
                 Field("clip", "Gradient clipping", combo(CLIPS), "Clip the total gradient norm or each value"),

@@ -146,12 +146,17 @@ CONV2D = LayerSpec(
         "the result into one number of a feature map; out_channels filters give out_channels maps. Early "
         "layers learn edges and colour blobs, deeper layers combine them into textures, parts and objects. "
         "Padding decides what happens at the borders ('same' keeps the size, 'valid' shrinks it), stride "
-        "skips positions to shrink the map, and dilation spreads the taps to see further."),
+        "skips positions to shrink the map, and dilation spreads the taps to see further. The patch of the "
+        "input image that one output value depends on is its receptive field: each stacked layer, stride, "
+        "dilation and pooling grows it, which is how deep layers come to see whole objects. The idea "
+        "echoes the visual cortex, whose neurons each respond to a small region of what the eye sees."),
     advantages=("Weight sharing: a 3x3 filter has 9 weights per channel pair whatever the image size.",
                 "Translation equivariance: a feature is detected wherever it appears in the image.",
                 "Keeps the spatial layout, so later layers can reason about where things are."),
     disadvantages=("Costly on large images with many channels (compute grows with H x W x channels).",
                    "Only sees a local window; global context needs depth, pooling or attention.",
+                   "Kernel size, stride and padding decide what it sees: 'valid' padding under-uses the "
+                   "border pixels and a large stride skips fine detail.",
                    "Needs an (N, C, H, W) input, so flat feature vectors must be reshaped first."),
     when_to_use="Images and anything grid-shaped (spectrograms, board games); the core of every CNN.",
     params=(OUT_CHANNELS, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS),

@@ -20,7 +20,8 @@ DENSE = LayerSpec(
     type_id="Dense", category="Core", title="Dense",
     summary="Fully connected layer: every output is a weighted sum of all inputs plus a bias.",
     explanation=(
-        "A Dense (linear, fully connected) layer multiplies its input vector by a learned weight matrix "
+        "A Dense (linear, fully connected) layer, loosely modelled on neurons that sum weighted signals, "
+        "multiplies its input vector by a learned weight matrix "
         "and adds a learned bias, so each of its units looks at every input feature. Stacked with "
         "non-linear activations in between, dense layers can approximate almost any function; they are "
         "the building block of the multilayer perceptron and the final classifier of most CNNs. On a "

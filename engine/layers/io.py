@@ -56,7 +56,8 @@ OUTPUT = LayerSpec(
         "more stable than doing it in the network."),
     advantages=("Makes the loss and the way predictions are read explicit.",),
     disadvantages=("A Softmax or Sigmoid right before a multiclass/binary Output double-applies the squashing.",),
-    when_to_use="Every network ends in at least one Output node; a network with two heads has two.",
+    when_to_use=("Every network ends in an Output node. A project trains one Output, except a GAN, whose "
+                 "generator and discriminator each end in their own."),
     params=(Param("task", "choice", "multiclass", choices=TASKS, key=True,
                   doc="What the output predicts; decides the default loss and how predictions are read."),),
     outputs=(), role="output",

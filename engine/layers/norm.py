@@ -40,7 +40,8 @@ BATCHNORM1D = LayerSpec(
     explanation=(
         "Batch normalisation standardises every feature (or channel) with the mean and variance of the "
         "current batch, then applies a learned scale and shift so the layer can still pass any range on. "
-        "Keeping each layer's inputs in a steady range lets you use higher learning rates, makes training "
+        "Keeping each layer's inputs in a steady range (less 'internal covariate shift', the drift of a "
+        "layer's input distribution while the layers before it learn) lets you use higher learning rates, makes training "
         "less sensitive to weight initialisation, and adds a little noise that regularises. During "
         "training it also keeps a running mean and variance, which replace the batch statistics at "
         "evaluation time. Accepts (N, F) feature vectors and (N, C, L) signals (per channel)."),

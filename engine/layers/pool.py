@@ -87,7 +87,7 @@ MAXPOOL2D = LayerSpec(
         "exact pixel. This makes the network less sensitive to small shifts and quarters the work of the "
         "layers that follow."),
     advantages=("No weights; cheap.", "Keeps the strongest feature responses and adds some shift tolerance.",
-                "Cuts memory and compute for later layers and widens their view."),
+                "Cuts memory and compute for later layers and grows their receptive field."),
     disadvantages=POOL_DISADVANTAGES,
     when_to_use="Between convolution blocks of a classic CNN (LeNet, VGG) to halve the map size.",
     params=(KERNEL, STRIDE, PADDING),

@@ -96,7 +96,9 @@ LSTM = LayerSpec(
                 "Robust and well understood; works for text, speech, sensor and time-series data."),
     disadvantages=("Four times the parameters of a simple RNN with the same hidden size; slower per step.",
                    "Still sequential: it cannot be parallelised across time steps like attention can.",
-                   "Very long contexts (thousands of steps) are still hard; Transformers do better there."),
+                   "Very long contexts (thousands of steps) are still hard; Transformers do better there.",
+                   "Its many weights overfit small datasets; use its dropout param (between stacked layers) "
+                   "or a Dropout node after it."),
     when_to_use="Sequence classification, forecasting and tagging when order matters and sequences are long.",
     params=_common_params(),
     build=_build(nn.LSTM), check=_check("LSTM"), fix="Reshape",

@@ -178,6 +178,23 @@ def test_a_csv_file_lists_its_columns_and_the_chosen_ones_are_saved(controller, 
     assert panel.info["class_names"] == ["no", "yes"]
 
 
+def test_empty_csv_cells_are_reported_until_drop_rows_is_ticked(controller, qtbot, tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{'' if i % 7 == 0 else i * 2},{i % 2}\n" for i in range(70)))
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("csv"))
+    panel.csv_path.setText(str(path))
+    panel.csv_path.editingFinished.emit()
+    qtbot.waitUntil(lambda: "empty cells" in panel.error.text(), timeout=TIMEOUT_MS)
+    panel.dropna_box.setChecked(True)
+    assert controller.graph.data["dropna"] is True
+    qtbot.waitUntil(lambda: panel.info is not None and not panel.error.isVisible(), timeout=TIMEOUT_MS)
+    assert sum(panel.info["splits"].values()) == 60  # the 10 rows with an empty 'b' are left out
+    controller.undo()
+    assert not panel.dropna_box.isChecked()
+
+
 def test_a_missing_file_shows_the_data_error(controller, qtbot, tmp_path):
     panel = DataPanel(controller)
     qtbot.addWidget(panel)
