@@ -10,6 +10,8 @@ from engine.templates import list_templates, load_project
 
 TASKS: dict[str, tuple[str, ...]] = {
     "Image classification": ("image", "images", "vision", "cnn", "convolution", "mnist", "cifar", "digits"),
+    "Detection & segmentation": ("detection", "localization", "localisation", "bounding-box", "segmentation",
+                                 "unet", "u-net"),
     "Sequence modelling": ("sequence", "rnn", "lstm", "gru", "text", "nlp", "time-series", "timeseries",
                            "transformer", "attention", "language"),
     "Generative": ("generative", "autoencoder", "vae", "gan", "denoising", "reconstruction"),

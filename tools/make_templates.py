@@ -298,9 +298,56 @@ def recommender() -> Graph:
     return s.finish(builtin("ratings"), training(lr=0.005, epochs=30, batch_size=128))
 
 
+def localizer() -> Graph:
+    s = Sketch(
+        "Digit localizer (bounding box)",
+        "Object localization as box regression: two convolution + pooling stages find the digit on a "
+        "24x24 canvas and a Dense head predicts its box [x_center, y_center, width, height]. A Sigmoid "
+        "squashes the four numbers into [0, 1], the range of the normalised box targets, and the MSE loss "
+        "pulls them onto the true box. Full detectors such as YOLO, SSD and Faster R-CNN predict many "
+        "boxes per image, each with a class; Faster R-CNN first lets a Region Proposal Network propose "
+        "candidate boxes, then classifies and refines them.",
+        ["object localization"])
+    x = s.add("Input", "image", kind="image", channels=1, height=24, width=24)
+    x = s.chain(x,
+                ("Conv2d", "conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu1", {}),
+                ("MaxPool2d", "pool1", {"kernel_size": 2}),
+                ("Conv2d", "conv2", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu2", {}),
+                ("MaxPool2d", "pool2", {"kernel_size": 2}),
+                ("Flatten", "flatten", {}),
+                ("Dense", "fc1", {"units": 64}), ("ReLU", "relu3", {}),
+                ("Dense", "box", {"units": 4}), ("Sigmoid", "box_0_to_1", {}))
+    s.add("Output", "bounding_box", src=x, task="regression")
+    return s.finish(builtin("digit_boxes"), training(lr=0.002, epochs=15, batch_size=64))
+
+
+def unet() -> Graph:
+    s = Sketch(
+        "U-Net segmentation (shapes)",
+        "A small U-Net labels every pixel as background, square or disc. The encoder convolves and "
+        "pools to see more context, the decoder upsamples back to full size, and a skip connection "
+        "(Concat) hands it the sharp full-resolution features the pooling lost. A 1x1 convolution "
+        "gives three class scores per pixel, moved last by a Permute, and a softmax over them is "
+        "trained with cross-entropy pixel by pixel.",
+        ["segmentation"])
+    x = s.add("Input", "image", kind="image", channels=1, height=16, width=16)
+    skip = s.chain(x, ("Conv2d", "enc_conv", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "enc_relu", {}))
+    x = s.chain(skip,
+                ("MaxPool2d", "down", {"kernel_size": 2}),
+                ("Conv2d", "mid_conv", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "mid_relu", {}),
+                ("UpSampling", "up", {"scale_factor": 2}))
+    x = s.add("Concat", "skip_concat", [x, skip], axis=0)
+    x = s.chain(x,
+                ("Conv2d", "dec_conv", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "dec_relu", {}),
+                ("Conv2d", "class_scores", {"out_channels": 3, "kernel_size": 1}),
+                ("Permute", "classes_last", {"dims": [1, 2, 0]}))
+    s.add("Output", "pixel_classes", src=x, task="multiclass")
+    return s.finish(builtin("shapes_seg"), training(lr=0.005, epochs=20, batch_size=64))
+
+
 TEMPLATES: dict[str, Callable[[], Graph]] = {
     f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, transformer_classifier,
-                            conv_autoencoder, gan, siamese, recommender)
+                            conv_autoencoder, gan, siamese, recommender, localizer, unet)
 }
 
 

@@ -347,3 +347,70 @@ def _load_ratings(options: dict, task: str) -> RawData:
     rating = np.clip(3 + taste[u, i] + rng.normal(0, float(options["noise"]), n), 1, 5)
     return RawData((u.astype(np.int64), i.astype(np.int64)), rating.astype(np.float32)[:, None], task,
                    vocab_sizes=(users, items))
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of one 2-D image (pixel centres aligned, edges clamped)."""
+    def grid(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = np.clip((np.arange(out) + 0.5) * size / out - 0.5, 0, size - 1)
+        low = np.floor(pos).astype(np.int64)
+        return low, np.minimum(low + 1, size - 1), (pos - low).astype(np.float32)
+
+    (r0, r1, fr), (c0, c1, fc) = grid(image.shape[0], height), grid(image.shape[1], width)
+    rows = image[r0] * (1 - fr)[:, None] + image[r1] * fr[:, None]
+    return rows[:, c0] * (1 - fc)[None, :] + rows[:, c1] * fc[None, :]
+
+
+@_register(DatasetInfo(
+    "digit_boxes", "Digit boxes (localization)",
+    "A 24×24 noisy canvas with one scikit-learn digit pasted at a random place and size (8 to 16 pixels "
+    "wide and high). The target is the digit's bounding box [x_center, y_center, width, height] as "
+    "fractions of the canvas, so a Sigmoid output fits it: object localization as box regression. "
+    "Images are left in [0, 1] and the boxes unscaled.",
+    "regression", options={"n_samples": 3000, "seed": 0}, normalize="none",
+))
+def _load_digit_boxes(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    digits = _digits()[0]
+    n, size = int(options["n_samples"]), 24
+    canvas = np.clip(rng.normal(0, 0.05, (n, 1, size, size)), 0, 1).astype(np.float32)
+    boxes = np.empty((n, 4), np.float32)
+    picks = rng.integers(0, len(digits), n)
+    for i, (h, w) in enumerate(rng.integers(8, 17, (n, 2))):
+        patch = _resize(digits[picks[i], 0], int(h), int(w))
+        top, left = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
+        canvas[i, 0, top:top + h, left:left + w] = np.maximum(canvas[i, 0, top:top + h, left:left + w], patch)
+        rows, cols = np.flatnonzero(patch.max(1) > 0.25), np.flatnonzero(patch.max(0) > 0.25)
+        y0, y1, x0, x1 = top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
+        boxes[i] = ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
+    return RawData((canvas,), boxes / size, task)
+
+
+@_register(DatasetInfo(
+    "shapes_seg", "Shapes (segmentation)",
+    "16×16 noisy images with one to four filled squares and discs of random size and brightness. The "
+    "target is a class for every pixel (0 background, 1 square, 2 disc), shape 16×16: semantic "
+    "segmentation for a small U-Net whose output gives three class scores per pixel.",
+    "multiclass", options={"n_samples": 2000, "seed": 0},
+))
+def _load_shapes_seg(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, size = int(options["n_samples"]), 16
+    images = rng.normal(0, 0.1, (n, 1, size, size)).astype(np.float32)
+    masks = np.zeros((n, size, size), np.int64)
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    for i in range(n):
+        for _ in range(rng.integers(1, 5)):
+            if rng.random() < 0.5:
+                side = rng.integers(3, 8)
+                top, left = rng.integers(0, size - side + 1, 2)
+                inside = (yy >= top) & (yy < top + side) & (xx >= left) & (xx < left + side)
+                label = 1
+            else:
+                radius = rng.uniform(2.0, 4.0)
+                cy, cx = rng.uniform(radius, size - radius, 2)
+                inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+                label = 2
+            images[i, 0][inside] = rng.uniform(0.6, 1.0) + rng.normal(0, 0.1, int(inside.sum()))
+            masks[i][inside] = label
+    return RawData((images,), masks, task, class_names=["background", "square", "disc"])

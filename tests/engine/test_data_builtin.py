@@ -25,6 +25,8 @@ EXPECTED = {
     "tagging": ("multiclass", ((20,),), ("int64",), (20,), 3),
     "digit_pairs": ("siamese", ((1, 8, 8), (1, 8, 8)), ("float32", "float32"), (), 2),
     "ratings": ("regression", ((), ()), ("int64", "int64"), (1,), None),
+    "digit_boxes": ("regression", ((1, 24, 24),), ("float32",), (4,), None),
+    "shapes_seg": ("multiclass", ((1, 16, 16),), ("float32",), (16, 16), 3),
 }
 
 
@@ -76,6 +78,33 @@ def test_class_balance_and_semantics_of_generated_sets():
     tokens, label = text.train.inputs[0], text.train.target[:, 0].bool()
     has_pattern = ((tokens[:, :-1] == 1) & (tokens[:, 1:] == 2)).any(1)
     assert torch.equal(has_pattern, label) and (tokens > 0).all()
+
+
+def test_digit_boxes_are_tight_unscaled_boxes_around_the_pasted_digit():
+    data = load_data({"name": "digit_boxes", "options": {"n_samples": 300}})
+    assert data.normalization == {"method": "none"}  # images stay in [0, 1], boxes stay fractions
+    x, box = data.train.inputs[0][:, 0], data.train.target * 24
+    x0, y0 = (box[:, :2] - box[:, 2:] / 2).round().long().T
+    x1, y1 = (box[:, :2] + box[:, 2:] / 2).round().long().T
+    assert (x0 >= 0).all() and (y0 >= 0).all() and (x1 <= 24).all() and (y1 <= 24).all()
+    assert (box[:, 2:] >= 1).all() and (box[:, 2:] <= 16).all()
+    for img, a, b, c, d in zip(x, x0, y0, x1, y1, strict=True):
+        inside = img[b:d, a:c]
+        edges = (inside[0].max(), inside[-1].max(), inside[:, 0].max(), inside[:, -1].max())
+        assert min(edges) > 0.25  # tight: ink touches every side of the box
+        outside = img.clone()
+        outside[b:d, a:c] = 0
+        assert outside.max() < 0.4  # only faint noise (and faint digit edges) outside it
+
+
+def test_shapes_seg_masks_mark_bright_squares_and_discs():
+    data = load_data({"name": "shapes_seg", "options": {"n_samples": 300}, "normalize": "none"})
+    x, mask = data.train.inputs[0][:, 0], data.train.target
+    assert data.class_names == ["background", "square", "disc"]
+    assert set(mask.unique().tolist()) == {0, 1, 2} and ((mask > 0).flatten(1).any(1)).all()
+    assert x[mask > 0].mean() > 0.6 > 0.1 > x[mask == 0].abs().mean()
+    again = load_data({"name": "shapes_seg", "options": {"n_samples": 300}, "normalize": "none"})
+    assert torch.equal(again.train.target, mask)
 
 
 def test_series_next_step_and_image_autoencoder_variants():

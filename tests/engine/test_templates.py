@@ -20,8 +20,9 @@ from engine.train.config import TrainingConfig
 from engine.validate import validate
 
 STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "transformer_classifier",
-         "conv_autoencoder", "gan", "siamese", "recommender"]
-GALLERY_TAGS = {"image classification", "sequence modelling", "generative", "recommender", "similarity", "tabular"}
+         "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet"]
+GALLERY_TAGS = {"image classification", "sequence modelling", "generative", "recommender", "similarity", "tabular",
+                "object localization", "segmentation"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
