@@ -364,9 +364,9 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 @_register(DatasetInfo(
     "digit_boxes", "Digit boxes (localization)",
     "A 24×24 noisy canvas with one scikit-learn digit pasted at a random place and size (8 to 16 pixels "
-    "wide and high). The target is the digit's bounding box [x_center, y_center, width, height] as "
+    "wide and high). The target is the digit's bounding box (x_center, y_center, width, height) as "
     "fractions of the canvas, so a Sigmoid output fits it: object localization as box regression. "
-    "Images are left in [0, 1] and the boxes unscaled.",
+    "Nothing is normalized by default: pixels are already 0 to 1 and the boxes stay fractions.",
     "regression", options={"n_samples": 3000, "seed": 0}, normalize="none",
 ))
 def _load_digit_boxes(options: dict, task: str) -> RawData:
