@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.data import text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
@@ -88,11 +89,13 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
             if missing:
                 raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
             return [archive[k] for k in keys]
+    if record.get("text") and suffix in (".csv", ".txt"):
+        return [_texts(path, record["text"])]
     if suffix == ".csv":
         return [_csv(path, specs[0])]
     if suffix in IMAGE_SUFFIXES:
         return [_image(path, specs[0])]
-    raise DataError(f"{path}: predict reads .csv, .npy, .npz or image files")
+    raise DataError(f"{path}: predict reads .csv, .npy, .npz or image files (and .txt for a text model)")
 
 
 def _csv(path: Path, spec: dict) -> np.ndarray:
@@ -104,6 +107,22 @@ def _csv(path: Path, spec: dict) -> np.ndarray:
         raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
     values = frame.iloc[:, :width].to_numpy(dtype=np.int64 if spec["dtype"].startswith("int") else np.float32)
     return values.reshape(len(values), *spec["shape"])
+
+
+def _texts(path: Path, info: dict) -> np.ndarray:
+    """Token ids of the texts in a .txt file (one per line) or a CSV's text column, as in training."""
+    if path.suffix.lower() == ".txt":
+        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        column = info["column"] if info["column"] in frame.columns else next(
+            (c for c in frame.columns if frame[c].dtype == object), None)
+        if column is None:
+            raise DataError(f"{path}: no text column (the model was trained on column '{info['column']}')")
+        texts = frame[column].fillna("").astype(str).tolist()
+    return text.encode(texts, info["vocab"], int(info["seq_len"]))
 
 
 def _image(path: Path, spec: dict) -> np.ndarray:

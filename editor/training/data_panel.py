@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -121,10 +122,14 @@ class DataPanel(QWidget):
         self.form.add(Field("split.test", "Test fraction", float_spin(0, 0.9, 0.05, 2)))
         self.form.add(Field("split.stratify", "Stratified split", QCheckBox(), "Keep class proportions in every split"))
         self.form.add(Field("split.seed", "Split seed", int_spin(0, 2**31 - 1)))
-        self.form.add(Field("augment.hflip", "Random horizontal flips", QCheckBox(), "Images, training batches only"))
-        self.form.add(Field("augment.rotate_deg", "Random rotation (°)", float_spin(0, 180, 5, 1)))
-        self.form.add(Field("augment.crop_pad", "Random crop padding (px)", int_spin(0, 64)))
-        self.form.add(Field("augment.noise_std", "Gaussian noise (std)", float_spin(0, 10, 0.05, 3)))
+        self.form.add(Field("augment.hflip", "Flip left-right", QCheckBox(),
+                            "Augmentation: flip training images at random (training batches only)"))
+        self.form.add(Field("augment.rotate_deg", "Rotate up to (°)", float_spin(0, 180, 5, 1),
+                            "Augmentation: rotate training images by a random angle within ± this"))
+        self.form.add(Field("augment.crop_pad", "Shift up to (px)", int_spin(0, 64),
+                            "Augmentation: pad by this much, then crop back at a random place (a random shift)"))
+        self.form.add(Field("augment.noise_std", "Noise (std)", float_spin(0, 10, 0.05, 3),
+                            "Augmentation: add Gaussian noise of this standard deviation to training inputs"))
         layout.addLayout(self.form)
         layout.addWidget(header("Large data"))
         self.large_form = SectionForm(controller, "data")
@@ -222,12 +227,21 @@ class DataPanel(QWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         self.csv_path = self._path_row(layout, False, "CSV (*.csv *.tsv *.txt)")
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Target column"))
+        form = QFormLayout()
         self.target_box = QComboBox()
         self.target_box.activated.connect(lambda _i: self._csv_columns_changed())
-        row.addWidget(self.target_box, 1)
-        layout.addLayout(row)
+        form.addRow("Target column", self.target_box)
+        self.text_box = QComboBox()
+        self.text_box.setToolTip("A column of raw text (reviews, messages...): its words become token ids with a "
+                                 "vocabulary from the training split, for an Input of kind 'tokens' and an Embedding")
+        self.text_box.activated.connect(lambda _i: self._text_column_chosen())
+        form.addRow("Text column", self.text_box)
+        self.text_length = int_spin(0, 4096)
+        self.text_length.setSpecialValueText("auto")
+        self.text_length.setToolTip("Texts are padded or cut to this many words; auto keeps 95 % of them whole")
+        self.text_length.valueChanged.connect(lambda value: set_key(self.controller, "data", "text_length", value))
+        form.addRow("Words per text", self.text_length)
+        layout.addLayout(form)
         layout.addWidget(QLabel("Feature columns"))
         self.feature_list = QListWidget()
         self.feature_list.setMinimumHeight(120)
@@ -245,16 +259,20 @@ class DataPanel(QWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         self.image_path = self._path_row(layout, True, "")
-        row = QHBoxLayout()
         self.image_h, self.image_w = int_spin(1, 4096), int_spin(1, 4096)
         self.color_box = combo(("grayscale", "rgb"))
-        for label, widget in (("Height", self.image_h), ("Width", self.image_w), ("Colour", self.color_box)):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
+        form = QFormLayout()
+        form.addRow("Height (px)", self.image_h)
+        form.addRow("Width (px)", self.image_w)
+        form.addRow("Colour", self.color_box)
+        for widget, tip in ((self.image_h, "Every image is resized to this height"),
+                            (self.image_w, "Every image is resized to this width"),
+                            (self.color_box, "grayscale: 1 channel; rgb: 3 channels")):
+            widget.setToolTip(tip)
         self.image_h.valueChanged.connect(lambda _v: self._image_size_changed())
         self.image_w.valueChanged.connect(lambda _v: self._image_size_changed())
         self.color_box.currentTextChanged.connect(lambda text: set_key(self.controller, "data", "color", text))
-        layout.addLayout(row)
+        layout.addLayout(form)
         return page
 
     def _arrays_page(self) -> QWidget:
@@ -313,6 +331,13 @@ class DataPanel(QWidget):
             new.pop("features", None)
             new.pop("target", None)
         set_section(self.controller, "data", new, "path")
+
+    def _text_column_chosen(self) -> None:
+        column = self.text_box.currentData()
+        new = {k: v for k, v in self.section.items() if k not in ("text", "features")}
+        if column:
+            new["text"] = column
+        set_section(self.controller, "data", new, "text column")
 
     def _csv_columns_changed(self) -> None:
         features = [self.feature_list.item(i).text() for i in range(self.feature_list.count())
@@ -404,6 +429,18 @@ class DataPanel(QWidget):
         features = section.get("features") or [c for c in columns if c != target]
         self.target_box.blockSignals(True)
         self.feature_list.blockSignals(True)
+        self.text_box.blockSignals(True)
+        self.text_box.clear()
+        self.text_box.addItem("(none: numeric feature columns)", "")
+        for column in columns:
+            self.text_box.addItem(column, column)
+        self.text_box.setCurrentIndex(max(self.text_box.findData(section.get("text", "")), 0))
+        self.text_box.blockSignals(False)
+        self.text_length.blockSignals(True)
+        self.text_length.setValue(int(section.get("text_length", 0)))
+        self.text_length.setEnabled(bool(section.get("text")))
+        self.text_length.blockSignals(False)
+        self.feature_list.setEnabled(not section.get("text"))
         self.target_box.clear()
         self.target_box.addItems(columns)
         self.target_box.setCurrentText(target)
@@ -442,10 +479,14 @@ class DataPanel(QWidget):
         classes = info.get("class_names") or []
         class_text = (f"{len(classes)} classes: {', '.join(classes[:12])}{' …' if len(classes) > 12 else ''}"
                       if classes else f"task {info['task']}")
+        text = info.get("text")
+        words = (f"<br>text column '{text['column']}': {len(text['vocab']):,} words in the vocabulary (ids from "
+                 f"2; 0 pads, 1 is an unknown word), texts padded or cut to {text['seq_len']} words · an Embedding "
+                 f"needs num_embeddings ≥ {info['vocab_size']:,}") if text else ""
         self.summary.setText(
             f"<b>{info['source']}</b> · {sum(splits.values()):,} samples "
             f"(train {splits['train']:,} / val {splits['val']:,} / test {splits['test']:,})<br>"
-            f"input {shapes} · target {_fmt_shape(info['target_shape'])} · {class_text}")
+            f"input {shapes} · target {_fmt_shape(info['target_shape'])} · {class_text}{words}")
         self._show_samples()
         self._show_match()
 
@@ -462,7 +503,8 @@ class DataPanel(QWidget):
     def _show_samples(self) -> None:
         while self.samples_grid.count():
             self.samples_grid.takeAt(0).widget().deleteLater()
-        pictures = [image_of(np.asarray(s.inputs[0]).tolist()) for s in self.samples]
+        texts = bool(self.samples) and np.asarray(self.samples[0].inputs[0]).dtype == object
+        pictures = [None if texts else image_of(np.asarray(s.inputs[0]).tolist()) for s in self.samples]
         if self.samples and all(p is not None for p in pictures):
             self.sample_table.hide()
             for k, (sample, picture) in enumerate(zip(self.samples, pictures, strict=True)):
@@ -484,14 +526,17 @@ class DataPanel(QWidget):
             return
         width = min(max(np.asarray(s.inputs[0]).size for s in self.samples), 8)
         self.sample_table.setColumnCount(width + 1)
-        self.sample_table.setHorizontalHeaderLabels(["label"] + [f"x{i}" for i in range(width)])
+        self.sample_table.setHorizontalHeaderLabels(["label"] + (["text"] if texts else [f"x{i}" for i in range(width)]))
         self.sample_table.setRowCount(len(self.samples))
         for r, sample in enumerate(self.samples):
             self.sample_table.setItem(r, 0, QTableWidgetItem(sample.label))
             flat = np.ravel(sample.inputs[0])[:width]
             for c, value in enumerate(flat):
                 text = f"{value:.4g}" if np.issubdtype(type(value), np.floating) else str(value)
-                self.sample_table.setItem(r, c + 1, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.sample_table.setItem(r, c + 1, item)
+        self.sample_table.horizontalHeader().setStretchLastSection(texts)
 
     def _show_match(self) -> None:
         if not self.info:

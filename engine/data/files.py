@@ -79,6 +79,8 @@ def load_csv(section: dict) -> RawData:
         frame = pd.read_csv(path, sep=section.get("delimiter", ","))
     except (ValueError, OSError) as exc:
         raise DataError(f"Cannot read CSV '{path}': {exc}") from exc
+    if section.get("text"):
+        return _csv_text(frame, section, path)
     features, targets = csv_columns(section, list(frame.columns), path)
     if section.get("dropna"):
         frame = frame.dropna(subset=features + targets)
@@ -92,6 +94,24 @@ def load_csv(section: dict) -> RawData:
     if targets:
         y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
     return finish(frame[features].to_numpy(), y, section.get("task"), f"CSV '{path}'", bool(section.get("tokens")))
+
+
+def _csv_text(frame, section: dict, path: Path) -> RawData:
+    """A CSV whose `text` column holds raw text (tokenized later, with the training split's vocabulary)."""
+    column = str(section["text"])
+    target = section.get("target", next((c for c in frame.columns if c != column), None))
+    missing = [c for c in (column, target) if c is not None and c not in frame.columns]
+    if missing:
+        raise DataError(f"CSV '{path}' has no column(s) {missing}; its columns are {list(frame.columns)}. "
+                        "Fix 'text'/'target' in the data section.")
+    if target is None:
+        raise DataError(f"CSV '{path}': a text column needs a target column (a label per text) next to it.")
+    if section.get("dropna"):
+        frame = frame.dropna(subset=[target])
+    task = section.get("task") or infer_task(frame[target].to_numpy())
+    y, names = encode_target(frame[target].to_numpy(), task, f"CSV '{path}'")
+    texts = frame[column].fillna("").astype(str).to_numpy(dtype=object)
+    return RawData((), y, task, class_names=names, texts=texts)
 
 
 def csv_columns(section: dict, columns: list[str], path: Path) -> tuple[list[str], list[str]]:

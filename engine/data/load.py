@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import augment, files, preprocess, streaming
+from engine.data import augment, files, preprocess, streaming, text
 from engine.data.builtin import builtin_info, load_builtin
 from engine.data.prepared import PreparedData, Split, StreamSplit
 from engine.data.raw import TASKS, RawData
@@ -100,6 +100,7 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
     strata = raw.class_ids if split["stratify"] else None
     parts = preprocess.split_indices(len(raw), split["val"], split["test"], int(split["seed"]), strata, raw.ordered)
     train = parts["train"]
+    text_info = _tokenize(raw, train, section) if raw.texts is not None else None
     floats = [x for x in raw.inputs if x.dtype == np.float32]
     for x in (*raw.inputs, raw.target):
         if x.dtype == np.float32 and not np.isfinite(x).all():
@@ -129,8 +130,17 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
         tuple(raw.target.shape[1:]),
         len(names) if names else (raw.target.shape[-1] if raw.task == "multilabel" else None), names, norm,
         raw.vocab_sizes, section["augment"], _describe_source(section),
-        float(section["resident_max_mb"]), int(section["workers"]),
+        float(section["resident_max_mb"]), int(section["workers"]), text_info,
     )
+
+
+def _tokenize(raw: RawData, train: np.ndarray, section: dict) -> dict:
+    """Turn `raw.texts` into its token-id input with a vocabulary of the training rows; the text record."""
+    vocab = text.fit_vocab(raw.texts[train], int(section.get("max_words", 20_000)), int(section.get("min_count", 1)))
+    seq_len = int(section.get("text_length") or text.auto_length(raw.texts[train]))
+    raw.inputs = (text.encode(raw.texts, vocab, seq_len),)
+    raw.vocab_sizes = (len(vocab) + text.FIRST_WORD,)
+    return {"column": section["text"], "seq_len": seq_len, "vocab": vocab}
 
 
 def _streamed(section: dict) -> PreparedData:
@@ -167,6 +177,8 @@ def preview(section: dict, n: int = 16) -> list[Sample]:
     raw = load_raw(section)
     rng = np.random.default_rng(int(section["split"]["seed"]))
     rows = np.sort(rng.choice(len(raw), size=min(n, len(raw)), replace=False))
+    if raw.texts is not None:  # the raw text: ids come only once the training split's vocabulary is known
+        return [Sample((np.asarray(raw.texts[i], dtype=object),), raw.target[i], _label(raw, i)) for i in rows]
     return [Sample(tuple(x[i] for x in raw.inputs), raw.target[i], _label(raw, i)) for i in rows]
 
 

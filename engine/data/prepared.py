@@ -73,6 +73,8 @@ class PreparedData:
     source: str = ""
     resident_max_mb: float = 1024.0
     workers: int = 2
+    text: dict | None = None
+    """For a CSV text column: {'column', 'seq_len', 'vocab'} (ids: 0 padding, 1 unknown, 2... vocab words)."""
     _resident: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -144,15 +146,17 @@ class PreparedData:
             self._resident[key] = tuple(t.to(device) for t in tensors)
         return self._resident[key]
 
-    def describe(self) -> dict:
-        """JSON-serialisable summary for the editor's data panel and the CLI."""
+    def describe(self, vocab: bool = True) -> dict:
+        """JSON-serialisable summary for the editor's data panel, the CLI and the run folder (without the
+        text vocabulary when `vocab` is False: live events need only its size)."""
+        text = self.text if vocab or self.text is None else {k: v for k, v in self.text.items() if k != "vocab"}
         return {
             "source": self.source, "task": self.task,
             "splits": {name: len(self.split(name)) for name in ("train", "val", "test")},
             "input_shapes": [list(s) for s in self.input_shapes], "input_dtypes": list(self.input_dtypes),
             "target_shape": list(self.target_shape), "num_classes": self.num_classes,
             "class_names": self.class_names, "vocab_size": self.vocab_size, "vocab_sizes": list(self.vocab_sizes),
-            "normalization": self.normalization, "streaming": self.streaming,
+            "normalization": self.normalization, "streaming": self.streaming, "text": text,
         }
 
     def apply_preprocessing(self, x: np.ndarray | torch.Tensor, input_index: int = 0) -> torch.Tensor:

@@ -21,6 +21,8 @@ class RawData:
     and preview labels) defaults to the target of a per-sample classification task.
     `ordered` means the samples are windows of one time series, so splits are taken in time order;
     `channels_last` marks (T, F) sequences, whose per-channel statistics run along the last axis.
+    `texts` holds raw strings (a CSV text column) that become the token-id input once the training
+    split's vocabulary is known; `inputs` is empty until then.
     """
 
     inputs: tuple[np.ndarray, ...]
@@ -31,6 +33,7 @@ class RawData:
     vocab_sizes: tuple[int | None, ...] = ()
     ordered: bool = False
     channels_last: bool = False
+    texts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.vocab_sizes:

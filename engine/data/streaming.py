@@ -195,6 +195,9 @@ def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
         import pandas as pd
 
         path = existing_file(section.get("path"), "path")
+        if section.get("text"):
+            raise DataError(f"CSV '{path}': a text column is read into memory (its vocabulary comes from the "
+                            "training split), not in chunks; set \"stream\": false.")
         delimiter = section.get("delimiter", ",")
         columns = [str(c) for c in pd.read_csv(path, nrows=0, sep=delimiter).columns]
         features, targets = csv_columns(section, columns, path)

@@ -40,6 +40,7 @@ def describe(graph: Graph, data_info: dict | None) -> dict[str, Any]:
         "inputs": inputs, "outputs": outputs,
         "class_names": info.get("class_names"),
         "normalization": info.get("normalization") or {"method": "none"},
+        "text": info.get("text"),
     }
 
 

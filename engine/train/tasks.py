@@ -69,7 +69,19 @@ def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tup
         if int_node != dtype.startswith("int"):
             raise TrainingError(f"Input '{node.name}' ({node.id}) expects {'token ids' if int_node else 'numbers'} but "
                                 f"the data gives {dtype}; choose the Input kind that matches the data")
+    for node, vocab in zip(nodes, trainer.data.vocab_sizes, strict=False):
+        _check_vocab(trainer.graph, node, vocab)
     return views
+
+
+def _check_vocab(graph: Graph, node: Node, vocab: int | None) -> None:
+    """An Embedding fed straight by `node` must have a row for every token id of the data."""
+    for edge in graph.outgoing(node.id) if vocab else ():
+        layer = graph.nodes[edge.dst]
+        rows = layer.params.get("num_embeddings", vocab) if layer.type == "Embedding" else vocab
+        if rows < vocab:
+            raise TrainingError(f"Embedding '{layer.name}' ({layer.id}) has num_embeddings {rows}, but the data's token "
+                                f"ids go up to {vocab - 1}; set num_embeddings to at least {vocab}")
 
 
 class SupervisedTask:

@@ -216,7 +216,7 @@ class Trainer:
             device_name=device_name(self.device), task=self.task.kind, epochs=self.config.epochs,
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
-            metrics=list(self.metric_names), data=_jsonable(self.data.describe()), resumed=self._resumed,
+            metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self._resumed,
             world_size=self.dist.world_size)
 
     # ---- the hot path helpers used by tasks ----------------------------------------------

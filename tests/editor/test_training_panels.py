@@ -195,6 +195,35 @@ def test_empty_csv_cells_are_reported_until_drop_rows_is_ticked(controller, qtbo
     assert not panel.dropna_box.isChecked()
 
 
+def test_a_text_column_is_tokenized_and_match_input_makes_a_token_input(controller, qtbot, tmp_path):
+    path = tmp_path / "notes.csv"
+    rng = np.random.default_rng(1)
+    path.write_text("note,mood\n" + "".join(
+        f"{'good happy day' if i % 2 else 'bad sad day'} {' '.join(rng.choice(['and', 'it', 'was'], i % 5))},{i % 2}\n"
+        for i in range(80)))
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("csv"))
+    panel.csv_path.setText(str(path))
+    panel.csv_path.editingFinished.emit()
+    panel.target_box.setCurrentText("mood")
+    panel.target_box.activated.emit(panel.target_box.currentIndex())
+    assert not panel.text_length.isEnabled()
+    panel.text_box.setCurrentIndex(panel.text_box.findData("note"))
+    panel.text_box.activated.emit(panel.text_box.currentIndex())
+    assert controller.graph.data["text"] == "note" and "features" not in controller.graph.data
+    assert not panel.feature_list.isEnabled() and panel.text_length.isEnabled()
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info.get("text") is not None, timeout=TIMEOUT_MS)
+    assert "words in the vocabulary" in panel.summary.text()
+    assert panel.sample_table.horizontalHeaderItem(1).text() == "text"
+    panel.match_input()
+    image = controller.graph.input_nodes()[0]
+    assert image.params["kind"] == "tokens" and image.params["seq_len"] == panel.info["text"]["seq_len"]
+    panel.text_length.setValue(4)
+    assert controller.graph.data["text_length"] == 4
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[4]], timeout=TIMEOUT_MS)
+
+
 def test_a_missing_file_shows_the_data_error(controller, qtbot, tmp_path):
     panel = DataPanel(controller)
     qtbot.addWidget(panel)
