@@ -331,17 +331,22 @@ def unet() -> Graph:
         "trained with cross-entropy pixel by pixel.",
         ["segmentation"])
     x = s.add("Input", "image", kind="image", channels=1, height=16, width=16)
-    skip = s.chain(x, ("Conv2d", "enc_conv", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "enc_relu", {}))
-    x = s.chain(skip,
-                ("MaxPool2d", "down", {"kernel_size": 2}),
-                ("Conv2d", "mid_conv", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "mid_relu", {}),
-                ("UpSampling", "up", {"scale_factor": 2}))
-    x = s.add("Concat", "skip_concat", [x, skip], axis=0)
-    x = s.chain(x,
-                ("Conv2d", "dec_conv", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "dec_relu", {}),
+    enc = s.add("Conv2d", "enc_conv", x, out_channels=16, kernel_size=3)
+    skip = s.add("ReLU", "enc_relu", enc)
+    down = s.add("MaxPool2d", "down", skip, kernel_size=2)
+    mid = s.add("Conv2d", "mid_conv", down, out_channels=32, kernel_size=3)
+    mid_relu = s.add("ReLU", "mid_relu", mid)
+    up = s.add("UpSampling", "up", mid_relu, scale_factor=2)
+    join = s.add("Concat", "skip_concat", [up, skip], axis=0)
+    dec = s.add("Conv2d", "dec_conv", join, out_channels=16, kernel_size=3)
+    dec_relu = s.add("ReLU", "dec_relu", dec)
+    x = s.chain(dec_relu,
                 ("Conv2d", "class_scores", {"out_channels": 3, "kernel_size": 1}),
                 ("Permute", "classes_last", {"dims": [1, 2, 0]}))
     s.add("Output", "pixel_classes", src=x, task="multiclass")
+    s.group("encoder (16x16)", enc, skip)
+    s.group("bottom of the U (8x8)", down, mid, mid_relu, up)
+    s.group("decoder (16x16)", join, dec, dec_relu)
     return s.finish(builtin("shapes_seg"), training(lr=0.005, epochs=20, batch_size=64))
 
 
