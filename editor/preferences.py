@@ -38,6 +38,7 @@ class PreferencesDialog(QDialog):
         self.theme = QComboBox()
         self.theme.addItems(available_themes())
         self.theme.setCurrentText(settings.theme)
+        self.theme.setToolTip("The editor's colours; OK applies them at once to every open view")
         self.device = QComboBox()
         for name in DEVICES:
             self.device.addItem(DEVICE_LABELS[name], name)

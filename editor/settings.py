@@ -7,12 +7,12 @@ the start-up.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+THEMES = ("dark", "light")
 DEFAULT_THEME = "dark"
 DEFAULT_DEVICE = "auto"
 DEFAULT_AUTOSAVE_S = 3
@@ -21,9 +21,8 @@ MAX_RECENT = 10
 
 
 def available_themes() -> list[str]:
-    """Names of the shipped stylesheets (resources/styles/<name>.qss), sorted."""
-    styles = resources.files("resources") / "styles"
-    return sorted(entry.name.removesuffix(".qss") for entry in styles.iterdir() if entry.name.endswith(".qss"))
+    """Names of the themes, in menu order (editor/theme.py holds the colours of each)."""
+    return list(THEMES)
 
 
 class Settings:

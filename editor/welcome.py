@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -45,8 +46,8 @@ def _style() -> str:
         #Diagram {{ background: {t.BASE}; border: 1px solid {t.BORDER}; border-radius: 6px; }}
         QPushButton#TrainThis {{ background: {t.ACCENT}; border: 1px solid {t.ACCENT}; color: white;
                                  font-size: 13pt; font-weight: 700; padding: 11px 26px; border-radius: 7px; }}
-        QPushButton#TrainThis:hover {{ background: #5d98f7; }}
-        QPushButton#TrainThis:pressed {{ background: #3b76d8; }}
+        QPushButton#TrainThis:hover {{ background: {QColor(t.ACCENT).lighter(112).name()}; }}
+        QPushButton#TrainThis:pressed {{ background: {QColor(t.ACCENT).darker(115).name()}; }}
         QPushButton#StartButton {{ text-align: left; padding: 9px 14px; font-size: 10.5pt; }}
         QPushButton#LinkButton {{ background: transparent; border: none; color: {t.ACCENT}; padding: 4px 2px; }}
         QPushButton#LinkButton:hover {{ text-decoration: underline; }}
@@ -76,6 +77,7 @@ class WelcomeView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._drawn_in = theme.CURRENT
         self.setStyleSheet(_style())
         self.gallery = Gallery(detail=False)
         self.gallery.tasks.setFixedWidth(180)
@@ -107,6 +109,14 @@ class WelcomeView(QWidget):
         body.addLayout(self._templates_section(), 1)
         outer.addLayout(body, 1)
 
+    def changeEvent(self, event) -> None:
+        """After a theme switch (the new stylesheet sends StyleChange) restyle and redraw the example diagram."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange and self._drawn_in != theme.CURRENT:
+            self._drawn_in = theme.CURRENT
+            self.setStyleSheet(_style())
+            self.diagram.setPixmap(render_diagram(load_project(EXAMPLE), EXAMPLE_PREVIEW))
+
     # ---- construction ----------------------------------------------------------------------
     def _header(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -134,10 +144,10 @@ class WelcomeView(QWidget):
         graph = load_project(EXAMPLE)
         layout.addWidget(_label("TRY IT IN ONE CLICK", "CardKicker"))
         layout.addWidget(_label("A CNN that reads handwritten digits", "CardTitle", wrap=True))
-        diagram = QLabel(objectName="Diagram", alignment=Qt.AlignmentFlag.AlignCenter)
-        diagram.setPixmap(render_diagram(graph, EXAMPLE_PREVIEW))
-        diagram.setToolTip(html.escape(graph.description))
-        layout.addWidget(diagram)
+        self.diagram = QLabel(objectName="Diagram", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.diagram.setPixmap(render_diagram(graph, EXAMPLE_PREVIEW))
+        self.diagram.setToolTip(html.escape(graph.description))
+        layout.addWidget(self.diagram)
         epochs = graph.training.get("epochs", 1)
         layout.addWidget(_label(
             f"{html.escape(graph.name)}: two convolution + pooling stages and three Dense layers learn to "

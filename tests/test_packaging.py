@@ -90,7 +90,7 @@ def test_packages_and_resources_load_from_the_installed_wheel(installed):
     shipped = installed.site_packages() / "resources"
     assert (shipped / "icons" / "app" / "deepwire.svg").is_file()
     assert (shipped / "icons" / "app" / "deepwire-256.png").is_file()
-    assert (shipped / "styles" / "dark.qss").is_file()
+    assert (shipped / "styles" / "editor.qss").is_file()
 
 
 def test_validate_a_template(installed):

@@ -242,7 +242,8 @@ class LayerNodeItem(NodeItem):
         for port, text in list(self._input_items.items()) + list(self._output_items.items()):
             text.setVisible(port.display_name and port.isVisible())
         self._width, self._height = self._calc_size_horizontal()
-        self._set_text_color((223, 227, 232, 255))
+        self._set_text_color(QColor(theme.TEXT).getRgb())  # port labels, on the node's body
+        self._text_item.setDefaultTextColor(QColor(theme.NODE_TITLE))
         self.setToolTip(self._look.tooltip)
         self._text_item.setPos(HEADER_PAD - 2.0, 0.0)
         self._place_live_badge()
@@ -284,12 +285,12 @@ class LayerNodeItem(NodeItem):
         rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
         radius = 6.0
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(theme.RAISED))
+        painter.setBrush(QColor(theme.NODE))
         painter.drawRoundedRect(rect, radius, radius)
 
         header = QPainterPath()
         header.addRoundedRect(QRectF(rect.x(), rect.y(), rect.width(), self._header_height()), radius, radius)
-        head_color = QColor(self._category).darker(150)
+        head_color = QColor(theme.header_color(self._category.name()))
         painter.setBrush(head_color)
         painter.drawPath(header)
         painter.fillRect(QRectF(rect.x(), self._header_height() - radius, rect.width(), radius), head_color)
@@ -314,7 +315,7 @@ class LayerNodeItem(NodeItem):
         elif self._look.severity == "warning":
             border, width = QColor(theme.WARNING_COLOR), 1.6
         if self.selected:
-            border, width = QColor("#ffffff"), 2.0
+            border, width = QColor(theme.SELECTED), 2.0
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, radius, radius)

@@ -65,11 +65,13 @@ class GroupItem(QGraphicsObject):
         selected = self.isSelected()
         if self.collapsed:
             painter.setBrush(QColor(theme.RAISED))
-            painter.setPen(QPen(QColor("#ffffff") if selected else accent, 2.0))
+            painter.setPen(QPen(QColor(theme.SELECTED) if selected else accent, 2.0))
             painter.drawRoundedRect(self._rect, 8, 8)
             head = QPainterPath()
             head.addRoundedRect(self.title_rect(), 8, 8)
-            painter.fillPath(head, accent.darker(170))
+            tint = QColor(accent)
+            tint.setAlpha(90)  # over the body: a deep blue in the dark theme, a pale one in the light
+            painter.fillPath(head, tint)
         else:
             fill = QColor(accent)
             fill.setAlpha(28)

@@ -85,8 +85,7 @@ class CanvasView(QObject):
         self._stack = _NoHistory(self)
         self.viewer = CanvasViewer(undo_stack=self._stack)
         self.ngraph = _Graph(parent=self, undo_stack=self._stack, viewer=self.viewer)
-        self.ngraph.set_background_color(26, 28, 32)
-        self.ngraph.set_grid_color(36, 39, 44)
+        self.viewer.follow_theme()
         self.ngraph.set_pipe_collision(True)
         for spec in all_specs():
             self.ngraph.register_node(node_class(spec))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from NodeGraphQt.constants import ViewerEnum
+from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView
 
+from editor import theme
 from editor.canvas.wires import ShapePipeItem
 
 LAYER_MIME = "application/x-deepwire-layer"
@@ -20,6 +23,15 @@ _KEYS = {
 }
 
 
+def _grid(painter: QPainter, rect: QRectF, colour: str, step: int) -> None:
+    """Lines `step` apart across `rect`, on multiples of `step`."""
+    left, top = int(rect.left()) - int(rect.left()) % step, int(rect.top()) - int(rect.top()) % step
+    lines = [QLineF(x, rect.top(), x, rect.bottom()) for x in range(left, int(rect.right()) + 1, step)]
+    lines += [QLineF(rect.left(), y, rect.right(), y) for y in range(top, int(rect.bottom()) + 1, step)]
+    painter.setPen(QPen(QColor(colour), 0.65))
+    painter.drawLines(lines)
+
+
 class CanvasViewer(NodeViewer):
     """Emits what the user asked for; the controller turns it into undoable edits."""
 
@@ -28,6 +40,39 @@ class CanvasViewer(NodeViewer):
     search_requested = Signal()
     refit = Signal()  # resized while still showing a fitted view: fit again
     keep_fit = False  # the view shows a fit and the user has not zoomed or panned since
+    _painted_in: str | None = None  # the theme the scene was last drawn in
+
+    def follow_theme(self) -> None:
+        """Draw the background, grid and nodes in the current theme's colours (after a switch: repaint all)."""
+        scene = self.scene()
+        if scene is None or self._painted_in == theme.CURRENT:
+            return
+        self._painted_in = theme.CURRENT
+        scene.background_color = theme.rgb(theme.CANVAS)
+        scene.grid_color = theme.rgb(theme.GRID)
+        for item in scene.items():
+            if isinstance(item, NodeItem):
+                item.draw_node()  # port labels take theme.TEXT when laid out
+            item.update()  # NodeGraphQt's items cache their pictures
+        self.resetCachedContent()  # and the view caches the background
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        """The canvas colour and NodeGraphQt's grid of fine and every-eighth lines, in the theme's colours
+        (NodeGraphQt derives the eighth lines' colour by darkening the canvas: far too dark on a light one)."""
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.fillRect(rect, QColor(theme.CANVAS))
+        step = ViewerEnum.GRID_SIZE.value
+        if self.get_zoom() > -0.5:
+            _grid(painter, rect, theme.GRID, step)
+        _grid(painter, rect, theme.GRID_MAJOR, step * 8)
+        painter.restore()
+
+    def changeEvent(self, event):
+        """A new application stylesheet (theme.apply_theme) sends StyleChange: follow the theme."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            self.follow_theme()
 
     def resizeEvent(self, event):
         """Keep the zoom and the centre (NodeGraphQt zooms by the size change); refit a fitted view."""

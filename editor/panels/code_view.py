@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QRegularExpression, QTimer
+from PySide6.QtCore import QEvent, QRegularExpression, QTimer
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 from torch import fx
@@ -42,21 +42,28 @@ def _format(colour: str, bold: bool = False, italic: bool = False) -> QTextCharF
 
 
 class PythonHighlighter(QSyntaxHighlighter):
-    """Keywords, class/def names, strings, numbers and comments."""
+    """Keywords, class/def names, strings, numbers and comments, in the current theme's code colours."""
 
-    RULES = (
-        (r"\b(" + "|".join(KEYWORDS) + r")\b", _format("#c678dd", bold=True)),
-        (r"\b(torch|nn)\b", _format("#56b6c2")),
-        (r"(?<=\bclass )\w+|(?<=\bdef )\w+", _format("#61afef", bold=True)),
-        (r"\b[A-Z]\w*(?=\()", _format("#e5c07b")),
-        (r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b", _format("#d19a66")),
-        (r"'[^']*'|\"[^\"]*\"", _format("#98c379")),
-        (r"#[^\n]*", _format(theme.MUTED, italic=True)),
+    PATTERNS = (
+        (r"\b(" + "|".join(KEYWORDS) + r")\b", "CODE_KEYWORD", True, False),
+        (r"\b(torch|nn)\b", "CODE_MODULE", False, False),
+        (r"(?<=\bclass )\w+|(?<=\bdef )\w+", "CODE_NAME", True, False),
+        (r"\b[A-Z]\w*(?=\()", "CODE_CLASS", False, False),
+        (r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b", "CODE_NUMBER", False, False),
+        (r"'[^']*'|\"[^\"]*\"", "CODE_STRING", False, False),
+        (r"#[^\n]*", "MUTED", False, True),
     )
 
     def __init__(self, document):
         super().__init__(document)
-        self._rules = [(QRegularExpression(p), f) for p, f in self.RULES]
+        self.follow_theme()
+
+    def follow_theme(self) -> None:
+        """Take the current theme's colours and highlight the text again."""
+        self.theme = theme.CURRENT
+        self._rules = [(QRegularExpression(p), _format(getattr(theme, colour), bold, italic))
+                       for p, colour, bold, italic in self.PATTERNS]
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
         for regex, fmt in self._rules:
@@ -91,6 +98,12 @@ class CodeView(QPlainTextEdit):
     def _on_screen(self) -> bool:
         """Visible and not a tab behind another dock (Qt keeps those 'visible', parked off-screen)."""
         return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def changeEvent(self, event) -> None:
+        """A new application stylesheet (theme.apply_theme) sends StyleChange: recolour the code."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange and self.highlighter.theme != theme.CURRENT:
+            self.highlighter.follow_theme()
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDialog,
@@ -89,7 +89,19 @@ class Gallery(QWidget):
         self.list.itemActivated.connect(lambda item: self.activated.emit(item.data(STEM_ROLE)))
         self.tasks.setCurrentRow(0)
 
+    def changeEvent(self, event) -> None:
+        """After a theme switch (the new stylesheet sends StyleChange) draw the diagrams again in its colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange and self._drawn_in != theme.CURRENT:
+            current = self.current()
+            self._fill()
+            if current is not None:
+                for row in range(self.list.count()):
+                    if self.list.item(row).data(STEM_ROLE) == current.stem:
+                        self.list.setCurrentRow(row)
+
     def _fill(self) -> None:
+        self._drawn_in = theme.CURRENT
         item = self.tasks.currentItem()
         task = item.data(STEM_ROLE) if item else ALL
         self.list.clear()

@@ -26,8 +26,9 @@ from engine.sweep import TrialRow, pareto_front
 
 FIXED_COLUMNS = ("#", "state", "objective", "params", "time (s)")
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1
-STATE_COLORS = {"COMPLETE": theme.OK_COLOR, "PRUNED": theme.WARNING_COLOR, "FAIL": theme.ERROR_COLOR,
-                "RUNNING": theme.ACCENT, "WAITING": theme.MUTED}
+STATE_COLORS = {"COMPLETE": "OK_COLOR", "PRUNED": "WARNING_COLOR", "FAIL": "ERROR_COLOR", "RUNNING": "ACCENT",
+                "WAITING": "MUTED"}
+"""The theme colour (its name in editor.theme, read when drawn) of each trial state."""
 PARETO_COLOR = "#e8912d"
 
 
@@ -116,7 +117,7 @@ class TrialsModel(QAbstractTableModel):
         if role == RAW_ROLE:
             return _sort_key(value)
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
-            return QColor(STATE_COLORS.get(row.state, theme.TEXT))
+            return QColor(getattr(theme, STATE_COLORS.get(row.state, "TEXT")))
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [f"trial {row.number}: {row.state}"]
             if row.number in self.pareto:

@@ -76,7 +76,7 @@ class ConfusionMatrix(pg.PlotWidget):
                     value = matrix[i, j]
                     text = f"{value:.2f}" if normalized else f"{int(value)}"
                     dark = value > 0.6 * scale
-                    label = pg.TextItem(text, color="#101010" if dark else theme.TEXT, anchor=(0.5, 0.5))
+                    label = pg.TextItem(text, color="#101010" if dark else "#f0f0f0", anchor=(0.5, 0.5))
                     label.setFont(self._cell_font)
                     label.setPos(j + 0.5, i + 0.5)
                     self.addItem(label)

@@ -1,4 +1,4 @@
-"""pyqtgraph plots in DeepWire's dark look, set up for long live curves (peak downsampling, clip to view)."""
+"""pyqtgraph plots in DeepWire's theme colours, set up for long live curves (peak downsampling, clip to view)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SMOOTH = 0.1
 
 def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = False,
                 legend_at: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
-    """A dark plot with a title, axis labels, a faint grid and a legend (offset from a corner, pyqtgraph style)."""
+    """A plot in the theme's colours with a title, axis labels, a faint grid and a legend (offset from a corner, pyqtgraph style)."""
     widget = pg.PlotWidget(background=theme.BASE)
     item = widget.getPlotItem()
     item.setTitle(title, color=theme.TEXT, size="10pt")
@@ -50,5 +50,6 @@ def curve(widget: pg.PlotWidget, name: str | None, color: str, width: float = 2.
 
 
 def palette(count: int) -> list[str]:
-    """`count` distinct colours for per-layer curves."""
-    return [pg.intColor(i, hues=max(count, 1), values=1, maxValue=230, minValue=150).name() for i in range(count)]
+    """`count` distinct colours for per-layer curves (darker on a light background, so yellow stays readable)."""
+    bright = 230 if theme.COLORS.dark else 175
+    return [pg.intColor(i, hues=max(count, 1), values=1, maxValue=bright, minValue=150).name() for i in range(count)]

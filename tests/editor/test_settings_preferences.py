@@ -36,7 +36,7 @@ def test_preferences_is_in_the_edit_menu_and_shows_the_stored_values(window):
     assert window.actions_["preferences"] in edit_menu.actions()
     dialog = preferences(window)
     assert (dialog.theme.currentText(), dialog.device.currentData(), dialog.autosave.value()) == ("dark", "cpu", 42)
-    assert [dialog.theme.itemText(i) for i in range(dialog.theme.count())] == ["dark"]
+    assert [dialog.theme.itemText(i) for i in range(dialog.theme.count())] == ["dark", "light"]
 
 
 def test_autosave_interval_applies_to_the_open_document_and_to_new_windows(window, qtbot):
