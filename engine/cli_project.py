@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.data import list_builtin
@@ -100,6 +101,6 @@ def run_datasets(args: argparse.Namespace) -> int:
     for col in ("name", "tasks", "about"):
         table.add_column(col)
     for info in list_builtin():
-        table.add_row(info.name, ", ".join(info.tasks or (info.task,)), info.description)
+        table.add_row(info.name, ", ".join(info.tasks or (info.task,)), escape(info.description))
     Console().print(table)
     return 0

@@ -186,6 +186,8 @@ def _label(raw: RawData, i: int) -> str:
     if raw.class_ids is not None and raw.class_names:
         return raw.class_names[int(raw.class_ids[i])]
     value = raw.target[i]
+    if raw.class_names and raw.task == "multiclass" and np.ndim(value) >= 2:  # a class per pixel (a mask)
+        return "+".join(raw.class_names[int(v)] for v in np.unique(value))
     if raw.class_names and raw.task == "multiclass":  # one class per step
         return " ".join(raw.class_names[int(v)] for v in np.ravel(value))
     if raw.task == "autoencoder" or np.size(value) > 4:

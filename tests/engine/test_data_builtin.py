@@ -142,6 +142,8 @@ def test_preview_gives_raw_samples_with_labels():
     pair = preview({"name": "digit_pairs"}, n=2)[0]
     assert len(pair.inputs) == 2 and pair.label in ("same", "different")
     assert len(preview({"name": "tagging"}, n=1)[0].label.split()) == 20
+    mask = preview({"name": "shapes_seg"}, n=1)[0]  # a class per pixel: the classes the mask holds
+    assert mask.label == "+".join(["background", "square", "disc"][c] for c in np.unique(mask.target))
 
 
 def test_unknown_dataset_option_and_task_raise_data_error():
