@@ -57,16 +57,18 @@ class Colors:
 
 DARK = Colors(
     dark=True, window="#1e2024", panel="#24272c", base="#1a1c20", raised="#2c3036", border="#3a3f47",
-    text="#dfe3e8", muted="#8b949e", accent="#4c8bf5", error_color="#e5534b", warning_color="#d4a72c",
-    ok_color="#57ab5a", icon_color="#c9d1d9", node="#2c3036", canvas="#1a1c20", grid="#24272c",
-    grid_major="#0d0e10",     selected="#ffffff", code_keyword="#c678dd", code_module="#56b6c2", code_name="#61afef",
-    code_class="#e5c07b", code_number="#d19a66", code_string="#98c379")
+    text="#dfe3e8", muted="#8b949e", accent="#4c8bf5",
+    error_color="#e5534b", warning_color="#d4a72c", ok_color="#57ab5a", icon_color="#c9d1d9",
+    node="#2c3036", canvas="#1a1c20", grid="#24272c", grid_major="#0d0e10", selected="#ffffff",
+    code_keyword="#c678dd", code_module="#56b6c2", code_name="#61afef", code_class="#e5c07b",
+    code_number="#d19a66", code_string="#98c379")
 LIGHT = Colors(
     dark=False, window="#f6f7f9", panel="#eceef1", base="#ffffff", raised="#e8ebef", border="#c8cdd4",
-    text="#1f2328", muted="#5a636e", accent="#2761c7", error_color="#bd1e2b", warning_color="#865a00",
-    ok_color="#16702f", icon_color="#424a53", node="#ffffff", canvas="#eef0f3", grid="#e3e6ea",
-    grid_major="#d3d7dc",     selected="#1f2328", code_keyword="#a626a4", code_module="#0b7285", code_name="#2f5bd3",
-    code_class="#986801", code_number="#b35900", code_string="#3d7c3a")
+    text="#1f2328", muted="#5a636e", accent="#2761c7",
+    error_color="#bd1e2b", warning_color="#865a00", ok_color="#16702f", icon_color="#424a53",
+    node="#ffffff", canvas="#eef0f3", grid="#e3e6ea", grid_major="#d3d7dc", selected="#1f2328",
+    code_keyword="#a626a4", code_module="#0b7285", code_name="#2f5bd3", code_class="#986801",
+    code_number="#b35900", code_string="#3d7c3a")
 THEMES: dict[str, Colors] = {"dark": DARK, "light": LIGHT}
 """Every theme; settings.available_themes() lists the same names."""
 UI_FIELDS = ("window", "panel", "base", "raised", "border", "text", "muted", "accent", "error_color",
@@ -343,12 +345,12 @@ def _recolour_plot(widget, swaps: dict[str, str]) -> None:
         title.setText(title.text, color=swap(title.opts["color"]).name())
     for side in ("left", "bottom", "right", "top"):
         axis = item.getAxis(side)
-        label_colour = axis.labelStyle.get("color")
-        axis.setPen(swap(axis.pen().color()))
+        style = dict(axis.labelStyle)
+        axis.setPen(swap(axis.pen().color()))  # these two also overwrite the label's colour
         axis.setTextPen(swap(axis.textPen().color()))
-        if label_colour is not None:
-            axis.labelStyle["color"] = swap(label_colour).name()
-            axis._updateLabel()
+        if "color" in style:
+            style["color"] = swap(style["color"]).name()
+            axis.setLabel(axis.labelText, axis.labelUnits, axis.labelUnitPrefix, **style)
     legend = item.legend
     if legend is not None:
         legend.setBrush(swap(legend.brush().color()))
