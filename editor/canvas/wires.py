@@ -49,6 +49,9 @@ class ShapePipeItem(PipeItem):
     """A NodeGraphQt pipe with a shape label; the label hides when the wire is too short for it."""
 
     label = ""
+    label_end: QPointF | None = None
+    """Where a wrapped wire's label ends: beside its own drop from the source, so wires that share the
+    gap above a row (a skip connection and the main path into one Concat) keep their labels apart."""
 
     def itemChange(self, change, value):
         """NodeGraphQt's highlight-on-select, without its per-call enum lookups (hot during bulk loads)."""
@@ -72,6 +75,8 @@ class ShapePipeItem(PipeItem):
         w, h = metrics.horizontalAdvance(self.label) + 8, metrics.height() + 2
         if path.length() < w + 12:
             return None
+        if self.label_end is not None:
+            return QRectF(self.label_end.x() - w, self.label_end.y() - h - 4, w, h)
         mid: QPointF = path.pointAtPercent(0.5)
         return QRectF(mid.x() - w / 2, mid.y() - h - 6, w, h)  # above the wire's direction arrow
 
@@ -97,6 +102,7 @@ class ShapePipeItem(PipeItem):
     def draw_path(self, start_port, end_port=None, cursor_pos=None):
         self.prepareGeometryChange()
         super().draw_path(start_port, end_port, cursor_pos)
+        self.label_end = None
         if cursor_pos is None and end_port is not None and self.isVisible():
             path = self._wrap_path(start_port is self.input_port)
             if path is not None:
@@ -127,5 +133,6 @@ class ShapePipeItem(PipeItem):
             return None
         points = [i, QPointF(i.x() - WRAP_OUT, i.y()), QPointF(i.x() - WRAP_OUT, gutter),
                   QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
+        self.label_end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
         return _rounded(points if from_input else points[::-1], WRAP_RADIUS)
 
