@@ -25,6 +25,7 @@ from editor.training.data_panel import DataPanel
 from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
+from editor.training.predict_dialog import PredictDialog, run_has_weights
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
@@ -77,6 +78,7 @@ class TrainingWorkspace(QObject):
         self.selected_run: Path | None = None
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
+        self.predict_dialog: PredictDialog | None = None
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -128,6 +130,8 @@ class TrainingWorkspace(QObject):
              "Evaluate the last (or selected) run on its test split"),
             ("export", "E&xport…", self.open_export, SP.SP_DialogSaveButton, None,
              "Export the last (or selected) run's model"),
+            ("predict", "&Predict…", self.open_predict, None, None,
+             "Run the last (or selected) run's model on new data: a file, images or typed text"),
             ("runs", "&Runs", self.show_runs, SP.SP_FileDialogDetailedView, None, "Every run of this project"),
         )
         help_menu = next((a for a in self.window.menuBar().actions()  # (QAction.menu() would let PySide delete it)
@@ -141,7 +145,9 @@ class TrainingWorkspace(QObject):
         bar.setObjectName("TrainingToolbar")
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for key, text, slot, icon, shortcut, tip in specs:
-            action = QAction(style.standardIcon(icon), text, self.window)
+            action = QAction(text, self.window)
+            if icon is not None:
+                action.setIcon(style.standardIcon(icon))
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.setToolTip(tip)
@@ -167,6 +173,7 @@ class TrainingWorkspace(QObject):
         r.failed.connect(self._failed)
         r.state_changed.connect(lambda _s: self._update_enabled())
         self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        self.history.run_chosen.connect(lambda _path: self._update_enabled())
         self._update_enabled()
 
     # ---- where runs go ---------------------------------------------------------------------
@@ -228,6 +235,16 @@ class TrainingWorkspace(QObject):
         self.export_dialog.show()
         return self.export_dialog
 
+    def open_predict(self) -> PredictDialog | None:
+        """The Predict dialog on the selected run (the action is enabled only when that run has weights)."""
+        run = self.target_run()
+        if not run_has_weights(run):
+            self._message("Nothing to predict with yet", "Train the network first (or pick a run under Runs).")
+            return None
+        self.predict_dialog = PredictDialog(run, self.window)
+        self.predict_dialog.show()
+        return self.predict_dialog
+
     def show_runs(self) -> None:
         self.history.set_run_dir(self.run_dir())
         self._show_tab(self.history)
@@ -260,6 +277,7 @@ class TrainingWorkspace(QObject):
         self.training_panel.set_run_state(state, self._can_continue())
         self.actions["train"].setEnabled(state == "idle")
         self.actions["stop"].setEnabled(state in ("running", "paused"))
+        self.actions["predict"].setEnabled(run_has_weights(self.target_run()))
 
     def _show_tab(self, widget) -> None:
         self.views_dock.show()
