@@ -157,8 +157,8 @@ def _read(path: Path, info: ModelInfo, record: dict) -> list[np.ndarray]:
     try:
         return read_input(path, record)
     except READ_ERRORS as exc:
-        message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        raise PredictError(f"Cannot use {path.name}. {message}\n{input_hint(info)}") from exc
+        message = str(exc).removeprefix(f"{path}: ")
+        raise PredictError(f"Cannot use {path.name} ({path.parent}): {message.rstrip('.')}.\n{input_hint(info)}") from exc
 
 
 def _sources(paths: list[Path], first: np.ndarray, info: ModelInfo) -> list[str]:
@@ -227,7 +227,7 @@ class PredictDialog(QDialog):
         self._job = None
         self.setWindowTitle(f"Predict with {self.info.run_id}")
         self.setModal(False)
-        self.resize(760, 560)
+        self.resize(820, 680)
         layout = QVBoxLayout(self)
         layout.addWidget(self._model_box())
         layout.addWidget(self._input_box())
@@ -263,8 +263,12 @@ class PredictDialog(QDialog):
         if names:
             shown = ", ".join(str(n) for n in names[:6]) + (", …" if len(names) > 6 else "")
             task = f"{task}, {len(names)} classes ({shown})"
-        shape = " x ".join(str(n) for n in spec["shape"])
-        what = "texts" if info.kind == "text" else f"{spec.get('kind') or 'values'} of shape {shape}"
+        if info.kind == "text":
+            what = f"texts, tokenized as the '{info.record['text']['column']}' column was in training"
+        elif info.kind == "image":
+            what = f"images of {' x '.join(str(n) for n in spec['shape'])} (channels x height x width)"
+        else:
+            what = f"{int(np.prod(spec['shape']))} {spec.get('kind') or 'values'} per sample"
         for label, value in (("Run", info.run_id), ("Project", info.project), ("Best", info.best),
                              ("Task", task), ("Input", what)):
             field = QLabel(value)
@@ -302,8 +306,13 @@ class PredictDialog(QDialog):
         self.top_spin = QSpinBox()
         self.top_spin.setRange(1, max(1, self.info.class_count))
         self.top_spin.setToolTip("How many of the most likely classes to list per sample")
+        self.top_spin.setMinimumWidth(72)
         if self.info.task == "multiclass" and self.info.class_count > 2:
-            form.addRow("Top k classes", self.top_spin)
+            top_row = QHBoxLayout()
+            top_row.addWidget(self.top_spin)
+            top_row.addWidget(QLabel(f"most likely of {self.info.class_count} classes per sample"))
+            top_row.addStretch(1)
+            form.addRow("Top k", top_row)
         return box
 
     # ---- input -----------------------------------------------------------------------------
@@ -416,7 +425,7 @@ class PredictDialog(QDialog):
                 self.table.setItem(r, c, self._cell(value, "confidence" in self.table.horizontalHeaderItem(c).text()))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(len(lead) - 1, QHeaderView.ResizeMode.Stretch)
         if thumbs:
             self.table.verticalHeader().setDefaultSectionSize(THUMB + 6)
         self.save_button.setEnabled(bool(cells))

@@ -285,3 +285,16 @@ def test_typed_texts_and_a_txt_file_give_the_classes_deepwire_predict_gives(qtbo
     dialog.set_texts(["", "  "])
     qtbot.mouseClick(dialog.predict_button, Qt.MouseButton.LeftButton)
     assert dialog.error.startswith("Type at least one text")
+
+
+def test_predict_is_enabled_once_a_run_from_the_editor_has_weights(qtbot, window):
+    ws = window.training
+    ws.runner.backend = "thread"
+    window.controller.load_graph(chain("iris gui", {"kind": "features", "features": 4},
+                                       [("Dense", {"units": 8}), ("Dense", {"units": 3})],
+                                       {"source": "builtin", "name": "iris"}))
+    ws.train()
+    assert not ws.actions["predict"].isEnabled()
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=120_000)
+    assert ws.actions["predict"].isEnabled()
+    assert ws.open_predict().run_path == ws.runner.run_path
