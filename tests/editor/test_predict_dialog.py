@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu, QToolBar
 from sklearn.datasets import load_digits, load_iris
 
-from editor.training.predict_dialog import PredictDialog
+from editor.training.predict_dialog import MAX_VALUE_COLUMNS, ModelInfo, PredictDialog, result_columns
 from engine.data.load import load_data
 from engine.graph import Graph
 from engine.predict import predict_file
@@ -298,3 +298,18 @@ def test_predict_is_enabled_once_a_run_from_the_editor_has_weights(qtbot, window
     qtbot.waitUntil(lambda: not ws.runner.busy, timeout=120_000)
     assert ws.actions["predict"].isEnabled()
     assert ws.open_predict().run_path == ws.runner.run_path
+
+
+def test_result_columns_for_values_labels_and_per_position_classes():
+    def info(task: str) -> ModelInfo:
+        record = {"inputs": [{"kind": "features", "shape": [2]}], "outputs": [{"name": "price", "task": task}]}
+        return ModelInfo("run", "project", "–", record, 0)
+
+    assert result_columns(info("regression"), [{"index": 0, "values": [1.5]}]) == (["price"], [[1.5]])
+    headers, cells = result_columns(info("regression"), [{"index": 0, "values": [[0.0] * 8] * 8}])
+    assert headers[:2] == ["price[0]", "price[1]"] and len(cells[0]) == len(headers) == MAX_VALUE_COLUMNS
+    assert result_columns(info("multilabel"), [{"index": 0, "classes": [("cat", 0.9), ("dog", 0.75)]},
+                                               {"index": 1, "classes": []}]) == \
+        (["classes (confidence > 0.5)"], [["cat 90%, dog 75%"], ["none"]])
+    tags = [{"index": 0, "classes": [[("NOUN", 0.75), ("VERB", 0.2)], [("VERB", 0.25), ("NOUN", 0.2)]]}]
+    assert result_columns(info("multiclass"), tags) == (["classes", "mean confidence"], [["NOUN VERB", 0.5]])
