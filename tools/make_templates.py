@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.data.builtin import builtin_info  # noqa: E402
+from engine.data.load import load_data  # noqa: E402
 from engine.graph import Graph, Group  # noqa: E402
 from engine.layout import layered_layout, node_widths  # noqa: E402
 from engine.validate import validate  # noqa: E402
@@ -176,6 +178,48 @@ def gru_tagger() -> Graph:
                 ("Dense", "tag_scores", {"units": 3}))
     s.add("Output", "tags", src=x, task="multiclass")
     return s.finish(builtin("tagging"), training(lr=0.005, epochs=20, batch_size=64))
+
+
+def sentiment() -> Graph:
+    reviews = builtin("toy_reviews")
+    data = load_data(reviews, seed=0)
+    reviews["text_length"] = data.text["seq_len"]
+    s = Sketch(
+        "Sentiment analysis (movie reviews)",
+        "Raw review text becomes tokens (words and punctuation), each token an id from a vocabulary of the "
+        "training texts (0 pads, 1 is an unknown word), and every review is padded or cut to the same "
+        "number of tokens so reviews of any length fit one fixed-size input. An Embedding turns the ids "
+        "into vectors and a bidirectional GRU reads them in order, so it learns that 'not' flips the "
+        "opinion word right after it ('not good' is negative), which a bag of words cannot tell.",
+        ["sequence modelling", "text"])
+    x = s.add("Input", "review_tokens", kind="tokens", seq_len=data.text["seq_len"])
+    x = s.chain(x,
+                ("Embedding", "embedding", {"num_embeddings": data.vocab_size, "embedding_dim": 16,
+                                            "padding_idx": 0}),
+                ("GRU", "gru", {"hidden_size": 32, "bidirectional": True}),
+                ("Dense", "fc", {"units": 1}))
+    s.add("Output", "sentiment", src=x, task="binary")
+    return s.finish(reviews, training(lr=0.005, epochs=10, batch_size=32))
+
+
+def wave_generator() -> Graph:
+    steps = builtin_info("sine_from_params").options["steps"]
+    s = Sketch(
+        "One-to-many wave generator",
+        "A one-to-many network: one input, three numbers (amplitude, frequency, phase), becomes a whole "
+        f"sequence, the {steps} steps of the sine wave they describe. A Dense layer encodes the numbers, "
+        "RepeatVector hands that vector to every time step, a GRU with return_sequences unrolls it into a "
+        "sequence of states and a Dense layer turns each state into one value. Image captioning (one image, "
+        "a sentence out) and music generation follow the same one-in, sequence-out pattern.",
+        ["sequence modelling"])
+    x = s.add("Input", "wave_params", kind="features", features=3)
+    x = s.chain(x,
+                ("Dense", "encode", {"units": 32}), ("ReLU", "relu", {}),
+                ("RepeatVector", "repeat", {"times": steps}),
+                ("GRU", "gru", {"hidden_size": 64, "return_sequences": True}),
+                ("Dense", "value_per_step", {"units": 1}))
+    s.add("Output", "wave", src=x, task="regression")
+    return s.finish(builtin("sine_from_params"), training(lr=0.005, epochs=20, batch_size=64))
 
 
 def transformer_classifier() -> Graph:
@@ -351,8 +395,8 @@ def unet() -> Graph:
 
 
 TEMPLATES: dict[str, Callable[[], Graph]] = {
-    f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, transformer_classifier,
-                            conv_autoencoder, gan, siamese, recommender, localizer, unet)
+    f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, sentiment, transformer_classifier,
+                            wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet)
 }
 
 

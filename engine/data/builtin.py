@@ -241,6 +241,24 @@ def _load_sine(options: dict, task: str) -> RawData:
 
 
 @_register(DatasetInfo(
+    "sine_from_params", "Sine waves from their parameters",
+    "One-to-many: the input is three numbers (amplitude, frequency, phase) and the target is the whole "
+    "wave they describe, `steps` values of amplitude·sin(frequency·t + phase) plus a little noise, shape "
+    "(steps, 1). A network must write out a sequence from one vector, like a captioner or a melody generator.",
+    "regression", options={"n_samples": 2000, "steps": 30, "noise": 0.02, "seed": 0},
+))
+def _load_sine_from_params(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    n, steps = int(options["n_samples"]), int(options["steps"])
+    if steps < 2:
+        raise DataError("sine_from_params needs at least 2 steps.")
+    params = np.column_stack([rng.uniform(0.5, 1.5, n), rng.uniform(0.1, 0.5, n), rng.uniform(0, 2 * np.pi, n)])
+    amp, freq, phase = (params[:, i:i + 1] for i in range(3))
+    waves = amp * np.sin(freq * np.arange(steps)[None, :] + phase) + rng.normal(0, float(options["noise"]), (n, steps))
+    return RawData((params.astype(np.float32),), waves.astype(np.float32)[..., None], task)
+
+
+@_register(DatasetInfo(
     "adding_problem", "Adding problem",
     "Each step carries a random value in [0, 1] and a marker; exactly two steps are marked, one in each "
     "half, and the target is the sum of their values. With long sequences a plain RNN stalls at the mean "
@@ -284,6 +302,61 @@ def _load_toy_text(options: dict, task: str) -> RawData:
     tokens[pos, start], tokens[pos, start + 1] = 1, 2
     return RawData((tokens.astype(np.int64),), label.astype(np.float32)[:, None], task,
                    class_names=["absent", "present"], vocab_sizes=(vocab,))
+
+
+_GOOD = ("good", "great", "wonderful", "brilliant", "superb", "moving", "funny", "charming", "excellent",
+         "delightful", "enjoyable", "beautiful", "clever", "gripping")
+_BAD = ("bad", "awful", "boring", "dull", "terrible", "tedious", "clumsy", "weak", "poor", "disappointing",
+        "bland", "messy", "silly", "forgettable")
+_NOUNS = ("film", "movie", "plot", "story", "acting", "cast", "music", "ending", "script", "dialogue",
+          "camera work", "lead actor", "soundtrack", "second half")
+_FRAMES = ("the {noun} was {opinion}", "the {noun} is {opinion}", "I found the {noun} {opinion}",
+           "I thought the {noun} was {opinion}", "the {noun} felt {opinion}", "to me the {noun} was {opinion}")
+_NEUTRAL = ("I saw it last week", "I went with two friends", "it runs almost two hours", "we watched it at home",
+            "it is based on a book", "it is not a remake", "I had not read the book", "the cinema was full",
+            "my sister chose it", "it came out this year", "there are many characters", "the director is new")
+_JOINS = (", ", " and ", "; ", ", and ")
+_MAX_WORDS = 25
+
+
+@_register(DatasetInfo(
+    "toy_reviews", "Toy movie reviews (sentiment)",
+    "Generated one-sentence movie reviews of 4 to 25 words as raw text: neutral filler words around one or two "
+    "opinion words such as 'great' or 'boring', some negated ('not good' is negative, 'never boring' positive). "
+    "The label is negative or positive. The words become token ids with a vocabulary of the training split, so "
+    "an Embedding plus a recurrent layer can learn which word a negation belongs to.",
+    "binary", options={"n_samples": 2000, "seed": 0}, normalize="none",
+))
+def _load_toy_reviews(options: dict, task: str) -> RawData:
+    rng = np.random.default_rng(int(options["seed"]))
+    labels = rng.permutation(np.arange(int(options["n_samples"])) % 2)
+    texts = np.array([_review(rng, bool(positive)) for positive in labels], dtype=object)
+    return RawData((), labels.astype(np.float32)[:, None], task, class_names=["negative", "positive"], texts=texts)
+
+
+def _review(rng: np.random.Generator, positive: bool) -> str:
+    """One review of 4 to 25 words whose opinion clauses (some negated) all say `positive`, among neutral ones."""
+    clauses = [_opinion(rng, positive) for _ in range(rng.integers(1, 3))]
+    for neutral in rng.permutation(_NEUTRAL)[: rng.integers(0, 4)]:
+        if sum(len(c.split()) + 1 for c in clauses) + len(neutral.split()) <= _MAX_WORDS:  # + 1: an "and"
+            clauses.append(str(neutral))
+    order = rng.permutation(len(clauses))
+    text = clauses[order[0]]
+    for i in order[1:]:
+        text += str(rng.choice(_JOINS)) + clauses[i]
+    return text[0].upper() + text[1:] + str(rng.choice([".", ".", "!"]))
+
+
+def _opinion(rng: np.random.Generator, positive: bool) -> str:
+    """'the plot was not very dull': an opinion word in a frame, maybe intensified, negated 40 % of the time."""
+    negated = rng.random() < 0.4
+    words = [str(rng.choice(_GOOD if positive != negated else _BAD))]
+    if rng.random() < 0.3:
+        words.insert(0, str(rng.choice(["really", "very", "quite"])))
+    if negated:
+        words.insert(0, "never" if rng.random() < 0.25 else "not")
+    frame = str(rng.choice(_FRAMES))
+    return frame.format(noun=rng.choice(_NOUNS), opinion=" ".join(words))
 
 
 @_register(DatasetInfo(

@@ -140,7 +140,7 @@ def _tokenize(raw: RawData, train: np.ndarray, section: dict) -> dict:
     seq_len = int(section.get("text_length") or text.auto_length(raw.texts[train]))
     raw.inputs = (text.encode(raw.texts, vocab, seq_len),)
     raw.vocab_sizes = (len(vocab) + text.FIRST_WORD,)
-    return {"column": section["text"], "seq_len": seq_len, "vocab": vocab}
+    return {"column": section.get("text", "text"), "seq_len": seq_len, "vocab": vocab}
 
 
 def _streamed(section: dict) -> PreparedData:

@@ -20,8 +20,10 @@ EXPECTED = {
     "sunspots": ("regression", ((20, 1),), ("float32",), (1,), None),
     "co2": ("regression", ((52, 1),), ("float32",), (1,), None),
     "sine": ("regression", ((30, 1),), ("float32",), (1,), None),
+    "sine_from_params": ("regression", ((3,),), ("float32",), (30, 1), None),
     "adding_problem": ("regression", ((50, 2),), ("float32",), (1,), None),
     "toy_text": ("binary", ((20,),), ("int64",), (1,), 2),
+    "toy_reviews": ("binary", ((27,),), ("int64",), (1,), 2),
     "tagging": ("multiclass", ((20,),), ("int64",), (20,), 3),
     "digit_pairs": ("siamese", ((1, 8, 8), (1, 8, 8)), ("float32", "float32"), (), 2),
     "ratings": ("regression", ((), ()), ("int64", "int64"), (1,), None),
@@ -78,6 +80,38 @@ def test_class_balance_and_semantics_of_generated_sets():
     tokens, label = text.train.inputs[0], text.train.target[:, 0].bool()
     has_pattern = ((tokens[:, :-1] == 1) & (tokens[:, 1:] == 2)).any(1)
     assert torch.equal(has_pattern, label) and (tokens > 0).all()
+
+
+def test_toy_reviews_are_raw_texts_whose_negations_flip_the_opinion_word():
+    from engine.data.builtin import _BAD, _GOOD, load_builtin
+    from engine.data.text import tokenize
+
+    raw = load_builtin("toy_reviews", {"n_samples": 400})
+    assert raw.inputs == () and raw.class_names == ["negative", "positive"] and 0.4 < raw.target.mean() < 0.6
+    lengths = [len([w for w in tokenize(t) if w.isalpha()]) for t in raw.texts]
+    assert min(lengths) >= 4 and max(lengths) <= 25 and len(set(lengths)) > 10
+    negated = 0
+    for text, label in zip(raw.texts, raw.target[:, 0], strict=True):
+        words = tokenize(text)
+        votes = set()
+        for i, word in enumerate(words):
+            if word in _GOOD or word in _BAD:
+                before = words[max(i - 2, 0):i]
+                flipped = "not" in before or "never" in before  # "not good", "not very good"
+                votes.add((word in _GOOD) != flipped)
+                negated += flipped
+        assert votes == {bool(label)}, text
+    assert 100 < negated < 300  # a good share of the opinions is negated
+    again = load_builtin("toy_reviews", {"n_samples": 400})
+    assert list(again.texts) == list(raw.texts)
+
+
+def test_sine_from_params_targets_are_the_waves_the_inputs_describe():
+    data = load_data({"name": "sine_from_params", "options": {"n_samples": 300, "noise": 0.0}, "normalize": "none"})
+    (amp, freq, phase), wave = data.train.inputs[0].T, data.train.target[..., 0]
+    steps = torch.arange(30)
+    expected = amp[:, None] * torch.sin(freq[:, None] * steps + phase[:, None])
+    assert torch.allclose(wave, expected, atol=1e-4)
 
 
 def test_digit_boxes_are_tight_unscaled_boxes_around_the_pasted_digit():

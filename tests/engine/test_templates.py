@@ -19,10 +19,10 @@ from engine.templates import list_templates, load_project, template_dir
 from engine.train.config import TrainingConfig
 from engine.validate import validate
 
-STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "transformer_classifier",
-         "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet"]
-GALLERY_TAGS = {"image classification", "sequence modelling", "generative", "recommender", "similarity", "tabular",
-                "object localization", "segmentation"}
+STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "sentiment", "transformer_classifier",
+         "wave_generator", "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet"]
+GALLERY_TAGS = {"image classification", "sequence modelling", "text", "generative", "recommender", "similarity",
+                "tabular", "object localization", "segmentation"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
