@@ -189,14 +189,14 @@ def sentiment() -> Graph:
         "Raw review text becomes tokens (words and punctuation), each token an id from a vocabulary of the "
         "training texts (0 pads, 1 is an unknown word), and every review is padded or cut to the same "
         "number of tokens so reviews of any length fit one fixed-size input. An Embedding turns the ids "
-        "into vectors and a bidirectional GRU reads them in order, so it learns that 'not' flips the "
-        "opinion word right after it ('not good' is negative), which a bag of words cannot tell.",
+        "into vectors and a bidirectional GRU reads them in order, so it learns that “not” flips the "
+        "opinion word right after it (“not good” is negative), which a bag of words cannot tell.",
         ["sequence modelling", "text"])
     x = s.add("Input", "review_tokens", kind="tokens", seq_len=data.text["seq_len"])
     x = s.chain(x,
                 ("Embedding", "embedding", {"num_embeddings": data.vocab_size, "embedding_dim": 16,
                                             "padding_idx": 0}),
-                ("GRU", "gru", {"hidden_size": 32, "bidirectional": True}),
+                ("GRU", "bidirectional_gru", {"hidden_size": 32, "bidirectional": True}),
                 ("Dense", "fc", {"units": 1}))
     s.add("Output", "sentiment", src=x, task="binary")
     return s.finish(reviews, training(lr=0.005, epochs=10, batch_size=32))

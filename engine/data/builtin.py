@@ -243,8 +243,9 @@ def _load_sine(options: dict, task: str) -> RawData:
 @_register(DatasetInfo(
     "sine_from_params", "Sine waves from their parameters",
     "One-to-many: the input is three numbers (amplitude, frequency, phase) and the target is the whole "
-    "wave they describe, `steps` values of amplitude·sin(frequency·t + phase) plus a little noise, shape "
-    "(steps, 1). A network must write out a sequence from one vector, like a captioner or a melody generator.",
+    "wave they describe, amplitude·sin(frequency·t + phase) plus a little noise at each of the steps (30 by "
+    "default), shape (steps, 1). A network must write out a sequence from one vector, like a captioner or a "
+    "melody generator.",
     "regression", options={"n_samples": 2000, "steps": 30, "noise": 0.02, "seed": 0},
 ))
 def _load_sine_from_params(options: dict, task: str) -> RawData:
@@ -321,8 +322,8 @@ _MAX_WORDS = 25
 
 @_register(DatasetInfo(
     "toy_reviews", "Toy movie reviews (sentiment)",
-    "Generated one-sentence movie reviews of 4 to 25 words as raw text: neutral filler words around one or two "
-    "opinion words such as 'great' or 'boring', some negated ('not good' is negative, 'never boring' positive). "
+    "Generated one-sentence movie reviews of 4 to 25 words as raw text: one or two opinions such as 'the "
+    "plot was great', some negated ('not good' is negative, 'never boring' positive), among neutral clauses. "
     "The label is negative or positive. The words become token ids with a vocabulary of the training split, so "
     "an Embedding plus a recurrent layer can learn which word a negation belongs to.",
     "binary", options={"n_samples": 2000, "seed": 0}, normalize="none",
