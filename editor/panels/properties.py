@@ -50,7 +50,9 @@ def explanation_html(spec: LayerSpec) -> str:
 
 
 def _label(text: str, name: str = "", wrap: bool = False) -> QLabel:
+    """A label of HTML text (callers escape what users typed), never guessed to be plain text."""
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
     if name:
         label.setObjectName(name)
     label.setWordWrap(wrap)

@@ -229,3 +229,16 @@ def test_screenshot_tool_writes_a_png_of_the_whole_window(tmp_path):
     out = tool.screenshot("mlp", str(tmp_path / "mlp.png"), width=1440, height=900)
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1440, 900)
+
+
+def test_project_description_shows_quotes_and_angle_brackets_as_typed(window):
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QLabel
+
+    graph = chain("Flatten", "Dense", Dense={"units": 16})
+    graph.description = "Don't read <b>this</b> as markup & \"keep\" it"
+    window.document.new(graph)
+    label = next(lb for lb in window.properties.findChildren(QLabel) if "Don" in lb.text())
+    shown = QTextDocument()
+    shown.setHtml(label.text())
+    assert label.textFormat() == Qt.TextFormat.RichText and shown.toPlainText() == graph.description
