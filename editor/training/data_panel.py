@@ -46,6 +46,10 @@ SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder"
            ("npz", "NumPy file (.npz / .npy)"))
 KEEP_ON_SWITCH = ("normalize", "split", "augment", "stream", "stream_threshold_mb", "chunk_rows", "resident_max_mb",
                   "workers")
+OPTION_LABELS = {"n_samples": "Samples", "n_pairs": "Pairs", "seq_len": "Sequence length", "steps": "Steps",
+                 "window": "Window (steps)", "vocab_size": "Vocabulary size", "noise": "Noise (std)", "seed": "Seed",
+                 "n_users": "Users", "n_items": "Items", "rank": "Taste factors", "n_ratings": "Ratings"}
+"""Row labels of the built-in datasets' options in the data panel."""
 STREAM_CHOICES, STREAM_VALUES = ("auto (by size)", "always", "never"), ("auto", True, False)
 PREVIEW_COUNT = 16
 PREVIEW_COLUMNS = 8
@@ -198,7 +202,29 @@ class DataPanel(QWidget):
         self.task_box.currentTextChanged.connect(self._task_chosen)
         row.addWidget(self.task_box, 1)
         layout.addLayout(row)
+        self.option_form = QFormLayout()
+        self.option_editors: dict[str, QWidget] = {}
+        self._options_of = ""
+        layout.addLayout(self.option_form)
         return page
+
+    def _show_builtin_options(self, info, options: dict) -> None:
+        """One row per option of a generated set (size, length, noise, seed), each an undoable edit."""
+        if self._options_of != info.name:
+            self._options_of = info.name
+            while self.option_form.rowCount():
+                self.option_form.removeRow(0)
+            self.option_editors = {}
+            for key, default in info.options.items():
+                editor = float_spin(0.0, 1e6, 0.01, 3) if isinstance(default, float) else int_spin(0, 10**7)
+                editor.setToolTip(f"data.options.{key} (default {default})")
+                editor.valueChanged.connect(lambda value, k=key: set_key(self.controller, "data", f"options.{k}", value))
+                self.option_form.addRow(OPTION_LABELS.get(key, key.replace("_", " ").capitalize()), editor)
+                self.option_editors[key] = editor
+        for key, editor in self.option_editors.items():
+            editor.blockSignals(True)
+            editor.setValue(options.get(key, info.options[key]))
+            editor.blockSignals(False)
 
     def _path_row(self, layout: QVBoxLayout, folder: bool, pattern: str) -> QLineEdit:
         row = QHBoxLayout()
@@ -390,6 +416,7 @@ class DataPanel(QWidget):
                 self.task_box.clear()
                 self.task_box.addItems(list(info.tasks or (info.task,)))
                 self.task_box.setCurrentText(section.get("task") or info.task)
+                self._show_builtin_options(info, section.get("options", {}))
             path = section.get("path") or section.get("x_path") or ""
             for edit in (self.csv_path, self.image_path, self.array_path):
                 edit.setText(path)

@@ -157,6 +157,23 @@ def test_large_data_fields_edit_the_data_section_and_show_it(controller, qtbot):
     assert fields["stream"].widget.currentText() == "never"
 
 
+def test_generated_dataset_options_are_editable_and_change_the_data(controller, qtbot):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    row = next(i for i in range(panel.builtin_list.count())
+               if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == "adding_problem")
+    panel.builtin_list.setCurrentRow(row)
+    assert set(panel.option_editors) == {"n_samples", "seq_len", "seed"}
+    assert panel.option_editors["seq_len"].value() == 50
+    panel.option_editors["seq_len"].setValue(12)
+    panel.option_editors["n_samples"].setValue(400)
+    assert controller.graph.data["options"] == {"seq_len": 12, "n_samples": 400}
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[12, 2]], timeout=TIMEOUT_MS)
+    assert sum(panel.info["splits"].values()) == 400
+    controller.undo()
+    assert controller.graph.data["options"] == {"seq_len": 12} and panel.option_editors["n_samples"].value() == 3000
+
+
 def test_a_csv_file_lists_its_columns_and_the_chosen_ones_are_saved(controller, qtbot, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "table.csv"
