@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -204,6 +205,7 @@ class DataPanel(QWidget):
         layout.addLayout(row)
         self.option_form = QFormLayout()
         self.option_editors: dict[str, QWidget] = {}
+        self.builtin_text_length: QSpinBox | None = None
         self._options_of = ""
         layout.addLayout(self.option_form)
         return page
@@ -214,17 +216,28 @@ class DataPanel(QWidget):
             self._options_of = info.name
             while self.option_form.rowCount():
                 self.option_form.removeRow(0)
-            self.option_editors = {}
+            self.option_editors, self.builtin_text_length = {}, None
             for key, default in info.options.items():
                 editor = float_spin(0.0, 1e6, 0.01, 3) if isinstance(default, float) else int_spin(0, 10**7)
                 editor.setToolTip(f"data.options.{key} (default {default})")
                 editor.valueChanged.connect(lambda value, k=key: set_key(self.controller, "data", f"options.{k}", value))
                 self.option_form.addRow(OPTION_LABELS.get(key, key.replace("_", " ").capitalize()), editor)
                 self.option_editors[key] = editor
+            if info.text:
+                words = int_spin(0, 4096)
+                words.setSpecialValueText("auto")
+                words.setToolTip("Texts are padded or cut to this many words; auto keeps 95 % of them whole")
+                words.valueChanged.connect(lambda value: set_key(self.controller, "data", "text_length", value))
+                self.option_form.addRow("Words per text", words)
+                self.builtin_text_length = words
         for key, editor in self.option_editors.items():
             editor.blockSignals(True)
             editor.setValue(options.get(key, info.options[key]))
             editor.blockSignals(False)
+        if info.text:
+            self.builtin_text_length.blockSignals(True)
+            self.builtin_text_length.setValue(int(self.section.get("text_length", 0)))
+            self.builtin_text_length.blockSignals(False)
 
     def _path_row(self, layout: QVBoxLayout, folder: bool, pattern: str) -> QLineEdit:
         row = QHBoxLayout()

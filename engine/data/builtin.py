@@ -27,11 +27,14 @@ class DatasetInfo:
     options: dict = field(default_factory=dict)
     tasks: tuple[str, ...] = ()
     normalize: str = "standardize"
+    text: bool = False
+    """Raw text that becomes token ids with the training split's vocabulary (data.text_length sets the length)."""
 
     def to_dict(self) -> dict:
         return {
             "name": self.name, "title": self.title, "description": self.description, "task": self.task,
             "options": dict(self.options), "tasks": list(self.tasks or (self.task,)), "normalize": self.normalize,
+            "text": self.text,
         }
 
 
@@ -326,7 +329,7 @@ _MAX_WORDS = 25
     "plot was great', some negated ('not good' is negative, 'never boring' positive), among neutral clauses. "
     "The label is negative or positive. The words become token ids with a vocabulary of the training split, so "
     "an Embedding plus a recurrent layer can learn which word a negation belongs to.",
-    "binary", options={"n_samples": 2000, "seed": 0}, normalize="none",
+    "binary", options={"n_samples": 2000, "seed": 0}, normalize="none", text=True,
 ))
 def _load_toy_reviews(options: dict, task: str) -> RawData:
     rng = np.random.default_rng(int(options["seed"]))

@@ -174,6 +174,21 @@ def test_generated_dataset_options_are_editable_and_change_the_data(controller, 
     assert controller.graph.data["options"] == {"seq_len": 12} and panel.option_editors["n_samples"].value() == 3000
 
 
+def test_a_built_in_text_set_has_a_words_per_text_field(controller, qtbot):
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    row = next(i for i in range(panel.builtin_list.count())
+               if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == "toy_reviews")
+    panel.builtin_list.setCurrentRow(row)
+    assert panel.builtin_text_length is not None and panel.builtin_text_length.value() == 0  # auto
+    panel.builtin_text_length.setValue(10)
+    assert controller.graph.data["text_length"] == 10
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[10]], timeout=TIMEOUT_MS)
+    assert panel.info["input_dtypes"] == ["int64"] and panel.info["text"]["seq_len"] == 10
+    panel.builtin_list.setCurrentRow(0)
+    assert panel.builtin_text_length is None and "text_length" not in controller.graph.data
+
+
 def test_a_csv_file_lists_its_columns_and_the_chosen_ones_are_saved(controller, qtbot, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "table.csv"
