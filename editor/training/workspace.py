@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor import theme
 from editor.files import data_dir
 from editor.runner import TrainingRunner
 from editor.training.activations import ActivationsView
@@ -130,7 +131,7 @@ class TrainingWorkspace(QObject):
              "Evaluate the last (or selected) run on its test split"),
             ("export", "E&xport…", self.open_export, SP.SP_DialogSaveButton, None,
              "Export the last (or selected) run's model"),
-            ("predict", "&Predict…", self.open_predict, None, None,
+            ("predict", "&Predict…", self.open_predict, "predict", None,
              "Run the last (or selected) run's model on new data: a file, images or typed text"),
             ("runs", "&Runs", self.show_runs, SP.SP_FileDialogDetailedView, None, "Every run of this project"),
         )
@@ -146,8 +147,7 @@ class TrainingWorkspace(QObject):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for key, text, slot, icon, shortcut, tip in specs:
             action = QAction(text, self.window)
-            if icon is not None:
-                action.setIcon(style.standardIcon(icon))
+            action.setIcon(theme.icon(icon) if isinstance(icon, str) else style.standardIcon(icon))
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.setToolTip(tip)
