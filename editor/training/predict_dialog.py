@@ -245,6 +245,7 @@ class PredictDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.save_button = self.buttons.addButton("Save as CSV…", QDialogButtonBox.ButtonRole.ResetRole)
         self.save_button.setEnabled(False)
+        self.save_button.setAutoDefault(False)
         self.save_button.clicked.connect(lambda: self.save_csv())
         self.predict_button = self.buttons.addButton("Predict", QDialogButtonBox.ButtonRole.ActionRole)
         self.predict_button.setDefault(True)
@@ -283,6 +284,7 @@ class PredictDialog(QDialog):
         several = "image files (several: separate with ';')" if self.info.kind == "image" else "a file"
         self.path_edit.setPlaceholderText(f"Path of {several}")
         browse = QPushButton("Browse…")
+        browse.setAutoDefault(False)  # Enter predicts, whichever button was clicked last
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
