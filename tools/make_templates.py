@@ -202,6 +202,28 @@ def sentiment() -> Graph:
     return s.finish(reviews, training(lr=0.005, epochs=10, batch_size=32))
 
 
+def next_word() -> Graph:
+    reviews = {**builtin("toy_reviews"), "task": "next_step"}
+    data = load_data(reviews, seed=0)
+    reviews["text_length"] = data.text["seq_len"]
+    s = Sketch(
+        "Next-word prediction (language model)",
+        "A tiny language model: at every position of a review it predicts the word that comes next, a "
+        "softmax over the whole vocabulary, so one review gives as many training examples as it has "
+        "words. An LSTM reads left to right only, so each guess depends on the words before it, never "
+        "after; padding past a review's end is left out of the loss and the metrics. Once trained, "
+        "`deepwire generate RUN \"the plot was\"` writes on by feeding each predicted word back in.",
+        ["sequence modelling", "text"])
+    x = s.add("Input", "words_so_far", kind="tokens", seq_len=data.text["seq_len"])
+    x = s.chain(x,
+                ("Embedding", "embedding", {"num_embeddings": data.vocab_size, "embedding_dim": 32,
+                                            "padding_idx": 0}),
+                ("LSTM", "lstm", {"hidden_size": 64, "return_sequences": True}),
+                ("Dense", "word_scores", {"units": data.num_classes}))
+    s.add("Output", "next_word", src=x, task="multiclass")
+    return s.finish(reviews, training(lr=0.01, epochs=15, batch_size=64))
+
+
 def wave_generator() -> Graph:
     steps = builtin_info("sine_from_params").options["steps"]
     s = Sketch(
@@ -395,7 +417,7 @@ def unet() -> Graph:
 
 
 TEMPLATES: dict[str, Callable[[], Graph]] = {
-    f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, sentiment, transformer_classifier,
+    f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, sentiment, next_word, transformer_classifier,
                             wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet)
 }
 

@@ -329,7 +329,7 @@ _MAX_WORDS = 25
     "plot was great', some negated ('not good' is negative, 'never boring' positive), among neutral clauses. "
     "The label is negative or positive. The words become token ids with a vocabulary of the training split, so "
     "an Embedding plus a recurrent layer can learn which word a negation belongs to.",
-    "binary", options={"n_samples": 2000, "seed": 0}, normalize="none", text=True,
+    "binary", options={"n_samples": 2000, "seed": 0}, tasks=("binary", "next_step"), normalize="none", text=True,
 ))
 def _load_toy_reviews(options: dict, task: str) -> RawData:
     rng = np.random.default_rng(int(options["seed"]))

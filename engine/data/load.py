@@ -135,10 +135,16 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
 
 
 def _tokenize(raw: RawData, train: np.ndarray, section: dict) -> dict:
-    """Turn `raw.texts` into its token-id input with a vocabulary of the training rows; the text record."""
+    """Turn `raw.texts` into its token-id input with a vocabulary of the training rows (and, for the next_step
+    task, each position's next word as its target); the text record."""
     vocab = text.fit_vocab(raw.texts[train], int(section.get("max_words", 20_000)), int(section.get("min_count", 1)))
     seq_len = int(section.get("text_length") or text.auto_length(raw.texts[train]))
-    raw.inputs = (text.encode(raw.texts, vocab, seq_len),)
+    if raw.task == "next_step":  # next-word prediction: a class (a word id) per position
+        inputs, target = text.next_word_pairs(text.encode(raw.texts, vocab, seq_len + 1))
+        raw.inputs, raw.target, raw.task = (inputs,), target, "multiclass"
+        raw.class_names, raw.class_ids = [*text.SPECIALS, *vocab], None
+    else:
+        raw.inputs = (text.encode(raw.texts, vocab, seq_len),)
     raw.vocab_sizes = (len(vocab) + text.FIRST_WORD,)
     return {"column": section.get("text", "text"), "seq_len": seq_len, "vocab": vocab}
 

@@ -15,6 +15,9 @@ import numpy as np
 
 PAD, UNKNOWN = 0, 1
 FIRST_WORD = 2
+IGNORE = -100
+"""A next-word target past a text's end: the loss (cross-entropy's default ignore_index) and metrics skip it."""
+SPECIALS = ("<pad>", "<unk>")
 MAX_AUTO_LENGTH = 256
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -35,6 +38,14 @@ def auto_length(texts: Iterable[str]) -> int:
     """A length that keeps 95 % of the texts whole (at least 1, at most MAX_AUTO_LENGTH)."""
     lengths = [len(tokenize(t)) for t in texts] or [1]
     return int(min(max(np.percentile(lengths, 95), 1), MAX_AUTO_LENGTH))
+
+
+def next_word_pairs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) for next-word prediction from (N, L + 1) ids: each position's target is the word
+    after it, IGNORE where the text has ended."""
+    target = ids[:, 1:].copy()
+    target[target == PAD] = IGNORE
+    return ids[:, :-1], target
 
 
 def encode(texts: Iterable[str], vocab: list[str], seq_len: int) -> np.ndarray:

@@ -109,8 +109,10 @@ def evaluate_predictions(task: str, y_true: Any, scores: Any, class_names: list[
 def _evaluate(task: str, y: np.ndarray, s: np.ndarray, class_names: list[str] | None, logits: bool,
               inputs: np.ndarray | None) -> EvaluationResult:
     if task == "multiclass":
-        s = s.reshape(-1, s.shape[-1])
-        return _multiclass(y.reshape(-1).astype(np.int64), softmax(s) if logits else s, class_names, inputs)
+        s, y = s.reshape(-1, s.shape[-1]), y.reshape(-1).astype(np.int64)
+        if (y < 0).any():  # positions past a text's end (next-word targets) are not predictions to judge
+            s, y, inputs = s[y >= 0], y[y >= 0], None
+        return _multiclass(y, softmax(s) if logits else s, class_names, inputs)
     if task == "binary":
         p = s.reshape(-1)
         return _binary(y.reshape(-1).astype(np.int64), sigmoid(p) if logits else p, class_names, inputs)

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import GraphError
+from engine.errors import DataError, GraphError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
     p.set_defaults(run=run_predict)
+    p = sub.add_parser("generate", help="continue a text with a run trained to predict the next word")
+    p.add_argument("run_path", metavar="RUN", help="run folder of a next-word model (data task next_step on text)")
+    p.add_argument("prompt", help="the words to start from, e.g. 'the plot was'")
+    p.add_argument("--words", type=int, default=10, help="words to add (default 10)")
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="0 = always the likeliest word; above 0 draw words, higher = more varied")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (temperature > 0)")
+    p.set_defaults(run=run_generate)
     p = sub.add_parser("import", help="turn a torch.nn.Module into a DeepWire project (torch.fx)")
     p.add_argument("ref", metavar="MODULE:CLASS|FILE.py[:CLASS]")
     p.add_argument("--input-shape", action="append", required=True, metavar="D,D,...",
@@ -62,6 +70,15 @@ def run_export(args: argparse.Namespace) -> int:
         c = result.check
         print(f"check: outputs match the trained model on a batch of {c['batch']} "
               f"(max difference {c['max_abs_diff']:.3g}, tolerance {c['atol']:g} + {c['rtol']:g} x |output|)")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from engine.generate import generate
+
+    if args.words < 0 or args.temperature < 0:
+        raise DataError("--words and --temperature must be 0 or more")
+    print(generate(args.run_path, args.prompt, args.words, args.temperature, args.seed))
     return 0
 
 

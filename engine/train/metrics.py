@@ -124,8 +124,8 @@ class ClassMetrics(Metrics):
 
     names = ("loss", "accuracy", "precision", "recall", "f1")
 
-    def __init__(self, device: torch.device, num_classes: int) -> None:
-        self.num_classes = num_classes
+    def __init__(self, device: torch.device, num_classes: int, skip_negative: bool = False) -> None:
+        self.num_classes, self.skip_negative = num_classes, skip_negative
         super().__init__(device)
 
     def _counts(self) -> dict[str, torch.Tensor]:
@@ -133,8 +133,11 @@ class ClassMetrics(Metrics):
 
     def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
         c = self.num_classes
-        pred = out.reshape(-1, c).argmax(-1)
-        self.state["cm"] += torch.bincount(target.reshape(-1).long() * c + pred, minlength=c * c)
+        pred, truth = out.reshape(-1, c).argmax(-1), target.reshape(-1).long()
+        if self.skip_negative:  # positions past a text's end (IGNORE) count for nothing
+            keep = truth >= 0
+            pred, truth = pred[keep], truth[keep]
+        self.state["cm"] += torch.bincount(truth * c + pred, minlength=c * c)
 
     def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
         return _macro(values["cm"].view(self.num_classes, self.num_classes))

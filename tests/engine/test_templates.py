@@ -19,7 +19,7 @@ from engine.templates import list_templates, load_project, template_dir
 from engine.train.config import TrainingConfig
 from engine.validate import validate
 
-STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "sentiment", "transformer_classifier",
+STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "sentiment", "next_word", "transformer_classifier",
          "wave_generator", "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet"]
 GALLERY_TAGS = {"image classification", "sequence modelling", "text", "generative", "recommender", "similarity",
                 "tabular", "object localization", "segmentation"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 from train_helpers import single_thread
@@ -69,3 +70,40 @@ def test_the_wave_generator_writes_waves_far_better_than_the_mean_wave():
     baseline = float((data.test.target - mean_wave).pow(2).mean())
     assert baseline > 0.5
     assert result.final["test_loss"] < 0.2 * baseline
+
+
+def test_next_word_model_beats_the_commonest_word_and_writes_on_from_a_prompt(tmp_path):
+    from engine.data.text import IGNORE
+    from engine.evaluate import evaluate_run
+    from engine.generate import generate
+
+    graph = load_project("next_word")
+    data = load_data(graph.data, seed=0)
+    target = data.train.target
+    assert data.task == "multiclass" and data.class_names[:2] == ["<pad>", "<unk>"]
+    assert torch.equal(target[:, :-1][target[:, :-1] != IGNORE], data.train.inputs[0][:, 1:][target[:, :-1] != IGNORE])
+    real = target[target != IGNORE]
+    commonest = float((real == real.mode().values).float().mean())  # always guessing the most frequent word
+    run = create_run(graph, tmp_path)
+    with single_thread():
+        result = Trainer(graph, run=run).fit()
+    assert result.final["test_accuracy"] > commonest + 0.2  # padding positions are not counted
+    report = evaluate_run(run.path, "test", "last")  # the weights the final test metrics came from
+    assert report.metrics["accuracy"] == pytest.approx(result.final["test_accuracy"], abs=0.02)
+    text = generate(run.path, "The plot was", words=6)
+    assert text.startswith("the plot was ") and len(text.split()) >= 7
+    assert text == generate(run.path, "The plot was", words=6)  # temperature 0: the likeliest words, every time
+    assert set(text.replace(",", " ").replace(".", " ").split()) <= set(data.text["vocab"])
+
+
+def test_generate_refuses_a_model_that_does_not_predict_words(tmp_path):
+    from engine.errors import DataError
+    from engine.generate import generate
+
+    graph = load_project("sentiment")
+    graph.training["epochs"] = 1
+    run = create_run(graph, tmp_path)
+    with single_thread():
+        Trainer(graph, run=run).fit()
+    with pytest.raises(DataError, match="was not trained to predict the next word"):
+        generate(run.path, "the plot")
