@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from engine.data.text import FIRST_WORD, PAD, UNKNOWN, tokenize
+from engine.data.text import FIRST_WORD, PAD, SPECIALS, UNKNOWN, tokenize
 from engine.errors import DataError
 
 
@@ -18,33 +20,51 @@ def generate(run_path: str | Path, prompt: str, words: int = 10, temperature: fl
     from engine.runs import open_run
 
     run = open_run(run_path)
-    model, _graph = run.load_model(weights)
-    info = (run.data_info() or {}).get("text")
-    if not info or (run.data_info() or {}).get("task") != "multiclass":
+    info = run.data_info() or {}
+    if not is_next_word(info):
         raise DataError(f"run {run.id} was not trained to predict the next word (train on text with task 'next_step')")
+    model, _graph = run.load_model(weights)
+    model.eval()
+
+    def scores_of(ids: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(ids)).float().numpy()
+
+    return continue_text(scores_of, info["text"], prompt, words, temperature, seed)
+
+
+def is_next_word(data_info: dict) -> bool:
+    """Whether a run's data record (data.json / preprocessing.json) is next-word prediction on text."""
+    names = data_info.get("class_names") or []
+    return bool(data_info.get("text")) and data_info.get("task") == "multiclass" and names[:2] == list(SPECIALS)
+
+
+def continue_text(scores_of: Callable[[np.ndarray], np.ndarray], info: dict, prompt: str, words: int = 10,
+                  temperature: float = 0.0, seed: int = 0) -> str:
+    """`prompt` and `words` more, each from `scores_of` ((1, seq_len) ids -> (1, seq_len, vocabulary) scores)
+    at the position of the last word so far; `info` is the text record (vocab, seq_len)."""
     vocab, seq_len = info["vocab"], int(info["seq_len"])
     index = {word: i + FIRST_WORD for i, word in enumerate(vocab)}
     tokens = [index.get(w, UNKNOWN) for w in tokenize(prompt)]
     if not tokens:
         raise DataError("give a prompt of at least one word to continue")
-    gen = torch.Generator().manual_seed(seed)
-    model.eval()
+    rng = np.random.default_rng(seed)
     for _ in range(words):
         window = tokens[-seq_len:]
-        ids = torch.full((1, seq_len), PAD, dtype=torch.long)
-        ids[0, : len(window)] = torch.tensor(window)
-        with torch.no_grad():
-            out = model(ids)
-        if out.dim() != 3:
-            raise DataError(f"run {run.id}'s model gives one answer per text, not a next word per position")
-        scores = out[0, len(window) - 1].float()
-        scores[[PAD, UNKNOWN]] = -torch.inf  # never 'write' padding or an unknown word
+        ids = np.full((1, seq_len), PAD, dtype=np.int64)
+        ids[0, : len(window)] = window
+        out = np.asarray(scores_of(ids), dtype=np.float64)
+        if out.ndim != 3:
+            raise DataError("this model gives one answer per text, not a next word per position")
+        scores = out[0, len(window) - 1].copy()
+        scores[[PAD, UNKNOWN]] = -np.inf  # never 'write' padding or an unknown word
         if temperature > 0:
-            choice = int(torch.multinomial(torch.softmax(scores / temperature, -1), 1, generator=gen))
+            p = np.exp((scores - scores.max()) / temperature)
+            choice = int(rng.choice(len(p), p=p / p.sum()))
         else:
             choice = int(scores.argmax())
         tokens.append(choice)
-    continuation = [vocab[t - FIRST_WORD] for t in tokens[-words:]] if words else []
+    continuation = [vocab[t - FIRST_WORD] for t in tokens[len(tokens) - words:]] if words else []
     return join_words([*tokenize(prompt), *continuation])
 
 

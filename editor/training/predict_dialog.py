@@ -37,6 +37,7 @@ from editor.training.background import run_job
 from engine.data import text
 from engine.errors import DeepWireError
 from engine.export import preprocessing
+from engine.generate import continue_text, is_next_word
 from engine.predict import IMAGE_SUFFIXES, Predictor, describe_predictions, load_predictor, read_input
 from engine.runs import BEST, CHECKPOINTS, open_run
 from engine.shapes import infer_shapes
@@ -70,6 +71,11 @@ class ModelInfo:
     @property
     def task(self) -> str | None:
         return (self.record.get("outputs") or [{}])[0].get("task") or self.record.get("task")
+
+    @property
+    def next_word(self) -> bool:
+        """A language model: it continues typed prompts instead of labelling texts."""
+        return is_next_word(self.record)
 
     @property
     def kind(self) -> str:
@@ -112,6 +118,8 @@ def input_hint(info: ModelInfo) -> str:
     if info.kind == "image":
         return (f"Pick image files (PNG, JPEG, …), resized to {shape} (channels x height x width), or a .npy/.npz "
                 f"array of samples of shape {shape}.")
+    if info.next_word:
+        return "Type prompts below (one per line) or pick a .txt file: the model writes on from each, word by word."
     if info.kind == "text":
         return (f"Pick a .txt file (one text per line) or a CSV with the '{info.record['text']['column']}' column, "
                 "or type the texts below.")
@@ -134,9 +142,15 @@ class Prediction:
 
 
 def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: list[str] | None,
-            top: int) -> Prediction:
-    """Read every path (or encode `texts`), run the model once and describe its predictions (any thread)."""
+            top: int, words: int = 10) -> Prediction:
+    """Read every path (or encode `texts`), run the model once and describe its predictions (any thread);
+    a next-word model continues each text (a prompt) by `words` words instead."""
     record = predictor.record
+    if info.next_word:
+        prompts = texts if texts is not None else _lines(paths[0])
+        rows = [{"index": i, "continuation": continue_text(lambda ids: predictor([ids]), record["text"], p, words)}
+                for i, p in enumerate(prompts)]
+        return Prediction(rows, list(prompts), [])
     if texts is not None:
         raw = [text.encode(texts, record["text"]["vocab"], int(record["text"]["seq_len"]))]
         sources, thumbs = list(texts), []
@@ -151,6 +165,17 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
         where = paths[0].name if len(paths) == 1 else "the typed texts" if texts is not None else "these files"
         raise PredictError(f"The model cannot take {where}: {exc}\n{input_hint(info)}") from exc
     return Prediction(describe_predictions(record, outputs, top), sources, thumbs)
+
+
+def _lines(path: Path) -> list[str]:
+    """The prompts of a .txt file, one per non-empty line."""
+    if path.suffix.lower() != ".txt":
+        raise PredictError(f"{path.name}: a language model continues prompts from a .txt file (one per line) or "
+                           "typed below.")
+    try:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise PredictError(f"Cannot read {path}: {exc.strerror or exc}. Check the file.") from exc
 
 
 def _read(path: Path, info: ModelInfo, record: dict) -> list[np.ndarray]:
@@ -196,6 +221,8 @@ def array_image(sample: np.ndarray) -> QImage:
 def result_columns(info: ModelInfo, rows: list[dict]) -> tuple[list[str], list[list[object]]]:
     """Headers and per-sample cells (numbers stay numbers) after the '#' and 'input' columns."""
     task = info.task
+    if rows and "continuation" in rows[0]:
+        return ["continued text"], [[row["continuation"]] for row in rows]
     if task in ("multiclass", "binary") and rows and not isinstance(rows[0]["classes"][0], list):
         k = len(rows[0]["classes"])
         headers = ["class", "confidence"] if k == 1 else \
@@ -297,7 +324,9 @@ class PredictDialog(QDialog):
             group.addButton(self.file_radio)
             group.addButton(self.text_radio)
             self.file_radio.setChecked(True)
-            self.text_edit.setPlaceholderText("One text per line, e.g.\nwhat a wonderful film\nboring and far too long")
+            self.text_edit.setPlaceholderText("One prompt per line to continue, e.g.\nthe plot was\nthe actors"
+                                              if self.info.next_word else
+                                              "One text per line, e.g.\nwhat a wonderful film\nboring and far too long")
             self.text_edit.setFixedHeight(96)
             self.text_edit.textChanged.connect(lambda: self.text_radio.setChecked(True))
             self.path_edit.textEdited.connect(lambda _t: self.file_radio.setChecked(True))
@@ -309,7 +338,18 @@ class PredictDialog(QDialog):
         self.top_spin.setRange(1, max(1, self.info.class_count))
         self.top_spin.setToolTip("How many of the most likely classes to list per sample")
         self.top_spin.setMinimumWidth(72)
-        if self.info.task == "multiclass" and self.info.class_count > 2:
+        self.words_spin = QSpinBox()
+        self.words_spin.setRange(1, 200)
+        self.words_spin.setValue(10)
+        self.words_spin.setMinimumWidth(72)
+        self.words_spin.setToolTip("How many words the model adds to each prompt, each its likeliest next word")
+        if self.info.next_word:
+            words_row = QHBoxLayout()
+            words_row.addWidget(self.words_spin)
+            words_row.addWidget(QLabel("the likeliest next word each time"))
+            words_row.addStretch(1)
+            form.addRow("Words to add", words_row)
+        elif self.info.task == "multiclass" and self.info.class_count > 2:
             top_row = QHBoxLayout()
             top_row.addWidget(self.top_spin)
             top_row.addWidget(QLabel(f"most likely of {self.info.class_count} classes per sample"))
@@ -368,6 +408,7 @@ class PredictDialog(QDialog):
             return
         paths, texts = request
         info, top, loaded, run = self.info, self.top_spin.value(), self._predictor, self.run_path
+        words = self.words_spin.value()
 
         def work() -> tuple[Predictor, Prediction]:
             try:
@@ -375,7 +416,7 @@ class PredictDialog(QDialog):
             except READ_ERRORS as exc:
                 raise PredictError(f"Cannot load the model of run {run.name}: {exc}\nPick a run with saved weights "
                                    "under Training views > Runs, or train this one again.") from exc
-            return predictor, predict(predictor, info, paths, texts, top)
+            return predictor, predict(predictor, info, paths, texts, top, words)
 
         self.predict_button.setEnabled(False)
         what = f"{len(texts)} text(s)" if texts is not None else ", ".join(p.name for p in paths[:3]) + \

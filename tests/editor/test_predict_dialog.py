@@ -313,3 +313,25 @@ def test_result_columns_for_values_labels_and_per_position_classes():
         (["classes (confidence > 0.5)"], [["cat 90%, dog 75%"], ["none"]])
     tags = [{"index": 0, "classes": [[("NOUN", 0.75), ("VERB", 0.2)], [("VERB", 0.25), ("NOUN", 0.2)]]}]
     assert result_columns(info("multiclass"), tags) == (["classes", "mean confidence"], [["NOUN VERB", 0.5]])
+
+
+def test_a_language_model_continues_typed_prompts_like_deepwire_generate(qtbot, tmp_path):
+    from engine.generate import generate
+    from engine.templates import load_project
+
+    run = train(load_project("next_word"), tmp_path / "runs", epochs=2)
+    dialog = dialog_on(qtbot, run)
+    assert dialog.info.next_word and "word by word" in dialog.status.text()
+    dialog.words_spin.setValue(5)
+    dialog.set_texts(["the plot was", "the actors"])
+    predict(qtbot, dialog)
+    assert not dialog.error
+    assert column(dialog, "continued text") == [generate(run, "the plot was", 5), generate(run, "the actors", 5)]
+    shown = column(dialog, "continued text")
+    assert shown[0].startswith("the plot was ") and shown[1].startswith("the actors ")
+    assert all(len(text) > len(prompt) + 5 for text, prompt in zip(shown, ("the plot was", "the actors"), strict=True))
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("the music\n\nthe ending was\n")
+    dialog.set_paths([prompts])
+    predict(qtbot, dialog)
+    assert column(dialog, "input") == ["the music", "the ending was"]
