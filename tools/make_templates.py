@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.data.builtin import builtin_info  # noqa: E402
 from engine.data.load import load_data  # noqa: E402
+from engine.data.prepared import PreparedData  # noqa: E402
 from engine.graph import Graph, Group  # noqa: E402
 from engine.layout import layered_layout, node_widths  # noqa: E402
 from engine.validate import validate  # noqa: E402
@@ -180,10 +181,15 @@ def gru_tagger() -> Graph:
     return s.finish(builtin("tagging"), training(lr=0.005, epochs=20, batch_size=64))
 
 
-def sentiment() -> Graph:
-    reviews = builtin("toy_reviews")
+def reviews_data(**section) -> tuple[dict, PreparedData]:
+    """The toy_reviews data section with its text length pinned (so the Input's seq_len stays right), and its data."""
+    reviews = {**builtin("toy_reviews"), **section}
     data = load_data(reviews, seed=0)
-    reviews["text_length"] = data.text["seq_len"]
+    return {**reviews, "text_length": data.text["seq_len"]}, data
+
+
+def sentiment() -> Graph:
+    reviews, data = reviews_data()
     s = Sketch(
         "Sentiment analysis (movie reviews)",
         "Raw review text becomes tokens (words and punctuation), each token an id from a vocabulary of the "
@@ -203,9 +209,7 @@ def sentiment() -> Graph:
 
 
 def next_word() -> Graph:
-    reviews = {**builtin("toy_reviews"), "task": "next_step"}
-    data = load_data(reviews, seed=0)
-    reviews["text_length"] = data.text["seq_len"]
+    reviews, data = reviews_data(task="next_step")
     s = Sketch(
         "Next-word prediction (language model)",
         "A tiny language model: at every position of a review it predicts the word that comes next, a "

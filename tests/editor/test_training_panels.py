@@ -157,12 +157,16 @@ def test_large_data_fields_edit_the_data_section_and_show_it(controller, qtbot):
     assert fields["stream"].widget.currentText() == "never"
 
 
+def choose_builtin(panel: DataPanel, name: str) -> None:
+    """Click the built-in dataset `name` in the data panel's list."""
+    panel.builtin_list.setCurrentRow(next(i for i in range(panel.builtin_list.count())
+                                          if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == name))
+
+
 def test_generated_dataset_options_are_editable_and_change_the_data(controller, qtbot):
     panel = DataPanel(controller)
     qtbot.addWidget(panel)
-    row = next(i for i in range(panel.builtin_list.count())
-               if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == "adding_problem")
-    panel.builtin_list.setCurrentRow(row)
+    choose_builtin(panel, "adding_problem")
     assert set(panel.option_editors) == {"n_samples", "seq_len", "seed"}
     assert panel.option_editors["seq_len"].value() == 50
     panel.option_editors["seq_len"].setValue(12)
@@ -177,9 +181,7 @@ def test_generated_dataset_options_are_editable_and_change_the_data(controller, 
 def test_a_built_in_text_set_has_a_words_per_text_field(controller, qtbot):
     panel = DataPanel(controller)
     qtbot.addWidget(panel)
-    row = next(i for i in range(panel.builtin_list.count())
-               if panel.builtin_list.item(i).data(Qt.ItemDataRole.UserRole) == "toy_reviews")
-    panel.builtin_list.setCurrentRow(row)
+    choose_builtin(panel, "toy_reviews")
     assert panel.builtin_text_length is not None and panel.builtin_text_length.value() == 0  # auto
     panel.builtin_text_length.setValue(10)
     assert controller.graph.data["text_length"] == 10
