@@ -24,6 +24,10 @@ from editor.training.plotting import curve, palette, plot_widget
 from engine.evaluate.metrics import EvaluationResult
 
 MAX_LABELLED_CELLS = 400
+MAX_TICKS = {"left": 24, "bottom": 8}
+"""Class names along a confusion matrix's axes; with more classes every k-th is named."""
+MAX_CURVES = 12
+"""ROC / PR lines drawn: with more classes only the most frequent ones (the table lists every class)."""
 WRONG_PIXELS = 52
 WRONG_COLUMNS = 5
 LEGEND_CURVES = 4
@@ -81,9 +85,10 @@ class ConfusionMatrix(pg.PlotWidget):
                     label.setPos(j + 0.5, i + 0.5)
                     self.addItem(label)
                     self._labels.append(label)
-        ticks = [[(k + 0.5, str(name)) for k, name in enumerate(names)]]
-        for side in ("bottom", "left"):
-            self.getPlotItem().getAxis(side).setTicks(ticks)
+        for side, most in MAX_TICKS.items():
+            stride = -(-n // most)
+            self.getPlotItem().getAxis(side).setTicks([[(k + 0.5, str(name)) for k, name in enumerate(names)
+                                                        if k % stride == 0]])
         self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
 
@@ -182,14 +187,24 @@ class EvaluationView(QWidget):
             item.plot([0, 1], [0, 1], pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine))
         named = len(curves) <= LEGEND_CURVES
         item.legend.setVisible(named and bool(curves))
-        for c, colour in zip(curves, palette(len(curves)), strict=True):
+        drawn = self._most_frequent(curves)
+        for c, colour in zip(drawn, palette(len(drawn)), strict=True):
             label = f"{c.label} ({area} {c.area:.3f})" if c.area is not None else c.label
             curve(plot, label if named else None, colour, 1.5).setData(c.x, c.y)
         areas = [c.area for c in curves if c.area is not None]
-        title = "ROC (one-vs-rest)" if diagonal else "Precision-recall"
+        title = ("ROC (one-vs-rest)" if diagonal else "Precision-recall") if len(drawn) == len(curves) else \
+            f"{'ROC' if diagonal else 'PR'} of the {len(drawn)} commonest classes"
         mean = f" · mean {area} {np.mean(areas):.3f}" if areas and not named else ""
         item.setTitle(f"{title}{mean}", color=theme.TEXT, size="10pt")
         item.setRange(xRange=(0, 1), yRange=(0, 1.02))
+
+    def _most_frequent(self, curves: list) -> list:
+        """At most MAX_CURVES curves, those of the classes with the most samples, in class order."""
+        if len(curves) <= MAX_CURVES:
+            return curves
+        support = {str(row.get("class")): row.get("support", 0) for row in self.result.per_class}
+        keep = set(sorted(range(len(curves)), key=lambda i: -support.get(curves[i].label, 0))[:MAX_CURVES])
+        return [c for i, c in enumerate(curves) if i in keep]
 
     def _show_table(self, result: EvaluationResult) -> None:
         roc = {c.label: c.area for c in result.roc}

@@ -320,3 +320,22 @@ def test_live_plots_draw_batches_epochs_and_warn(qtbot):
     plots.add_events([RunFailed(message, "n2", "lower the learning rate", 3, 10)])
     assert plots.progress.format() == "failed at epoch 3"  # the bar is short; the whole message goes below it
     assert plots.stats.text() == f"{message}\nWhat to do: lower the learning rate"
+
+
+def test_evaluation_of_many_classes_stays_readable(qtbot):
+    from editor.training.evaluation_view import MAX_CURVES, MAX_TICKS, EvaluationView
+    from engine.evaluate.metrics import evaluate_predictions
+
+    rng = np.random.default_rng(0)
+    classes = 60
+    truth = np.minimum(rng.geometric(0.08, 3000) - 1, classes - 1)  # a few common classes, a long tail
+    scores = rng.normal(size=(3000, classes)) + 3 * np.eye(classes)[truth]
+    result = evaluate_predictions("multiclass", truth, scores, [f"word{i}" for i in range(classes)])
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.show_result(result)
+    drawn = [c for c in view.roc.getPlotItem().listDataItems() if len(c.getData()[0]) > 2]  # not the diagonal
+    assert len(drawn) == MAX_CURVES and f"{MAX_CURVES} commonest classes" in view.roc.getPlotItem().titleLabel.text
+    bottom = view.confusion.getPlotItem().getAxis("bottom")._tickLevels[0]
+    assert len(bottom) <= MAX_TICKS["bottom"] and bottom[0][1] == "word0"
+    assert view.table.rowCount() == classes  # every class keeps its row in the table
