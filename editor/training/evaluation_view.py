@@ -232,6 +232,10 @@ class EvaluationView(QWidget):
         regression = result.residuals is not None
         self.wrong_title.setText("Largest errors (true → predicted)" if regression
                                  else "Most confidently wrong (true → predicted)")
+        if not result.wrong:
+            none = QLabel("No wrong predictions on this split." if not regression else "No errors to show.")
+            none.setStyleSheet(f"color: {theme.MUTED};")
+            self.wrong_grid.addWidget(none, 0, 0)
         for k, sample in enumerate(result.wrong):
             cell = QWidget()
             box = QVBoxLayout(cell)

@@ -339,3 +339,17 @@ def test_evaluation_of_many_classes_stays_readable(qtbot):
     bottom = view.confusion.getPlotItem().getAxis("bottom")._tickLevels[0]
     assert len(bottom) <= MAX_TICKS["bottom"] and bottom[0][1] == "word0"
     assert view.table.rowCount() == classes  # every class keeps its row in the table
+
+
+def test_a_perfect_evaluation_says_there_is_nothing_wrong(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from editor.training.evaluation_view import EvaluationView
+    from engine.evaluate.metrics import evaluate_predictions
+
+    truth = np.array([0, 1, 2, 1, 0])
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.show_result(evaluate_predictions("multiclass", truth, np.eye(3)[truth] * 5, ["a", "b", "c"]))
+    texts = [w.text() for w in view.wrong_body.findChildren(QLabel)]
+    assert texts == ["No wrong predictions on this split."]
