@@ -247,9 +247,17 @@ class EvaluationView(QWidget):
                 image.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 box.addWidget(image)
             score = f"error {sample['error']:.3g}" if "error" in sample else f"{sample.get('confidence', 0):.0%} sure"
-            text = QLabel(f"{sample['true']} → <b>{sample['pred']}</b><br>"
+            text = QLabel(f"{_short(sample['true'])} → <b>{_short(sample['pred'])}</b><br>"
                           f"<span style='color:{theme.MUTED}'>{score}</span>")
             text.setAlignment(Qt.AlignmentFlag.AlignCenter)
             text.setToolTip(f"sample #{sample['index']} of the split: true {sample['true']}, predicted {sample['pred']}")
             box.addWidget(text)
             self.wrong_grid.addWidget(cell, k // WRONG_COLUMNS, k % WRONG_COLUMNS)
+
+
+def _short(value: object) -> str:
+    """A class name as it is, numbers to 3 significant digits: (0.833, 0.625, 0.167) for a vector target."""
+    if isinstance(value, list | tuple):
+        shown = ", ".join(_short(v) for v in value[:6])
+        return f"({shown}{', …' if len(value) > 6 else ''})"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -353,3 +354,21 @@ def test_a_perfect_evaluation_says_there_is_nothing_wrong(qtbot):
     view.show_result(evaluate_predictions("multiclass", truth, np.eye(3)[truth] * 5, ["a", "b", "c"]))
     texts = [w.text() for w in view.wrong_body.findChildren(QLabel)]
     assert texts == ["No wrong predictions on this split."]
+
+
+def test_largest_errors_of_box_targets_are_written_short(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from editor.training.evaluation_view import EvaluationView
+    from engine.evaluate.metrics import evaluate_predictions
+
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(size=(20, 4)).astype(np.float32)
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.show_result(evaluate_predictions("regression", truth, truth + rng.normal(0, 0.1, truth.shape)))
+    first = next(w.text() for w in view.wrong_body.findChildren(QLabel) if "→" in w.text())
+    numbers = first.split("<br>")[0].replace("<b>", "").replace("</b>", "")
+    values = re.findall(r"[-\d.e]+", numbers)
+    assert numbers.count("(") == 2 and len(values) == 8
+    assert all(len(v.lstrip("-0.").replace(".", "")) <= 3 for v in values)  # 3 significant digits each
