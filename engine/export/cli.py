@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="folder to write into (or the model file, e.g. model.onnx)")
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.set_defaults(run=run_export)
-    p = sub.add_parser("predict", help="run a trained model (run or export folder) on a csv/image/npy/npz file")
+    p = sub.add_parser("predict", help="run a trained model (run or export folder) on a csv/image/npy/npz file "
+                                       "(or .txt for a text model)")
     p.add_argument("model", metavar="EXPORT_OR_RUN")
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
