@@ -74,8 +74,9 @@ def mlp() -> Graph:
     s = Sketch(
         "MLP classifier (iris)",
         "A multilayer perceptron: two hidden Dense layers with ReLU between them turn four flower "
-        "measurements into scores for three iris species. It is the simplest deep network and shows "
-        "how stacked linear layers plus a non-linearity learn a decision boundary from tabular data.",
+        "measurements into scores for three iris species. It is the simplest deep network, one input to "
+        "one output (one-to-one, unlike the sequence templates), and shows how stacked linear layers plus "
+        "a non-linearity learn a decision boundary from tabular data.",
         ["tabular"])
     x = s.add("Input", "measurements", kind="features", features=4)
     x = s.chain(x,

@@ -59,7 +59,7 @@ class SweepDialog(QDialog):
         self.controller = controller
         self.project_dir = project_dir
         self.job = SweepJob(self)
-        self.setWindowTitle("Sweep — search settings and architectures")
+        self.setWindowTitle("Sweep — tune hyper-parameters and architectures")
         self.setModal(False)
         self.resize(1280, 760)
         self.dimensions = DimensionsTable(controller)
