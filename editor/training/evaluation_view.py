@@ -24,8 +24,9 @@ from editor.training.plotting import curve, palette, plot_widget
 from engine.evaluate.metrics import EvaluationResult
 
 MAX_LABELLED_CELLS = 400
+ALL_TICKS = 12
 MAX_TICKS = {"left": 24, "bottom": 8}
-"""Class names along a confusion matrix's axes; with more classes every k-th is named."""
+"""Class names along a confusion matrix's axes: all of up to ALL_TICKS classes, else every k-th."""
 MAX_CURVES = 12
 """ROC / PR lines drawn: with more classes only the most frequent ones (the table lists every class)."""
 WRONG_PIXELS = 52
@@ -86,7 +87,7 @@ class ConfusionMatrix(pg.PlotWidget):
                     self.addItem(label)
                     self._labels.append(label)
         for side, most in MAX_TICKS.items():
-            stride = -(-n // most)
+            stride = 1 if n <= ALL_TICKS else -(-n // most)
             self.getPlotItem().getAxis(side).setTicks([[(k + 0.5, str(name)) for k, name in enumerate(names)
                                                         if k % stride == 0]])
         self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)

@@ -340,6 +340,9 @@ def test_evaluation_of_many_classes_stays_readable(qtbot):
     bottom = view.confusion.getPlotItem().getAxis("bottom")._tickLevels[0]
     assert len(bottom) <= MAX_TICKS["bottom"] and bottom[0][1] == "word0"
     assert view.table.rowCount() == classes  # every class keeps its row in the table
+    digits = np.arange(10)
+    view.show_result(evaluate_predictions("multiclass", digits, np.eye(10)[digits], [str(d) for d in digits]))
+    assert len(view.confusion.getPlotItem().getAxis("bottom")._tickLevels[0]) == 10  # a few classes: all named
 
 
 def test_a_perfect_evaluation_says_there_is_nothing_wrong(qtbot):
