@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data.text import FIRST_WORD, PAD, SPECIALS, UNKNOWN, tokenize
+from engine.data.text import FIRST_WORD, PAD, SPECIALS, UNKNOWN, tokenize, vocab_index, word_ids
 from engine.errors import DataError
 
 
@@ -44,8 +44,7 @@ def continue_text(scores_of: Callable[[np.ndarray], np.ndarray], info: dict, pro
     """`prompt` and `words` more, each from `scores_of` ((1, seq_len) ids -> (1, seq_len, vocabulary) scores)
     at the position of the last word so far; `info` is the text record (vocab, seq_len)."""
     vocab, seq_len = info["vocab"], int(info["seq_len"])
-    index = {word: i + FIRST_WORD for i, word in enumerate(vocab)}
-    tokens = [index.get(w, UNKNOWN) for w in tokenize(prompt)]
+    tokens = word_ids(prompt, vocab_index(vocab))
     if not tokens:
         raise DataError("give a prompt of at least one word to continue")
     rng = np.random.default_rng(seed)

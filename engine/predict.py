@@ -111,18 +111,23 @@ def _csv(path: Path, spec: dict) -> np.ndarray:
 
 def _texts(path: Path, info: dict) -> np.ndarray:
     """Token ids of the texts in a .txt file (one per line) or a CSV's text column, as in training."""
+    return text.encode(read_texts(path, info["column"]), info["vocab"], int(info["seq_len"]))
+
+
+def read_texts(path: Path, column: str) -> list[str]:
+    """The texts of a .txt file (one per non-empty line) or of a CSV's `column` (else its first text column)."""
     if path.suffix.lower() == ".txt":
         texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         import pandas as pd
 
         frame = pd.read_csv(path)
-        column = info["column"] if info["column"] in frame.columns else next(
+        found = column if column in frame.columns else next(
             (c for c in frame.columns if frame[c].dtype == object), None)
-        if column is None:
-            raise DataError(f"{path}: no text column (the model was trained on column '{info['column']}')")
-        texts = frame[column].fillna("").astype(str).tolist()
-    return text.encode(texts, info["vocab"], int(info["seq_len"]))
+        if found is None:
+            raise DataError(f"{path}: no text column (the model was trained on column '{column}')")
+        texts = frame[found].fillna("").astype(str).tolist()
+    return texts
 
 
 def _image(path: Path, spec: dict) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -224,20 +224,26 @@ class DataPanel(QWidget):
                 self.option_form.addRow(OPTION_LABELS.get(key, key.replace("_", " ").capitalize()), editor)
                 self.option_editors[key] = editor
             if info.text:
-                words = int_spin(0, 4096)
-                words.setSpecialValueText("auto")
-                words.setToolTip("Texts are padded or cut to this many words; auto keeps 95 % of them whole")
-                words.valueChanged.connect(lambda value: set_key(self.controller, "data", "text_length", value))
-                self.option_form.addRow("Words per text", words)
-                self.builtin_text_length = words
+                self.builtin_text_length = self._words_spin()
+                self.option_form.addRow("Words per text", self.builtin_text_length)
         for key, editor in self.option_editors.items():
             editor.blockSignals(True)
             editor.setValue(options.get(key, info.options[key]))
             editor.blockSignals(False)
         if info.text:
-            self.builtin_text_length.blockSignals(True)
-            self.builtin_text_length.setValue(int(self.section.get("text_length", 0)))
-            self.builtin_text_length.blockSignals(False)
+            self._show_words(self.builtin_text_length)
+
+    def _words_spin(self) -> QSpinBox:
+        """The 'Words per text' field (data.text_length) of a text column or a built-in text set."""
+        spin = int_spin(0, 4096)
+        spin.setSpecialValueText("auto")
+        spin.setToolTip("Texts are padded or cut to this many words; auto keeps 95 % of them whole")
+        spin.valueChanged.connect(lambda value: set_key(self.controller, "data", "text_length", value))
+        return spin
+
+    def _show_words(self, spin: QSpinBox) -> None:
+        with QSignalBlocker(spin):
+            spin.setValue(int(self.section.get("text_length", 0)))
 
     def _path_row(self, layout: QVBoxLayout, folder: bool, pattern: str) -> QLineEdit:
         row = QHBoxLayout()
@@ -275,10 +281,7 @@ class DataPanel(QWidget):
                                  "vocabulary from the training split, for an Input of kind 'tokens' and an Embedding")
         self.text_box.activated.connect(lambda _i: self._text_column_chosen())
         form.addRow("Text column", self.text_box)
-        self.text_length = int_spin(0, 4096)
-        self.text_length.setSpecialValueText("auto")
-        self.text_length.setToolTip("Texts are padded or cut to this many words; auto keeps 95 % of them whole")
-        self.text_length.valueChanged.connect(lambda value: set_key(self.controller, "data", "text_length", value))
+        self.text_length = self._words_spin()
         form.addRow("Words per text", self.text_length)
         layout.addLayout(form)
         layout.addWidget(QLabel("Feature columns"))
@@ -476,10 +479,8 @@ class DataPanel(QWidget):
             self.text_box.addItem(column, column)
         self.text_box.setCurrentIndex(max(self.text_box.findData(section.get("text", "")), 0))
         self.text_box.blockSignals(False)
-        self.text_length.blockSignals(True)
-        self.text_length.setValue(int(section.get("text_length", 0)))
+        self._show_words(self.text_length)
         self.text_length.setEnabled(bool(section.get("text")))
-        self.text_length.blockSignals(False)
         self.feature_list.setEnabled(not section.get("text"))
         self.target_box.clear()
         self.target_box.addItems(columns)

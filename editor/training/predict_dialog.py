@@ -38,7 +38,14 @@ from engine.data import text
 from engine.errors import DeepWireError
 from engine.export import preprocessing
 from engine.generate import continue_text, is_next_word
-from engine.predict import IMAGE_SUFFIXES, Predictor, describe_predictions, load_predictor, read_input
+from engine.predict import (
+    IMAGE_SUFFIXES,
+    Predictor,
+    describe_predictions,
+    load_predictor,
+    read_input,
+    read_texts,
+)
 from engine.runs import BEST, CHECKPOINTS, open_run
 from engine.shapes import infer_shapes
 
@@ -147,7 +154,7 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
     a next-word model continues each text (a prompt) by `words` words instead."""
     record = predictor.record
     if info.next_word:
-        prompts = texts if texts is not None else _lines(paths[0])
+        prompts = texts if texts is not None else _prompts(paths[0], record["text"]["column"])
         rows = [{"index": i, "continuation": continue_text(lambda ids: predictor([ids]), record["text"], p, words)}
                 for i, p in enumerate(prompts)]
         return Prediction(rows, list(prompts), [])
@@ -167,15 +174,15 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
     return Prediction(describe_predictions(record, outputs, top), sources, thumbs)
 
 
-def _lines(path: Path) -> list[str]:
-    """The prompts of a .txt file, one per non-empty line."""
-    if path.suffix.lower() != ".txt":
-        raise PredictError(f"{path.name}: a language model continues prompts from a .txt file (one per line) or "
-                           "typed below.")
+def _prompts(path: Path, column: str) -> list[str]:
+    """The prompts of a .txt file (one per line) or of a CSV's text column, read as `deepwire predict` reads texts."""
+    if path.suffix.lower() not in (".txt", ".csv"):
+        raise PredictError(f"{path.name}: a language model continues prompts from a .txt file (one per line), a CSV "
+                           "with the text column, or typed below.")
     try:
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as exc:
-        raise PredictError(f"Cannot read {path}: {exc.strerror or exc}. Check the file.") from exc
+        return read_texts(path, column)
+    except READ_ERRORS as exc:
+        raise PredictError(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}. Check the file.") from exc
 
 
 def _read(path: Path, info: ModelInfo, record: dict) -> list[np.ndarray]:

@@ -47,9 +47,14 @@ class RunSummary:
     history: list[dict]
 
     @property
+    def trial(self) -> str | None:
+        """'<study> · trial N' for a sweep trial, else None."""
+        return None if self.run.study is None else f"{self.run.study} · {trial_label(self.run)}"
+
+    @property
     def label(self) -> str:
         """The run folder's name, or 'sweep <study> · trial N' for a sweep trial."""
-        return self.run.id if self.run.study is None else f"sweep {self.run.study} · {trial_label(self.run)}"
+        return self.run.id if self.trial is None else f"sweep {self.trial}"
 
     def curve(self, key: str) -> tuple[list[int], list[float]]:
         """Epochs and values of `key` ('val_loss', 'train_accuracy', ...)."""
@@ -176,7 +181,7 @@ class RunHistory(QWidget):
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             metric = next(((k, v) for k, v in s.best.items() if k.startswith("val_") and k != "val_loss"), None)
-            sweep = f"{s.run.study} · {trial_label(s.run)}" if s.run.study else "–"
+            sweep = s.trial or "–"
             values = (s.run.id, sweep, s.status, s.epochs_done,
                       s.best_epoch or "–",
                       _fmt(s.best.get("val_loss")), f"{metric[0]} {_fmt(metric[1])}" if metric else "–",

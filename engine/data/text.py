@@ -48,10 +48,20 @@ def next_word_pairs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids[:, :-1], target
 
 
+def vocab_index(vocab: list[str]) -> dict[str, int]:
+    """word -> id for a vocabulary from `fit_vocab`."""
+    return {word: i + FIRST_WORD for i, word in enumerate(vocab)}
+
+
+def word_ids(text: str, index: dict[str, int]) -> list[int]:
+    """The ids of `text`'s tokens (UNKNOWN for words outside the vocabulary), not padded or cut."""
+    return [index.get(w, UNKNOWN) for w in tokenize(text)]
+
+
 def encode(texts: Iterable[str], vocab: list[str], seq_len: int) -> np.ndarray:
     """(N, seq_len) int64 ids of `texts`, padded with PAD at the end or cut after `seq_len` tokens."""
-    index = {word: i + FIRST_WORD for i, word in enumerate(vocab)}
-    rows = [[index.get(w, UNKNOWN) for w in tokenize(t)][:seq_len] for t in texts]
+    index = vocab_index(vocab)
+    rows = [word_ids(t, index)[:seq_len] for t in texts]
     out = np.full((len(rows), seq_len), PAD, dtype=np.int64)
     for i, row in enumerate(rows):
         out[i, : len(row)] = row

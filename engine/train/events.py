@@ -209,7 +209,7 @@ class EventBus:
         """Log and hand out one event (thread-safe: checkpoint writers emit from their own thread)."""
         line = json.dumps(event.to_dict(), allow_nan=True) + "\n" if self._log is not None else ""
         with self._lock:
-            if self._log is not None and line:
+            if self._log is not None:
                 self._log.write(line)
                 self._log.flush()
             for q in self._queues:

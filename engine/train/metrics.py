@@ -124,20 +124,20 @@ class ClassMetrics(Metrics):
 
     names = ("loss", "accuracy", "precision", "recall", "f1")
 
-    def __init__(self, device: torch.device, num_classes: int, skip_negative: bool = False) -> None:
-        self.num_classes, self.skip_negative = num_classes, skip_negative
+    def __init__(self, device: torch.device, num_classes: int) -> None:
+        self.num_classes = num_classes
         super().__init__(device)
 
     def _counts(self) -> dict[str, torch.Tensor]:
         return {"cm": self._zeros(self.num_classes ** 2, dtype=torch.int64)}
 
     def _fold(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        """Count (truth, prediction) pairs; a negative target (IGNORE, past a text's end) lands in an extra bin
+        that is dropped, so nothing waits for the device to say which positions to skip."""
         c = self.num_classes
         pred, truth = out.reshape(-1, c).argmax(-1), target.reshape(-1).long()
-        if self.skip_negative:  # positions past a text's end (IGNORE) count for nothing
-            keep = truth >= 0
-            pred, truth = pred[keep], truth[keep]
-        self.state["cm"] += torch.bincount(truth * c + pred, minlength=c * c)
+        cell = torch.where(truth >= 0, truth * c + pred, c * c)
+        self.state["cm"] += torch.bincount(cell, minlength=c * c + 1)[: c * c]
 
     def _finish(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
         return _macro(values["cm"].view(self.num_classes, self.num_classes))

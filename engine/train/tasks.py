@@ -124,8 +124,7 @@ class SupervisedTask:
         if self.loss_name == "contrastive":
             return BinaryMetrics(device, sign=-1.0, offset=self.trainer.config.margin / 2)
         if self.output_task == "multiclass":
-            next_word = self.trainer.data.text is not None and len(self.out_shape) > 2  # IGNORE past a text's end
-            return ClassMetrics(device, int(self.out_shape[-1]), skip_negative=next_word)
+            return ClassMetrics(device, int(self.out_shape[-1]))
         if self.output_task == "binary":
             return BinaryMetrics(device)
         if self.output_task == "multilabel":

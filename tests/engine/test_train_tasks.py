@@ -125,3 +125,12 @@ def test_confusion_matrix_and_loss_sums_fold_held_batches_exactly(monkeypatch, l
     computed = metrics.compute()
     assert computed["accuracy"] == pytest.approx(float(expected.diag().sum()) / 300)
     assert computed["loss"] == pytest.approx(float(F.cross_entropy(out, target)), rel=1e-6)
+
+
+def test_class_metrics_leave_out_ignored_positions():
+    metrics = ClassMetrics(torch.device("cpu"), 3)
+    out = torch.tensor([[[5.0, 0, 0], [0, 5, 0], [0, 0, 5], [5, 0, 0]]])  # predicts 0, 1, 2, 0
+    metrics.update(out, torch.tensor([[0, 1, 1, -100]]))  # the last position is past the text's end
+    metrics.add_loss(torch.tensor(0.5), 1)
+    assert metrics.compute()["accuracy"] == pytest.approx(2 / 3)
+    assert int(metrics.state["cm"].sum()) == 3
