@@ -444,9 +444,10 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     "wide and high). The target is the digit's bounding box (x_center, y_center, width, height) as "
     "fractions of the canvas, so a Sigmoid output fits it: object localization as box regression. "
     "Nothing is normalized by default: pixels are already 0 to 1 and the boxes stay fractions.",
-    "regression", options={"n_samples": 3000, "seed": 0}, normalize="none",
+    "regression", options={"n_samples": 3000, "seed": 0}, normalize="none", tasks=("regression", "multitask"),
 ))
 def _load_digit_boxes(options: dict, task: str) -> RawData:
+    """Task 'multitask' adds the digit's class: fields 'digit' (class id) and 'box' (the four box numbers)."""
     rng = np.random.default_rng(int(options["seed"]))
     digits = _digits()[0]
     n, size = int(options["n_samples"]), 24
@@ -460,6 +461,12 @@ def _load_digit_boxes(options: dict, task: str) -> RawData:
         rows, cols = np.flatnonzero(patch.max(1) > 0.25), np.flatnonzero(patch.max(0) > 0.25)
         y0, y1, x0, x1 = top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
         boxes[i] = ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
+    if task == "multitask":
+        labels = _digits()[1][picks]
+        target = np.concatenate([labels[:, None].astype(np.float32), boxes / size], axis=1)
+        names = [str(i) for i in range(10)]
+        return RawData((canvas,), target, task, class_names=names, class_ids=labels,
+                       target_fields={"digit": (0, 1), "box": (1, 5)}, field_classes={"digit": names})
     return RawData((canvas,), boxes / size, task)
 
 

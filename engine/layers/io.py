@@ -7,6 +7,7 @@ from engine.layers.spec import LayerSpec, Param, Params, Shape
 
 INPUT_KINDS = ("image", "features", "sequence", "tokens")
 TASKS = ("multiclass", "binary", "multilabel", "regression")
+HEAD_LOSSES = ("auto", "cross_entropy", "bce", "mse", "mae", "huber")
 
 
 def _input_shape(p: Params) -> tuple[Shape, str]:
@@ -56,10 +57,19 @@ OUTPUT = LayerSpec(
         "more stable than doing it in the network."),
     advantages=("Makes the loss and the way predictions are read explicit.",),
     disadvantages=("A Softmax or Sigmoid right before a multiclass/binary Output double-applies the squashing.",),
-    when_to_use=("Every network ends in an Output node. A project trains one Output, except a GAN, whose "
-                 "generator and discriminator each end in their own."),
+    when_to_use=("Every network ends in an Output node. A project with several Outputs trains them together "
+                 "(multi-task): each reads its own target field, has its own loss and weight, and reports its own "
+                 "metrics named after the node; the total loss is the weighted sum. A GAN's generator and "
+                 "discriminator also each end in their own Output."),
     params=(Param("task", "choice", "multiclass", choices=TASKS, key=True,
-                  doc="What the output predicts; decides the default loss and how predictions are read."),),
+                  doc="What the output predicts; decides the default loss and how predictions are read."),
+            Param("target", "str", "",
+                  doc="With several Outputs: the data field(s) this one predicts (a name, or names joined by "
+                      "commas); empty = the whole target."),
+            Param("loss", "choice", "auto", choices=HEAD_LOSSES,
+                  doc="This output's loss; auto = the training section's loss, or the task's usual one."),
+            Param("loss_weight", "float", 1.0, min=0.0, max=1e6,
+                  doc="With several Outputs: this output's weight in the total loss (the weighted sum).")),
     outputs=(), role="output",
 )
 
