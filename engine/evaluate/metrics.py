@@ -48,6 +48,8 @@ class EvaluationResult:
     wrong: list[dict[str, Any]] = field(default_factory=list)
     """The most confidently wrong samples (regression: the largest errors), worst first."""
     split: str = ""
+    head: str = ""
+    """The Output head evaluated, in a project with several (else empty)."""
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))

@@ -10,7 +10,8 @@ from engine.evaluate.metrics import EvaluationResult
 
 def print_report(result: EvaluationResult, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"Evaluation ({result.task}, {result.split or 'predictions'}, {result.n} samples)")
+    head = f"head '{result.head}', " if result.head else ""
+    table = Table(title=f"Evaluation ({head}{result.task}, {result.split or 'predictions'}, {result.n} samples)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in result.metrics.items():

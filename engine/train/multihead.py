@@ -36,6 +36,12 @@ def head_name(node: Node, taken: set[str]) -> str:
     return name
 
 
+def head_names(outputs: list[Node]) -> list[str]:
+    """The metric-name prefix of every Output, in project order."""
+    taken: set[str] = set()
+    return [head_name(node, taken) for node in outputs]
+
+
 def field_columns(node: Node, fields: dict[str, tuple[int, int]] | None, width: int, name: str) -> list[int]:
     """The target columns an Output reads: its `target` field names, else the field named like the node, else all."""
     wanted = [f.strip() for f in str(node.params.get("target", "")).split(",") if f.strip()]
@@ -160,8 +166,7 @@ class MultiHeadTask:
         data = trainer.data
         views = check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
         self.views = views if any(v is not None for v in views) else None
-        taken: set[str] = set()
-        self.heads = [Head(trainer, node, head_name(node, taken)) for node in outputs]
+        self.heads = [Head(trainer, node, name) for node, name in zip(outputs, head_names(outputs), strict=True)]
         if not any(h.weight for h in self.heads):
             raise TrainingError("every Output has loss_weight 0, so nothing would train; give one a weight above 0")
 

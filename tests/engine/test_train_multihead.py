@@ -106,3 +106,42 @@ def test_csv_target_columns_become_fields_and_text_classes_are_encoded(tmp_path)
         result = Trainer(graph).fit()
     assert result.final["val_kind_accuracy"] > 0.9 and result.final["val_size_r2"] > 0.9
     assert result.run is None
+
+
+@pytest.fixture(scope="module")
+def two_head_run(tmp_path_factory):
+    from engine.runs import create_run
+
+    graph = classifier_with_box_head(epochs=2)
+    run = create_run(graph, tmp_path_factory.mktemp("runs"))
+    with single_thread():
+        Trainer(graph, run=run, device="cpu").fit()
+    return run
+
+
+def test_each_head_is_evaluated_on_its_own_field_and_saved(two_head_run):
+    from sklearn import metrics as skm
+
+    from engine.data import load_data
+    from engine.evaluate import evaluate_run
+
+    digit = evaluate_run(two_head_run)
+    box = evaluate_run(two_head_run, head="box")
+    assert digit.head == "digit" and digit.task == "multiclass" and digit.class_names[:3] == ["0", "1", "2"]
+    assert box.head == "box" and box.task == "regression"
+    assert (two_head_run.path / "evaluation.json").exists() and (two_head_run.path / "evaluation-box.json").exists()
+    model, graph = two_head_run.load_model("best")
+    data = load_data(graph.data, seed=0)
+    with torch.no_grad():
+        digit_out, box_out = model(data.test.inputs[0])
+    truth = data.test.target
+    assert digit.metrics["accuracy"] == pytest.approx(skm.accuracy_score(truth[:, 0], digit_out.argmax(1)))
+    assert box.metrics["mae"] == pytest.approx(float((box_out - truth[:, 1:]).abs().mean()), rel=1e-5)
+
+
+def test_cli_evaluate_prints_every_head(two_head_run, capsys):
+    from engine.cli import main as cli_main
+
+    assert cli_main(["evaluate", str(two_head_run.path)]) == 0
+    out = capsys.readouterr().out
+    assert "head 'digit'" in out and "head 'box'" in out and "Confusion matrix" in out and "r2" in out
