@@ -498,3 +498,22 @@ def _load_shapes_seg(options: dict, task: str) -> RawData:
             images[i, 0][inside] = rng.uniform(0.6, 1.0) + rng.normal(0, 0.1, int(inside.sum()))
             masks[i][inside] = label
     return RawData((images,), masks, task, class_names=["background", "square", "disc"])
+
+
+@_register(DatasetInfo(
+    "digit_scenes", "Digit scenes (object detection)",
+    "48×48 noisy canvases with one to four scikit-learn digits each, 10 to 18 pixels high and wide, never "
+    "overlapping. The target lists every digit's class and bounding box (x0, y0, x1, y1 in pixels), padded to "
+    "max_objects rows with class -1: object detection with several objects of several classes per image. "
+    "`classes` picks how many digit kinds appear (0 to classes-1).",
+    "detection", options={"n_samples": 2000, "size": 48, "max_objects": 4, "classes": 5, "seed": 0},
+    normalize="none",
+))
+def _load_digit_scenes(options: dict, task: str) -> RawData:
+    from engine.data.scenes import digit_scenes
+
+    digits, labels = _digits()
+    classes = int(options["classes"])
+    images, target = digit_scenes(digits, labels, int(options["n_samples"]), int(options["size"]),
+                                  int(options["max_objects"]), classes, int(options["seed"]), _resize)
+    return RawData((images,), target, task, class_names=[str(i) for i in range(classes)])

@@ -51,16 +51,14 @@ def _match(det: np.ndarray, gt: np.ndarray) -> np.ndarray:
     matched = np.zeros((len(IOU_THRESHOLDS), len(det)), dtype=bool)
     if not len(det) or not len(gt):
         return matched
-    ious = _iou(det, gt)
+    ious = _iou(det, gt)[:, ::-1]  # reversed: argmax then finds the last best box, as pycocotools picks it
     for t, threshold in enumerate(IOU_THRESHOLDS):
-        taken = np.zeros(len(gt), dtype=bool)
+        free = np.ones(len(gt), dtype=bool)
         for d in range(len(det)):
-            best, best_iou = -1, min(threshold, 1 - 1e-10)
-            for g in range(len(gt)):
-                if not taken[g] and ious[d, g] >= best_iou:
-                    best, best_iou = g, ious[d, g]
-            if best >= 0:
-                taken[best] = matched[t, d] = True
+            best = int(np.argmax(np.where(free, ious[d], -1.0)))
+            if free[best] and ious[d, best] >= min(threshold, 1 - 1e-10):
+                free[best] = False
+                matched[t, d] = True
     return matched
 
 

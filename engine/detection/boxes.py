@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
-
-DELTA_CLAMP = math.log(1000.0 / 16)
-"""Largest log-scale a decoded width/height delta may have (keeps exp() finite early in training)."""
 
 
 def area(boxes: torch.Tensor) -> torch.Tensor:
@@ -16,15 +11,16 @@ def area(boxes: torch.Tensor) -> torch.Tensor:
 
 
 def _inter_union(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    top_left = torch.maximum(a[..., :, None, :2], b[..., None, :, :2])
+    bottom_right = torch.minimum(a[..., :, None, 2:], b[..., None, :, 2:])
     wh = (bottom_right - top_left).clamp(min=0)
     inter = wh[..., 0] * wh[..., 1]
-    return inter, area(a)[:, None] + area(b)[None, :] - inter
+    return inter, area(a)[..., :, None] + area(b)[..., None, :] - inter
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(A, B) intersection over union of every box of `a` (A, 4) with every box of `b` (B, 4)."""
+    """(A, B) intersection over union of every box of `a` (A, 4) with every box of `b` (B, 4); with leading
+    batch dims ((N, A, 4) and (N, B, 4)) one (N, A, B) matrix per batch entry."""
     inter, union = _inter_union(a, b)
     return inter / union.clamp(min=torch.finfo(inter.dtype).tiny)
 
@@ -70,13 +66,14 @@ def encode(boxes: torch.Tensor, anchors: torch.Tensor, weights: tuple[float, ...
 
 
 def decode(deltas: torch.Tensor, anchors: torch.Tensor, weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)) -> torch.Tensor:
-    """The boxes that `deltas` describe relative to `anchors` (the inverse of `encode`)."""
+    """The boxes that `deltas` describe relative to `anchors` (the inverse of `encode`); width and height
+    scale by at most exp(4.135) = 1000/16, which keeps exp() finite early in training."""
     a = to_cxcywh(anchors)
     wx, wy, ww, wh = weights
     cx = deltas[..., 0] / wx * a[..., 2] + a[..., 0]
     cy = deltas[..., 1] / wy * a[..., 3] + a[..., 1]
-    w = torch.exp((deltas[..., 2] / ww).clamp(max=DELTA_CLAMP)) * a[..., 2]
-    h = torch.exp((deltas[..., 3] / wh).clamp(max=DELTA_CLAMP)) * a[..., 3]
+    w = torch.exp((deltas[..., 2] / ww).clamp(max=4.135)) * a[..., 2]
+    h = torch.exp((deltas[..., 3] / wh).clamp(max=4.135)) * a[..., 3]
     return to_xyxy(torch.stack((cx, cy, w, h), -1))
 
 

@@ -41,6 +41,8 @@ def evaluate_run(run: Run | str | Path, split: str = "test", weights: str = "bes
         inputs, target = _split(graph, split)
     else:
         inputs, target = _file(Path(split), graph.data, info)
+    if info.get("task") == "detection":
+        return _detection(run, model, inputs, target, info, names, head, split, save)
     scores = predict_batches(model, inputs, index)
     node = outputs[index]
     task = node.params["task"]
@@ -72,6 +74,35 @@ def output_heads(run: Run | str | Path) -> list[str]:
     """The names of a run's Output heads, as metrics and `evaluate_run(head=...)` use them."""
     run = run if isinstance(run, Run) else open_run(run)
     return head_names(run.graph.output_nodes())
+
+
+def _detection(run: Run, model, inputs, target, info: dict, names: list[str], head: str | None, split: str,
+               save: bool) -> EvaluationResult:
+    """A detector's evaluation; by default of its last Output that scores every class (the final boxes)."""
+    from engine.evaluate.detection import EXAMPLE_IMAGES, detection_outputs, evaluate_detections
+    from engine.validate import validate
+
+    classes = len(info.get("class_names") or []) or None
+    shapes = validate(run.graph).shapes
+    scored = [int(shapes[n.id][-1]) - 8 if shapes.get(n.id) else None for n in run.graph.output_nodes()]
+    if head is None:
+        full = [i for i, c in enumerate(scored) if c == classes or classes is None]
+        index = full[-1] if full else len(names) - 1
+    else:
+        index = _head_index(names, head)
+    norm = info.get("normalization") or {"method": "none"}
+    images = preprocess.invert(norm, inputs[0][:EXAMPLE_IMAGES]).numpy()
+    class_names = info.get("class_names")
+    if scored[index] == 1 and classes != 1:  # a proposal head: any object counts, whatever its class
+        target = torch.cat([torch.where(target[..., :1] >= 0, 0.0, -1.0), target[..., 1:]], -1)
+        class_names = ["object"]
+    result = evaluate_detections(detection_outputs(model, inputs[0], index), target, class_names, images)
+    result.split = split if split in SPLITS else str(split)
+    result.head = names[index] if len(names) > 1 else ""
+    if save:
+        stem = "evaluation" if split == "test" else f"evaluation-{split if split in SPLITS else Path(split).stem}"
+        result.save(run.path / f"{stem}{f'-{names[index]}' if index and head else ''}.json")
+    return result
 
 
 def _head_index(names: list[str], head: str | None) -> int:

@@ -6,8 +6,9 @@ from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
 
 INPUT_KINDS = ("image", "features", "sequence", "tokens")
-TASKS = ("multiclass", "binary", "multilabel", "regression")
-HEAD_LOSSES = ("auto", "cross_entropy", "bce", "mse", "mae", "huber")
+TASKS = ("multiclass", "binary", "multilabel", "regression", "detection")
+HEAD_LOSSES = ("auto", "cross_entropy", "bce", "mse", "mae", "huber", "focal_giou", "focal_smooth_l1",
+               "sampled_bce_giou")
 
 
 def _input_shape(p: Params) -> tuple[Shape, str]:
@@ -53,7 +54,8 @@ OUTPUT = LayerSpec(
         "Multiclass means one score (logit) per class and cross-entropy loss, predictions are the "
         "highest score; binary means one logit and binary cross-entropy, predictions are sigmoid > 0.5; "
         "multilabel means one independent logit per label; regression means raw numbers and a squared "
-        "error loss. Keep the last layer linear: the losses apply softmax or sigmoid themselves, which is "
+        "error loss; detection means boxes with class scores from a detection head (focal + GIoU loss, judged by "
+        "mAP). Keep the last layer linear: the losses apply softmax or sigmoid themselves, which is "
         "more stable than doing it in the network."),
     advantages=("Makes the loss and the way predictions are read explicit.",),
     disadvantages=("A Softmax or Sigmoid right before a multiclass/binary Output double-applies the squashing.",),
@@ -67,7 +69,8 @@ OUTPUT = LayerSpec(
                   doc="With several Outputs: the data field(s) this one predicts (a name, or names joined by "
                       "commas); empty = the whole target."),
             Param("loss", "choice", "auto", choices=HEAD_LOSSES,
-                  doc="This output's loss; auto = the training section's loss, or the task's usual one."),
+                  doc="This output's loss; auto = the task's usual one (a single Output: the training section's "
+                      "loss). The focal/sampled losses are for detection outputs."),
             Param("loss_weight", "float", 1.0, min=0.0, max=1e6,
                   doc="With several Outputs: this output's weight in the total loss (the weighted sum).")),
     outputs=(), role="output",

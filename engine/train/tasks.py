@@ -29,16 +29,20 @@ from engine.train.metrics import (
 )
 
 if TYPE_CHECKING:
+    from engine.train.detection_task import DetectionTask
     from engine.train.multihead import MultiHeadTask
     from engine.train.trainer import Trainer
 
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
 
 
-def make_task(trainer: Trainer) -> SupervisedTask | GanTask | MultiHeadTask:
+def make_task(trainer: Trainer) -> SupervisedTask | GanTask | MultiHeadTask | DetectionTask:
     if trainer.data.task == "gan":
         return GanTask(trainer)
     outputs = trainer.graph.output_nodes()
+    if trainer.data.task == "detection":
+        from engine.train.detection_task import DetectionTask
+        return DetectionTask(trainer, outputs)
     if len(outputs) > 1 or trainer.data.task == "multitask":
         from engine.train.multihead import MultiHeadTask
         return MultiHeadTask(trainer, outputs)
