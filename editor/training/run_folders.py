@@ -8,7 +8,8 @@ from pathlib import Path
 
 from editor.files import data_dir
 from editor.training.run_history import project_runs
-from engine.runs import SWEEP_PREFIX, Run, list_runs
+from engine.errors import DeepWireError
+from engine.runs import CHECKPOINTS, METRICS, SWEEP_PREFIX, Run, list_runs, read_json
 
 
 def runs_folder(project_path: str | Path | None) -> Path:
@@ -20,6 +21,18 @@ def latest_run(folder: Path, project_name: str) -> Run | None:
     """The newest plain run (not a sweep trial) of the project in `folder`, or None."""
     runs = [run for run in project_runs(folder, project_name) if run.study is None]
     return runs[-1] if runs else None
+
+
+def stopped_with_checkpoint(run_path: Path) -> bool:
+    """True when the run has a checkpoint and did not end for good: stopped by the user, or cut off without
+    an ending (the editor closed or crashed) after saving it."""
+    try:
+        if read_json(Path(run_path) / CHECKPOINTS / "last.json", None) is None:
+            return False
+        metrics = read_json(Path(run_path) / METRICS, None)
+    except DeepWireError:
+        return False
+    return metrics is None or metrics.get("reason") == "stopped"
 
 
 def adopt_runs(project_name: str, source: Path, dest: Path, keep: set[Path] | None = None) -> list[Path]:

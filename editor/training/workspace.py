@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEventLoop, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -26,7 +28,7 @@ from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
 from editor.training.predict_dialog import PredictDialog, run_has_weights
-from editor.training.run_folders import adopt_runs, latest_run, runs_folder
+from editor.training.run_folders import adopt_runs, latest_run, runs_folder, stopped_with_checkpoint
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
@@ -35,6 +37,8 @@ from engine.evaluate.run import evaluate_run
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
 
+STOP_WAIT_S = 60.0
+"""How long closing the window waits for a stopped run to save its checkpoint."""
 LIVE_SHARE = 0.5
 """Fraction of the window height the bottom training dock takes while a run is shown."""
 BOTTOM_SHARE = 0.24
@@ -277,12 +281,49 @@ class TrainingWorkspace(QObject):
         """Continue a paused run, or a stopped one from its checkpoint."""
         if self.runner.state == "paused":
             self.runner.resume()
-        elif self._can_continue():
+        elif (run := self.resumable_run()) is not None:
             self._show_tab(self.live)
-            self.runner.continue_run(self.runner.run_path)
+            self.evaluation.clear()
+            self.runner.continue_run(run)
+
+    def resumable_run(self) -> Path | None:
+        """The run Resume continues: this session's stopped (or lost) run, else the selected or newest run on disk
+        that was stopped or cut off (closed, crashed) after saving a checkpoint."""
+        if self.runner.busy:
+            return None
+        if self.runner.can_continue:
+            return self.runner.run_path
+        if self.runner.run_path is not None:
+            return None  # this session's last run ended for good
+        run = self.target_run()
+        return run if run is not None and stopped_with_checkpoint(run) else None
 
     def _can_continue(self) -> bool:
-        return self.runner.can_continue
+        return self.resumable_run() is not None
+
+    def confirm_close(self) -> bool:
+        """Before the window closes: a running run is stopped after asking, keeping a checkpoint Resume continues.
+        False when the user keeps the window open."""
+        if not self.runner.busy:
+            return True
+        answer = QMessageBox.question(
+            self.window, "A run is training",
+            "Stop the run and close DeepWire? The run keeps a checkpoint: open the project again and press Resume "
+            "to continue it where it stopped.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        return self.stop_and_wait()
+
+    def stop_and_wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
+        """Stop the run and wait (the window stays responsive) until it has saved its checkpoint and ended."""
+        self.runner.stop()
+        self.training_panel.status.setText("Stopping the run and saving its checkpoint…")
+        deadline = time.monotonic() + timeout_s
+        while self.runner.busy and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+        return not self.runner.busy
 
     def evaluate(self) -> None:
         run = self.target_run()

@@ -154,3 +154,68 @@ def test_switching_project_clears_the_previous_runs_messages(window, qtbot):
     assert ws.training_panel.status.text() == ""
     assert "Best epoch" not in ws.live.stats.text() and ws.live.progress.format() == "No run yet"
     assert ws.selected_run is None and ws.evaluation.result is None
+
+
+# ---- 3: training that ends for any reason leaves a checkpoint that Resume continues --------------
+def long_lenet():
+    from engine.templates import load_project
+
+    graph = load_project("lenet")
+    graph.training.update({"epochs": 50, "batch_size": 16, "schedule": "none",
+                           "events": {"summaries": False, "batch_rate_hz": 1000}})
+    return graph
+
+
+def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from editor.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    project = tmp_path / "lenet.json"
+    window.document.new(long_lenet())
+    assert window._save_to(project)
+    ws = window.training
+    ws.runner.backend = "thread"
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+
+    answers.queue.append(QMessageBox.StandardButton.Cancel)
+    assert not window.close(), "Cancel keeps the window and the run"
+    assert ws.runner.busy and answers.asked[-1].startswith("A run is training")
+    answers.queue.append(QMessageBox.StandardButton.Yes)
+    assert window.close()
+    assert not ws.runner.busy and ws.runner.last_outcome.reason == "stopped"
+    run = ws.runner.run_path
+    assert (run / "checkpoints" / "last.json").is_file()
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    again.open_file(project)
+    ws2 = again.training
+    ws2.runner.backend = "thread"
+    assert ws2.resumable_run() == run and ws2.training_panel.resume_button.isEnabled()
+    ws2.resume()
+    qtbot.waitUntil(lambda: ws2.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    assert ws2.runner.run_path == run, "Resume continues the same run folder"
+    ws2.stop_and_wait()
+    assert ws2.runner.last_outcome.reason == "stopped" and ws2.runner.last_outcome.epochs_done >= 0
+
+
+def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkpoint(window, qtbot):
+    import os
+    import signal
+
+    ws = window.training
+    ws.runner.backend = "process"
+    window.controller.load_graph(long_lenet())
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    os.kill(ws.runner._worker.process.pid, signal.SIGTERM)  # what an exiting (or crashing) editor's child gets
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=TIMEOUT_MS)
+    assert ws.runner.last_outcome.reason == "stopped"
+    assert (ws.runner.run_path / "checkpoints" / "last.json").is_file()
+    assert ws.resumable_run() == ws.runner.run_path
