@@ -139,6 +139,8 @@ def csv_columns(section: dict, columns: list[str], path: Path) -> tuple[list[str
     """The feature and target column names, checked against the file's header."""
     target = section.get("target", columns[-1] if section.get("task") != "autoencoder" else None)
     targets = [target] if isinstance(target, str) else list(target or [])
+    if section.get("task") == "multitask" and isinstance(target, str):  # "kind, size": one column per Output
+        targets = [t.strip() for t in target.split(",") if t.strip()]
     features = list(section.get("features") or [c for c in columns if c not in targets])
     missing = [c for c in features + targets if c not in columns]
     if missing:
@@ -162,9 +164,14 @@ def image_files(section: dict) -> list[tuple[Path, str]]:
     return listing
 
 
+IMAGE_SIZE = (28, 28)
+"""The (height, width) images are resized to when the data section does not say."""
+COLORS = ("grayscale", "rgb")
+
+
 def image_size(section: dict) -> tuple[int, int]:
     """The (height, width) every image is resized to."""
-    height, width = (int(v) for v in section.get("size", (28, 28)))
+    height, width = (int(v) for v in section.get("size", IMAGE_SIZE))
     if height < 1 or width < 1:
         raise DataError(f"Image folder '{section.get('path')}': size must be two positive numbers, not {[height, width]}.")
     return height, width
@@ -172,8 +179,8 @@ def image_size(section: dict) -> tuple[int, int]:
 
 def image_color(section: dict) -> str:
     """'grayscale' (1 channel) or 'rgb' (3 channels)."""
-    color = section.get("color", "grayscale")
-    if color not in ("grayscale", "rgb"):
+    color = section.get("color", COLORS[0])
+    if color not in COLORS:
         raise DataError(f"Image folder '{section.get('path')}': color must be 'grayscale' or 'rgb', not '{color}'.")
     return color
 

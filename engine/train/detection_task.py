@@ -25,7 +25,7 @@ from engine.train.multihead import MultiHeadMetrics, head_names
 from engine.train.tasks import Batch, check_inputs
 
 if TYPE_CHECKING:
-    from engine.train.trainer import Trainer
+    from engine.train.context import StepContext
 
 TRAIN_MAP_IMAGES = 8
 """Images per training batch whose detections count toward the training mAP (post-processing costs time)."""
@@ -70,17 +70,17 @@ class DetectionMetrics(Metrics):
 class DetectionHead:
     """One detection Output: its classes (1 = objectness), loss and weight."""
 
-    def __init__(self, trainer: Trainer, node: Node, name: str) -> None:
+    def __init__(self, ctx: StepContext, node: Node, name: str) -> None:
         self.node, self.name = node, name
         where = f"Output '{node.name}' ({node.id})"
         if node.params.get("task") != "detection":
             raise TrainingError(f"{where}: in a detection project every Output has task 'detection'; set its task")
-        shape = tuple(trainer.validation.shapes[node.id] or ())
+        shape = tuple(ctx.validation.shapes[node.id] or ())
         if len(shape) != 3 or shape[-1] < 9:
             raise TrainingError(f"{where} gets {format_shape(shape)}, not a detection layer's (N, K, 8 + classes); "
                                 "wire a Dense detection head (or a box head) into it")
         self.classes = int(shape[-1]) - 8
-        wanted = trainer.data.num_classes or self.classes
+        wanted = ctx.data.num_classes or self.classes
         if self.classes not in (1, wanted):
             raise TrainingError(f"{where} scores {self.classes} classes but the data has {wanted}; set the detection "
                                 f"layer's num_classes to {wanted}")
@@ -99,10 +99,10 @@ class DetectionTask:
     kind = "detection"
     loss_name = "detection"
 
-    def __init__(self, trainer: Trainer, outputs: list[Node]) -> None:
-        self.trainer = trainer
-        data = trainer.data
-        views = check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+    def __init__(self, ctx: StepContext, outputs: list[Node]) -> None:
+        self.ctx = ctx
+        data = ctx.data
+        views = check_inputs(ctx, ctx.graph.input_nodes(), data.input_shapes, data.input_dtypes)
         if any(v is not None for v in views):
             raise TrainingError("a detection project's Input must have exactly the image shape of the data")
         if len(data.target_shape) != 2 or data.target_shape[-1] != 5:
@@ -112,25 +112,25 @@ class DetectionTask:
         if moving:
             raise TrainingError(f"augmentation {', '.join(moving)} would move the image but not its boxes; switch it "
                                 "off for detection (noise_std is fine)")
-        self.heads = [DetectionHead(trainer, n, name) for n, name in zip(outputs, head_names(outputs), strict=True)]
+        self.heads = [DetectionHead(ctx, n, name) for n, name in zip(outputs, head_names(outputs), strict=True)]
         if not any(h.weight for h in self.heads):
             raise TrainingError("every Output has loss_weight 0, so nothing would train; give one a weight above 0")
-        self.generator = torch.Generator(device=trainer.device).manual_seed(trainer.config.seed + 7)
+        self.generator = torch.Generator(device=ctx.device).manual_seed(ctx.config.seed + 7)
 
     def _new(self, head: DetectionHead) -> DetectionMetrics:
-        return DetectionMetrics(self.trainer.device, head.classes, head.with_map)
+        return DetectionMetrics(self.ctx.device, head.classes, head.with_map)
 
     def new_metrics(self) -> Metrics:
         if len(self.heads) == 1:
             return self._new(self.heads[0])
-        return MultiHeadMetrics(self.trainer.device, {h.name: self._new(h) for h in self.heads})
+        return MultiHeadMetrics(self.ctx.device, {h.name: self._new(h) for h in self.heads})
 
     def probe_inputs(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         return inputs
 
     def _step(self, model: nn.Module, batch: Batch, metrics: Metrics, keep: int | None) -> torch.Tensor:
         inputs, target = batch
-        with self.trainer.autocast():
+        with self.ctx.autocast():
             outs = model(*inputs)
             outs = outs if isinstance(outs, tuple | list) else (outs,)
             parts = [detection_loss(o, target, h.loss, generator=self.generator)
@@ -147,14 +147,14 @@ class DetectionTask:
         return loss
 
     def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
-        t = self.trainer
+        t = self.ctx
         loss = self._step(t.net, batch, metrics, TRAIN_MAP_IMAGES)
         t.check_finite(loss, batch[0])
         t.backward_step(loss, t.optimizers[0])
         return loss
 
     def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
-        self._step(self.trainer.model, batch, metrics, None)
+        self._step(self.ctx.model, batch, metrics, None)
 
     def param_groups(self) -> list[list[nn.Parameter]]:
-        return [list(self.trainer.model.parameters())]
+        return [list(self.ctx.model.parameters())]

@@ -23,7 +23,7 @@ from engine.train.metrics import Metrics
 from engine.train.tasks import Batch, check_inputs, head_metrics
 
 if TYPE_CHECKING:
-    from engine.train.trainer import Trainer
+    from engine.train.context import StepContext
 
 CLASS_LOSSES = ("cross_entropy",)
 
@@ -65,15 +65,15 @@ def field_columns(node: Node, fields: dict[str, tuple[int, int]] | None, width: 
 class Head:
     """One Output: where its target lives, its loss and weight, its metrics."""
 
-    def __init__(self, trainer: Trainer, node: Node, name: str) -> None:
-        data = trainer.data
+    def __init__(self, ctx: StepContext, node: Node, name: str) -> None:
+        data = ctx.data
         self.node, self.name = node, name
         self.task = node.params.get("task", "multiclass")
-        self.out_shape = tuple(trainer.validation.shapes[node.id] or ())
+        self.out_shape = tuple(ctx.validation.shapes[node.id] or ())
         self.weight = float(node.params.get("loss_weight", 1.0))
         chosen = node.params.get("loss", "auto")
         self.loss_name = chosen if chosen != "auto" else losses.AUTO_LOSS[self.task]
-        cfg = trainer.config
+        cfg = ctx.config
         self.loss_fn = losses.make_loss(self.loss_name, huber_delta=cfg.huber_delta,
                                         label_smoothing=cfg.label_smoothing)
         width = int(torch.Size(data.target_shape).numel()) if data.target_fields else 0
@@ -83,9 +83,9 @@ class Head:
         classes = (data.field_classes or {}).get(fields[0]) if len(fields) == 1 else None
         self.num_classes = len(classes) if classes else data.num_classes
         self._check()
-        self._index = torch.tensor(self.columns, device=trainer.device)
+        self._index = torch.tensor(self.columns, device=ctx.device)
         norm = None if data.target_fields else data.normalization.get("target")
-        self.new_metrics: Callable[[], Metrics] = lambda: head_metrics(trainer, self.task, self.loss_name,
+        self.new_metrics: Callable[[], Metrics] = lambda: head_metrics(ctx, self.task, self.loss_name,
                                                                        self.out_shape, norm)
 
     def _check(self) -> None:
@@ -161,17 +161,17 @@ class MultiHeadTask:
     kind = "multitask"
     loss_name = "weighted sum"
 
-    def __init__(self, trainer: Trainer, outputs: list[Node]) -> None:
-        self.trainer = trainer
-        data = trainer.data
-        views = check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+    def __init__(self, ctx: StepContext, outputs: list[Node]) -> None:
+        self.ctx = ctx
+        data = ctx.data
+        views = check_inputs(ctx, ctx.graph.input_nodes(), data.input_shapes, data.input_dtypes)
         self.views = views if any(v is not None for v in views) else None
-        self.heads = [Head(trainer, node, name) for node, name in zip(outputs, head_names(outputs), strict=True)]
+        self.heads = [Head(ctx, node, name) for node, name in zip(outputs, head_names(outputs), strict=True)]
         if not any(h.weight for h in self.heads):
             raise TrainingError("every Output has loss_weight 0, so nothing would train; give one a weight above 0")
 
     def new_metrics(self) -> MultiHeadMetrics:
-        return MultiHeadMetrics(self.trainer.device, {h.name: h.new_metrics() for h in self.heads})
+        return MultiHeadMetrics(self.ctx.device, {h.name: h.new_metrics() for h in self.heads})
 
     def _view(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         if self.views is None:
@@ -184,7 +184,7 @@ class MultiHeadTask:
     def _step(self, model: nn.Module, batch: Batch, metrics: MultiHeadMetrics) -> tuple[torch.Tensor, tuple]:
         inputs, target = batch
         inputs = self._view(inputs)
-        with self.trainer.autocast():
+        with self.ctx.autocast():
             outs = model(*inputs)
             outs = outs if isinstance(outs, tuple | list) else (outs,)
             targets = [h.target(target) for h in self.heads]
@@ -195,14 +195,14 @@ class MultiHeadTask:
         return loss, inputs
 
     def train_batch(self, batch: Batch, metrics: MultiHeadMetrics) -> torch.Tensor:
-        t = self.trainer
+        t = self.ctx
         loss, inputs = self._step(t.net, batch, metrics)
         t.check_finite(loss, inputs)
         t.backward_step(loss, t.optimizers[0])
         return loss
 
     def eval_batch(self, batch: Batch, metrics: MultiHeadMetrics) -> None:
-        self._step(self.trainer.model, batch, metrics)
+        self._step(self.ctx.model, batch, metrics)
 
     def param_groups(self) -> list[list[nn.Parameter]]:
-        return [list(self.trainer.model.parameters())]
+        return [list(self.ctx.model.parameters())]

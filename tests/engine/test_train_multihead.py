@@ -91,7 +91,7 @@ def test_csv_target_columns_become_fields_and_text_classes_are_encoded(tmp_path)
     path = tmp_path / "table.csv"
     frame.to_csv(path, index=False)
     graph = Graph(name="csv heads", data={"source": "csv", "path": str(path), "task": "multitask",
-                                          "target": ["kind", "size"]},
+                                          "target": "kind, size"},
                   training={"epochs": 30, "batch_size": 32, "lr": 1e-2, "events": {"summaries": False}})
     inp = graph.add_node("Input", "x", {"kind": "features", "features": 3}).id
     hidden = graph.add_node("Dense", "hidden", {"units": 16})
