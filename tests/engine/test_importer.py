@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
 from engine.cli import main as cli_main
@@ -287,6 +288,24 @@ def test_cli_import_writes_a_project(tmp_path, capsys):
     graph = Graph.load(out)
     assert [n.type for n in graph.nodes.values()] == ["Input", "Dense", "ReLU", "Output"]
     assert graph.output_nodes()[0].params["task"] == "regression"
+    model = compile_graph(graph)
+    state = load_file(tmp_path / "net.safetensors")  # the module's weights, keyed like the compiled project
+    assert set(state) == {"fc.weight", "fc.bias"}
+    model.load_state_dict(state)
     assert load_reference(f"{source}:Net").__name__ == "Net"
     assert cli_main(["import", f"{source}:Nope", "--input-shape", "3", "--out", str(out)]) == 2
     assert "no nn.Module class 'Nope'" in capsys.readouterr().err
+
+
+def test_cli_import_reports_placeholders_and_picks_an_output(tmp_path, capsys):
+    source = tmp_path / "seg.py"
+    source.write_text("import torch\nfrom torch import nn\n\n\nclass Seg(nn.Module):\n"
+                      "    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 4, 1)\n\n"
+                      "    def forward(self, x):\n        y = self.conv(x)\n"
+                      "        return {'out': torch.erf(y), 'aux': y}\n")
+    out = tmp_path / "seg.json"
+    assert cli_main(["import", str(source), "--input-shape", "3,8,8", "--output", "out", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "torch.erf x1" in captured.err and "seg.py:12" in captured.err
+    graph = Graph.load(out)
+    assert [n.type for n in graph.nodes.values()] == ["Input", "Conv2d", "Placeholder", "Output"]
