@@ -88,3 +88,38 @@ def test_module_hierarchy_becomes_groups_and_the_graph_is_laid_out():
     graph = check_exact(next(c for c in TUTORIAL_CASES if c.name == "channel_shuffle"))
     assert [g.name for g in graph.groups] == ["branch2"]
     assert len({n.pos for n in graph.nodes.values()}) == len(graph.nodes)
+
+
+class ManyOps(torch.nn.Module):
+    """One small network using most of the import-only layers, to check they export."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.gate = torch.nn.Conv2d(8, 8, 1)
+        self.pool = torch.nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.token = torch.nn.Parameter(torch.randn(1, 1, 4))
+        self.head = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = torch.nn.functional.hardswish(self.conv(x))
+        x = x * torch.nn.functional.hardsigmoid(self.gate(x.mean((2, 3), keepdim=True)))
+        a, b = x.chunk(2, dim=1)
+        x = torch.nn.functional.channel_shuffle(torch.cat([b, a], dim=1), 2)
+        x = torch.nn.functional.interpolate(self.pool(x), scale_factor=1.5, mode="bilinear")
+        x = torch.nn.functional.adaptive_avg_pool2d(x, (2, 3)).flatten(2).transpose(1, 2)[:, :, 2:6]
+        x = torch.cat([self.token.expand(x.shape[0], -1, -1), x * 0.5 - 1], dim=1)
+        return torch.log_softmax(self.head(x[:, 0]).unsqueeze(1).squeeze(1), dim=-1)
+
+
+@pytest.mark.parametrize("fmt", ["python", "torchscript", "onnx"])
+def test_a_graph_of_import_layers_exports(fmt, tmp_path):
+    from engine.export import export_model
+
+    graph = check_exact(ZooCase("many_ops", ManyOps, [(3, 9, 9)]))
+    types = {n.type for n in graph.nodes.values()}
+    assert {"Hardswish", "Reduce", "Hardsigmoid", "Chunk", "ChannelShuffle", "Interpolate", "AdaptiveAvgPool2d",
+            "Slice", "LearnedTensor", "ScaleShift", "Select", "LogSoftmax", "Unsqueeze", "Squeeze"} <= types
+    model = compile_graph(graph).eval()
+    result = export_model(graph, model, None, fmt, tmp_path)
+    assert result.check["passed"], result.check
