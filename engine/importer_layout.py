@@ -7,13 +7,13 @@ from collections import Counter
 from engine.graph import Graph, Group
 from engine.layout import layered_layout
 
-GROUP_MAX = 16
-"""The most nodes a group holds: the outermost module with at most this many nodes becomes the group
+GROUP_MIN, GROUP_MAX = 3, 16
+"""The fewest and most nodes a group holds: the outermost module with at most GROUP_MAX nodes is the group
 (a ResNet block, not a whole stage)."""
 
 
 def module_groups(graph: Graph, paths: dict[str, str]) -> list[Group]:
-    """One group per module that holds 2..GROUP_MAX nodes and is not inside a smaller-enough parent."""
+    """A group per module of GROUP_MIN..GROUP_MAX nodes that is not inside a small-enough parent module."""
     counts: Counter[str] = Counter()
     for path in paths.values():
         for prefix in _prefixes(path):
@@ -22,7 +22,7 @@ def module_groups(graph: Graph, paths: dict[str, str]) -> list[Group]:
     for nid in graph.nodes:
         path = paths.get(nid, "")
         chosen = next((p for p in _prefixes(path) if counts[p] <= GROUP_MAX), None)
-        if chosen is not None and counts[chosen] >= 2:
+        if chosen is not None and counts[chosen] >= GROUP_MIN:
             members.setdefault(chosen, []).append(nid)
     return [Group(f"g{i + 1}", path, ids) for i, (path, ids) in enumerate(members.items())]
 
