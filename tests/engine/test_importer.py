@@ -309,3 +309,22 @@ def test_cli_import_reports_placeholders_and_picks_an_output(tmp_path, capsys):
     assert "torch.erf x1" in captured.err and "seg.py:12" in captured.err
     graph = Graph.load(out)
     assert [n.type for n in graph.nodes.values()] == ["Input", "Conv2d", "Placeholder", "Output"]
+
+
+def test_an_unmapped_torch_module_keeps_its_weight_count_as_a_placeholder():
+    class Grouped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.norm = nn.GroupNorm(2, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.norm(self.conv(x)).mean((2, 3)))
+
+    imported = import_model(Grouped(), [(3, 6, 6)])
+    holder = imported.graph.by_name("norm")
+    assert holder.type == "Placeholder" and holder.params["param_count"] == 16
+    assert holder.params["out_shape"] == [8, 6, 6] and "module GroupNorm x1" in imported.report()
+    validation = validate(imported.graph)
+    assert [p.node_id for p in validation.errors] == [holder.id]
