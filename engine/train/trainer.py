@@ -41,6 +41,7 @@ from engine.train.events import (
     RunFinished,
     RunStarted,
 )
+from engine.train.finetune import FineTuning
 from engine.train.metrics import Metrics
 from engine.train.optim import Schedule, make_optimizer, set_lr
 from engine.train.probes import NodeMap, activation_summaries, first_nonfinite, gradient_norms
@@ -132,6 +133,7 @@ class Trainer:
         self.data = data if data is not None else load_data(graph.data, seed=cfg.seed)
         self.validation = validate(graph)
         self.model = compile_graph(graph, validation=self.validation).to(self.device)
+        self.finetuning = FineTuning(self)  # initial weights, frozen nodes (before DDP and the optimizers)
         # A GAN's networks run several passes per step, which DDP cannot follow: their gradients are averaged
         # by hand after each backward instead, from weights copied from rank 0.
         self.sync_grads = self.dist.enabled and self.data.task == "gan"
@@ -141,7 +143,7 @@ class Trainer:
         else:
             self.net = distributed.wrap(self.model, self.dist, self.device)
         self.task = make_task(self)
-        self.optimizers = [make_optimizer(p, cfg) for p in self.task.param_groups()]
+        self.optimizers = [make_optimizer(self.finetuning.param_groups(p), cfg) for p in self.task.param_groups()]
         self._opt_params = [[p for g in o.param_groups for p in g["params"]] for o in self.optimizers]
         self.steps_per_epoch = self.data.num_batches("train", cfg.batch_size, world_size=self.dist.world_size)
         self.schedule = Schedule(cfg, self.steps_per_epoch)
@@ -217,7 +219,8 @@ class Trainer:
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
             metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self._resumed,
-            world_size=self.dist.world_size)
+            world_size=self.dist.world_size, frozen_params=self.finetuning.counts()[1],
+            init=self.finetuning.describe())
 
     # ---- the hot path helpers used by tasks ----------------------------------------------
     def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
@@ -301,6 +304,7 @@ class Trainer:
     def _train_epoch(self) -> bool:
         """One epoch (or its rest after a resume); False when stopped by the control token."""
         cfg, ev, control = self.config, self.config.events, self.control
+        self.finetuning.epoch_start(self.epoch)
         self.net.train()
         if self._partial is not None:
             self.shuffle_gen.set_state(self._partial["gen"])
