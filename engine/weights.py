@@ -11,6 +11,7 @@ weights), then the same with `k` shortened from the left (a DeepWire layer that 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,9 @@ def _safetensors(path: Path, kind: str) -> WeightsSource:
 
 def _state_dict(path: Path) -> WeightsSource:
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses anyway
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  unpickling, zip and I/O errors all mean: not a plain state_dict
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise WeightsError(
