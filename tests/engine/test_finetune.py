@@ -4,8 +4,11 @@ reach the optimizer, progressive unfreezing thaws from the head back, branched r
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -236,3 +239,35 @@ def test_adapt_head_adds_a_dense_when_the_network_ends_without_one():
     two.add_node("Output", "second")
     with pytest.raises(GraphError, match="2 Output nodes"):
         adapt_head(two, HeadTarget("multiclass", 10))
+
+
+@pytest.mark.slow
+def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weights(tmp_path: Path):
+    from sklearn.datasets import load_digits
+
+    from engine.export import export_run
+    from engine.export.formats import load_standalone
+    from engine.predict import load_predictor
+
+    graph = digits_cnn(FAST)
+    graph.by_name("conv2d1").trainable = False
+    graph.by_name("dense9").lr_mult = 0.5
+    with single_thread():
+        trainer = Trainer(graph, run=create_run(graph, tmp_path / "runs"))
+        trainer.fit()
+    result = export_run(trainer.run.path, "python", tmp_path / "export")
+    folder = result.path.parent
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "digits.npz", x=(x / 16).reshape(-1, 1, 8, 8).astype(np.float32), y=y)
+    proc = subprocess.run([sys.executable, str(folder / "train.py"), "--data", str(tmp_path / "digits.npz"),
+                           "--epochs", "1", "--out", str(tmp_path / "tuned.safetensors")], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    module = load_standalone(result.path)
+    exported = module.load_model(folder / "model.safetensors").state_dict()
+    tuned = module.load_model(tmp_path / "tuned.safetensors").state_dict()
+    assert torch.equal(exported["conv2d1.weight"], tuned["conv2d1.weight"])
+    assert not torch.equal(exported["conv2d4.weight"], tuned["conv2d4.weight"])
+    assert torch.equal(exported["conv2d1.weight"], trainer.model.state_dict()["conv2d1.weight"].cpu())
+    predictor = load_predictor(folder)
+    assert predictor([np.zeros((2, 1, 8, 8), np.float32)]).shape == (2, 10)
