@@ -14,6 +14,7 @@ from editor import theme
 from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
+from engine import finetune
 from engine.graph import Edge, Graph, Node
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_key_params, format_shape
@@ -52,8 +53,9 @@ def _unlink(connected: dict, node_id: str, port: str) -> None:
         connected.pop(node_id, None)
 
 
-def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list) -> NodeLook:
-    """What the canvas shows for `node` given the latest validation."""
+def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list, frozen: bool = False,
+              loaded: bool = False) -> NodeLook:
+    """What the canvas shows for `node` given the latest validation (and its fine-tuning state)."""
     spec = get_spec(node.type)
     params = format_key_params(node.type, node.params)
     shape = validation.shapes.get(node.id) if validation else None
@@ -69,12 +71,16 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     badge = f"shares {owner.name}" if owner else ""
     tip = [f"<b>{node.name}</b> \u2014 {spec.title}", spec.summary, f"output {format_shape(shape)}"]
     if count:
-        tip.append(f"{count:,} trainable parameters" + (" (shared)" if owner else ""))
+        tip.append(f"{count:,} {'frozen' if frozen else 'trainable'} parameters" + (" (shared)" if owner else ""))
+    if frozen:
+        tip.append("Frozen: its weights do not train (right-click: Unfreeze)")
+    if loaded:
+        tip.append("Starts from the loaded weights (File > Load weights…)")
     for p in problems:
         colour = theme.ERROR_COLOR if p.severity == "error" else theme.WARNING_COLOR
         tip.append(f"<span style='color:{colour}'><b>{p.message}</b></span>"
                    + (f"<br><i>Hint:</i> {p.hint}" if p.hint else ""))
-    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip))
+    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), frozen, loaded)
 
 
 class CanvasView(QObject):
@@ -106,6 +112,8 @@ class CanvasView(QObject):
         self._group_factory = None
         self.badges: dict[str, tuple[str, str, str]] = {}
         """Live badges by node id: (text, colour, tooltip); they outlive re-creation of the node's item."""
+        self.loaded: set[str] = set()
+        """Nodes that start from loaded weights (fine-tuning), marked in their header."""
 
     @property
     def widget(self) -> CanvasViewer:
@@ -317,10 +325,12 @@ class CanvasView(QObject):
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
+        frozen = finetune.frozen_ids(graph)
         for nid, node in graph.nodes.items():
             view = self.nodes.get(nid)
             if view is not None:
-                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, [])))
+                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []), nid in frozen,
+                                             nid in self.loaded))
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:

@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from engine import finetune
+from engine.lineage import read_init
 from engine.runs import create_run, default_run_dir, list_runs
 from engine.templates import load_project
 from engine.train import distributed
@@ -30,7 +31,6 @@ from engine.train.events import (
     RunFinished,
     RunStarted,
 )
-from engine.train.finetune import read_init
 from engine.train.trainer import Trainer
 
 

@@ -11,26 +11,12 @@ from torch import nn
 
 from engine import finetune
 from engine.errors import TrainingError
+from engine.lineage import INIT
 from engine.runs import write_json
 from engine.weights import LoadReport, load_into, open_weights
 
 if TYPE_CHECKING:
     from engine.train.trainer import Trainer
-
-INIT = "init.json"
-"""In a run folder: where its initial weights came from (its parent run, for a branch) and the report."""
-
-
-def read_init(run_path: str | Path) -> dict:
-    """The run's init.json ({} when it started from fresh weights)."""
-    from engine.runs import read_json
-
-    try:
-        doc = read_json(Path(run_path) / INIT, {})
-    except Exception:  # noqa: BLE001  a broken init.json only loses the lineage line
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
 
 class FineTuning:
     """Applies the project's fine-tuning settings to a trainer's model; the trainer calls the hooks."""

@@ -17,8 +17,8 @@ from engine.cli import main as cli_main
 from engine.errors import GraphError, TrainingError, WeightsError
 from engine.graph import Graph, Group
 from engine.head import HeadTarget, adapt_head, head_target
+from engine.lineage import read_init
 from engine.runs import create_run, list_runs
-from engine.train.finetune import read_init
 from engine.train.trainer import Trainer
 from engine.validate import validate
 from tests.engine.train_helpers import chain, digits_cnn, single_thread
