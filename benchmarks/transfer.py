@@ -70,17 +70,21 @@ def _data(train: tuple[np.ndarray, np.ndarray], held_out: tuple[np.ndarray, np.n
                         [str(i) for i in range(5)], {}, (None,), source="digits subset")
 
 
-def tasks(dataset: str, seed: int, shots: int, pretrain_samples: int, held_out: int) -> dict[str, PreparedData]:
-    """'pretrain': up to `pretrain_samples` of digits 0-4 (and 200 held out); 'finetune': `shots` of each of
-    5-9, and up to `held_out` others to score on."""
+def pretrain_data(dataset: str, seed: int, samples: int = 2000) -> PreparedData:
+    """Up to `samples` of digits 0-4 to train on, and 200 others to check on."""
     x, y = images(dataset)
-    rng = np.random.default_rng(seed)
-    first = rng.permutation(np.flatnonzero(y < 5))
-    train, check = first[:pretrain_samples], first[pretrain_samples:pretrain_samples + 200]
-    pre = _data((x[train], y[train]), (x[check], y[check]))
+    first = np.random.default_rng(seed).permutation(np.flatnonzero(y < 5))
+    train, check = first[:samples], first[samples:samples + 200]
+    return _data((x[train], y[train]), (x[check], y[check]))
+
+
+def finetune_data(dataset: str, seed: int, shots: int, held_out: int = 2000) -> PreparedData:
+    """`shots` samples of each of the digits 5-9 (as classes 0-4) to train on, and up to `held_out` others."""
+    x, y = images(dataset)
+    rng = np.random.default_rng(seed + 1000)
     few = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:shots] for c in range(5, 10)])
     rest = rng.permutation(np.setdiff1d(np.flatnonzero(y >= 5), few))[:held_out]
-    return {"pretrain": pre, "finetune": _data((x[few], y[few] - 5), (x[rest], y[rest] - 5))}
+    return _data((x[few], y[few] - 5), (x[rest], y[rest] - 5))
 
 
 def _train(graph: Graph, data: PreparedData, run_dir: Path | None = None) -> Trainer:
@@ -89,28 +93,30 @@ def _train(graph: Graph, data: PreparedData, run_dir: Path | None = None) -> Tra
     return trainer
 
 
-def experiment(dataset: str = "mnist", seed: int = 0, shots: int = 20, epochs: int = 10, pretrain_epochs: int = 3,
-               pretrain_samples: int = 2000, held_out: int = 2000) -> dict:
-    """Held-out accuracy per epoch of the fine-tuned and the from-scratch network (same data, same budget)."""
-    data = tasks(dataset, seed, shots, pretrain_samples, held_out)
-    size = data["pretrain"].input_shapes[0][-1]
-    with tempfile.TemporaryDirectory() as tmp:
-        pre = cnn("digits 0-4", size)
-        pre.training = {**SETTINGS, "epochs": pretrain_epochs, "seed": seed, "batch_size": 64}
-        parent = _train(pre, data["pretrain"], Path(tmp))
-        tuned = cnn("digits 5-9 fine-tuned", size)
-        tuned.training = {**SETTINGS, "epochs": epochs, "seed": seed}
-        tuned.finetune = {"weights": str(parent.run.path), "mapping": {"fc": None, "head": None}}
-        tuned.groups[0].trainable = False
-        fine = _train(tuned, data["finetune"])
-    scratch_graph = cnn("digits 5-9 from scratch", size)
-    scratch_graph.training = {**SETTINGS, "epochs": epochs, "seed": seed}
-    scratch = _train(scratch_graph, data["finetune"])
+def pretrain(dataset: str, run_dir: Path, seed: int = 0, epochs: int = 3, samples: int = 2000) -> Trainer:
+    """The network trained on digits 0-4, as a run folder under `run_dir` (the parent of the fine-tuned runs)."""
+    data = pretrain_data(dataset, seed, samples)
+    graph = cnn("digits 0-4", data.input_shapes[0][-1])
+    graph.training = {**SETTINGS, "epochs": epochs, "seed": seed, "batch_size": 64}
+    return _train(graph, data, run_dir)
 
-    def curve(trainer: Trainer) -> list[float]:
-        return [h["val"]["accuracy"] for h in trainer.history]
 
-    return {"pretrain": parent.history[-1]["val"]["accuracy"], "finetuned": curve(fine), "scratch": curve(scratch),
+def compare(parent: Path, dataset: str, seed: int = 0, shots: int = 20, epochs: int = 10,
+            held_out: int = 2000) -> dict:
+    """Held-out accuracy per epoch on digits 5-9 of the network branched from the run `parent` (convolutions
+    frozen, classifier afresh) and of the same network from scratch: same samples, settings and budget."""
+    data = finetune_data(dataset, seed, shots, held_out)
+    size = data.input_shapes[0][-1]
+    tuned = cnn("digits 5-9 fine-tuned", size)
+    tuned.training = {**SETTINGS, "epochs": epochs, "seed": seed}
+    tuned.finetune = {"weights": str(parent), "mapping": {"fc": None, "head": None}}
+    tuned.groups[0].trainable = False
+    fine = _train(tuned, data)
+    scratch = cnn("digits 5-9 from scratch", size)
+    scratch.training = {**SETTINGS, "epochs": epochs, "seed": seed}
+    alone = _train(scratch, data)
+    return {"finetuned": [h["val"]["accuracy"] for h in fine.history],
+            "scratch": [h["val"]["accuracy"] for h in alone.history],
             "report": fine.finetuning.report.summary(), "frozen": fine.finetuning.counts()[1]}
 
 
@@ -130,7 +136,10 @@ def main() -> None:
     print(f"{args.dataset}: digits 5-9 with {args.shots} samples per class, {args.epochs} epochs, held-out accuracy")
     print(f"{'seed':>4}  {'pretrain 0-4':>12}  {'fine-tuned':>10}  {'epochs':>6}  {'scratch':>8}  {'epochs':>6}")
     for seed in args.seeds:
-        r = experiment(args.dataset, seed, args.shots, args.epochs)
+        with tempfile.TemporaryDirectory() as tmp:
+            parent = pretrain(args.dataset, Path(tmp), seed)
+            r = compare(parent.run.path, args.dataset, seed, args.shots, args.epochs)
+        r["pretrain"] = parent.history[-1]["val"]["accuracy"]
         need = [epochs_to(r[k], args.threshold) for k in ("finetuned", "scratch")]
         shown = [str(n) if n else f">{args.epochs}" for n in need]
         print(f"{seed:>4}  {r['pretrain']:>12.3f}  {r['finetuned'][-1]:>10.3f}  {shown[0]:>6}  "
