@@ -13,13 +13,16 @@ from engine import finetune
 from engine.errors import TrainingError
 from engine.lineage import INIT
 from engine.runs import write_json
+from engine.train.callbacks import Callback
+from engine.train.context import TrainContext
 from engine.weights import LoadReport, load_into, open_weights
 
 if TYPE_CHECKING:
     from engine.train.trainer import Trainer
 
-class FineTuning:
-    """Applies the project's fine-tuning settings to a trainer's model; the trainer calls the hooks."""
+class FineTuning(Callback):
+    """Applies the project's fine-tuning settings to a trainer's model: set up before the optimizers exist,
+    then a callback that unfreezes on schedule at each epoch's start."""
 
     def __init__(self, trainer: Trainer) -> None:
         self.trainer = trainer
@@ -39,14 +42,15 @@ class FineTuning:
 
     # ---- initial weights ------------------------------------------------------------------
     def load_initial_weights(self) -> LoadReport:
-        """Load `finetune.weights` into the model and record what happened in the run folder's init.json."""
+        """Load `finetune.weights` into the model; the report goes to the run folder's init.json when it starts."""
         source = open_weights(self.config.weights, self.config.which)
-        report = load_into(self.model, self.graph, source, self.config.mapping)
-        run = self.trainer.run
-        if run is not None:
-            write_json(run.path / INIT, {"weights": str(Path(self.config.weights).resolve()),
-                                         "mapping": self.config.mapping, **report.to_dict()})
-        return report
+        return load_into(self.model, self.graph, source, self.config.mapping)
+
+    def on_fit_start(self, ctx: TrainContext) -> None:
+        """Record in the run folder where the initial weights came from (a branch: its parent) and what loaded."""
+        if self.report is not None and ctx.run is not None and not (ctx.run.path / INIT).exists():
+            write_json(ctx.run.path / INIT, {"weights": str(Path(self.config.weights).resolve()),
+                                             "mapping": self.config.mapping, **self.report.to_dict()})
 
     def describe(self) -> str:
         """'initial weights from X: <report summary>' ('' for fresh weights or a resumed run)."""
@@ -101,6 +105,9 @@ class FineTuning:
         return [{"params": ps, "lr_mult": mult} for mult, ps in groups.items()]
 
     # ---- progressive unfreezing -------------------------------------------------------------
+    def on_epoch_start(self, ctx: TrainContext) -> None:
+        self.epoch_start(ctx.epoch)
+
     def epoch_start(self, epoch: int) -> list[str]:
         """Before epoch `epoch` (0-based): thaw one more frozen unit every `unfreeze_every` epochs; the ids
         thawed now."""

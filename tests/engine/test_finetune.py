@@ -127,6 +127,7 @@ def test_branched_run_starts_from_its_parent_where_names_and_shapes_match(tmp_pa
     with single_thread():
         branch = Trainer(branch_graph, run=create_run(branch_graph, tmp_path))
         start = {k: v.clone() for k, v in branch.model.state_dict().items()}
+        branch.fit()
     for key in ("conv2d1.weight", "conv2d4.bias", "dense7.weight", "dense9.weight"):
         assert torch.equal(start[key], best[key]), key
     report = branch.finetuning.report
