@@ -35,26 +35,20 @@ class FineTuneConfig:
 
     @classmethod
     def from_dict(cls, section: dict | None) -> FineTuneConfig:
-        section = section or {}
-        if not isinstance(section, dict):
-            raise WeightsError("finetune: expected a JSON object")
-        known = {"weights", "which", "mapping", "unfreeze_every"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise WeightsError(f"finetune: unknown key(s) {', '.join(map(repr, unknown))}; known keys: "
-                               f"{', '.join(sorted(known))}")
-        weights, which = section.get("weights"), section.get("which", "best")
-        every, mapping = section.get("unfreeze_every", 0), section.get("mapping", {})
-        if weights is not None and (not isinstance(weights, str) or not weights.strip()):
-            raise WeightsError(f"finetune.weights: expected a path, found {weights!r}")
-        if which not in WHICH:
-            raise WeightsError(f"finetune.which: {which!r} is not 'best' or 'last'")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-            raise WeightsError(f"finetune.unfreeze_every: expected a whole number of epochs (0 = off), found {every!r}")
-        if not isinstance(mapping, dict):
-            raise WeightsError(f"finetune.mapping: expected an object of node name: source prefix, found {mapping!r}")
-        return cls(weights, which, dict(mapping), every)
+        """Check the section against its declaration (engine/sections.py); WeightsError names the bad key."""
+        from engine.sections import FINETUNE, section_problems
 
+        errors = [p for p in section_problems("finetune", section or {}) if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            raise WeightsError(f"{first.message}" + (f" ({first.hint})" if first.hint else ""))
+        values = {k.name: (section or {}).get(k.name, k.default) for k in FINETUNE.keys}
+        if values["weights"] is not None and not values["weights"].strip():
+            raise WeightsError("finetune.weights: expected a path, found an empty text")
+        if not isinstance(values["mapping"], dict):
+            raise WeightsError(f"finetune.mapping: expected an object of node name: source prefix, found "
+                               f"{values['mapping']!r}")
+        return cls(values["weights"], values["which"], dict(values["mapping"]), values["unfreeze_every"])
 
 def config(graph: Graph) -> FineTuneConfig:
     return FineTuneConfig.from_dict(graph.finetune)

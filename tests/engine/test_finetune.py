@@ -192,8 +192,12 @@ def test_trainable_and_lr_mult_round_trip_and_default_files_stay_unchanged(tmp_p
     doc["nodes"][1]["trainable"] = "no"
     with pytest.raises(Exception, match="'trainable' must be true or false"):
         Graph.from_dict(doc)
-    with pytest.raises(WeightsError, match="unknown key"):
+    with pytest.raises(WeightsError, match="finetune.weight is not a known setting .did you mean finetune.weights"):
         finetune.FineTuneConfig.from_dict({"weight": "x"})
+    with pytest.raises(WeightsError, match="unfreeze_every"):
+        finetune.FineTuneConfig.from_dict({"unfreeze_every": -1})
+    graph.finetune = {"which": "worst"}
+    assert any("finetune.which" in p.message for p in validate(graph).problems)
 
 
 def test_unfreezing_one_node_of_a_frozen_group_keeps_the_others_frozen():
