@@ -295,7 +295,17 @@ SWEEP = Section("sweep", (
     Key("epochs", "int", None, "Epochs per trial (default: the training section's)", above=0, optional=True),
 ))
 
-SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP)}
+FINETUNE = Section("finetune", (
+    Key("weights", "str", None, "Initial weights: a .safetensors file, a state_dict saved with torch.save, a run "
+        "folder or an export folder (relative paths are read from the project's folder)", optional=True),
+    Key("which", "choice", "best", "For a run folder: its best or its last weights", choices=("best", "last")),
+    Key("mapping", "any", {}, "{node name: key prefix in the weights file, or null to keep the node's fresh "
+        "weights; 'node.tensor': key}"),
+    Key("unfreeze_every", "int", 0, "Progressive unfreezing: every N epochs the frozen part nearest the output "
+        "starts training (0 = off)", min=0, title="Unfreeze every (epochs)"),
+))
+
+SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP, FINETUNE)}
 
 
 def flatten(section: dict, declared: Section, prefix: str = "") -> Iterator[tuple[str, Any]]:
