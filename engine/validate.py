@@ -101,13 +101,6 @@ def _check_io(graph: Graph, problems: list[Problem]) -> None:
     if "output" not in roles:
         problems.append(Problem(None, "no_output", "The graph has no Output node",
                                 "add an Output node after the last layer and choose its task"))
-    outputs = graph.output_nodes()
-    if len(outputs) > 1 and graph.data.get("task") != "gan":
-        names = ", ".join(f"'{n.name}'" for n in outputs)
-        problems.append(Problem(outputs[-1].id, "outputs", f"The graph has {len(outputs)} Output nodes ({names}); "
-                                "training uses exactly one, except for a GAN (data task 'gan')",
-                                "delete the extra Output, or keep it only to export a model with several outputs",
-                                severity="warning"))
 
 
 def _check_cycles(graph: Graph, topo: Topology, problems: list[Problem]) -> None:

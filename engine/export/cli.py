@@ -53,12 +53,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from engine.evaluate import evaluate_run
     from engine.evaluate.plots import write_plots
     from engine.evaluate.report import print_report
+    from engine.evaluate.run import output_heads
 
-    result = evaluate_run(args.run_path, args.split, args.weights)
-    print_report(result)
-    if args.plots:
-        for path in write_plots(result, args.plots):
-            print(f"wrote {path}")
+    heads = output_heads(args.run_path)
+    for head in heads:
+        result = evaluate_run(args.run_path, args.split, args.weights, head=head if len(heads) > 1 else None)
+        print_report(result)
+        if args.plots:
+            folder = Path(args.plots) / head if len(heads) > 1 else args.plots
+            for path in write_plots(result, folder):
+                print(f"wrote {path}")
     return 0
 
 
