@@ -195,7 +195,10 @@ class _Builder:
     def add(self, type_id: str, name: str, params: dict | None = None, inputs: Sequence[Any] = (),
             ports: Sequence[str] | None = None, weights: dict | None = None) -> str:
         ids = [self.tensor(src) if not isinstance(src, str) else src for src in inputs]
-        node = self.graph.add_node(type_id, name=name, params=params or {})
+        try:
+            node = self.graph.add_node(type_id, name=name, params=params or {})
+        except GraphError as exc:  # a value outside the layer's allowed range
+            raise Unmappable(str(exc)) from None
         for i, src in enumerate(ids):
             self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
         if self.current is not None:
@@ -386,12 +389,27 @@ class _Builder:
         elif seq_first and mapped.type_id not in SEQ_SAFE:
             raise Unmappable(f"{mapped.type_id} gets a sequence-first (T, N, ...) tensor")
         weights = mapped.weights if mapped.weights is not None else _module_weights(module)
+        if mapped.type_id == "Dense" and len(self.shape(node.args[0])) > 3:
+            self.dense_on_maps(node, node.target, mapped.params, weights)
+            return
         nid = self.add(mapped.type_id, node.target, mapped.params, inputs, ports, weights)
         for extra_type, extra_params, extra_weights in mapped.after:
             nid = self.add(extra_type, f"{node.target}.{extra_type.lower()}", extra_params, [nid],
                            weights=extra_weights)
         kind = mapped.kind
         self.values[node] = Value(nid, kind, seq_first=seq_first)
+
+    def dense_on_maps(self, node: fx.Node, name: str, params: dict, weights: dict) -> None:
+        """A Linear applied to the last dim of a channels-last map (N, H, W, C), as ConvNeXt does: Dense
+        layers take (N, T, F), so the map is flattened to (N, H*W, C) around it and restored after."""
+        src = node.args[0]
+        shape = self.shape(src)
+        if self.values[src].seq_first:
+            raise Unmappable("Dense on a sequence-first tensor of more than 3 dims")
+        flat = self.add("Reshape", f"{name}.flatten", {"shape": [-1, shape[-1]]}, [src])
+        dense = self.add("Dense", name, params, [flat], weights=weights)
+        out = self.add("Reshape", f"{name}.unflatten", {"shape": [*shape[1:-1], params["units"]]}, [dense])
+        self.values[node] = Value(out)
 
     # ---- functions and methods ----------------------------------------------------------
     def call_function(self, node: fx.Node) -> None:
@@ -750,8 +768,11 @@ class _Builder:
         weight = self.stored(_arg(args, kwargs, 1, "weight", None), "weight")
         bias = self.stored(_arg(args, kwargs, 2, "bias", None), "bias")
         weights = {"weight": weight} | ({"bias": bias} if bias is not None else {})
-        nid = self.add("Dense", _owner_name(node, weight) or node.name,
-                       {"units": int(weight.shape[0]), "bias": bias is not None}, [src], weights=weights)
+        params = {"units": int(weight.shape[0]), "bias": bias is not None}
+        if len(self.shape(src)) > 3:
+            self.dense_on_maps(node, _owner_name(node, weight) or node.name, params, weights)
+            return
+        nid = self.add("Dense", _owner_name(node, weight) or node.name, params, [src], weights=weights)
         self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
 
 
