@@ -632,10 +632,12 @@ class _Builder:
                                       seq_first=value.seq_first)
         elif value.kind == RNN_OUT and index == 1:
             lstm = self.graph.nodes[value.node_id].type == "LSTM"
-            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)
+            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)  # (layers, N, H) either way
         elif value.kind == LSTM_STATE and index == 0:
             self.values[node] = Value(value.node_id, HIDDEN)
-        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and _is_last_step(index)):
+        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and not value.seq_first
+                                                         and _is_last_step(index)) \
+                or (value.kind == SEQ and value.seq_first and index == -1):
             self.last_step(node, value.node_id)
         elif value.kind in (SEQ, HIDDEN):
             raise Unmappable(f"indexes a recurrent output with {index!r}; only out[:, -1] or h_n[-1] "
