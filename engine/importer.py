@@ -129,16 +129,6 @@ def _source_lines(module: nn.Module, names, fixed, examples) -> dict[str, str]:
     return lines
 
 
-def _has_tensor(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        return True
-    if isinstance(value, tuple | list):
-        return any(_has_tensor(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_tensor(v) for v in value.values())
-    return False
-
-
 def _describe(node: fx.Node, gm: fx.GraphModule) -> str:
     if node.op == "call_module":
         return f"module {type(gm.get_submodule(node.target)).__name__}"
@@ -199,12 +189,16 @@ class _Builder:
             node = self.graph.add_node(type_id, name=name, params=params or {})
         except GraphError as exc:  # a value outside the layer's allowed range
             raise Unmappable(str(exc)) from None
-        for i, src in enumerate(ids):
-            self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+        try:
+            for i, src in enumerate(ids):
+                self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+            if weights:
+                self.set_weights(node.id, weights)
+        except (GraphError, Unmappable) as exc:
+            self.graph.remove_node(node.id)
+            raise Unmappable(str(exc)) from None
         if self.current is not None:
             self.paths[node.id] = _module_path(self.current)
-        if weights:
-            self.set_weights(node.id, weights)
         return node.id
 
     def set_weights(self, nid: str, weights: dict[str, torch.Tensor]) -> None:
@@ -212,7 +206,6 @@ class _Builder:
         node = self.graph.nodes[nid]
         owners = {self.owners.get(id(t)) for t in weights.values() if id(t) in self.params}
         owners.discard(None)
-        own = {k: v for k, v in weights.items()}
         if owners:
             owner_ids = {o[0] for o in owners}
             owner = self.graph.nodes[next(iter(owner_ids))]
@@ -227,7 +220,7 @@ class _Builder:
         for key, tensor in weights.items():
             if id(tensor) in self.params:
                 self.owners.setdefault(id(tensor), (nid, key))
-        self.result.weights[nid] = own
+        self.result.weights[nid] = dict(weights)
 
     def tensor(self, arg: Any) -> str:
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
@@ -290,11 +283,8 @@ class _Builder:
         params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": count}
         name = node.target if node.op == "call_module" else node.name
         nid = self.add("Placeholder", name, params, inputs or [self.first_input])
-        self.problems_node(nid)
-        self.values[node] = Value(nid)
-
-    def problems_node(self, nid: str) -> None:
         self.result.problems[-1].node_id = nid
+        self.values[node] = Value(nid)
 
     # ---- visiting -------------------------------------------------------------------------
     def visit(self, node: fx.Node) -> None:
@@ -739,7 +729,7 @@ class _Builder:
             raise Unmappable("layer_norm over more than the last dim, or with a weight but no bias")
         affine = weight is not None
         weights = {"weight": weight, "bias": bias} if affine else None
-        nid = self.add("LayerNorm", _owner_name(node, weight) or node.name,
+        nid = self.add("LayerNorm", _owner_name(node) or node.name,
                        {"eps": float(eps), "elementwise_affine": affine}, [src], weights=weights)
         self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
 
@@ -757,7 +747,7 @@ class _Builder:
             raise Unmappable("batch_norm on a tensor that is not (N, C), (N, C, L) or (N, C, H, W)")
         affine = tensors["weight"] is not None
         weights = {k: v for k, v in tensors.items() if v is not None}
-        owner = _owner_name(node, tensors["running_mean"])
+        owner = _owner_name(node)
         tracked = _fetch(self.gm, f"{owner}.num_batches_tracked") if owner else None
         weights["num_batches_tracked"] = tracked if isinstance(tracked, torch.Tensor) else torch.tensor(0)
         type_id = "BatchNorm2d" if rank == 4 else "BatchNorm1d"
@@ -772,9 +762,9 @@ class _Builder:
         weights = {"weight": weight} | ({"bias": bias} if bias is not None else {})
         params = {"units": int(weight.shape[0]), "bias": bias is not None}
         if len(self.shape(src)) > 3:
-            self.dense_on_maps(node, _owner_name(node, weight) or node.name, params, weights)
+            self.dense_on_maps(node, _owner_name(node) or node.name, params, weights)
             return
-        nid = self.add("Dense", _owner_name(node, weight) or node.name, params, [src], weights=weights)
+        nid = self.add("Dense", _owner_name(node) or node.name, params, [src], weights=weights)
         self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
 
 
@@ -795,7 +785,7 @@ def _fetch(gm: fx.GraphModule, target: str) -> Any:
     return obj
 
 
-def _owner_name(node: fx.Node, tensor: Any) -> str:
+def _owner_name(node: fx.Node) -> str:
     """The module that holds a functional call's weight, e.g. 'blocks.0.norm1' for its get_attr target."""
     for a in node.all_input_nodes:
         if a.op == "get_attr" and a.target.rpartition(".")[0]:
