@@ -109,7 +109,9 @@ def test_choice_and_bool_params_edit_through_their_widgets(window):
 
 
 def test_shape_error_is_listed_clicking_it_selects_the_node_and_fix_clears_it(window, qtbot):
-    window.document.new(chain("Dense", Dense={"units": 10}))
+    graph = chain("Dense", Dense={"units": 10})
+    graph.data = {"source": "builtin", "name": "mnist"}  # 1x28x28 like the Input: the only problem is the shape
+    window.document.new(graph)
     dense = window.controller.graph.by_name("dense1")
     problems = window.problems
     assert problems.topLevelItemCount() == 1
