@@ -129,6 +129,10 @@ class CanvasController(QObject):
             self._resync()
         return result
 
+    def _edit(self, text: str, mutate: Callable[[Graph], Any]) -> Any:
+        """Apply `mutate` to the graph as one undoable document step (see Document.edit)."""
+        return self._do(self.document.edit, text, mutate)
+
     def undo(self) -> None:
         self.undo_stack.undo()
 
