@@ -130,7 +130,9 @@ class WeightsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.use_button.setEnabled(bool(self.report.loaded_ids))
 

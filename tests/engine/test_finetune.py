@@ -276,3 +276,10 @@ def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weight
     assert torch.equal(exported["conv2d1.weight"], trainer.model.state_dict()["conv2d1.weight"].cpu())
     predictor = load_predictor(folder)
     assert predictor([np.zeros((2, 1, 8, 8), np.float32)]).shape == (2, 10)
+
+
+def test_adapt_head_looks_through_layers_without_weights():
+    graph = chain("relu head", {"kind": "features", "features": 4}, [("Dense", {"units": 7}), ("ReLU", {})],
+                  "multiclass", {"source": "builtin", "name": "iris"}, FAST)
+    assert adapt_head(graph, head_target(graph)) == ["'dense1' units 7 -> 3 (fresh weights)"]
+    assert len(graph.nodes) == 4
