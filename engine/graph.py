@@ -150,7 +150,7 @@ class Graph:
             raise GraphError(f"a node with id '{node_id}' already exists")
         values = spec.defaults()
         for key, value in (params or {}).items():
-            values[key] = _coerce_param(spec, key, value, f"node '{name or type_id}'")
+            values[key] = coerce_param(spec, key, value, f"node '{name or type_id}'")
         node = Node(node_id, type_id, name or self.unique_name(spec.type_id), values, tuple(pos))
         self.nodes[node_id] = node
         self.touch()
@@ -195,7 +195,7 @@ class Graph:
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set one param after checking it against the spec (raises GraphError with the reason)."""
         node = self.node(node_id)
-        node.params[name] = _coerce_param(get_spec(node.type), name, value, f"node '{node.name}'")
+        node.params[name] = coerce_param(get_spec(node.type), name, value, f"node '{node.name}'")
         self.touch()
 
     def touch(self) -> None:
@@ -258,7 +258,7 @@ class Graph:
             raise
 
 
-def _coerce_param(spec, key: str, value: Any, where: str) -> Any:
+def coerce_param(spec, key: str, value: Any, where: str) -> Any:
     try:
         param = spec.param(key)
     except KeyError:
@@ -361,7 +361,7 @@ class _Loader:
         params = spec.defaults()
         for key, value in params_raw.items():
             try:
-                params[key] = _coerce_param(spec, key, value, f"node '{name}'")
+                params[key] = coerce_param(spec, key, value, f"node '{name}'")
             except GraphError as exc:
                 raise self.fail(where, str(exc)) from None
         pos = raw.get("pos", [0, 0])

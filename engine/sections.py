@@ -229,7 +229,7 @@ DATA = Section("data", (
     Key("y_path", "str", "", "The targets' .npy file"),
     Key("x_key", "str", "", "The inputs' array in an .npz file"),
     Key("y_key", "str", "", "The targets' array in an .npz file"),
-    Key("target", "str", "", "The CSV column to predict"),
+    Key("target", "str", "", "The CSV column to predict (task multitask: columns joined by commas, one per Output)"),
     Key("features", "any", None, "The CSV columns to learn from (default: all others)"),
     Key("text", "str", "text", "The CSV column that holds text"),
     Key("tokens", "any", None, "How texts are split into words"),
