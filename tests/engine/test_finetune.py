@@ -283,3 +283,24 @@ def test_adapt_head_looks_through_layers_without_weights():
                   "multiclass", {"source": "builtin", "name": "iris"}, FAST)
     assert adapt_head(graph, head_target(graph)) == ["'dense1' units 7 -> 3 (fresh weights)"]
     assert len(graph.nodes) == 4
+
+
+def test_document_fine_tuning_edits_undo_and_survive_other_edits():
+    from engine.document import Document
+
+    doc = Document(digits_cnn(FAST))
+    conv = doc.graph.by_name("conv2d1").id
+    doc.set_trainable([conv], False)
+    doc.set_lr_mult([doc.graph.by_name("dense9").id], 0.5)
+    doc.add_node("Dropout")
+    doc.undo()  # undoing an unrelated edit restores nodes from a snapshot: the flags must come back too
+    assert finetune.frozen_ids(doc.graph) == {conv} and doc.graph.by_name("dense9").lr_mult == 0.5
+    doc.undo()
+    doc.undo()
+    assert finetune.frozen_ids(doc.graph) == set() and doc.graph.by_name("dense9").lr_mult == 1.0
+    doc.redo()
+    assert finetune.frozen_ids(doc.graph) == {conv}
+    doc.set_section("finetune", {"unfreeze_every": 2})
+    assert doc.graph.finetune == {"unfreeze_every": 2}
+    doc.set_param(doc.graph.by_name("dense9").id, "units", 4)
+    assert doc.adapt_head(HeadTarget("multiclass", 10)) and doc.graph.by_name("dense9").params["units"] == 10
