@@ -125,7 +125,7 @@ class FineTuning(Callback):
             if trainer.dist.enabled and not trainer.sync_grads:  # DDP registers the trainable weights when built
                 from engine.train import distributed
 
-                trainer.net = distributed.wrap(self.model, trainer.dist, trainer.device)
+                trainer.net = trainer.step_context.net = distributed.wrap(self.model, trainer.dist, trainer.device)
         return thawed
 
 
