@@ -304,3 +304,18 @@ def test_document_fine_tuning_edits_undo_and_survive_other_edits():
     assert doc.graph.finetune == {"unfreeze_every": 2}
     doc.set_param(doc.graph.by_name("dense9").id, "units", 4)
     assert doc.adapt_head(HeadTarget("multiclass", 10)) and doc.graph.by_name("dense9").params["units"] == 10
+
+
+def test_a_run_with_progressive_unfreezing_resumes_with_its_optimizer_state(tmp_path: Path):
+    graph = digits_cnn({**FAST, "epochs": 1})
+    graph.finetune = {"unfreeze_every": 1}
+    graph.by_name("conv2d1").trainable = False
+    with single_thread():
+        first = Trainer(graph, run=create_run(graph, tmp_path))
+        first.fit()
+        assert not any(p.requires_grad for p in _module(first, "conv2d1").parameters())
+        again = Trainer.resume(first.run.path, epochs=2)
+        again.fit()
+    assert all(p.requires_grad for p in _module(again, "conv2d1").parameters())
+    conv = {id(p) for p in _module(again, "conv2d1").parameters()}
+    assert conv <= {id(p) for p in again.optimizers[0].state}  # thawed in epoch 2: it now has Adam state
