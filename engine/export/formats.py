@@ -23,8 +23,15 @@ CHECK_BATCH = 5
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
-    """The state dict as safetensors (CPU, contiguous); keys are the model's attribute paths."""
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
+    """The state dict as safetensors (CPU, contiguous); keys are the model's attribute paths. A tied weight
+    (one tensor under two keys) is written under each key."""
+    seen: set[int] = set()
+    state = {}
+    for key, value in model.state_dict().items():
+        tensor = value.detach().cpu().contiguous()
+        state[key] = tensor.clone() if tensor.data_ptr() in seen else tensor
+        seen.add(tensor.data_ptr())
+    save_file(state, str(path))
 
 
 def _run(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]):
