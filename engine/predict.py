@@ -13,7 +13,6 @@ from engine.data import text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
-from engine.export.formats import load_standalone
 from engine.export.reload import load_safetensors_export
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -53,14 +52,19 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
+    """Never imports code from the folder: a Python export is read from its weights and project.json."""
     record = preprocessing.read(folder)
-    candidates = [main] if main else [folder / n for n in ("model.py", "model.safetensors", "model.pt", "model.onnx")]
+    if main is not None and main.suffix == ".py":
+        main = None
+    candidates = [main] if main else [folder / n for n in ("model.safetensors", "model.pt", "model.onnx")]
     main = next((p for p in candidates if p.exists()), None)
     if main is None:
-        raise ExportError(f"{folder}: no model.py, model.safetensors, model.pt or model.onnx next to preprocessing.json")
-    if main.suffix == ".py":
-        return Predictor(record, _torch_forward(load_standalone(main).load_model(folder / "model.safetensors")))
+        raise ExportError(f"{folder}: no model.safetensors, model.pt or model.onnx next to preprocessing.json")
     if main.suffix == ".safetensors":
+        if not (folder / "project.json").is_file():
+            raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
+                              "the model.py of a folder; export the run again, or run model.py yourself "
+                              "(its load_model function) in your own Python code if you trust it")
         return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
     if main.suffix == ".pt":
         return Predictor(record, _torch_forward(torch.jit.load(str(main))))
