@@ -25,6 +25,10 @@ class TrainingError(DeepWireError):
     """A training run that cannot start or had to stop."""
 
 
+class BadFileError(DeepWireError):
+    """A file DeepWire reads (run folder, checkpoint, weights, export) that is cut off, damaged or not DeepWire's."""
+
+
 class ExportError(DeepWireError):
     """An export that failed or whose check did not pass."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import text
+from engine.data import images, text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
@@ -135,15 +135,10 @@ def read_texts(path: Path, column: str) -> list[str]:
 
 
 def _image(path: Path, spec: dict) -> np.ndarray:
-    from PIL import Image
-
     if spec["kind"] != "image":
         raise DataError(f"{path}: the model's input '{spec['name']}' is {spec['kind']}, not an image")
     channels, height, width = spec["shape"]
-    with Image.open(path) as img:
-        pixels = np.asarray(img.convert("L" if channels == 1 else "RGB").resize((width, height)), dtype=np.float32)
-    pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
-    return (pixels / 255.0)[None]
+    return images.read_image(path, (height, width), channels)[None]
 
 
 def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> list[dict]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data import images
 from engine.data.raw import RawData
 from engine.errors import DataError
 
@@ -159,15 +160,7 @@ def image_color(section: dict) -> str:
 
 def read_image(path: Path, size: tuple[int, int], color: str) -> np.ndarray:
     """One image as float32 (channels, height, width) in [0, 1]; DataError naming the file it cannot read."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            pixels = np.asarray(img.convert("L" if color == "grayscale" else "RGB").resize(size[::-1], Image.BILINEAR))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"Cannot read image '{path}': {exc}. Remove or replace the file.") from exc
-    pixels = pixels.astype(np.float32) / 255.0
-    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return images.read_image(path, size, 1 if color == "grayscale" else 3)
 
 
 def load_image_folder(section: dict) -> RawData:

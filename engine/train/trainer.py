@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine import runstate
 from engine.compile import compile_graph
 from engine.data import PreparedData, load_data
 from engine.device import choose_device, device_name
@@ -28,6 +29,7 @@ from engine.graph import Graph
 from engine.runs import BEST, DATA, METRICS, Run, open_run, write_json
 from engine.train import checkpoint, distributed
 from engine.train.config import TrainingConfig
+from engine.train.divergence import DivergenceGuard
 from engine.train.events import (
     Activations,
     BatchEnded,
@@ -40,6 +42,7 @@ from engine.train.events import (
     RunFailed,
     RunFinished,
     RunStarted,
+    truncate_log,
 )
 from engine.train.metrics import Metrics
 from engine.train.optim import Schedule, make_optimizer, set_lr
@@ -117,6 +120,7 @@ class Trainer:
     control with `trainer.control`; `fit()` returns a TrainResult or raises TrainingError after RunFailed.
     """
 
+    @runstate.marks_failed_start
     def __init__(self, graph: Graph, config: TrainingConfig | None = None, data: PreparedData | None = None, *,
                  run: Run | None = None, control: ControlToken | None = None, bus: EventBus | None = None,
                  device: str | None = None) -> None:
@@ -167,6 +171,10 @@ class Trainer:
         self._next_summary = 0.0
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future] = []
+        self.divergence = DivergenceGuard()
+        self._run_lock: runstate.RunLock | None = None
+        self._run_writer: runstate.RunWriter | None = None
+        self._events_cut: int | None = None
 
     # ---- setup helpers -------------------------------------------------------------------
     def _precision(self) -> str:
@@ -208,6 +216,8 @@ class Trainer:
     def emit(self, event: Event) -> None:
         if self.dist.main:
             self.bus.emit(event)
+            if self._run_writer is not None:
+                self._run_writer.observe(event)
 
     def _run_started(self) -> RunStarted:
         return RunStarted(
@@ -264,6 +274,10 @@ class Trainer:
         started = time.time()
         self._pending_finite = None
         self._schedule_checkpoint()
+        if self.run is not None:
+            self._run_writer = runstate.RunWriter(self.run.path, self._run_lock)  # refuses a second writer
+            if self._resumed:  # the events after the checkpoint belong to the lost part of the run
+                truncate_log(self.run.events_path, self._events_cut)
         try:
             if self.run is not None:
                 self.bus.log_to(self.run.events_path)
@@ -283,7 +297,8 @@ class Trainer:
             self._fail_nonfinite(exc)
         except DeepWireError as exc:
             self._settle_writes()
-            self.emit(RunFailed(str(exc), getattr(exc, "node_id", None), "", self.epoch, self.step))
+            self.emit(RunFailed(getattr(exc, "summary", str(exc)), getattr(exc, "node_id", None),
+                                getattr(exc, "hint", ""), self.epoch, self.step))
             raise
         except Exception as exc:
             self._settle_writes()
@@ -295,6 +310,8 @@ class Trainer:
                 self._writer.shutdown(wait=True)
                 self._writer = None
             self.bus.close()
+            if self._run_writer is not None:
+                self._run_writer.close()
             self.net = self.model  # free the DDP reducer while its process group still exists
             distributed.shutdown(self.dist)
 
@@ -350,7 +367,9 @@ class Trainer:
                 self._summaries()
             if now >= next_event:
                 next_event = now + interval
-                self.emit(BatchEnded(epoch, index + 1, batches_per_epoch, self.step, loss.detach().item(), lr))
+                value = loss.detach().item()
+                self.divergence.check(value, f"epoch {epoch}, batch {index + 1}")
+                self.emit(BatchEnded(epoch, index + 1, batches_per_epoch, self.step, value, lr))
             if now >= self._next_checkpoint:
                 self._settle_finite()
                 self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
@@ -398,6 +417,7 @@ class Trainer:
         """Validate, record, checkpoint; True when early stopping ends the run."""
         cfg = self.config
         train = self._train_metrics.compute(self._reduce)
+        self.divergence.check(train.get("loss"), f"the end of epoch {self.epoch + 1}")
         if self.sync_grads:
             distributed.broadcast_state(self.model, self.dist, params=False)  # one set of BatchNorm statistics
         val = self.evaluate("val")
@@ -501,7 +521,7 @@ class Trainer:
         info = {"epoch": self.epoch, "batch": self.batch_in_epoch if metrics else 0, "step": self.step,
                 "elapsed": elapsed, "rng": rng_plain, "schedule": self.schedule.state_dict(),
                 "best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
-                "history": self.history, "epochs": self.config.epochs}
+                "history": self.history, "epochs": self.config.epochs, "events_bytes": self.bus.log_size()}
         weights, tensors = checkpoint.cpu_state(self.model), checkpoint.cpu_copy(tensors)
         tensors["best_state"] = checkpoint.on_cpu(self.best_state or {})
         done = CheckpointSaved(self.epoch, self.step, str(self.run.checkpoint_dir / "last.safetensors"), "last")
@@ -544,6 +564,15 @@ class Trainer:
     def load_checkpoint(self) -> None:
         """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters."""
         weights, tensors, info = checkpoint.load_checkpoint(self.run)
+        try:
+            self._restore(weights, tensors, info)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            raise TrainingError(f"the checkpoint of run {self.run.id} does not fit its project ({exc}); train the "
+                                "project again") from None
+        self._events_cut = info.get("events_bytes")
+        self._resumed = True
+
+    def _restore(self, weights: dict, tensors: dict, info: dict) -> None:
         self.model.load_state_dict(weights)
         for opt, state in zip(self.optimizers, tensors["optimizers"], strict=True):
             opt.load_state_dict(state)
@@ -560,21 +589,26 @@ class Trainer:
         if self.batch_in_epoch:
             self._partial = {"gen": tensors["gen"], "metrics": tensors["metrics"], "elapsed": info["elapsed"]}
         checkpoint.set_rng_state(tensors["rng"], info["rng"])
-        self._resumed = True
 
     @classmethod
     def resume(cls, run_path: str | Path, epochs: int | None = None, **kwargs) -> Trainer:
         """A Trainer that continues the run in `run_path` (to `epochs` in total, default: as configured)."""
         run = open_run(run_path)
-        graph = run.graph
-        config = TrainingConfig.from_dict(graph.training)
-        if epochs is not None:
-            config = config.replace(epochs=epochs)
-        trainer = cls(graph, config, run=run, **kwargs)
-        trainer.load_checkpoint()
-        if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
-            raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
-                                f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
+        lock = runstate.acquire(run.path)  # a second `resume` of the same run refuses here
+        try:
+            graph = run.graph
+            config = TrainingConfig.from_dict(graph.training)
+            if epochs is not None:
+                config = config.replace(epochs=epochs)
+            trainer = cls(graph, config, run=run, **kwargs)
+            trainer.load_checkpoint()
+            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
+                raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
+                                    f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
+        except BaseException:
+            lock.release()
+            raise
+        trainer._run_lock = lock
         return trainer
 
 
