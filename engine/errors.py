@@ -33,6 +33,10 @@ class ExportError(DeepWireError):
     """An export that failed or whose check did not pass."""
 
 
+class DataWarning(UserWarning):
+    """Data that loads but may not mean what the user thinks (a CSV first row of numbers read as data)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding, pinned to a node so the canvas can colour it."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import images, text
+from engine import safeio
+from engine.data import csvfile, images, text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
@@ -67,11 +68,19 @@ def _from_export(folder: Path, main: Path | None) -> Predictor:
                               "(its load_model function) in your own Python code if you trust it")
         return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
     if main.suffix == ".pt":
-        return Predictor(record, _torch_forward(torch.jit.load(str(main))))
+        try:
+            return Predictor(record, _torch_forward(torch.jit.load(str(main), map_location="cpu")))
+        except Exception as exc:  # noqa: BLE001  any damaged archive
+            raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
+                              "again") from None
     if main.suffix == ".onnx":
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+        try:
+            session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
+            raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
+                              "again") from None
         names = [i.name for i in session.get_inputs()]
         return Predictor(record, lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0])
     raise ExportError(f"{main}: not a model file DeepWire exports")
@@ -85,14 +94,14 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
     suffix = path.suffix.lower()
     specs = record["inputs"]
     if suffix == ".npy":
-        return [np.load(path, allow_pickle=False)]
+        return [safeio.load_npy(path)]
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
-            missing = [k for k in keys if k not in archive]
-            if missing:
-                raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
-            return [archive[k] for k in keys]
+        archive = safeio.load_npz(path)
+        keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
+        missing = [k for k in keys if k not in archive]
+        if missing:
+            raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
+        return [archive[k] for k in keys]
     if record.get("text") and suffix in (".csv", ".txt"):
         return [_texts(path, record["text"])]
     if suffix == ".csv":
@@ -103,9 +112,7 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
 
 
 def _csv(path: Path, spec: dict) -> np.ndarray:
-    import pandas as pd
-
-    frame = pd.read_csv(path).select_dtypes("number")
+    frame = csvfile.read_table(path, {}).select_dtypes("number")
     width = int(np.prod(spec["shape"]))
     if frame.shape[1] < width:
         raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
@@ -121,11 +128,12 @@ def _texts(path: Path, info: dict) -> np.ndarray:
 def read_texts(path: Path, column: str) -> list[str]:
     """The texts of a .txt file (one per non-empty line) or of a CSV's `column` (else its first text column)."""
     if path.suffix.lower() == ".txt":
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from None
     else:
-        import pandas as pd
-
-        frame = pd.read_csv(path)
+        frame = csvfile.read_table(path, {})
         found = column if column in frame.columns else next(
             (c for c in frame.columns if frame[c].dtype == object), None)
         if found is None:

@@ -120,6 +120,28 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
                         "numpy.savez from numeric arrays.") from None
 
 
+def zip_names(path: Path) -> list[str]:
+    """The member names of a zip (.npz) archive; DataError when it is not one."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({_npy_reason(Path(path), exc)}).") from None
+
+
+def zip_size(path: Path) -> int:
+    """Bytes the members of a zip (.npz) archive take once unpacked."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({_npy_reason(Path(path), exc)}).") from None
+
+
 def _npy_reason(path: Path, exc: BaseException) -> str:
     with contextlib.suppress(OSError):
         size = path.stat().st_size

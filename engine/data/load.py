@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from engine import safeio
 from engine.data import augment, files, preprocess, streaming, text
 from engine.data.builtin import builtin_info, load_builtin
 from engine.data.prepared import PreparedData, Split, StreamSplit
@@ -80,8 +80,7 @@ def _memory_bytes(section: dict) -> int:
     if source == "image_folder":
         return files.decoded_image_bytes(section)
     if source == "npz":
-        with zipfile.ZipFile(files.existing_file(section.get("path"), "path")) as archive:
-            return sum(info.file_size for info in archive.infolist())
+        return safeio.zip_size(files.existing_file(section.get("path"), "path"))
     if source in ("csv", "npy"):
         return files.existing_file(section.get("x_path") or section.get("path"), "path").stat().st_size
     return 0

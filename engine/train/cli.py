@@ -16,7 +16,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from engine.errors import DeepWireError
 from engine.runs import create_run, default_run_dir, list_runs
+from engine.runstate import read_state
 from engine.templates import load_project
 from engine.train import distributed
 from engine.train.config import TrainingConfig
@@ -166,18 +168,27 @@ def run_runs(args: argparse.Namespace) -> int:
     table = Table(title=f"runs in {root}")
     for col in ("run", "study", "project", "epochs", "ended", "best epoch", "best metrics"):
         table.add_column(col)
+    notes = []
     for run in runs:
-        metrics = run.metrics()
-        project, study = run.graph.name, run.study or "-"
+        state = read_state(run)
+        try:
+            metrics = run.metrics() if state.state in ("completed", "stopped") else {}
+            project, study = run.graph.name, run.study or "-"
+        except DeepWireError as exc:
+            table.add_row(run.id, run.study or "-", "?", "-", "corrupt", "-", "-")
+            notes.append(f"{run.id}: corrupt: {exc}")
+            continue
+        if state.message and state.state in ("failed", "corrupt"):
+            notes.append(f"{run.id}: {state.state}: {state.message}")
         if not metrics:
-            last = run.events()[-1:] if run.events_path.exists() else []
-            state = "failed" if last and isinstance(last[0], RunFailed) else "running or cut off"
-            table.add_row(run.id, study, project, "-", state, "-", "-")
+            table.add_row(run.id, study, project, "-", state.label, "-", "-")
             continue
         best = metrics.get("best") or {}
         val = {k: v for k, v in best.items() if k.startswith("val_")} or best
-        shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3])
-        table.add_row(run.id, study, project, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3] if isinstance(v, int | float))
+        table.add_row(run.id, study, project, str(metrics.get("epochs_done", "-")), state.label,
                       str(metrics.get("best_epoch") or "-"), shown)
     console.print(table)
+    for note in notes:
+        console.print(note, markup=False)
     return 0
