@@ -37,7 +37,16 @@ class Sample:
 
 
 def with_defaults(section: dict, seed: int | None = None) -> dict:
-    """A copy of `section` with every missing key filled in; DataError for an unknown source or task."""
+    """A copy of `section` with every missing key filled in; DataError for a missing or unknown source or task.
+
+    The source or a built-in set's name must be given: a project without data never trains on a default set.
+    """
+    if not isinstance(section, dict) or ("source" not in section and not section.get("name")):
+        raise DataError("The project has no data section (or it names no 'source'); choose the data to train on "
+                        "in the Data panel, or add e.g. \"data\": {\"source\": \"builtin\", \"name\": \"digits\"}.")
+    if section.get("source", "builtin") == "builtin" and not section.get("name"):
+        raise DataError("The data section uses a built-in dataset but names none; set 'name' (deepwire datasets "
+                        "lists them).")
     out = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
     split = {**DEFAULTS["split"], **({"seed": seed} if seed is not None else {}), **section.get("split", {})}
     out["split"] = split
