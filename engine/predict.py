@@ -133,7 +133,7 @@ def read_texts(path: Path, column: str) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from None
     else:
-        frame = csvfile.read_table(path, {})
+        frame = csvfile.read_table(path, {"delimiter": ","})  # one column of sentences is fine here
         found = column if column in frame.columns else next(
             (c for c in frame.columns if frame[c].dtype == object), None)
         if found is None:

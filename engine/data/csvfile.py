@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def first_row(path: Path, delimiter: str) -> list[str]:
             line = fh.readline()
     except OSError:
         return []
+    if len(delimiter) != 1:  # a regular expression such as "\\s+"
+        return [c for c in re.split(delimiter, line.strip()) if c] if line.strip() else []
     return next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
 
 
@@ -44,7 +47,12 @@ def has_header(path: Path, section: dict) -> bool:
     if header != "auto":
         return bool(header)
     cells = first_row(path, section.get("delimiter", ","))
-    if not cells or not all(c.strip() and _number(c.strip()) for c in cells):
+    numeric = [c for c in cells if c.strip() and _number(c.strip())]
+    if not cells or len(numeric) < len(cells):
+        if numeric:
+            warnings.warn(f"CSV '{path}': its header row has numbers as column names ({', '.join(numeric[:4])}); if "
+                          "that row is data (or a note such as sample counts), remove it or set \"header\": false",
+                          DataWarning, stacklevel=2)
         return True
     shown = ", ".join(cells[:4]) + (", ..." if len(cells) > 4 else "")
     warnings.warn(f"CSV '{path}': the first row ({shown}) is all numbers, so it is read as data and the columns are "
@@ -61,11 +69,29 @@ def column_names(count: int) -> list[str]:
 def read_table(path: Path, section: dict):
     """The whole CSV as a DataFrame, with a header row or (detected or set) without one."""
     sep = section.get("delimiter", ",")
+    if "delimiter" not in section:
+        _check_delimiter(path)
     if has_header(path, section):
         return safeio.read_csv(path, sep=sep)
     frame = safeio.read_csv(path, sep=sep, header=None)
     frame.columns = column_names(frame.shape[1])
     return frame
+
+
+def _check_delimiter(path: Path) -> None:
+    """DataError when a file without commas is clearly split by another character (tab, ';', '|', space)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = [fh.readline().rstrip("\r\n") for _ in range(2)]
+    except OSError:
+        return
+    if not lines[0] or any("," in line for line in lines):
+        return
+    for sep, name in (("\t", "a tab (\"\\t\")"), (";", "';'"), ("|", "'|'"), (" ", "spaces")):
+        counts = {len(line.split(sep)) for line in lines if line}
+        if len(counts) == 1 and counts.pop() > 1:
+            raise DataError(f"CSV '{path}' has no commas; its columns look separated by {name}. Set \"delimiter\" "
+                            "in the data section" + (" (\"\\\\s+\" for spaces)" if sep == " " else "") + ".")
 
 
 def header_columns(path: Path, section: dict) -> tuple[list[str], bool]:
