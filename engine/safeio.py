@@ -149,10 +149,12 @@ def _npy_reason(path: Path, exc: BaseException) -> str:
             return "the file is empty"
         with open(path, "rb") as fh:
             head = fh.read(64)
-        if "pickle" in str(exc) or "Object arrays" in str(exc):
-            return "it holds Python objects, which DeepWire never unpickles; save numbers instead"
         if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
             return "it is a text file (CSV?), not a binary numpy file; use source 'csv' for a table"
+        if "Object arrays" in str(exc) or (head.startswith(b"\x93NUMPY") and "pickle" in str(exc)):
+            return "it holds Python objects, which DeepWire never unpickles; save numbers instead"
+        if "pickle" in str(exc):
+            return "it is not a numpy file (no .npy header)"
     return _reason(exc)
 
 
