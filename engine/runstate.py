@@ -151,33 +151,6 @@ def read_state(run) -> RunState:
         return RunState("corrupt", str(exc))
 
 
-class RunWriter:
-    """Keeps a run folder's state true while a trainer writes it: running (lock held), then how it ended."""
-
-    def __init__(self, run_path: Path, lock: RunLock | None = None) -> None:
-        self.path = Path(run_path)
-        self.lock = lock if lock is not None and lock.held else acquire(self.path)
-        self.ended = False
-        write(self.path, "running")
-
-    def observe(self, event) -> None:
-        """Record the end a RunFinished or RunFailed event reports."""
-        from engine.train.events import RunFailed, RunFinished
-
-        if isinstance(event, RunFinished):
-            write(self.path, "stopped" if event.reason == "stopped" else "completed", reason=event.reason)
-            self.ended = True
-        elif isinstance(event, RunFailed):
-            write(self.path, "failed", event.message + (f" Hint: {event.hint}" if event.hint else ""))
-            self.ended = True
-
-    def close(self) -> None:
-        """Release the lock; a run that neither finished nor failed (interrupted) says so."""
-        if not self.ended:
-            write(self.path, "interrupted", "training ended without finishing")
-        self.lock.release()
-
-
 def mark_failed_start(run_path: Path, exc: BaseException) -> None:
     """A run whose trainer could not even be built is failed (and never offered for resume)."""
     path = Path(run_path)
@@ -194,6 +167,9 @@ def marks_failed_start(init):
         try:
             init(self, *args, **kwargs)
         except BaseException as exc:
+            recorder = getattr(self, "recorder", None)  # the trainer's RunRecorder, holding the lock
+            if recorder is not None:
+                recorder.release()
             run = kwargs.get("run")
             if run is not None:
                 mark_failed_start(run.path, exc)

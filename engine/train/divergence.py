@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from engine.errors import TrainingError
+from engine.train.callbacks import Callback, Due, EpochSummary
+from engine.train.context import TrainContext
 
 GROWTH = 1e4
 """How many times its first value the loss may grow before the run counts as diverged."""
@@ -24,7 +28,7 @@ class Diverged(TrainingError):
 
 
 class DivergenceGuard:
-    """Fed the losses the trainer already reads (thinned batch losses, epoch losses); raises Diverged."""
+    """Fed losses as they come; raises Diverged once one is `growth` times the first."""
 
     def __init__(self, growth: float = GROWTH) -> None:
         self.growth = growth
@@ -40,3 +44,21 @@ class DivergenceGuard:
         if loss > reference * self.growth:
             raise Diverged(f"The training loss diverged at {where}: {loss:.3g}, more than {self.growth:.0e} times "
                            f"its first value {self.first:.3g}")
+
+
+class DivergenceStop(Callback):
+    """Checks the training loss at the rate BatchEnded events read it, and each epoch's mean training loss."""
+
+    def __init__(self) -> None:
+        self.guard = DivergenceGuard()
+
+    def on_fit_start(self, ctx: TrainContext) -> None:
+        self.guard = DivergenceGuard()  # a resumed run measures growth from where it continues
+        self.interval = 1.0 / ctx.config.events.batch_rate_hz
+
+    def on_batch_end(self, ctx: TrainContext, loss: torch.Tensor, now: float) -> Due:
+        self.guard.check(loss.detach().item(), f"epoch {ctx.epoch + 1}, batch {ctx.batch_in_epoch}")
+        return 0, now + self.interval
+
+    def on_epoch_end(self, ctx: TrainContext, summary: EpochSummary) -> None:
+        self.guard.check(summary.train.get("loss"), f"the end of epoch {summary.epoch}")
