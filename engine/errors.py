@@ -37,6 +37,10 @@ class DataWarning(UserWarning):
     """Data that loads but may not mean what the user thinks (a CSV first row of numbers read as data)."""
 
 
+class WeightsError(DeepWireError):
+    """A weights file (safetensors, saved state_dict, run or export folder) that cannot be read or used."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding, pinned to a node so the canvas can colour it."""

@@ -73,6 +73,25 @@ def finish(x: np.ndarray, y: np.ndarray | None, task: str | None, source: str, t
     return RawData((x,), target, task, class_names=names)
 
 
+def multitask_data(x: np.ndarray, frame, targets: list[str], source: str) -> RawData:
+    """Several target columns for several Output nodes: each column is a field named after it; text columns
+    become class ids (their classes kept per field), numeric columns stay numbers."""
+    if not targets:
+        raise DataError(f"{source}: task 'multitask' needs target columns; list them in 'target'.")
+    columns, classes = [], {}
+    for name in targets:
+        values = frame[name].to_numpy()
+        if values.dtype.kind in "OUSb":
+            ids, classes[name] = encode_target(values, "multiclass", source)
+            values = ids
+        elif frame[name].isna().any():
+            raise DataError(f"{source}: target column '{name}' has empty cells; fill them or set \"dropna\": true.")
+        columns.append(values.astype(np.float32))
+    fields = {name: (i, i + 1) for i, name in enumerate(targets)}
+    return RawData((x.astype(np.float32),), np.stack(columns, axis=1), "multitask", target_fields=fields,
+                   field_classes=classes or None)
+
+
 def load_csv(section: dict) -> RawData:
     """A CSV table: numeric `features` columns (default: all but the target) and a `target` column (or list)."""
     path = existing_file(section.get("path"), "path")
@@ -88,6 +107,8 @@ def load_csv(section: dict) -> RawData:
                             "encode it as numbers or leave it out of 'features'.")
         if frame[col].isna().any():
             raise DataError(f"CSV '{path}': feature column '{col}' has empty cells; fill them or set \"dropna\": true.")
+    if section.get("task") == "multitask":
+        return multitask_data(frame[features].to_numpy(), frame, targets, f"CSV '{path}'")
     y = None
     if targets:
         y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
@@ -116,6 +137,8 @@ def csv_columns(section: dict, columns: list[str], path: Path) -> tuple[list[str
     """The feature and target column names, checked against the file's header."""
     target = section.get("target", columns[-1] if section.get("task") != "autoencoder" else None)
     targets = [target] if isinstance(target, str) else list(target or [])
+    if section.get("task") == "multitask" and isinstance(target, str):  # "kind, size": one column per Output
+        targets = [t.strip() for t in target.split(",") if t.strip()]
     features = list(section.get("features") or [c for c in columns if c not in targets])
     missing = [c for c in features + targets if c not in columns]
     if missing:
@@ -139,9 +162,14 @@ def image_files(section: dict) -> list[tuple[Path, str]]:
     return listing
 
 
+IMAGE_SIZE = (28, 28)
+"""The (height, width) images are resized to when the data section does not say."""
+COLORS = ("grayscale", "rgb")
+
+
 def image_size(section: dict) -> tuple[int, int]:
     """The (height, width) every image is resized to."""
-    height, width = (int(v) for v in section.get("size", (28, 28)))
+    height, width = (int(v) for v in section.get("size", IMAGE_SIZE))
     if height < 1 or width < 1:
         raise DataError(f"Image folder '{section.get('path')}': size must be two positive numbers, not {[height, width]}.")
     return height, width
@@ -149,8 +177,8 @@ def image_size(section: dict) -> tuple[int, int]:
 
 def image_color(section: dict) -> str:
     """'grayscale' (1 channel) or 'rgb' (3 channels)."""
-    color = section.get("color", "grayscale")
-    if color not in ("grayscale", "rgb"):
+    color = section.get("color", COLORS[0])
+    if color not in COLORS:
         raise DataError(f"Image folder '{section.get('path')}': color must be 'grayscale' or 'rgb', not '{color}'.")
     return color
 

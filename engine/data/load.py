@@ -25,6 +25,8 @@ DEFAULTS = {
     "resident_max_mb": 1024,     # in-memory splits up to this size are batched on the device
     "workers": 2,                # DataLoader workers for larger and streamed data
 }
+FILE_NORMALIZE = "standardize"
+"""The normalization of data read from files (a built-in dataset has its own)."""
 
 
 @dataclass
@@ -55,7 +57,7 @@ def with_defaults(section: dict, seed: int | None = None) -> dict:
     if out.get("task") is not None and out["task"] not in TASKS:
         raise DataError(f"Unknown task '{out['task']}'; use one of {list(TASKS)}.")
     if "normalize" not in out:
-        out["normalize"] = builtin_info(out["name"]).normalize if out["source"] == "builtin" else "standardize"
+        out["normalize"] = builtin_info(out["name"]).normalize if out["source"] == "builtin" else FILE_NORMALIZE
     if out["normalize"] not in preprocess.METHODS:
         raise DataError(f"Unknown normalization '{out['normalize']}'; use one of {list(preprocess.METHODS)}.")
     out["augment"] = augment.augment_options(out["augment"])
@@ -138,7 +140,7 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
         tuple(raw.target.shape[1:]),
         len(names) if names else (raw.target.shape[-1] if raw.task == "multilabel" else None), names, norm,
         raw.vocab_sizes, section["augment"], _describe_source(section),
-        float(section["resident_max_mb"]), int(section["workers"]), text_info,
+        float(section["resident_max_mb"]), int(section["workers"]), text_info, raw.target_fields, raw.field_classes,
     )
 
 
