@@ -95,7 +95,7 @@ def load_npy(path: Path, what: str = "array", mmap: bool = False) -> np.ndarray:
         array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file ({what})") from None
-    except (ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # noqa: BLE001  a damaged header raises ValueError, EOFError, TokenError, SyntaxError...
         raise DataError(f"{path}: not a readable .npy array ({_npy_reason(path, exc)}). Save it with numpy.save "
                         "from a numeric array.") from None
     if not isinstance(array, np.ndarray):
