@@ -126,6 +126,9 @@ def test_a_csv_without_a_header_keeps_its_first_row_and_warns(tmp_path):
     with pytest.warns(DataWarning, match="read as data"):
         data = load_data({"source": "csv", "path": str(path), "normalize": "none", "split": {"val": 0, "test": 0}})
     assert len(data.train) == 40  # the first row is a sample, not column names
+    with pytest.warns(DataWarning, match="read as data"):
+        streamed = load_data({"source": "csv", "path": str(path), "stream": True, "split": {"val": 0, "test": 0}})
+    assert len(streamed.train) == 40  # read in chunks, the first row is a sample too
     assert sorted(data.train.inputs[0][:, 0].tolist()) == pytest.approx(sorted(rows[:, 0].tolist()), abs=1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

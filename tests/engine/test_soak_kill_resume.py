@@ -63,7 +63,7 @@ def test_twenty_kills_and_resumes_end_like_an_uninterrupted_run(tmp_path):
         child = ctx.Process(target=_train, args=(str(run.path), resume))
         child.start()
         if not resume:  # the first kill comes after the first checkpoint, so there is something to resume
-            _wait_for(lambda: last_json.exists() or not child.is_alive(), 60)
+            _wait_for(lambda c=child: last_json.exists() or not c.is_alive(), 60)
         if kills < KILLS:
             time.sleep(rng.uniform(0.0, 0.4))
             if child.is_alive():
