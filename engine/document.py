@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine import subgraph
+from engine import finetune, subgraph
 from engine.datacheck import MATCH_DATA, check_data, match_data
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group, Node, coerce_param
+from engine.head import HeadTarget, adapt_head
 from engine.layers.registry import get_spec
 from engine.sections import SECTIONS
 from engine.validate import Validation, Validator
@@ -359,6 +360,22 @@ class Document:
             g.groups.append(Group(gid, name, ids))
             return gid
         return self.edit(f"insert block {name}", mutate)
+
+    # ---- fine-tuning (engine/finetune.py, engine/head.py) -------------------------------------------
+    def set_trainable(self, ids: list[str], trainable: bool) -> None:
+        """Freeze or unfreeze exactly the nodes `ids` (a frozen group's other nodes stay frozen)."""
+        self.edit("unfreeze" if trainable else "freeze", lambda g: finetune.set_trainable(g, ids, trainable))
+
+    def set_group_trainable(self, group_id: str, trainable: bool) -> None:
+        self.edit("unfreeze group" if trainable else "freeze group",
+                  lambda g: finetune.set_group_trainable(g, group_id, trainable))
+
+    def set_lr_mult(self, ids: list[str], mult: float) -> None:
+        self.edit(f"lr x{mult:g}", lambda g: finetune.set_lr_mult(g, ids, mult))
+
+    def adapt_head(self, target: HeadTarget) -> list[str]:
+        """Resize (or add) the last layer for `target` (engine.head.head_target reads it from the data)."""
+        return self.edit("adapt head to the data", lambda g: adapt_head(g, target))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], name: str = "move") -> None:
         moves = {nid: (tuple(self.graph.node(nid).pos), (float(p[0]), float(p[1]))) for nid, p in positions.items()

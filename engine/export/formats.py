@@ -95,10 +95,12 @@ def write_python(graph: Graph, model: fx.GraphModule, main: Path, inputs, record
     save_weights(model, weights)
     train = folder / "train.py"
     train.write_text(train_source(graph, model_class_name(graph, model), model.deepwire_targets), encoding="utf-8")
+    project = folder / "project.json"
+    graph.save(project)  # lets `deepwire predict` read the export without importing model.py
     standalone = load_standalone(main)
     check = compare("python", _run(model, inputs), _run(standalone.load_model(weights), inputs),
                     len(inputs[0]), 1e-5, 1e-5)
-    return [main, weights, train], check
+    return [main, weights, train, project], check
 
 
 def load_standalone(path: Path):
@@ -160,16 +162,32 @@ def torch_forward(model: torch.nn.Module) -> Forward:
     return forward
 
 
-def _load_safetensors(main: Path, _folder: Path) -> Forward:
+def _load_safetensors(main: Path, folder: Path) -> Forward:
     from engine.export.reload import load_safetensors_export
 
+    if not (folder / "project.json").is_file():
+        raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
+                          "the model.py of a folder; export the run again, or run model.py yourself "
+                          "(its load_model function) in your own Python code if you trust it")
     return torch_forward(load_safetensors_export(main)[1])
+
+
+def _load_torchscript(main: Path, _folder: Path) -> Forward:
+    try:
+        return torch_forward(torch.jit.load(str(main), map_location="cpu"))
+    except Exception as exc:  # noqa: BLE001  any damaged archive
+        raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
+                          "again") from None
 
 
 def _load_onnx(main: Path, _folder: Path) -> Forward:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
+        raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
+                          "again") from None
     names = [i.name for i in session.get_inputs()]
     return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0]
 
@@ -179,12 +197,12 @@ register_format(ExportFormat(
     "weights + project file; reloads into an identical DeepWire model", write_safetensors, _load_safetensors))
 register_format(ExportFormat(
     "torchscript", ".pt", "model.pt", "a .pt file that torch.jit.load runs without DeepWire", write_torchscript,
-    lambda main, _folder: torch_forward(torch.jit.load(str(main)))))
+    _load_torchscript))
 register_format(ExportFormat(
     "onnx", ".onnx", "model.onnx", "a .onnx model with a dynamic batch size, checked with onnxruntime", write_onnx,
     _load_onnx))
 register_format(ExportFormat(
     "python", ".py", "model.py", "standalone, readable PyTorch source + weights loader + train.py", write_python,
-    lambda main, folder: torch_forward(load_standalone(main).load_model(folder / "model.safetensors")),
+    lambda _main, folder: _load_safetensors(folder / "model.safetensors", folder),  # never runs model.py
     folder_only=True, precedence=1))
 

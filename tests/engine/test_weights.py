@@ -169,3 +169,45 @@ def test_export_folder_loads_back(tmp_path: Path):
     assert load_into(fresh, graph, source).complete
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value)
+
+
+def test_cli_weights_reports_and_use_writes_the_project(tmp_path: Path, capsys):
+    from engine.cli import main as cli_main
+    from engine.graph import Graph
+
+    graph, _ = _imported(classes=4)
+    graph.save(tmp_path / "small.json")
+    torch.save(_trained_like(SmallNet(classes=10)).state_dict(), tmp_path / "ten.pt")
+    assert cli_main(["weights", str(tmp_path / "small.json"), str(tmp_path / "ten.pt"), "--use"]) == 0
+    out = capsys.readouterr().out
+    assert "1 shape mismatch (head)" in out and "head (" in out and "[10, 32]" in out
+    assert Graph.load(tmp_path / "small.json").finetune == {"which": "best", "weights": "ten.pt"}
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert cli_main(["weights", str(tmp_path / "small.json"), str(tmp_path / "junk.pt")]) == 2
+    assert "cannot be read as weights" in capsys.readouterr().err
+
+
+def test_deepwire_import_carries_the_weights_into_training(tmp_path: Path, capsys):
+    from engine import finetune
+    from engine.cli import main as cli_main
+    from engine.graph import Graph
+    from engine.train.trainer import Trainer
+
+    source = tmp_path / "net.py"
+    source.write_text("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+                      "    def __init__(self):\n        super().__init__()\n        torch.manual_seed(7)\n"
+                      "        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU())\n        self.fc = nn.Linear(8, 3)\n\n"
+                      "    def forward(self, x):\n        return self.fc(self.body(x))\n")
+    out = tmp_path / "net.json"
+    assert cli_main(["import", str(source), "--input-shape", "4", "--task", "multiclass", "--out", str(out)]) == 0
+    graph = Graph.load(out)
+    assert graph.finetune == {"weights": "net.safetensors"}
+    graph.data = {"source": "builtin", "name": "iris"}
+    trainer = Trainer(finetune.resolved(graph, tmp_path))
+    assert trainer.finetuning.report.complete
+    torch.manual_seed(7)
+    original = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    head = nn.Linear(8, 3)
+    x = torch.randn(6, 4)
+    with torch.no_grad():
+        assert torch.equal(trainer.model(x), head(original(x)))
