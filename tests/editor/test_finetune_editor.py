@@ -67,6 +67,14 @@ def test_load_weights_freeze_a_group_train_and_see_the_lock_and_counts(window, q
     controller.redo()
     assert controller.view.nodes[convs[0]].view._look.frozen and isinstance(item, GroupItem)
 
+    again = window.finetune.load_weights()
+    assert again.fresh_button.isVisible() and again.path_edit.text() == "pretrained.safetensors"
+    again.fresh_button.click()
+    assert "weights" not in controller.graph.finetune and controller.view.loaded == set()
+    controller.undo()
+    assert controller.graph.finetune["weights"] == "pretrained.safetensors"
+    qtbot.waitUntil(lambda: controller.view.loaded == weighted)  # the marks follow the undo (debounced)
+
     window.training.train()
     qtbot.waitUntil(lambda: not window.training.runner.busy, timeout=TIMEOUT_MS)
     run = window.training.runner.run_path

@@ -221,6 +221,11 @@ def test_summary_shows_trainable_and_frozen(tmp_path: Path, capsys):
     assert cli_main(["summary", str(tmp_path / "p.json")]) == 0
     out = capsys.readouterr().out
     assert "frozen 160)" in out and "frozen" in out.split("conv2d1", 1)[1].splitlines()[0]
+    assert "Initial weights" not in out
+    graph.finetune = {"weights": "w.safetensors"}
+    graph.save(tmp_path / "p.json")
+    assert cli_main(["summary", str(tmp_path / "p.json")]) == 0
+    assert "Initial weights: w.safetensors" in capsys.readouterr().out
 
 
 def test_adapt_head_resizes_the_last_dense_for_the_data():
