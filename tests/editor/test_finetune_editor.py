@@ -60,6 +60,8 @@ def test_load_weights_freeze_a_group_train_and_see_the_lock_and_counts(window, q
     action.trigger()
     assert all(controller.view.nodes[nid].view._look.frozen for nid in convs)
     assert not controller.view.nodes[controller.graph.by_name("fc1").id].view._look.frozen
+    controller.select_node(convs[0])
+    assert window.properties.status_label.text().endswith("parameters  ·  frozen")
     frozen_count = sum(controller.validation.param_counts[nid] for nid in convs)
     assert f"{frozen_count:,} frozen" in window.params_label.text()
     controller.undo()
