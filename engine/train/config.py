@@ -14,6 +14,7 @@ SCHEDULES = ("none", "step", "cosine", "one_cycle", "plateau")
 CLIPS = ("none", "norm", "value")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MODES = ("auto", "min", "max")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class TrainingConfig:
     huber_delta: float = 1.0
     margin: float = 1.0
     label_smoothing: float = 0.0
+    class_weights: str = "none"
+    """'balanced' weights each class's loss by how rare it is in the training split (cross-entropy, BCE)."""
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
@@ -124,7 +127,8 @@ class TrainingConfig:
 
     def _check(self) -> None:
         for key, choices in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                             ("clip", CLIPS), ("precision", PRECISIONS), ("monitor_mode", MODES)):
+                             ("clip", CLIPS), ("precision", PRECISIONS), ("monitor_mode", MODES),
+                             ("class_weights", CLASS_WEIGHTS)):
             if getattr(self, key) not in choices:
                 raise TrainingError(f"training.{key}: {getattr(self, key)!r} is not one of {', '.join(choices)}")
         positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
