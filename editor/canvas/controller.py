@@ -102,6 +102,10 @@ class CanvasController(QObject):
         self.undo_stack.push(SnapshotCommand(text, self.graph, before, after, self._refresh))
         return result
 
+    def edit(self, text: str, mutate: Callable[[Graph], Any]) -> Any:
+        """Apply `mutate(graph)` to nodes, wires and groups as one undoable step (for editor modules beyond the canvas)."""
+        return self._edit(text, mutate)
+
     def undo(self) -> None:
         self.undo_stack.undo()
 
