@@ -58,7 +58,9 @@ def _make_trainer(request: RunRequest, bus, control):
     if request.resume:
         return Trainer.resume(request.resume, request.epochs, bus=bus, control=control)
     graph = Graph.from_dict(request.project)
-    return Trainer(graph, run=create_run(graph, request.run_dir), bus=bus, control=control)
+    trainer = Trainer(graph, bus=bus, control=control)  # checks graph vs data first: a refused run leaves no folder
+    trainer.run = create_run(graph, request.run_dir)
+    return trainer
 
 
 def _failure(exc: BaseException) -> RunFailed:

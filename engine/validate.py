@@ -76,6 +76,15 @@ def validate(graph: Graph) -> Validation:
     return Validator().validate(graph)
 
 
+def validate_project(graph: Graph) -> Validation:
+    """Validate the graph and check it against its data (loaded, cached): no errors means a run will start."""
+    from engine.datacheck import check_data
+
+    result = validate(graph)
+    result.problems += check_data(graph, shapes=result.shapes)
+    return result
+
+
 def _label(node: Node) -> str:
     return f"{get_spec(node.type).title} '{node.name}'"
 

@@ -40,8 +40,7 @@ from engine.data import list_builtin, load_data, preview
 from engine.data.augment import DEFAULTS as AUGMENT_DEFAULTS
 from engine.data.load import DEFAULTS as DATA_DEFAULTS
 from engine.data.preprocess import METHODS
-from engine.layers.registry import get_spec
-from engine.layers.spec import Params
+from engine.datacheck import input_shape_of
 
 SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder", "Image folder"),
            ("npz", "NumPy file (.npz / .npy)"))
@@ -57,28 +56,13 @@ PREVIEW_COLUMNS = 8
 DEBOUNCE_MS = 300
 
 
-def input_params_for(shape: tuple[int, ...], dtype: str) -> dict:
-    """Input node params that declare one sample of `shape` and `dtype`."""
-    if dtype.startswith("int") and len(shape) == 1:
-        return {"kind": "tokens", "seq_len": shape[0]}
-    if len(shape) == 3:
-        return {"kind": "image", "channels": shape[0], "height": shape[1], "width": shape[2]}
-    if len(shape) == 2:
-        return {"kind": "sequence", "seq_len": shape[0], "features": shape[1]}
-    return {"kind": "features", "features": shape[0] if shape else 1}
-
-
-def input_shape_of(node) -> tuple[int, ...]:
-    shape, _dtype = get_spec(node.type).input_shape(Params(node.params))
-    return tuple(shape)
-
-
 def mismatches(graph, info: dict) -> list[tuple[str, tuple, tuple]]:
     """(Input node id, its shape, the data's shape) for each Input whose shape differs from its data input."""
     out = []
     for node, shape in zip(graph.input_nodes(), info.get("input_shapes", []), strict=False):
-        if input_shape_of(node) != tuple(shape):
-            out.append((node.id, input_shape_of(node), tuple(shape)))
+        have = input_shape_of(node)[0]
+        if have != tuple(shape):
+            out.append((node.id, have, tuple(shape)))
     return out
 
 
@@ -392,19 +376,8 @@ class DataPanel(QWidget):
         set_key(self.controller, "data", "size", [self.image_h.value(), self.image_w.value()])
 
     def match_input(self) -> None:
-        """Set each mismatched Input node's params to its data input's shape, as one undo step."""
-        if not self.info:
-            return
-        dtypes = self.info.get("input_dtypes", [])
-        stack = self.controller.undo_stack
-        stack.beginMacro("match Input to data")
-        try:
-            for index, (nid, _have, want) in enumerate(mismatches(self.controller.graph, self.info)):
-                dtype = dtypes[index] if index < len(dtypes) else "float32"
-                for name, value in input_params_for(want, dtype).items():
-                    self.controller.set_param(nid, name, value)
-        finally:
-            stack.endMacro()
+        """Set the Inputs and the Output to fit the loaded data, as one undo step (the nodes' "Match the data")."""
+        self.controller.match_data()
 
     # ---- model -> view -------------------------------------------------------------------------
     def _builtin_info(self):
@@ -456,6 +429,7 @@ class DataPanel(QWidget):
             self._fill_columns(section)
         if section != self._shown_section:
             self._shown_section = copy.deepcopy(section)
+            self.controller.data_info = None  # stale until the new data is loaded (no re-validation needed)
             self.summary.setText("Loading the data…")
             self._debounce.start()
         else:
@@ -513,6 +487,7 @@ class DataPanel(QWidget):
         if generation != self._generation:
             return
         self.info, self.samples = result
+        self.controller.set_data_info(self.info)
         self.error.hide()
         info = self.info
         splits = info["splits"]
@@ -535,6 +510,7 @@ class DataPanel(QWidget):
         if generation != self._generation:
             return
         self.info, self.samples = None, []
+        self.controller.set_data_info({"error": str(exc)})
         self.summary.setText("The data could not be loaded.")
         self.error.setText(str(exc))
         self.error.show()
@@ -592,7 +568,7 @@ class DataPanel(QWidget):
             self.match_button.hide()
             return
         if not wrong:
-            shapes = ", ".join(_fmt_shape(input_shape_of(n)) for n in inputs)
+            shapes = ", ".join(_fmt_shape(input_shape_of(n)[0]) for n in inputs)
             self.match_label.setText(f"<span style='color:{theme.OK_COLOR}'>✔ Input shape {shapes} matches the data."
                                      "</span>")
             self.match_button.hide()

@@ -201,6 +201,8 @@ class TrainingWorkspace(QObject):
         if self.runner.busy:
             return
         graph = self.controller.graph
+        if not self._ready_to_train():
+            return
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
@@ -210,6 +212,27 @@ class TrainingWorkspace(QObject):
         self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
+
+    def _ready_to_train(self) -> bool:
+        """False (and the first error shown on its node) when validation, data included, says the run would fail."""
+        validation = self.controller.validation
+        errors = validation.errors if validation is not None else []
+        if not errors:
+            return True
+        first = errors[0]
+        where = self.controller.graph.nodes.get(first.node_id or "")
+        if where is not None:
+            self.controller.select_node(where.id)
+            self.controller.center_on(where.id)
+        dock = getattr(self.window, "problems_dock", None)
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
+        count = len(errors)
+        self.training_panel.status.setText(
+            f"Not started: {count} problem{'s' if count != 1 else ''} to fix first ({first.message.rstrip('.')}). "
+            "Each has its fix on the node and under Problems.")
+        return False
 
     def resume(self) -> None:
         """Continue a paused run, or a stopped one from its checkpoint."""
@@ -274,7 +297,7 @@ class TrainingWorkspace(QObject):
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",
-                "stopped": "Stopped; Resume continues from the checkpoint"}[event.reason]
+                "stopped": "Stopped; Resume continues from the checkpoint"}.get(event.reason, f"Ended ({event.reason})")
         self.training_panel.status.setText(f"{text} after {event.epochs_done} epoch(s).")
         self.history.set_run_dir(self.run_dir())
         if event.reason != "stopped":

@@ -21,6 +21,7 @@ class Doctor:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.record = RunRecord()
+        self._param_counts: dict[str, int] | None = None
 
     def add(self, event: Event) -> None:
         self.record.add(event)
@@ -31,8 +32,9 @@ class Doctor:
 
     def diagnoses(self) -> list[Diagnosis]:
         """Every check's findings, errors first."""
-        ctx = Context(self.record, self.graph)
+        ctx = Context(self.record, self.graph, self._param_counts)
         found = [d for c in CHECKS for d in c.run(ctx)]
+        self._param_counts = ctx.param_counts  # the graph does not change during a run: validate it once
         return sorted(found, key=lambda d: SEVERITY_ORDER.get(d.severity, 3))
 
 

@@ -48,8 +48,10 @@ WIDE_TYPES = {"Dense": "units", "Conv1d": "out_channels", "Conv2d": "out_channel
 class Context:
     """A run's record with its graph, plus the graph facts several checks need."""
 
-    def __init__(self, record: RunRecord, graph: Graph) -> None:
+    def __init__(self, record: RunRecord, graph: Graph, param_counts: dict[str, int] | None = None) -> None:
         self.record, self.graph = record, graph
+        if param_counts is not None:
+            self.__dict__["param_counts"] = param_counts
 
     @cached_property
     def order(self) -> list[str]:

@@ -10,10 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox
 
-from editor.training.data_panel import DataPanel, input_params_for
+from editor.training.data_panel import DataPanel
 from editor.training.diagnosis import format_eta, gradient_warning, overfitting_hint
 from editor.training.live_plots import LivePlots
 from editor.training.training_panel import TrainingPanel, device_summary
+from engine.datacheck import input_params_for
 from engine.templates import load_project
 from engine.train.config import TrainingConfig
 from engine.train.events import BatchEnded, EpochEnded, Gradients, RunFailed, RunStarted
