@@ -16,6 +16,9 @@ from engine.graph import Edge, Graph
 from engine.runs import PROJECT, Run, open_run
 from engine.train.config import TrainingConfig
 
+SPLIT_ORDER = {"val": 0, "test": 1, "train": 2}
+"""Final metrics are listed validation first: those say whether a change helped."""
+
 
 @dataclass(frozen=True)
 class NodeChange:
@@ -192,7 +195,7 @@ def diff_settings(a: Graph, b: Graph) -> list[SettingChange]:
 
 
 def diff_sides(a: Side, b: Side) -> RunDiff:
-    names = list(dict.fromkeys([*a.final, *b.final]))
+    names = sorted(dict.fromkeys([*a.final, *b.final]), key=lambda n: SPLIT_ORDER.get(n.split("_", 1)[0], 3))
     metrics = [(n, a.final.get(n), b.final.get(n)) for n in names]
     return RunDiff(a, b, diff_graphs(a.graph, b.graph), diff_settings(a.graph, b.graph), metrics)
 

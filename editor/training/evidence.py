@@ -47,4 +47,7 @@ def draw_evidence(widget: pg.PlotWidget, evidence: Evidence | None) -> None:
     if evidence.x_ticks:
         step = max(1, len(evidence.x_ticks) // 10)
         bottom.setTicks([[(i, name) for i, name in enumerate(evidence.x_ticks) if i % step == 0]])
+        item.enableAutoRange(axis="y")
+        item.setXRange(-0.7, len(evidence.x_ticks) - 0.3, padding=0)  # room for the first and last names
+        return
     item.enableAutoRange()

@@ -112,6 +112,11 @@ def _finite(values: list[float]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
+def _rounded(value: float) -> str:
+    """A large factor to one significant digit, with thousands separators: 123456 -> '100,000'."""
+    return f"{float(f'{value:.1g}'):,.0f}"
+
+
 def _median(values: list[float]) -> float:
     values = _finite(values)
     return statistics.median(values) if values else math.nan
@@ -178,7 +183,7 @@ def vanishing_gradients(ctx: Context) -> list[Diagnosis]:
     return [Diagnosis(
         "vanishing_gradients", "Vanishing gradients", "warning", tuple(small),
         f"The layers nearest the input ({ctx.names(small)}) receive "
-        + (f"gradients about {1 / ratio:.0e} times smaller than" if ratio > 0 else "no gradient at all, unlike")
+        + (f"gradients about {_rounded(1 / ratio)} times smaller than" if ratio > 0 else "no gradient at all, unlike")
         + f" '{ctx.name(top_id)}', so they barely change while the last layers learn. Every layer the error "
         "signal passes through on its way back scales it; saturating activations such as Sigmoid and Tanh "
         "scale it by at most 0.25 or 1 each time, and many of them in a row shrink it towards zero. "
