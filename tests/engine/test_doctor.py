@@ -310,3 +310,15 @@ def test_diagnoses_are_json_and_have_finite_or_nan_evidence():
             for s in ev["series"]:
                 assert len(s["x"]) == len(s["y"]) and all(isinstance(v, float | int) for v in s["y"])
                 assert all(math.isfinite(v) or math.isnan(v) for v in s["y"])
+
+
+def test_the_why_not_learn_page_covers_every_check_and_remedy():
+    from pathlib import Path
+
+    from engine.doctor.checks import CHECKS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "why-not-learn.md").read_text(encoding="utf-8")
+    for c in CHECKS:
+        assert f"`{c.id}`" in page, c.id
+    for r in REMEDIES.values():
+        assert f"*{r.title}*" in page, r.title
