@@ -11,7 +11,15 @@ from editor.training.form import Field, SectionForm, combo, float_spin, int_spin
 from editor.training.widgets import banner, header
 from engine.device import choose_device, device_name, mps_available
 from engine.errors import TrainingError
-from engine.train.config import CLIPS, LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainingConfig
+from engine.train.config import (
+    CLASS_WEIGHTS,
+    CLIPS,
+    LOSSES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    TrainingConfig,
+)
 
 MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_auc", "val_mae", "val_rmse", "val_r2", "train_loss")
 
@@ -120,6 +128,8 @@ class TrainingPanel(QWidget):
                 Field("loss", "Loss", combo(LOSSES), "How far the predictions are from the targets; training lowers it. "
                       "auto follows the Output node's task (cross-entropy for classes, MSE for numbers)"),
                 Field("label_smoothing", "Label smoothing", float_spin(0, 0.5, 0.05, 2), "cross-entropy only"),
+                Field("class_weights", "Class weights", combo(CLASS_WEIGHTS),
+                      "balanced: rare classes count as much as common ones in the loss (classification)"),
             ]),
             ("Optimizer", [
                 Field("optimizer", "Optimizer", combo(OPTIMIZERS),
@@ -219,6 +229,7 @@ class TrainingPanel(QWidget):
             form.show_rows({path: shown for path, shown in {
                 "momentum": c.optimizer in ("sgd", "rmsprop"), "nesterov": c.optimizer == "sgd",
                 "label_smoothing": c.loss in ("auto", "cross_entropy"),
+                "class_weights": c.loss in ("auto", "cross_entropy", "bce"),
                 "step_size": c.schedule == "step", "gamma": c.schedule == "step",
                 "plateau_patience": c.schedule == "plateau", "plateau_factor": c.schedule == "plateau",
                 "clip_value": c.clip != "none", "early_stopping.patience": c.early_stopping.enabled,

@@ -289,7 +289,7 @@ def diverging(ctx: Context) -> list[Diagnosis]:
     start = r.initial_loss()
     recent = r.batch_loss[-5:] or r.loss()[-2:]
     blew_up = _failed_nonfinite(r) or any(not math.isfinite(v) for v in recent)
-    rising = (start is not None and start > 0 and len(r.epochs) >= 2 and recent
+    rising = (not _adversarial(r) and start is not None and start > 0 and len(r.epochs) >= 2 and recent
               and _median(recent) > DIVERGE_FACTOR * start)
     if not (blew_up or rising):
         return []
@@ -306,6 +306,11 @@ def diverging(ctx: Context) -> list[Diagnosis]:
         {"start": start, "last": _median(recent) if recent else math.nan})]
 
 
+def _adversarial(r: RunRecord) -> bool:
+    """A GAN's losses rise and fall by design (two networks play against each other): loss-shape checks skip it."""
+    return r.task == "gan"
+
+
 def _relative_change(values: list[float]) -> float:
     values = _finite(values)
     if len(values) < 2 or values[0] == 0:
@@ -315,7 +320,7 @@ def _relative_change(values: list[float]) -> float:
 
 def _plateaued(r: RunRecord) -> bool:
     loss, start = _finite(r.loss()), r.initial_loss()
-    if len(loss) < 4 or start is None or start <= 0:
+    if len(loss) < 4 or start is None or start <= 0 or _adversarial(r):
         return False
     half = loss[len(loss) // 2:]
     return _relative_change(half) < PLATEAU_CHANGE and loss[-1] > PLATEAU_LEVEL * start
@@ -341,7 +346,7 @@ def plateau(ctx: Context) -> list[Diagnosis]:
 def lr_too_high(ctx: Context) -> list[Diagnosis]:
     r = ctx.record
     loss = _finite(r.loss())
-    if len(loss) < 4 or diverging(ctx):
+    if len(loss) < 4 or _adversarial(r) or diverging(ctx):
         return []
     ups = sum(b > a * 1.02 for a, b in zip(loss, loss[1:], strict=False))
     start = r.initial_loss() or math.inf
@@ -363,7 +368,7 @@ def lr_too_high(ctx: Context) -> list[Diagnosis]:
 def lr_too_low(ctx: Context) -> list[Diagnosis]:
     r = ctx.record
     loss, start = _finite(r.loss()), r.initial_loss()
-    if len(loss) < 4 or start is None or start <= 0 or _plateaued(r):
+    if len(loss) < 4 or start is None or start <= 0 or _adversarial(r) or _plateaued(r):
         return []
     steady = all(b < a for a, b in zip(loss, loss[1:], strict=False))
     half = len(loss) // 2
@@ -389,7 +394,7 @@ def _largest(ctx: Context) -> list[str]:
 def overfitting(ctx: Context) -> list[Diagnosis]:
     r = ctx.record
     train, val = r.loss("train"), r.loss("val")
-    if len(_finite(val)) < 4 or len(_finite(train)) < 4:
+    if len(_finite(val)) < 4 or len(_finite(train)) < 4 or _adversarial(r):
         return []
     best = min(range(len(val)), key=lambda i: val[i] if math.isfinite(val[i]) else math.inf)
     if best >= len(val) - 1:

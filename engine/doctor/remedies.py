@@ -112,8 +112,10 @@ def _out_rank(g: Graph, node_id: str) -> int | None:
 
 
 def _norm_type(g: Graph, node_id: str) -> str:
-    """BatchNorm for vectors and images, LayerNorm for sequences (normalising each step's features)."""
+    """BatchNorm for vectors, 1-D signals (per channel) and images; LayerNorm for sequences (each step's features)."""
     rank = _out_rank(g, node_id)
+    if rank == 3 and g.nodes[node_id].type == "Conv1d":
+        return "BatchNorm1d"
     return {2: "BatchNorm1d", 4: "BatchNorm2d"}.get(rank or 0, "LayerNorm")
 
 

@@ -170,3 +170,21 @@ def test_compare_a_run_with_the_current_graph(qtbot, two_runs):
     assert view.result.b.label == "current graph" and view.result.b.final == {}
     assert view.canvas.node_badge(after.by_name("drop").id) == "+ added"
     assert all(view.metrics.item(r, 2).text() == "–" for r in range(view.metrics.rowCount()))
+
+
+def test_a_section_remedy_shows_in_the_training_panel_and_undoes(qtbot):
+    from editor.training.doctor_view import apply_remedy_edit
+    from editor.training.training_panel import TrainingPanel
+    from engine.doctor import Diagnosis
+
+    controller = CanvasController(graph=iris_mlp({"epochs": 2}))
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    output = controller.graph.by_name("output").id
+    d = Diagnosis("class_imbalance", "Class imbalance", "warning", (output,), "rare classes",
+                  remedies=("class_weights",))
+    assert "balanced" in apply_remedy_edit(controller, "class_weights", d)
+    assert panel.forms[0].fields["class_weights"].widget.currentText() == "balanced"
+    controller.undo()
+    assert "class_weights" not in controller.graph.training
+    assert panel.forms[0].fields["class_weights"].widget.currentText() == "none"
