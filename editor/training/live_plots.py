@@ -102,6 +102,9 @@ class RunSeries:
         return max(self.total_steps - self.last_batch.step, 0) / rate
 
 
+IDLE_TEXT = "Press Train to start a run; its loss, metrics and gradients appear here live."
+
+
 class LivePlots(QWidget):
     """The live view of a run; `names` maps node ids to the names shown in the gradient legend."""
 
@@ -113,7 +116,7 @@ class LivePlots(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("No run yet")
         self.progress.setValue(0)
-        self.stats = QLabel("Press Train to start a run; its loss, metrics and gradients appear here live.")
+        self.stats = QLabel(IDLE_TEXT)
         self.stats.setStyleSheet(f"color: {theme.MUTED};")
         self.stats.setWordWrap(True)
         self.gradient_banner = banner("warning")
@@ -180,6 +183,7 @@ class LivePlots(QWidget):
         self.overfit_banner.hide()
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
+        self.stats.setText("Loading the data and compiling the graph…")
         for item in self.curves.values():
             item.setData([], [])
         grads = self.plots["grads"].getPlotItem()
@@ -187,6 +191,11 @@ class LivePlots(QWidget):
             grads.removeItem(item)
         self._grad_curves = {}
         self.show_metrics(metrics if metrics is not None else self.shown)
+
+    def clear_run(self) -> None:
+        """Show no run at all (another project is open)."""
+        self.progress.setFormat("No run yet")
+        self.stats.setText(IDLE_TEXT)
 
     def add_events(self, events: list[Event]) -> None:
         """Take one tick of events and redraw what changed (one setData per curve)."""
