@@ -111,16 +111,24 @@ def test_the_doctor_follows_a_run_live_and_a_healthy_run_gets_nothing(doctor):
     assert view.diagnoses == [] and "no diagnosis" in view.status.text()
 
 
-def test_the_workspace_has_doctor_and_compare_tabs_fed_by_the_runner(window, qtbot, tmp_path):
+def test_the_workspace_doctor_follows_the_runner_and_apply_and_rerun_trains_the_fix(window, qtbot):
     ws = window.training
     ws.runner.backend = "thread"
     window.controller.load_graph(deep_sigmoid(epochs=6))
-    ws.train()
-    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=120_000)
-    assert "vanishing_gradients" in [d.id for d in ws.doctor.diagnoses]
-    assert ws.doctor.rerun_requested  # wired to Train
+    qtbot.waitUntil(lambda: not ws.data_panel.loading and "iris" in str((ws.data_panel.info or {}).get("source")),
+                    timeout=60_000)  # the data checks validate the graph against the loaded iris, not the default set
     titles = [ws.tabs.tabText(i) for i in range(ws.tabs.count())]
     assert "Doctor" in titles and "Compare" in titles
+    ws.train()
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=120_000)
+    ids = [d.id for d in ws.doctor.diagnoses]
+    assert "vanishing_gradients" in ids
+    ws.doctor.list.setCurrentRow(ids.index("vanishing_gradients"))
+    first_run = ws.runner.run_path
+    qtbot.mouseClick(ws.doctor.remedy_buttons["insert_batchnorm"][1], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ws.runner.run_path != first_run and not ws.runner.busy, timeout=120_000)
+    assert sum(n.type == "BatchNorm1d" for n in window.controller.graph.nodes.values()) == 8
+    assert "vanishing_gradients" not in [d.id for d in ws.doctor.diagnoses]
 
 
 @pytest.fixture
