@@ -156,7 +156,7 @@ def diff_graphs(a: Graph, b: Graph) -> GraphDiff:
             changes = {k: (before.params.get(k), after.params.get(k))
                        for k in dict.fromkeys([*before.params, *after.params])
                        if before.params.get(k) != after.params.get(k)}
-            for attr in ("type", "name", "shares"):
+            for attr in ("type", "name", "shares", "trainable", "lr_mult"):
                 if getattr(before, attr) != getattr(after, attr):
                     changes[attr] = (getattr(before, attr), getattr(after, attr))
             if changes:
@@ -186,7 +186,8 @@ def _training(graph: Graph) -> dict:
 
 def diff_settings(a: Graph, b: Graph) -> list[SettingChange]:
     out = []
-    for section, before, after in (("training", _training(a), _training(b)), ("data", a.data, b.data)):
+    for section, before, after in (("training", _training(a), _training(b)), ("data", a.data, b.data),
+                                   ("finetune", a.finetune, b.finetune)):
         fa, fb = _flat(before), _flat(after)
         for key in dict.fromkeys([*fa, *fb]):
             if fa.get(key) != fb.get(key):

@@ -23,9 +23,10 @@ def snapshot(graph: Graph) -> Snapshot:
 def restore(graph: Graph, snap: Snapshot) -> None:
     nodes, edges, groups = snap
     graph.nodes = {d["id"]: Node(d["id"], d["type"], d["name"], copy.deepcopy(d["params"]), tuple(d["pos"]),
-                                 d.get("shares")) for d in nodes}
+                                 d.get("shares"), d.get("trainable", True), d.get("lr_mult", 1.0)) for d in nodes}
     graph.edges = list(edges)
-    graph.groups = [Group(d["id"], d["name"], list(d["node_ids"]), d["collapsed"]) for d in groups]
+    graph.groups = [Group(d["id"], d["name"], list(d["node_ids"]), d["collapsed"], d.get("trainable", True),
+                          d.get("lr_mult", 1.0)) for d in groups]
     graph.touch()
 
 

@@ -12,12 +12,13 @@ from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
-from editor.canvas import blocks, subgraph
+from editor.canvas import blocks
 from editor.canvas.commands import MoveCommand, SetParamCommand, SnapshotCommand, restore, snapshot
 from editor.canvas.nodes import batched_drawing
 from editor.canvas.overlays import GroupItem
 from editor.canvas.view import CanvasView, first_problem
 from editor.canvas.wires import ShapePipeItem
+from engine import subgraph
 from engine.datacheck import MATCH_DATA, check_data, input_params_for, match_data
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group

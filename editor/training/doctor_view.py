@@ -2,7 +2,8 @@
 pinned to its nodes on the canvas, its evidence plotted, and an Apply button per remedy.
 
 Applying a remedy is one undoable edit of the graph and its sections (Edit ▸ Undo takes it back);
-"Apply and re-run" also starts a fresh run of the changed project.
+"Apply and re-run" also trains the changed project as a branch of the diagnosed run (from its best weights,
+layers whose names and shapes match carry over), or from scratch when that run saved no weights.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def apply_remedy_edit(controller, remedy_id: str, diagnosis: Diagnosis) -> str:
 class DoctorView(QWidget):
     """Diagnoses of the current (or chosen) run; `rerun_requested` asks the workspace to train again."""
 
-    rerun_requested = Signal()
+    rerun_requested = Signal(str)
+    """Train the changed graph as a branch of the diagnosed run (its folder; '' when it has no weights to start from)."""
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -244,7 +246,8 @@ class DoctorView(QWidget):
             apply.setToolTip(r.explain)
             apply.clicked.connect(lambda _c=False, rid=r.id: self.apply(rid))
             rerun = QPushButton("Apply and re-run")
-            rerun.setToolTip(f"{r.explain} Then train the changed network from scratch.")
+            rerun.setToolTip(f"{r.explain} Then train the changed network as a branch of this run: it starts from "
+                             "the run's best weights where layers still match (from scratch if it saved none).")
             rerun.setEnabled(not self.running)
             rerun.clicked.connect(lambda _c=False, rid=r.id: self.apply(rid, rerun=True))
             text = QLabel(r.explain)
@@ -278,5 +281,17 @@ class DoctorView(QWidget):
                             + (" Training the changed network…" if rerun else " Train again to see the effect."))
         self._fill_remedies(d)
         if rerun:
-            self.rerun_requested.emit()
+            self.rerun_requested.emit(self.branch_source())
         return what
+
+    def branch_source(self) -> str:
+        """The diagnosed run's folder when it saved weights a branch can start from, else ''."""
+        started = self.doctor.record.started if self.doctor else None
+        run_dir = started.run_dir if started else None
+        if not run_dir:
+            return ""
+        try:
+            open_run(run_dir).weights_path("best")
+        except DeepWireError:
+            return ""
+        return run_dir

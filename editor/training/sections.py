@@ -1,4 +1,4 @@
-"""Undoable edits of the project's `data`, `training` and `sweep` sections (plain dicts on the Graph)."""
+"""Undoable edits of the project's `data`, `training`, `sweep` and `finetune` sections (plain dicts on the Graph)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-SECTIONS = ("data", "training", "sweep")
+SECTIONS = ("data", "training", "sweep", "finetune")
 _MERGE_ID = 7311
 
 

@@ -34,6 +34,7 @@ from editor.training.run_folders import adopt_runs, latest_run, runs_folder, sto
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
+from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.train.events import RunFailed, RunFinished, RunStarted
@@ -195,7 +196,7 @@ class TrainingWorkspace(QObject):
         r.events.connect(self.live.add_events)
         r.events.connect(self.activations.add_events)
         r.events.connect(self.doctor.add_events)
-        self.doctor.rerun_requested.connect(self.train)
+        self.doctor.rerun_requested.connect(lambda run: self.train(init_from=run or None))
         self.history.compare_requested.connect(self.compare_runs)
         self.history.run_chosen.connect(lambda path: None if self.runner.busy else self.doctor.show_run(path))
         r.started.connect(self._started)
@@ -203,6 +204,7 @@ class TrainingWorkspace(QObject):
         r.failed.connect(self._failed)
         r.state_changed.connect(lambda _s: self._update_enabled())
         self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        self.history.branch_requested.connect(self.branch)
         self.history.run_chosen.connect(lambda _path: self._update_enabled())
         self._update_enabled()
 
@@ -248,12 +250,16 @@ class TrainingWorkspace(QObject):
         self._update_enabled()
 
     # ---- actions ---------------------------------------------------------------------------
-    def train(self) -> None:
+    def train(self, init_from: str | None = None) -> None:
+        """Train the project (from the weights of the run `init_from` when given: a branch of that run)."""
         if self.runner.busy:
             return
-        graph = self.controller.graph
         if not self._ready_to_train():
             return
+        document_path = getattr(getattr(self.window, "document", None), "path", None)
+        graph = finetune.resolved(self.controller.graph, Path(document_path).resolve().parent if document_path else None)
+        if init_from:
+            graph = finetune.with_init(graph, init_from)
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
@@ -265,6 +271,10 @@ class TrainingWorkspace(QObject):
         self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
+
+    def branch(self, run_path: str) -> None:
+        """"Branch from this run": a new run of the current graph starting from that run's best weights."""
+        self.train(init_from=run_path)
 
     def _ready_to_train(self) -> bool:
         """False (and the first error shown on its node) when validation, data included, says the run would fail."""

@@ -14,7 +14,7 @@ from editor.canvas.controller import CanvasController
 from editor.training.compare_view import CURRENT, CompareView
 from editor.training.doctor_view import DoctorView
 from engine.graph import Graph
-from engine.runs import create_run
+from engine.runs import create_run, open_run
 from engine.train.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
@@ -76,7 +76,8 @@ def test_a_vanishing_gradient_run_is_diagnosed_pinned_and_plotted(doctor, tmp_pa
 
 def test_apply_is_one_undoable_edit_and_apply_and_rerun_asks_for_a_run(doctor, tmp_path, qtbot):
     view, controller = doctor
-    view.show_run(train(controller.graph, tmp_path))
+    run = train(controller.graph, tmp_path)
+    view.show_run(run)
     view.list.setCurrentRow([d.id for d in view.diagnoses].index("vanishing_gradients"))
     steps = controller.undo_stack.count()
     qtbot.mouseClick(view.remedy_buttons["insert_batchnorm"][0], Qt.MouseButton.LeftButton)
@@ -88,8 +89,9 @@ def test_apply_is_one_undoable_edit_and_apply_and_rerun_asks_for_a_run(doctor, t
     assert sum(n.type == "BatchNorm1d" for n in controller.graph.nodes.values()) == 8
     controller.undo()
     view.list.setCurrentRow([d.id for d in view.diagnoses].index("plateau"))
-    with qtbot.waitSignal(view.rerun_requested, timeout=1000):
+    with qtbot.waitSignal(view.rerun_requested, timeout=1000) as rerun:
         qtbot.mouseClick(view.remedy_buttons["raise_lr"][1], Qt.MouseButton.LeftButton)
+    assert rerun.args == [str(run)]  # a branch of the diagnosed run, which saved best weights
     assert controller.graph.training["lr"] == pytest.approx(0.1)
     controller.undo()  # a section edit undoes like a graph edit
     assert controller.graph.training["lr"] == pytest.approx(0.01)
@@ -129,6 +131,8 @@ def test_the_workspace_doctor_follows_the_runner_and_apply_and_rerun_trains_the_
     qtbot.waitUntil(lambda: ws.runner.run_path != first_run and not ws.runner.busy, timeout=120_000)
     assert sum(n.type == "BatchNorm1d" for n in window.controller.graph.nodes.values()) == 8
     assert "vanishing_gradients" not in [d.id for d in ws.doctor.diagnoses]
+    branch = open_run(ws.runner.run_path).graph
+    assert Path(branch.finetune["weights"]) == Path(first_run).resolve()  # trained as a branch of the first run
 
 
 @pytest.fixture
