@@ -170,7 +170,8 @@ def _swap(g: Graph, node_id: str, type_id: str) -> None:
     old = g.node(node_id)
     spec = get_spec(type_id)
     name = g.unique_name(type_id) if old.name.lower().startswith(old.type.lower()) else old.name
-    g.nodes[node_id] = Node(node_id, type_id, name, spec.defaults(), old.pos)
+    g.nodes[node_id] = Node(node_id, type_id, name, spec.defaults(), old.pos, trainable=old.trainable,
+                            lr_mult=old.lr_mult)
     g.touch()
 
 

@@ -91,3 +91,11 @@ def test_a_remedy_that_does_not_apply_is_refused_with_a_reason():
     stopped = iris_mlp({"early_stopping": {"enabled": True}})
     with pytest.raises(GraphError, match="does not apply"):
         apply_remedy(stopped, "early_stopping", diagnosis(stopped, "x", "dense1"))
+
+
+def test_a_swapped_activation_keeps_its_frozen_flag():
+    g = iris_mlp()
+    relu = g.by_name("relu2")
+    relu.trainable = False
+    new, _ = apply_remedy(g, "swap_to_gelu", diagnosis(g, "dead_units", "relu2"))
+    assert new.nodes[relu.id].type == "GELU" and new.nodes[relu.id].trainable is False
