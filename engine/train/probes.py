@@ -60,10 +60,21 @@ def node_outputs(node_map: NodeMap, record: Callable[[str, torch.Tensor], None])
             handle.remove()
 
 
+def _dead_units(x: torch.Tensor) -> torch.Tensor:
+    """Fraction of units that output zero for every sample (and every position): features of (N, F), channels
+    of (N, C, ...); for (N, A, B) a unit must be dead read either way (channels first or features last)."""
+    active = x != 0
+    channels = active.transpose(0, 1).reshape(x.shape[1], -1).any(1)
+    dead = 1 - channels.float().mean()
+    if x.dim() == 3:
+        dead = torch.minimum(dead, 1 - active.reshape(-1, x.shape[-1]).any(0).float().mean())
+    return dead
+
+
 def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
     """[sum, sum of squares, non-zeros, min, max, dead, hist...] of one output, on its device, in a few ops.
 
-    `dead` is the fraction of units (positions of one sample's output) that are zero for every sample.
+    `dead` is the fraction of units (features or channels) that are zero for every sample (`_dead_units`).
 
     A non-finite value makes the sum non-finite; `_finish_row` then recomputes that row on cleaned values.
     """
@@ -72,7 +83,7 @@ def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
     lo, hi = torch.aminmax(flat)
     clean = torch.nan_to_num(flat.float(), nan=0.0, posinf=0.0, neginf=0.0)  # histc refuses a non-finite range
     hist = torch.histc(clean.cpu() if clean.device.type == "mps" else clean, bins=bins, min=0, max=0)
-    dead = (x != 0).any(0).logical_not().sum() / max(x[0].numel(), 1) if x.dim() > 1 and len(x) else flat.new_zeros(())
+    dead = _dead_units(x) if x.dim() > 1 and len(x) else flat.new_zeros(())
     head = torch.stack([wide.sum(), torch.dot(wide, wide), torch.count_nonzero(flat).to(wide.dtype),
                         lo.to(wide.dtype), hi.to(wide.dtype), dead.to(wide.dtype)])
     return torch.cat([head, hist.to(head.device, head.dtype)])

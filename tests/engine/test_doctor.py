@@ -322,3 +322,19 @@ def test_the_why_not_learn_page_covers_every_check_and_remedy():
         assert f"`{c.id}`" in page, c.id
     for r in REMEDIES.values():
         assert f"*{r.title}*" in page, r.title
+
+
+def test_a_dead_unit_is_a_feature_or_channel_that_is_zero_for_every_sample():
+    import torch
+
+    from engine.train.probes import _dead_units
+
+    features = torch.tensor([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 3.0]])
+    assert float(_dead_units(features)) == pytest.approx(0.5)  # features 0 and 2
+    images = torch.zeros(2, 4, 3, 3)
+    images[0, 1, 0, 0] = 1.0  # channel 1 fires at one pixel of one sample: alive
+    images[1, 3, 2, 2] = 5.0
+    assert float(_dead_units(images)) == pytest.approx(0.5)  # channels 0 and 2
+    sequence = torch.zeros(2, 5, 3)  # (N, steps, features): feature 1 fires at one step
+    sequence[1, 4, 1] = 1.0
+    assert float(_dead_units(sequence)) == pytest.approx(2 / 3)  # read as features; as 'channels' 4 of 5 are dead
