@@ -3,7 +3,7 @@
     python benchmarks/import_zoo.py [--no-timm] [--size 224]
 
 For each model of the import zoo (tests/engine/import_zoo.py: pytorch/examples and tutorial idioms,
-plus timm models when timm is installed): import, compile, copy the weights, compare the outputs on a
+plus timm and torchvision definitions when installed): import, compile, copy the weights, compare the outputs on a
 random batch with randomised BatchNorm statistics (max abs diff <= 1e-5) and the parameter counts.
 Prints one line per model, then `imported exactly: K / N` and the import seconds of ResNet-50 at
 --size (target < 3 s), timed after one warm-up import.
@@ -25,7 +25,15 @@ sys.path.insert(0, str(ROOT))
 from engine.compile import compile_graph  # noqa: E402
 from engine.export.preprocessing import example_inputs  # noqa: E402
 from engine.importer import import_model, transfer_weights  # noqa: E402
-from tests.engine.import_zoo import TUTORIAL_CASES, ZooCase, load_timm, randomize_batchnorm, timm_cases  # noqa: E402
+from tests.engine.import_zoo import (  # noqa: E402
+    TUTORIAL_CASES,
+    ZooCase,
+    load_timm,
+    load_torchvision_models,
+    randomize_batchnorm,
+    timm_cases,
+    torchvision_cases,
+)
 
 
 def try_case(case: ZooCase) -> tuple[bool, str, float]:
@@ -58,7 +66,7 @@ def try_case(case: ZooCase) -> tuple[bool, str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-timm", action="store_true", help="only the tutorial-idiom models")
+    parser.add_argument("--no-timm", action="store_true", help="only the tutorial-idiom models (no timm, torchvision)")
     parser.add_argument("--size", type=int, default=224, help="image size for the ResNet-50 timing")
     args = parser.parse_args()
     cases = list(TUTORIAL_CASES)
@@ -69,13 +77,19 @@ def main() -> None:
         except ImportError:
             print("timm is not installed: tutorial-idiom models only")
             cases = list(TUTORIAL_CASES)
+    if not args.no_timm:
+        try:
+            load_torchvision_models()
+            cases += torchvision_cases()
+        except ImportError:
+            print("torchvision is not installed: no torchvision definitions")
     exact = 0
     for case in cases:
         ok, what, seconds = try_case(case)
         exact += ok
         print(f"{'exact ' if ok else 'FAILED'} {case.name:24s} {seconds:6.2f} s  {what}")
     print(f"imported exactly: {exact} / {len(cases)}")
-    if not args.no_timm and len(cases) > len(TUTORIAL_CASES):
+    if not args.no_timm and any(c.name == "resnet50" for c in cases):
         resnet = load_timm().create_model("resnet50", pretrained=False).eval()
         import_model(resnet, [(3, args.size, args.size)])
         start = time.perf_counter()

@@ -4,6 +4,8 @@ multipliers on nodes and groups (menus and right-click, undoable), Adapt head to
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from editor.canvas.overlays import GroupItem
 from editor.training.background import run_job
 from editor.training.sections import set_section
 from engine import finetune
-from engine.errors import DeepWireError
+from engine.errors import DeepWireError, GraphError
 from engine.head import adapt_head, head_target
 from engine.weights import LoadReport, WeightsSource, open_weights, preview
 
@@ -130,7 +132,9 @@ class WeightsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.use_button.setEnabled(bool(self.report.loaded_ids))
 
@@ -143,6 +147,7 @@ class FineTuneTools(QObject):
         self.window, self.controller = window, controller
         self.report: LoadReport | None = None
         self._source: tuple[tuple, WeightsSource] | None = None
+        self._key: str | None = None
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._timer = QTimer(self)
@@ -317,8 +322,13 @@ class FineTuneTools(QObject):
         self.refresh_loaded()
 
     def refresh_loaded(self) -> None:
-        """Mark the nodes that start from the project's initial weights (re-read when the graph changes)."""
+        """Mark the nodes that start from the project's initial weights (re-read when the layers, their wires or
+        the finetune section change; moves cost nothing). While the graph does not compile the marks stay."""
         graph, view = self.controller.graph, self.controller.view
+        key = _structure_key(graph, self.base())
+        if key == self._key:
+            return
+        self._key = key
         loaded: set[str] = set()
         self.report = None
         try:
@@ -326,9 +336,12 @@ class FineTuneTools(QObject):
             if config.weights:
                 weights = Path(config.weights)
                 path = weights if weights.is_absolute() or self.base() is None else self.base() / weights
-                self.report = preview(graph, self._open(path, config.which), config.mapping)
+                source = self._open(path, config.which)
+                self.report = preview(graph, source, config.mapping)
                 loaded = set(self.report.loaded_ids)
-        except DeepWireError as exc:
+        except GraphError:
+            loaded = {nid for nid in view.loaded if nid in graph.nodes}
+        except Exception as exc:  # noqa: BLE001  a weights problem is shown, never raised into the event loop
             self.window.statusBar().showMessage(f"Initial weights: {exc}", 8000)
         if loaded != view.loaded:
             view.loaded = loaded
@@ -343,6 +356,20 @@ class FineTuneTools(QObject):
         if self._source is None or self._source[0] != key:
             self._source = (key, open_weights(path, which))
         return self._source[1]
+
+
+def _structure_key(graph, base: Path | None) -> str:
+    """What the 'loaded' marks depend on: layers (type, name, params, sharing), wires, the finetune section and
+    the weights file's modification time."""
+    nodes = [(n.id, n.type, n.name, n.params, n.shares) for n in graph.nodes.values()]
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    stamp = None
+    if isinstance(weights, str) and weights:
+        path = Path(weights) if Path(weights).is_absolute() or base is None else base / weights
+        with contextlib.suppress(OSError):
+            stamp = path.stat().st_mtime_ns
+    return json.dumps([nodes, [e.to_dict() for e in graph.edges], graph.finetune, str(base), stamp],
+                      sort_keys=True, default=str)
 
 
 def install_finetune(window: QMainWindow, controller) -> FineTuneTools:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine import subgraph
+from engine import finetune, subgraph
 from engine.datacheck import MATCH_DATA, check_data, match_data
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group, Node, coerce_param
+from engine.head import HeadTarget, adapt_head
 from engine.layers.registry import get_spec
 from engine.sections import SECTIONS
 from engine.validate import Validation, Validator
@@ -37,9 +38,10 @@ def restore(graph: Graph, snap: Snapshot) -> None:
     """Put a snapshot's nodes, wires and groups back into `graph`."""
     nodes, edges, groups = snap
     graph.nodes = {d["id"]: Node(d["id"], d["type"], d["name"], copy.deepcopy(d["params"]), tuple(d["pos"]),
-                                 d.get("shares")) for d in nodes}
+                                 d.get("shares"), d.get("trainable", True), d.get("lr_mult", 1.0)) for d in nodes}
     graph.edges = list(edges)
-    graph.groups = [Group(d["id"], d["name"], list(d["node_ids"]), d["collapsed"]) for d in groups]
+    graph.groups = [Group(d["id"], d["name"], list(d["node_ids"]), d["collapsed"], d.get("trainable", True),
+                          d.get("lr_mult", 1.0)) for d in groups]
     graph.touch()
 
 
@@ -181,8 +183,9 @@ class Document:
         self._undone.clear()
         self.revalidate(step.name, step.structure)
 
-    def _edit(self, name: str, mutate: Callable[[Graph], Any]) -> Any:
-        """Run `mutate` on the graph as one step; on any error the graph is left as it was."""
+    def edit(self, name: str, mutate: Callable[[Graph], Any]) -> Any:
+        """Run `mutate` (any function that edits a Graph in place) as one named step; on an error the graph is
+        left as it was. The named edits below are made this way; a feature adds its own edits with it."""
         before = snapshot(self.graph)
         try:
             result = mutate(self.graph)
@@ -210,12 +213,12 @@ class Document:
             if on_wire is not None and spec.inputs and spec.outputs:
                 splice(g, nid, on_wire)
             return nid
-        return self._edit(f"add {spec.title}", mutate)
+        return self.edit(f"add {spec.title}", mutate)
 
     def remove_nodes(self, ids: list[str]) -> None:
         ids = [i for i in ids if i in self.graph.nodes]
         if ids:
-            self._edit(f"delete {len(ids)} layer(s)", lambda g: [g.remove_node(nid) for nid in ids])
+            self.edit(f"delete {len(ids)} layer(s)", lambda g: [g.remove_node(nid) for nid in ids])
 
     def set_param(self, node_id: str, name: str, value: Any) -> bool:
         """Set a param (GraphError names a bad value); consecutive edits of one param are one step."""
@@ -240,12 +243,12 @@ class Document:
 
         def mutate(g: Graph) -> None:
             g.node(node_id).name = name
-        self._edit(f"rename to {name}", mutate)
+        self.edit(f"rename to {name}", mutate)
 
     def swap_type(self, node_id: str, type_id: str) -> None:
         """Replace a node's layer type in place, keeping its id, position, the params both types have and its wires."""
         spec = get_spec(type_id)
-        self._edit(f"swap to {spec.title}", lambda g: swap_type(g, node_id, type_id))
+        self.edit(f"swap to {spec.title}", lambda g: swap_type(g, node_id, type_id))
 
     def set_shares(self, node_id: str, other_id: str | None) -> None:
         """Make `node_id` reuse the weights of `other_id` (None stops sharing)."""
@@ -257,14 +260,14 @@ class Document:
 
         def mutate(g: Graph) -> None:
             g.node(node_id).shares = other_id
-        self._edit("share weights" if other_id else "stop sharing weights", mutate)
+        self.edit("share weights" if other_id else "stop sharing weights", mutate)
 
     # ---- wires ----------------------------------------------------------------------------------
     def connect(self, src: str, dst: str, src_port: str = "out", dst_port: str = "in") -> None:
-        self._edit("connect", lambda g: g.connect(src, dst, src_port, dst_port))
+        self.edit("connect", lambda g: g.connect(src, dst, src_port, dst_port))
 
     def disconnect(self, edge: Edge) -> None:
-        self._edit("disconnect", lambda g: g.disconnect(edge))
+        self.edit("disconnect", lambda g: g.disconnect(edge))
 
     def rewire(self, removed: list[Edge], added: list[Edge]) -> None:
         """Drop some wires and draw others as one step (a wire dragged from one port to another)."""
@@ -274,7 +277,7 @@ class Document:
                     g.disconnect(edge)
             for edge in added:
                 g.connect(edge.src, edge.dst, edge.src_port, edge.dst_port)
-        self._edit("connect" if added else "disconnect", mutate)
+        self.edit("connect" if added else "disconnect", mutate)
 
     def insert_on_wire(self, node_id: str, edge: Edge, moves: dict[str, tuple[float, float]] | None = None) -> None:
         """Put an existing node into a wire: src -> node -> dst (after moving nodes to `moves`, one step)."""
@@ -282,7 +285,7 @@ class Document:
             for nid, pos in (moves or {}).items():
                 g.node(nid).pos = tuple(pos)
             splice(g, node_id, edge)
-        self._edit("insert into wire", mutate)
+        self.edit("insert into wire", mutate)
 
     # ---- fixes ----------------------------------------------------------------------------------
     def apply_fix(self, problem: Problem, width: float = NODE_WIDTH) -> bool:
@@ -307,7 +310,7 @@ class Document:
             x, y = g.nodes[node.id].pos
             new = g.add_node(fix, pos=(x - width - INSERT_GAP, y))
             splice(g, new.id, edge)
-        self._edit(f"insert {get_spec(fix).title}", mutate)
+        self.edit(f"insert {get_spec(fix).title}", mutate)
         return True
 
     def match_data(self, info: dict | None = None) -> bool:
@@ -315,7 +318,7 @@ class Document:
         info = info if info is not None else self.data_info
         if not info or "input_shapes" not in info:
             return False
-        return bool(self._edit("match the data", lambda g: match_data(g, info)))
+        return bool(self.edit("match the data", lambda g: match_data(g, info)))
 
     # ---- groups, pasting, moving ----------------------------------------------------------------------
     def group(self, ids: list[str], name: str) -> str:
@@ -330,23 +333,23 @@ class Document:
             gid = subgraph.new_group_id(g)
             g.groups.append(Group(gid, name.strip() or "block", list(ids)))
             return gid
-        return self._edit(f"group {name}", mutate)
+        return self.edit(f"group {name}", mutate)
 
     def ungroup(self, group_id: str) -> None:
         def mutate(g: Graph) -> None:
             g.groups = [o for o in g.groups if o.id != group_id]
-        self._edit("ungroup", mutate)
+        self.edit("ungroup", mutate)
 
     def toggle_group(self, group_id: str) -> None:
         """Collapse an expanded group, or expand a collapsed one."""
         def mutate(g: Graph) -> None:
             group = next(o for o in g.groups if o.id == group_id)
             group.collapsed = not group.collapsed
-        self._edit("collapse/expand group", mutate)
+        self.edit("collapse/expand group", mutate)
 
     def paste(self, sub: dict, pos: tuple[float, float], text: str = "paste") -> list[str]:
         """Add a copy of a subgraph (`engine.subgraph.extract`) with fresh ids at `pos`; returns the new ids."""
-        return self._edit(text, lambda g: subgraph.insert(g, sub, pos))
+        return self.edit(text, lambda g: subgraph.insert(g, sub, pos))
 
     def insert_block(self, sub: dict, name: str, pos: tuple[float, float]) -> str:
         """Add a saved block as a new named group; returns the group id."""
@@ -356,7 +359,23 @@ class Document:
             gid = subgraph.new_group_id(g)
             g.groups.append(Group(gid, name, ids))
             return gid
-        return self._edit(f"insert block {name}", mutate)
+        return self.edit(f"insert block {name}", mutate)
+
+    # ---- fine-tuning (engine/finetune.py, engine/head.py) -------------------------------------------
+    def set_trainable(self, ids: list[str], trainable: bool) -> None:
+        """Freeze or unfreeze exactly the nodes `ids` (a frozen group's other nodes stay frozen)."""
+        self._edit("unfreeze" if trainable else "freeze", lambda g: finetune.set_trainable(g, ids, trainable))
+
+    def set_group_trainable(self, group_id: str, trainable: bool) -> None:
+        self._edit("unfreeze group" if trainable else "freeze group",
+                   lambda g: finetune.set_group_trainable(g, group_id, trainable))
+
+    def set_lr_mult(self, ids: list[str], mult: float) -> None:
+        self._edit(f"lr x{mult:g}", lambda g: finetune.set_lr_mult(g, ids, mult))
+
+    def adapt_head(self, target: HeadTarget) -> list[str]:
+        """Resize (or add) the last layer for `target` (engine.head.head_target reads it from the data)."""
+        return self._edit("adapt head to the data", lambda g: adapt_head(g, target))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], name: str = "move") -> None:
         moves = {nid: (tuple(self.graph.node(nid).pos), (float(p[0]), float(p[1]))) for nid, p in positions.items()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from engine.errors import GraphError, WeightsError
 from engine.graph import Graph
-from engine.layers.registry import get_spec
 from engine.topology import topology
 
 WHICH = ("best", "last")
@@ -107,9 +106,10 @@ def param_split(graph: Graph, param_counts: dict[str, int]) -> tuple[int, int]:
     return sum(param_counts.values()) - off, off
 
 
-def unfreeze_units(graph: Graph) -> list[list[str]]:
+def unfreeze_units(graph: Graph, param_counts: dict[str, int]) -> list[list[str]]:
     """The frozen parts progressive unfreezing thaws, nearest the output first: a frozen group is one unit,
-    a frozen node outside frozen groups is one; each is ranked by its last node in topological order."""
+    a frozen node with weights (`param_counts`, from validation) outside frozen groups is one; each is
+    ranked by its last node in topological order."""
     frozen = frozen_ids(graph)
     order = {nid: i for i, nid in enumerate(topology(graph).order)}
     units, seen = [], set()
@@ -119,12 +119,8 @@ def unfreeze_units(graph: Graph) -> list[list[str]]:
             seen.update(ids)
             if ids:
                 units.append(ids)
-    units += [[nid] for nid in graph.nodes if nid in frozen and nid not in seen and _has_weights(graph, nid)]
+    units += [[nid] for nid in graph.nodes if nid in frozen and nid not in seen and param_counts.get(nid, 0)]
     return sorted(units, key=lambda ids: -max(order.get(n, -1) for n in ids))
-
-
-def _has_weights(graph: Graph, nid: str) -> bool:
-    return get_spec(graph.nodes[nid].type).has_weights
 
 
 def thaw(graph: Graph, ids: list[str]) -> None:

@@ -22,6 +22,8 @@ class HeadTarget:
 
     task: str
     units: int
+    spatial: bool = False
+    """The targets are per position (a segmentation mask, an image): a convolution can be the head."""
 
 
 def head_target(graph: Graph) -> HeadTarget:
@@ -33,19 +35,22 @@ def head_target(graph: Graph) -> HeadTarget:
     if task is None:
         raise GraphError(f"the data's task is '{data.task}'; adapting the head works for classification and "
                          "regression data")
+    target = tuple(data.target_shape)
     if task == "multiclass":
-        return HeadTarget(task, int(data.num_classes or 0))
+        return HeadTarget(task, int(data.num_classes or 0), len(target) >= 2)
     if task == "binary":
         return HeadTarget(task, 1)
-    return HeadTarget(task, max(1, math.prod(data.target_shape)))
+    if len(target) >= 3:  # (C, H, W) images as targets
+        return HeadTarget(task, target[0], True)
+    return HeadTarget(task, max(1, math.prod(target)))
 
 
 def adapt_head(graph: Graph, target: HeadTarget) -> list[str]:
     """Make the network end in `target.units` outputs for `target.task` (in place); what changed, in words.
 
     The last weighted layer before the single Output (looking through activations and other layers
-    without weights) is resized when it is a Dense or convolution; otherwise a Dense head is added in
-    front of the Output. The Output's task is set to the data's.
+    without weights) is resized when it is a Dense (or a convolution, for per-position targets);
+    otherwise a Dense head is added in front of the Output. The Output's task is set to the data's.
     """
     outputs = graph.output_nodes()
     if len(outputs) != 1:
@@ -57,13 +62,17 @@ def adapt_head(graph: Graph, target: HeadTarget) -> list[str]:
     if output.params.get("task") != target.task:
         changes.append(f"Output '{output.name}' task {output.params.get('task')} -> {target.task}")
         graph.set_param(output.id, "task", target.task)
-    head = _last_weighted(graph, output)
-    if head is not None and head.type in SIZE_PARAM:
+    head = _last_weighted(graph, output, validate(graph).param_counts)
+    fits = head is not None and (head.type == "Dense" or (head.type in SIZE_PARAM and target.spatial))
+    if fits:
         key = SIZE_PARAM[head.type]
         if head.params[key] != target.units:
             changes.append(f"'{head.name}' {key} {head.params[key]} -> {target.units} (fresh weights)")
             graph.set_param(head.id, key, target.units)
         return changes
+    if target.spatial:
+        raise GraphError("the data's targets are per position; end the network in a convolution (e.g. a 1x1 Conv 2D) "
+                         "before the Output, then adapt the head")
     incoming = graph.incoming(output.id)
     if not incoming:
         raise GraphError(f"nothing is wired into Output '{output.name}'; wire the network to it first")
@@ -86,7 +95,7 @@ def adapt_head(graph: Graph, target: HeadTarget) -> list[str]:
     return changes
 
 
-def _last_weighted(graph: Graph, output: Node) -> Node | None:
+def _last_weighted(graph: Graph, output: Node, param_counts: dict[str, int]) -> Node | None:
     """The first node with weights found walking back from `output` along first inputs."""
     node = output
     for _ in range(len(graph.nodes)):
@@ -94,9 +103,8 @@ def _last_weighted(graph: Graph, output: Node) -> Node | None:
         if not incoming:
             return None
         node = graph.nodes[incoming[0].src]
-        spec = get_spec(node.type)
-        if spec.role == "input":
+        if get_spec(node.type).role == "input":
             return None
-        if spec.has_weights:
+        if param_counts.get(node.id, 0):
             return node
     return None

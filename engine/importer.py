@@ -129,16 +129,6 @@ def _source_lines(module: nn.Module, names, fixed, examples) -> dict[str, str]:
     return lines
 
 
-def _has_tensor(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        return True
-    if isinstance(value, tuple | list):
-        return any(_has_tensor(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_tensor(v) for v in value.values())
-    return False
-
-
 def _describe(node: fx.Node, gm: fx.GraphModule) -> str:
     if node.op == "call_module":
         return f"module {type(gm.get_submodule(node.target)).__name__}"
@@ -195,13 +185,20 @@ class _Builder:
     def add(self, type_id: str, name: str, params: dict | None = None, inputs: Sequence[Any] = (),
             ports: Sequence[str] | None = None, weights: dict | None = None) -> str:
         ids = [self.tensor(src) if not isinstance(src, str) else src for src in inputs]
-        node = self.graph.add_node(type_id, name=name, params=params or {})
-        for i, src in enumerate(ids):
-            self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+        try:
+            node = self.graph.add_node(type_id, name=name, params=params or {})
+        except GraphError as exc:  # a value outside the layer's allowed range
+            raise Unmappable(str(exc)) from None
+        try:
+            for i, src in enumerate(ids):
+                self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+            if weights:
+                self.set_weights(node.id, weights)
+        except (GraphError, Unmappable) as exc:
+            self.graph.remove_node(node.id)
+            raise Unmappable(str(exc)) from None
         if self.current is not None:
             self.paths[node.id] = _module_path(self.current)
-        if weights:
-            self.set_weights(node.id, weights)
         return node.id
 
     def set_weights(self, nid: str, weights: dict[str, torch.Tensor]) -> None:
@@ -209,7 +206,6 @@ class _Builder:
         node = self.graph.nodes[nid]
         owners = {self.owners.get(id(t)) for t in weights.values() if id(t) in self.params}
         owners.discard(None)
-        own = {k: v for k, v in weights.items()}
         if owners:
             owner_ids = {o[0] for o in owners}
             owner = self.graph.nodes[next(iter(owner_ids))]
@@ -224,7 +220,7 @@ class _Builder:
         for key, tensor in weights.items():
             if id(tensor) in self.params:
                 self.owners.setdefault(id(tensor), (nid, key))
-        self.result.weights[nid] = own
+        self.result.weights[nid] = dict(weights)
 
     def tensor(self, arg: Any) -> str:
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
@@ -287,11 +283,8 @@ class _Builder:
         params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": count}
         name = node.target if node.op == "call_module" else node.name
         nid = self.add("Placeholder", name, params, inputs or [self.first_input])
-        self.problems_node(nid)
-        self.values[node] = Value(nid)
-
-    def problems_node(self, nid: str) -> None:
         self.result.problems[-1].node_id = nid
+        self.values[node] = Value(nid)
 
     # ---- visiting -------------------------------------------------------------------------
     def visit(self, node: fx.Node) -> None:
@@ -386,12 +379,27 @@ class _Builder:
         elif seq_first and mapped.type_id not in SEQ_SAFE:
             raise Unmappable(f"{mapped.type_id} gets a sequence-first (T, N, ...) tensor")
         weights = mapped.weights if mapped.weights is not None else _module_weights(module)
+        if mapped.type_id == "Dense" and len(self.shape(node.args[0])) > 3:
+            self.dense_on_maps(node, node.target, mapped.params, weights)
+            return
         nid = self.add(mapped.type_id, node.target, mapped.params, inputs, ports, weights)
         for extra_type, extra_params, extra_weights in mapped.after:
             nid = self.add(extra_type, f"{node.target}.{extra_type.lower()}", extra_params, [nid],
                            weights=extra_weights)
         kind = mapped.kind
         self.values[node] = Value(nid, kind, seq_first=seq_first)
+
+    def dense_on_maps(self, node: fx.Node, name: str, params: dict, weights: dict) -> None:
+        """A Linear applied to the last dim of a channels-last map (N, H, W, C), as ConvNeXt does: Dense
+        layers take (N, T, F), so the map is flattened to (N, H*W, C) around it and restored after."""
+        src = node.args[0]
+        shape = self.shape(src)
+        if self.values[src].seq_first:
+            raise Unmappable("Dense on a sequence-first tensor of more than 3 dims")
+        flat = self.add("Reshape", f"{name}.flatten", {"shape": [-1, shape[-1]]}, [src])
+        dense = self.add("Dense", name, params, [flat], weights=weights)
+        out = self.add("Reshape", f"{name}.unflatten", {"shape": [*shape[1:-1], params["units"]]}, [dense])
+        self.values[node] = Value(out)
 
     # ---- functions and methods ----------------------------------------------------------
     def call_function(self, node: fx.Node) -> None:
@@ -614,10 +622,12 @@ class _Builder:
                                       seq_first=value.seq_first)
         elif value.kind == RNN_OUT and index == 1:
             lstm = self.graph.nodes[value.node_id].type == "LSTM"
-            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)
+            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)  # (layers, N, H) either way
         elif value.kind == LSTM_STATE and index == 0:
             self.values[node] = Value(value.node_id, HIDDEN)
-        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and _is_last_step(index)):
+        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and not value.seq_first
+                                                         and _is_last_step(index)) \
+                or (value.kind == SEQ and value.seq_first and index == -1):
             self.last_step(node, value.node_id)
         elif value.kind in (SEQ, HIDDEN):
             raise Unmappable(f"indexes a recurrent output with {index!r}; only out[:, -1] or h_n[-1] "
@@ -719,7 +729,7 @@ class _Builder:
             raise Unmappable("layer_norm over more than the last dim, or with a weight but no bias")
         affine = weight is not None
         weights = {"weight": weight, "bias": bias} if affine else None
-        nid = self.add("LayerNorm", _owner_name(node, weight) or node.name,
+        nid = self.add("LayerNorm", _owner_name(node) or node.name,
                        {"eps": float(eps), "elementwise_affine": affine}, [src], weights=weights)
         self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
 
@@ -737,7 +747,7 @@ class _Builder:
             raise Unmappable("batch_norm on a tensor that is not (N, C), (N, C, L) or (N, C, H, W)")
         affine = tensors["weight"] is not None
         weights = {k: v for k, v in tensors.items() if v is not None}
-        owner = _owner_name(node, tensors["running_mean"])
+        owner = _owner_name(node)
         tracked = _fetch(self.gm, f"{owner}.num_batches_tracked") if owner else None
         weights["num_batches_tracked"] = tracked if isinstance(tracked, torch.Tensor) else torch.tensor(0)
         type_id = "BatchNorm2d" if rank == 4 else "BatchNorm1d"
@@ -750,8 +760,11 @@ class _Builder:
         weight = self.stored(_arg(args, kwargs, 1, "weight", None), "weight")
         bias = self.stored(_arg(args, kwargs, 2, "bias", None), "bias")
         weights = {"weight": weight} | ({"bias": bias} if bias is not None else {})
-        nid = self.add("Dense", _owner_name(node, weight) or node.name,
-                       {"units": int(weight.shape[0]), "bias": bias is not None}, [src], weights=weights)
+        params = {"units": int(weight.shape[0]), "bias": bias is not None}
+        if len(self.shape(src)) > 3:
+            self.dense_on_maps(node, _owner_name(node) or node.name, params, weights)
+            return
+        nid = self.add("Dense", _owner_name(node) or node.name, params, [src], weights=weights)
         self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
 
 
@@ -772,7 +785,7 @@ def _fetch(gm: fx.GraphModule, target: str) -> Any:
     return obj
 
 
-def _owner_name(node: fx.Node, tensor: Any) -> str:
+def _owner_name(node: fx.Node) -> str:
     """The module that holds a functional call's weight, e.g. 'blocks.0.norm1' for its get_attr target."""
     for a in node.all_input_nodes:
         if a.op == "get_attr" and a.target.rpartition(".")[0]:

@@ -134,8 +134,7 @@ def _embedding(m: nn.Embedding, s) -> Mapped:
 
 
 def _rnn(m: nn.RNNBase, s) -> Mapped:
-    if not m.batch_first:
-        raise Unmappable("recurrent layers must be batch_first=True (DeepWire sequences are (N, T, F))")
+    """(The importer checks that a batch_first=False layer reads a sequence-first tensor.)"""
     if not m.bias or getattr(m, "proj_size", 0):
         raise Unmappable("recurrent layer without bias or with proj_size")
     type_id = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[type(m).__name__]

@@ -347,12 +347,12 @@ class CanvasView(QObject):
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
-        frozen = finetune.frozen_ids(graph)
+        frozen, counts = finetune.frozen_ids(graph), validation.param_counts if validation else {}
         for nid, node in graph.nodes.items():
             view = self.nodes.get(nid)
             if view is not None:
-                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []), nid in frozen,
-                                             nid in self.loaded))
+                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []),
+                                             nid in frozen and bool(counts.get(nid)), nid in self.loaded))
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:

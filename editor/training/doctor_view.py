@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from editor import theme
-from editor.canvas.commands import restore, snapshot
 from editor.training.evidence import draw_evidence, evidence_plot
 from editor.training.sections import set_section
 from engine.doctor import Diagnosis, Doctor
 from engine.doctor.remedies import REMEDIES, apply_remedy, offered
+from engine.document import restore, snapshot
 from engine.errors import DeepWireError
 from engine.graph import Graph
 from engine.runs import open_run
@@ -53,7 +53,7 @@ def apply_remedy_edit(controller, remedy_id: str, diagnosis: Diagnosis) -> str:
     try:
         if snapshot(new) != snapshot(controller.graph):
             after = snapshot(new)
-            controller.edit(title, lambda g: restore(g, after))
+            controller.document.edit(title, lambda g: restore(g, after))
         for section in ("data", "training"):
             set_section(controller, section, getattr(new, section), f"doctor {remedy_id}")
     finally:

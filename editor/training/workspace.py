@@ -392,8 +392,11 @@ class TrainingWorkspace(QObject):
     def _started(self, event: RunStarted) -> None:
         what = "Continuing" if event.resumed else "Training"
         self.training_panel.status.setText(
-            f"{what} on {event.device_name}: {event.total_params:,} parameters, {event.steps_per_epoch} batches per "
-            f"epoch, run folder {Path(event.run_dir).name if event.run_dir else '–'}.")
+            f"{what} on {event.device_name}: {event.total_params:,} parameters"
+            + (f" ({event.frozen_params:,} frozen)" if event.frozen_params else "")
+            + f", {event.steps_per_epoch} batches per epoch, run folder "
+            f"{Path(event.run_dir).name if event.run_dir else '–'}." + (f" {event.init[:1].upper()}{event.init[1:]}."
+                                                                        if event.init else ""))
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",

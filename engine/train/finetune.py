@@ -31,7 +31,7 @@ class FineTuning(Callback):
         self.model = trainer.model
         self.targets: dict[str, str] = self.model.deepwire_targets
         self._holds: dict[str, list] = {}
-        self.units = finetune.unfreeze_units(self.graph) if self.config.unfreeze_every else []
+        self.units = finetune.unfreeze_units(self.graph, trainer.validation.param_counts) if self.config.unfreeze_every else []
         self.thawed = 0
         self.report: LoadReport | None = None
         run = trainer.run
@@ -125,7 +125,7 @@ class FineTuning(Callback):
             if trainer.dist.enabled and not trainer.sync_grads:  # DDP registers the trainable weights when built
                 from engine.train import distributed
 
-                trainer.net = distributed.wrap(self.model, trainer.dist, trainer.device)
+                trainer.net = trainer.step_context.net = distributed.wrap(self.model, trainer.dist, trainer.device)
         return thawed
 
 

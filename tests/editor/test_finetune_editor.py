@@ -100,3 +100,26 @@ def test_branch_a_run_after_adding_a_node_and_see_the_lineage(window, qtbot, tmp
     assert rows == [parent.name, f"\u2514\u2500 {child.name}"]
     assert f"branched from {parent.name}" in ws.history.table.item(1, 0).toolTip()
     assert "finetune" not in controller.graph.to_dict()  # a branch is a one-off: the project is unchanged
+
+
+def test_adapt_head_and_lr_multiplier_are_undoable_edits(window, qtbot, monkeypatch, tmp_path: Path):
+    from PySide6.QtWidgets import QInputDialog
+
+    controller = setup_project(window, tmp_path)
+    fc3 = controller.graph.by_name("fc3").id
+    controller.set_param(fc3, "units", 5)
+    window.finetune.actions["adapt_head"].trigger()
+    qtbot.waitUntil(lambda: controller.graph.nodes[fc3].params["units"] == 10, timeout=60_000)
+    assert "'fc3' units 5 -> 10" in window.statusBar().currentMessage()
+    controller.undo()
+    assert controller.graph.nodes[fc3].params["units"] == 5
+
+    monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(lambda *a, **k: (0.1, True)))
+    fc1 = controller.graph.by_name("fc1").id
+    item = controller.view.nodes[fc1].view
+    menu = window.finetune.context_menu(item.mapToScene(item.boundingRect().center()))
+    assert [a.text() for a in menu.actions()] == ["Freeze 'fc1'", "Learning-rate multiplier…"]
+    menu.actions()[1].trigger()
+    assert controller.graph.nodes[fc1].lr_mult == 0.1
+    controller.undo()
+    assert controller.graph.nodes[fc1].lr_mult == 1.0

@@ -251,6 +251,35 @@ def timm_cases() -> list[ZooCase]:
     return [ZooCase(name, builder(name, kwargs), [shape], slow=True) for name, kwargs, shape in TIMM_MODELS]
 
 
+TORCHVISION_MODELS = [
+    ("squeezenet1_0", {}, None), ("shufflenet_v2_x0_5", {}, None), ("mobilenet_v3_small", {}, None),
+    ("googlenet", {"aux_logits": False, "init_weights": False}, None), ("convnext_tiny", {}, None),
+    ("segmentation.lraspp_mobilenet_v3_large", {"weights_backbone": None}, "out"),
+    ("segmentation.fcn_resnet50", {"weights_backbone": None}, "out"),
+]
+"""torchvision definitions (name under torchvision.models, keyword arguments, the output key to keep)."""
+
+
+def load_torchvision_models() -> types.ModuleType:
+    """torchvision.models with the same skip of its compiled ops as `load_timm`."""
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torchvision.models
+
+    return torchvision.models
+
+
+def torchvision_cases() -> list[ZooCase]:
+    def builder(name: str, kwargs: dict) -> Callable[[], nn.Module]:
+        def build() -> nn.Module:
+            models = load_torchvision_models()
+            if name.startswith("segmentation."):
+                return getattr(models.segmentation, name.partition(".")[2])(num_classes=3, **kwargs)
+            return getattr(models, name)(num_classes=10, **kwargs)
+        return build
+    return [ZooCase(f"tv_{name.rpartition('.')[2]}", builder(name, kwargs), [(3, 64, 64)], output=output, slow=True)
+            for name, kwargs, output in TORCHVISION_MODELS]
+
+
 def randomize_batchnorm(module: nn.Module, seed: int = 0) -> None:
     """Give every BatchNorm non-trivial statistics and affine weights, so a wrong mapping shows in the outputs."""
     gen = torch.Generator().manual_seed(seed)

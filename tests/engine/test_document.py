@@ -129,17 +129,20 @@ def test_consecutive_edits_of_one_value_merge_and_refused_edits_change_nothing()
     assert doc.set_param("n3", "units", 10) is False
 
 
-def test_a_section_edit_revalidates_the_stale_second_output_warning_goes():
-    g = chain()
-    g.add_node("Output", "second", pos=(600, 200), node_id="n5")
-    g.connect("n3", "n5")
-    doc = Document(g)
-    assert any(p.kind == "outputs" for p in doc.validation.problems)
+def test_a_section_edit_revalidates_so_no_problem_goes_stale():
+    """Section edits re-validate like graph edits (the Problems list once kept a section-dependent warning)."""
+    doc = Document(chain())
     doc.set_section_key("data", "task", "gan")
-    assert not any(p.kind == "outputs" for p in doc.validation.problems)
-    assert doc.validation.report() == validate(doc.graph).report()
+    doc.set_section_key("training", "epochs", -1)
+    assert [p.message for p in doc.validation.problems if p.kind == "section"] == \
+        ["training.epochs: must be greater than 0, found -1"]
     doc.undo()
-    assert any(p.kind == "outputs" for p in doc.validation.problems)
+    assert [p for p in doc.validation.problems if p.kind == "section"] == []
+    doc.redo()
+    assert any(p.kind == "section" for p in doc.validation.problems)
+    doc.set_section_key("training", "epochs", 3)
+    assert [p for p in doc.validation.problems if p.kind == "section"] == []
+    assert doc.validation.report() == validate(doc.graph).report()
 
 
 def test_an_outside_history_gets_the_steps_and_replays_them():

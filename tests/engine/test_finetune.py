@@ -276,3 +276,46 @@ def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weight
     assert torch.equal(exported["conv2d1.weight"], trainer.model.state_dict()["conv2d1.weight"].cpu())
     predictor = load_predictor(folder)
     assert predictor([np.zeros((2, 1, 8, 8), np.float32)]).shape == (2, 10)
+
+
+def test_adapt_head_looks_through_layers_without_weights():
+    graph = chain("relu head", {"kind": "features", "features": 4}, [("Dense", {"units": 7}), ("ReLU", {})],
+                  "multiclass", {"source": "builtin", "name": "iris"}, FAST)
+    assert adapt_head(graph, head_target(graph)) == ["'dense1' units 7 -> 3 (fresh weights)"]
+    assert len(graph.nodes) == 4
+
+
+def test_document_fine_tuning_edits_undo_and_survive_other_edits():
+    from engine.document import Document
+
+    doc = Document(digits_cnn(FAST))
+    conv = doc.graph.by_name("conv2d1").id
+    doc.set_trainable([conv], False)
+    doc.set_lr_mult([doc.graph.by_name("dense9").id], 0.5)
+    doc.add_node("Dropout")
+    doc.undo()  # undoing an unrelated edit restores nodes from a snapshot: the flags must come back too
+    assert finetune.frozen_ids(doc.graph) == {conv} and doc.graph.by_name("dense9").lr_mult == 0.5
+    doc.undo()
+    doc.undo()
+    assert finetune.frozen_ids(doc.graph) == set() and doc.graph.by_name("dense9").lr_mult == 1.0
+    doc.redo()
+    assert finetune.frozen_ids(doc.graph) == {conv}
+    doc.set_section("finetune", {"unfreeze_every": 2})
+    assert doc.graph.finetune == {"unfreeze_every": 2}
+    doc.set_param(doc.graph.by_name("dense9").id, "units", 4)
+    assert doc.adapt_head(HeadTarget("multiclass", 10)) and doc.graph.by_name("dense9").params["units"] == 10
+
+
+def test_a_run_with_progressive_unfreezing_resumes_with_its_optimizer_state(tmp_path: Path):
+    graph = digits_cnn({**FAST, "epochs": 1})
+    graph.finetune = {"unfreeze_every": 1}
+    graph.by_name("conv2d1").trainable = False
+    with single_thread():
+        first = Trainer(graph, run=create_run(graph, tmp_path))
+        first.fit()
+        assert not any(p.requires_grad for p in _module(first, "conv2d1").parameters())
+        again = Trainer.resume(first.run.path, epochs=2)
+        again.fit()
+    assert all(p.requires_grad for p in _module(again, "conv2d1").parameters())
+    conv = {id(p) for p in _module(again, "conv2d1").parameters()}
+    assert conv <= {id(p) for p in again.optimizers[0].state}  # thawed in epoch 2: it now has Adam state

@@ -18,7 +18,15 @@ from engine.graph import Graph
 from engine.importer import import_model, transfer_weights
 from engine.importer_weights import save_weights
 from engine.validate import validate
-from tests.engine.import_zoo import TUTORIAL_CASES, ZooCase, load_timm, randomize_batchnorm, timm_cases
+from tests.engine.import_zoo import (
+    TUTORIAL_CASES,
+    ZooCase,
+    load_timm,
+    load_torchvision_models,
+    randomize_batchnorm,
+    timm_cases,
+    torchvision_cases,
+)
 
 
 def _source_output(src: torch.nn.Module, inputs: tuple, output) -> torch.Tensor:
@@ -66,6 +74,16 @@ def test_timm_model_imports_exactly(case):
         pytest.skip("timm is not installed")
     graph = check_exact(case)
     assert not any(n.type == "Placeholder" for n in graph.nodes.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", torchvision_cases(), ids=[c.name for c in torchvision_cases()])
+def test_torchvision_model_imports_exactly(case):
+    try:
+        load_torchvision_models()
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    check_exact(case)
 
 
 def test_tied_weights_become_one_shared_table():

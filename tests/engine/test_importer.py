@@ -309,3 +309,50 @@ def test_cli_import_reports_placeholders_and_picks_an_output(tmp_path, capsys):
     assert "torch.erf x1" in captured.err and "seg.py:12" in captured.err
     graph = Graph.load(out)
     assert [n.type for n in graph.nodes.values()] == ["Input", "Conv2d", "Placeholder", "Output"]
+
+
+def test_an_unmapped_torch_module_keeps_its_weight_count_as_a_placeholder():
+    class Grouped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.norm = nn.GroupNorm(2, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.norm(self.conv(x)).mean((2, 3)))
+
+    imported = import_model(Grouped(), [(3, 6, 6)])
+    holder = imported.graph.by_name("norm")
+    assert holder.type == "Placeholder" and holder.params["param_count"] == 16
+    assert holder.params["out_shape"] == [8, 6, 6] and "module GroupNorm x1" in imported.report()
+    validation = validate(imported.graph)
+    assert [p.node_id for p in validation.errors] == [holder.id]
+
+
+class SeqFirstGRU(nn.Module):
+    """Embeds batch-first tokens, then runs a sequence-first GRU (the tutorials' default layout)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(20, 8)
+        self.gru = nn.GRU(8, 12)
+        self.out = nn.Linear(12, 3)
+
+    def forward(self, tokens):
+        seq = self.embed(tokens).transpose(0, 1)
+        steps, _ = self.gru(seq)
+        return self.out(steps[-1])
+
+
+def test_a_sequence_first_recurrent_layer_reads_its_last_step():
+    src = SeqFirstGRU().eval()
+    imported = import_model(src, [(7,)])
+    assert not imported.problems, imported.report()
+    gru = imported.graph.by_name("gru")
+    assert gru.params["return_sequences"] is False
+    model = compile_graph(imported.graph).eval()
+    transfer_weights(imported, model)
+    tokens = torch.randint(0, 20, (4, 7))
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens), src(tokens), atol=1e-6, rtol=1e-5)

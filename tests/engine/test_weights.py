@@ -169,3 +169,19 @@ def test_export_folder_loads_back(tmp_path: Path):
     assert load_into(fresh, graph, source).complete
     for key, value in model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value)
+
+
+def test_cli_weights_reports_and_use_writes_the_project(tmp_path: Path, capsys):
+    from engine.cli import main as cli_main
+    from engine.graph import Graph
+
+    graph, _ = _imported(classes=4)
+    graph.save(tmp_path / "small.json")
+    torch.save(_trained_like(SmallNet(classes=10)).state_dict(), tmp_path / "ten.pt")
+    assert cli_main(["weights", str(tmp_path / "small.json"), str(tmp_path / "ten.pt"), "--use"]) == 0
+    out = capsys.readouterr().out
+    assert "1 shape mismatch (head)" in out and "head (" in out and "[10, 32]" in out
+    assert Graph.load(tmp_path / "small.json").finetune == {"which": "best", "weights": "ten.pt"}
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert cli_main(["weights", str(tmp_path / "small.json"), str(tmp_path / "junk.pt")]) == 2
+    assert "cannot be read as weights" in capsys.readouterr().err
