@@ -280,7 +280,7 @@ class _Builder:
             count = sum(v.tensor.numel() for a in node.all_input_nodes
                         if (v := self.values.get(a)) is not None and v.kind == "learned" and v.tensor is not None
                         and any(isinstance(s, nn.Parameter) for s in v.sources))
-        params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": count}
+        params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": min(count, 2**31 - 1)}
         name = node.target if node.op == "call_module" else node.name
         nid = self.add("Placeholder", name, params, inputs or [self.first_input])
         self.result.problems[-1].node_id = nid

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import text
+from engine import safeio
+from engine.data import csvfile, images, text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
-from engine.export.formats import load_standalone
 from engine.export.reload import load_safetensors_export
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -53,21 +53,34 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
+    """Never imports code from the folder: a Python export is read from its weights and project.json."""
     record = preprocessing.read(folder)
-    candidates = [main] if main else [folder / n for n in ("model.py", "model.safetensors", "model.pt", "model.onnx")]
+    if main is not None and main.suffix == ".py":
+        main = None
+    candidates = [main] if main else [folder / n for n in ("model.safetensors", "model.pt", "model.onnx")]
     main = next((p for p in candidates if p.exists()), None)
     if main is None:
-        raise ExportError(f"{folder}: no model.py, model.safetensors, model.pt or model.onnx next to preprocessing.json")
-    if main.suffix == ".py":
-        return Predictor(record, _torch_forward(load_standalone(main).load_model(folder / "model.safetensors")))
+        raise ExportError(f"{folder}: no model.safetensors, model.pt or model.onnx next to preprocessing.json")
     if main.suffix == ".safetensors":
+        if not (folder / "project.json").is_file():
+            raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
+                              "the model.py of a folder; export the run again, or run model.py yourself "
+                              "(its load_model function) in your own Python code if you trust it")
         return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
     if main.suffix == ".pt":
-        return Predictor(record, _torch_forward(torch.jit.load(str(main))))
+        try:
+            return Predictor(record, _torch_forward(torch.jit.load(str(main), map_location="cpu")))
+        except Exception as exc:  # noqa: BLE001  any damaged archive
+            raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
+                              "again") from None
     if main.suffix == ".onnx":
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+        try:
+            session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
+            raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
+                              "again") from None
         names = [i.name for i in session.get_inputs()]
         return Predictor(record, lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0])
     raise ExportError(f"{main}: not a model file DeepWire exports")
@@ -81,14 +94,14 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
     suffix = path.suffix.lower()
     specs = record["inputs"]
     if suffix == ".npy":
-        return [np.load(path, allow_pickle=False)]
+        return [safeio.load_npy(path)]
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
-            missing = [k for k in keys if k not in archive]
-            if missing:
-                raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
-            return [archive[k] for k in keys]
+        archive = safeio.load_npz(path)
+        keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
+        missing = [k for k in keys if k not in archive]
+        if missing:
+            raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
+        return [archive[k] for k in keys]
     if record.get("text") and suffix in (".csv", ".txt"):
         return [_texts(path, record["text"])]
     if suffix == ".csv":
@@ -99,9 +112,7 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
 
 
 def _csv(path: Path, spec: dict) -> np.ndarray:
-    import pandas as pd
-
-    frame = pd.read_csv(path).select_dtypes("number")
+    frame = csvfile.read_table(path, {}).select_dtypes("number")
     width = int(np.prod(spec["shape"]))
     if frame.shape[1] < width:
         raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
@@ -117,11 +128,12 @@ def _texts(path: Path, info: dict) -> np.ndarray:
 def read_texts(path: Path, column: str) -> list[str]:
     """The texts of a .txt file (one per non-empty line) or of a CSV's `column` (else its first text column)."""
     if path.suffix.lower() == ".txt":
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from None
     else:
-        import pandas as pd
-
-        frame = pd.read_csv(path)
+        frame = csvfile.read_table(path, {"delimiter": ","})  # one column of sentences is fine here
         found = column if column in frame.columns else next(
             (c for c in frame.columns if frame[c].dtype == object), None)
         if found is None:
@@ -131,15 +143,10 @@ def read_texts(path: Path, column: str) -> list[str]:
 
 
 def _image(path: Path, spec: dict) -> np.ndarray:
-    from PIL import Image
-
     if spec["kind"] != "image":
         raise DataError(f"{path}: the model's input '{spec['name']}' is {spec['kind']}, not an image")
     channels, height, width = spec["shape"]
-    with Image.open(path) as img:
-        pixels = np.asarray(img.convert("L" if channels == 1 else "RGB").resize((width, height)), dtype=np.float32)
-    pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
-    return (pixels / 255.0)[None]
+    return images.read_image(path, (height, width), channels)[None]
 
 
 def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> list[dict]:

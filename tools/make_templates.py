@@ -392,6 +392,28 @@ def localizer() -> Graph:
     return s.finish(builtin("digit_boxes"), training(lr=0.002, epochs=15, batch_size=64))
 
 
+def detector() -> Graph:
+    s = Sketch(
+        "One-stage detector (digit scenes)",
+        "Object detection in one pass, as SSD and RetinaNet do it: three convolution stages turn a 48x48 scene "
+        "into a 12x12 feature map, and a dense detection head scores five digit classes and regresses a box for "
+        "two anchors at every cell. Anchors that overlap a true digit learn its class and box (focal loss for the "
+        "scores, GIoU for the boxes), the rest learn background, and non-maximum suppression keeps the best box "
+        "of each object; mAP@0.5 judges the result.",
+        ["object detection"])
+    x = s.add("Input", "image", kind="image", channels=1, height=48, width=48)
+    x = s.chain(x,
+                ("Conv2d", "conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu1", {}),
+                ("MaxPool2d", "pool1", {"kernel_size": 2}),
+                ("Conv2d", "conv2", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu2", {}),
+                ("MaxPool2d", "pool2", {"kernel_size": 2}),
+                ("Conv2d", "conv3", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu3", {}),
+                ("DenseDetectionHead", "detection_head",
+                 {"num_classes": 5, "stride": 4, "sizes": [12, 18], "hidden": 32, "depth": 1}))
+    s.add("Output", "detections", src=x, task="detection")
+    return s.finish(builtin("digit_scenes"), training(lr=0.003, epochs=10, batch_size=32, monitor="val_map50"))
+
+
 def unet() -> Graph:
     s = Sketch(
         "U-Net segmentation (shapes)",
@@ -423,7 +445,8 @@ def unet() -> Graph:
 
 TEMPLATES: dict[str, Callable[[], Graph]] = {
     f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, sentiment, next_word, transformer_classifier,
-                            wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet)
+                            wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet,
+                            detector)
 }
 
 

@@ -320,7 +320,7 @@ class DataPanel(QWidget):
         if item is None:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
-        if self.section.get("source", "builtin") == "builtin" and self.section.get("name", DATA.default("name")) == name:
+        if self.section.get("source", "builtin") == "builtin" and self.section.get("name") == name:
             return
         self._switch({"source": "builtin", "name": name})
 
@@ -379,9 +379,10 @@ class DataPanel(QWidget):
             self.pages.setCurrentIndex(index)
             if source == "builtin":
                 info = self._builtin_info()
-                for row in range(self.builtin_list.count()):
-                    if self.builtin_list.item(row).data(Qt.ItemDataRole.UserRole) == info.name:
-                        self.builtin_list.setCurrentRow(row)
+                named = section.get("name")  # a project without data selects nothing: it has no default set
+                self.builtin_list.setCurrentRow(next((row for row in range(self.builtin_list.count())
+                                                      if self.builtin_list.item(row).data(Qt.ItemDataRole.UserRole)
+                                                      == named), -1))
                 self.builtin_about.setText(info.description)
                 self.task_box.clear()
                 self.task_box.addItems(list(info.tasks or (info.task,)))

@@ -28,7 +28,8 @@ from editor.training.plotting import curve, palette, plot_widget
 from engine.errors import DeepWireError
 from engine.lineage import parent_of, tree_order
 from engine.runs import PROJECT, Run, list_runs, read_json, slug
-from engine.train.events import EpochEnded, RunFailed, RunFinished
+from engine.runstate import read_state
+from engine.train.events import EpochEnded
 
 TRIAL_ID = re.compile(r"-trial-(\d+)(-\d+)?$")
 COLUMNS = ("run", "sweep", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr",
@@ -46,6 +47,8 @@ class RunSummary:
     best: dict[str, float]
     settings: dict
     history: list[dict]
+    message: str = ""
+    """Why the run failed or what is damaged in its folder (the status cell's tooltip)."""
 
     @property
     def trial(self) -> str | None:
@@ -66,19 +69,20 @@ class RunSummary:
 
 
 def summarize(run: Run) -> RunSummary:
-    """Read a run folder: metrics.json when the run ended, else its events so far."""
-    settings = run.graph.training
-    metrics = run.metrics()
-    if metrics:
-        return RunSummary(run, metrics.get("reason", "?"), metrics.get("epochs_done", 0), metrics.get("best_epoch"),
-                          metrics.get("best", {}), settings, metrics.get("history", []))
-    events = run.events()
+    """Read a run folder: its state, metrics.json when the run ended, else its events so far; a damaged
+    folder reads as 'corrupt' with the reason."""
+    state = read_state(run)
+    try:
+        settings = run.graph.training
+        metrics = run.metrics() if state.state in ("completed", "stopped") else {}
+        if metrics:
+            return RunSummary(run, state.label, metrics.get("epochs_done", 0), metrics.get("best_epoch"),
+                              metrics.get("best", {}), settings, metrics.get("history", []), state.message)
+        events = run.events()
+    except DeepWireError as exc:
+        return RunSummary(run, "corrupt", 0, None, {}, {}, [], str(exc))
     history = [{"epoch": e.epoch, "train": e.train, "val": e.val} for e in events if isinstance(e, EpochEnded)]
-    failed = next((e for e in events if isinstance(e, RunFailed)), None)
-    finished = next((e for e in events if isinstance(e, RunFinished)), None)
-    status = "failed" if failed else finished.reason if finished else "running or interrupted" if events else \
-        "did not start"
-    return RunSummary(run, status, len(history), None, {}, settings, history)
+    return RunSummary(run, state.label, len(history), None, {}, settings, history, state.message)
 
 
 def project_runs(run_dir: str | Path, project_name: str) -> list[Run]:
@@ -206,6 +210,8 @@ class RunHistory(QWidget):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
             parent = parent_of(s.run)
             self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else ""))
+            if s.message:
+                self.table.item(row, 2).setToolTip(s.message)
         keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
                        for k in h[split]})
         current = self.metric_box.currentText() or "val_loss"

@@ -87,10 +87,12 @@ def write_python(graph: Graph, model: fx.GraphModule, main: Path, inputs, record
     save_weights(model, weights)
     train = folder / "train.py"
     train.write_text(train_source(graph, model_class_name(graph, model), model.deepwire_targets), encoding="utf-8")
+    project = folder / "project.json"
+    graph.save(project)  # lets `deepwire predict` read the export without importing model.py
     standalone = load_standalone(main)
     check = compare("python", _run(model, inputs), _run(standalone.load_model(weights), inputs),
                     len(inputs[0]), 1e-5, 1e-5)
-    return [main, weights, train], check
+    return [main, weights, train, project], check
 
 
 def load_standalone(path: Path):
