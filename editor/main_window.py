@@ -40,9 +40,8 @@ from editor.training.install import install_training
 from editor.welcome import EXAMPLE, WelcomeView
 from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
-from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
-from engine.templates import load_project
+from engine.templates import blank_project, load_project
 
 PROJECT_FILTER = "DeepWire project (*.json)"
 
@@ -263,7 +262,7 @@ class MainWindow(QMainWindow):
 
     def new_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
 
     def open_template(self, stem: str) -> bool:
         """Start an unsaved project from the template `stem` (asks first about unsaved work)."""
@@ -402,7 +401,7 @@ class MainWindow(QMainWindow):
 
     def _welcome_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
             self.hide_welcome()
 
     def train_example(self) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
-from engine.errors import DeepWireError
+from engine.errors import DataWarning, DeepWireError
 
 COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli",
-                   "engine.weights_cli")
+                   "engine.weights_cli", "engine.doctor.cli")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return int(args.run(args) or 0)
     except DeepWireError as exc:
@@ -50,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deepwire: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """DeepWire's own warnings as one plain line; others as Python prints them."""
+    if issubclass(category, DataWarning):
+        print(f"deepwire: warning: {message}", file=sys.stderr)
+    else:
+        warnings._showwarning_orig(message, category, filename, lineno, file, line)  # noqa: SLF001
 
 
 if __name__ == "__main__":
