@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from editor.training.plotting import curve, palette, plot_widget
 from engine.errors import DeepWireError
-from engine.lineage import parent_of, tree_order
+from engine.lineage import parent_of, read_init, tree_order
 from engine.runs import PROJECT, Run, list_runs, read_json, slug
 from engine.runstate import read_state
 from engine.train.events import EpochEnded
@@ -209,7 +209,9 @@ class RunHistory(QWidget):
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
             parent = parent_of(s.run)
-            self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else ""))
+            carried = read_init(s.run.path).get("summary", "")
+            self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else "")
+                                               + (f"\ninitial weights: {carried}" if carried else ""))
             if s.message:
                 self.table.item(row, 2).setToolTip(s.message)
         keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")

@@ -109,6 +109,7 @@ def test_branch_a_run_after_adding_a_node_and_see_the_lineage(window, qtbot, tmp
     rows = [ws.history.table.item(r, 0).text() for r in range(ws.history.table.rowCount())]
     assert rows == [parent.name, f"\u2514\u2500 {child.name}"]
     assert f"branched from {parent.name}" in ws.history.table.item(1, 0).toolTip()
+    assert "initial weights: loaded 5 of 5 node(s)" in ws.history.table.item(1, 0).toolTip()
     assert "finetune" not in controller.graph.to_dict()  # a branch is a one-off: the project is unchanged
 
 
