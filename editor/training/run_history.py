@@ -116,6 +116,8 @@ class RunHistory(QWidget):
     """The project's runs; `run_chosen(path)` when the user picks one (to evaluate or export it)."""
 
     run_chosen = Signal(str)
+    compare_requested = Signal(str, str)
+    """(run A, run B or '' for the current graph): the Compare button with two runs, or one run, selected."""
     branch_requested = Signal(str)
     """A new run starting from this run's best weights (with the current graph)."""
 
@@ -145,6 +147,10 @@ class RunHistory(QWidget):
         self.open_button.setToolTip("Show the selected run's graph snapshot in a new window")
         self.replace_button = QPushButton("Replace graph…")
         self.replace_button.setToolTip("Make the selected run's graph snapshot the current project (asks first)")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Compare the two selected runs, or the selected run with the current graph: "
+                                       "graph, settings and metrics side by side")
+        self.compare_button.clicked.connect(self._compare_selected)
         self.branch_button = QPushButton("Branch from this run")
         self.branch_button.setToolTip("Train the current graph starting from the selected run's best weights "
                                       "(layers whose names and shapes match carry over); the run history shows "
@@ -154,7 +160,7 @@ class RunHistory(QWidget):
         self.replace_button.clicked.connect(self.replace_with_selected)
         self.branch_button.clicked.connect(self.branch_selected)
         refresh.clicked.connect(self.refresh)
-        for button in (self.open_button, self.replace_button, self.branch_button, refresh):
+        for button in (self.compare_button, self.open_button, self.replace_button, self.branch_button, refresh):
             bar.addWidget(button)
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -232,10 +238,17 @@ class RunHistory(QWidget):
         chosen = self.selected() if self.summaries else []
         self.open_button.setEnabled(len(chosen) == 1)
         self.replace_button.setEnabled(len(chosen) == 1)
+        self.compare_button.setEnabled(len(chosen) in (1, 2))
         self.branch_button.setEnabled(len(chosen) == 1 and _has_weights(chosen[0].run))
         if len(chosen) == 1:
             self.run_chosen.emit(str(chosen[0].run.path))
         self.overlay()
+
+    def _compare_selected(self) -> None:
+        chosen = self.selected()
+        if len(chosen) in (1, 2):  # the table lists the newest first: the older run is A
+            runs = sorted(str(s.run.path) for s in chosen)
+            self.compare_requested.emit(runs[0], runs[1] if len(runs) == 2 else "")
 
     def overlay(self) -> None:
         """Draw the chosen metric of every selected run (or of all runs when none is selected)."""

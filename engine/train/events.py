@@ -91,7 +91,8 @@ class EpochEnded(Event):
 class Activations(Event):
     """Per-node summaries of outputs on a fixed probe batch.
 
-    `nodes[node_id]` = {"mean", "std", "zeros" (fraction), "nonfinite" (count), "min", "max",
+    `nodes[node_id]` = {"mean", "std", "zeros" (fraction), "dead" (fraction of units, features or channels,
+    zero for every probe sample), "nonfinite" (count), "min", "max",
     "hist" (counts in `bins` equal bins from min to max), "shape", "thumbs" (conv nodes: a few
     channels of the first probe sample as lists of rows of 0-255 ints)}.
     """

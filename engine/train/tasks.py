@@ -110,9 +110,26 @@ class SupervisedTask:
         chosen = head.params.get("loss", "auto") if head.params.get("loss", "auto") != "auto" else cfg.loss
         self.loss_name = chosen if chosen != "auto" else losses.default_loss(self.output_task, data.task, head_type)
         self.loss_fn = losses.make_loss(self.loss_name, margin=cfg.margin, huber_delta=cfg.huber_delta,
-                                        label_smoothing=cfg.label_smoothing)
+                                        label_smoothing=cfg.label_smoothing, class_weights=self._class_weights())
         self._check_target()
         self.kind = data.task
+
+    def _class_weights(self) -> torch.Tensor | None:
+        """training.class_weights 'balanced': weights from the training split's class counts (None otherwise)."""
+        data, cfg = self.ctx.data, self.ctx.config
+        if cfg.class_weights == "none":
+            return None
+        if self.loss_name not in ("cross_entropy", "bce"):
+            raise TrainingError(f"training.class_weights 'balanced' needs a classification loss (cross_entropy or "
+                                f"bce), not {self.loss_name}; set it back to 'none'")
+        if data.streaming:
+            raise TrainingError("training.class_weights 'balanced' needs the data in memory to count the classes; "
+                                "set data.stream to false or class_weights to 'none'")
+        ids = data.split("train").target.reshape(-1)
+        if self.loss_name == "bce":
+            return losses.balanced_weights(torch.bincount(ids.round().long().clamp(0, 1), minlength=2))
+        classes = int(self.out_shape[-1])
+        return losses.balanced_weights(torch.bincount(ids.long().clamp(0, classes - 1), minlength=classes))
 
     def _check_target(self) -> None:
         data, out = self.ctx.data, self.out_shape[1:]

@@ -27,6 +27,7 @@ from engine import runstate
 from engine.compile import compile_graph
 from engine.data import PreparedData, load_data
 from engine.device import choose_device, device_name
+from engine.doctor.datasummary import data_summary
 from engine.errors import DeepWireError, TrainingError
 from engine.graph import Graph
 from engine.runs import DATA, METRICS, Run, open_run, write_json
@@ -233,7 +234,8 @@ class Trainer:
             device_name=device_name(self.device), task=self.task.kind, epochs=self.config.epochs,
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
-            metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self.resumed,
+            metrics=list(self.metric_names), resumed=self.resumed,
+            data=_jsonable({**self.data.describe(vocab=False), "summary": data_summary(self.data)}),
             world_size=self.dist.world_size, frozen_params=self.finetuning.counts()[1],
             init=self.finetuning.describe())
 
