@@ -77,7 +77,11 @@ class CsvChunks:
     def _parse(self, data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         import pandas as pd
 
-        frame = pd.read_csv(io.BytesIO(data), header=None, names=self.columns, sep=self.delimiter)
+        try:
+            frame = pd.read_csv(io.BytesIO(data), header=None, names=self.columns, sep=self.delimiter)
+        except (ValueError, pd.errors.ParserError) as exc:  # a ragged or binary line inside the file
+            raise DataError(f"CSV '{self.path}': a chunk of rows cannot be read ({str(exc).strip()[:200]}); check "
+                            "that every row has the same number of cells") from None
         x = frame[self.features]
         if any(k not in "iufb" for k in x.dtypes.map(lambda d: d.kind)) or x.isna().any().any():
             raise DataError(f"CSV '{self.path}': feature columns {self.features} must be numeric with no empty "
