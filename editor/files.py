@@ -65,6 +65,8 @@ class Document(QObject):
     changed = Signal()
     """The title, path or unsaved mark changed."""
     recent_changed = Signal()
+    replaced = Signal()
+    """Another project took the canvas: new, opened or restored (views drop what belonged to the previous one)."""
 
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(parent)
@@ -132,6 +134,7 @@ class Document(QObject):
         self.path = path
         self._restored = False
         self._timer.stop()
+        self.replaced.emit()
         self.changed.emit()
 
     # ---- autosave ------------------------------------------------------------------------

@@ -347,7 +347,7 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard():
+        if not self.training.confirm_close() or not self.confirm_discard():
             event.ignore()
             return
         self.document.close_cleanly()

@@ -58,7 +58,9 @@ def _make_trainer(request: RunRequest, bus, control):
     if request.resume:
         return Trainer.resume(request.resume, request.epochs, bus=bus, control=control)
     graph = Graph.from_dict(request.project)
-    return Trainer(graph, run=create_run(graph, request.run_dir), bus=bus, control=control)
+    trainer = Trainer(graph, bus=bus, control=control)  # checks graph vs data first: a refused run leaves no folder
+    trainer.run = create_run(graph, request.run_dir)
+    return trainer
 
 
 def _failure(exc: BaseException) -> RunFailed:
@@ -99,9 +101,24 @@ def _process_main(request: RunRequest, events, commands: mp.Queue) -> None:
             getattr(control, command)()
 
     threading.Thread(target=obey, daemon=True, name="deepwire-commands").start()
+    _stop_when_editor_ends(control)
     train(request, bus, control)
     sender.join()
     events.close()
+
+
+def _stop_when_editor_ends(control) -> None:
+    """However the editor ends (closed, terminated, crashed), the run stops after its batch and saves a checkpoint
+    that Resume continues: on SIGTERM (how an exiting editor ends its child) and when the parent process is gone."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: control.stop())
+    parent = mp.parent_process()
+
+    def watch() -> None:
+        parent.join()
+        control.stop()
+
+    if parent is not None:
+        threading.Thread(target=watch, daemon=True, name="deepwire-parent").start()
 
 
 def _send_events(outbox: queue.SimpleQueue, events) -> None:

@@ -14,12 +14,13 @@ from engine.layers.registry import all_specs, get_spec
 from engine.memory import device_memory, format_bytes
 from engine.shapes_format import format_shape
 from engine.templates import list_templates, load_project
-from engine.validate import validate
+from engine.validate import validate, validate_project
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a project; exit 1 if it has errors")
     p.add_argument("project", help="project file or template name (e.g. lenet)")
+    p.add_argument("--no-data", action="store_true", help="check the graph only, not against its data section")
     p.set_defaults(run=run_validate)
     p = sub.add_parser("summary", help="table of nodes: output shapes, parameters, FLOPs, activation memory, "
                        "latency; totals and the training-memory estimate")
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     graph = load_project(args.project)
-    result = validate(graph)
+    result = validate(graph) if args.no_data else validate_project(graph)
     for problem in result.problems:
         node = graph.nodes.get(problem.node_id) if problem.node_id else None
         where = f"{node.name} ({node.id})" if node else "graph"

@@ -59,6 +59,9 @@ class Validator:
         shape_result = self.shapes.infer(graph, topo)
         _shape_problems(graph, shape_result, problems)
         _check_reachability(graph, topo, problems)
+        from engine.sections import project_section_problems  # it imports engine.train, which imports this
+
+        problems += project_section_problems(graph)
         v = Validation(problems=problems, order=topo.order)
         for nid, info in shape_result.nodes.items():
             v.shapes[nid] = info.out_shape
@@ -78,6 +81,15 @@ class Validator:
 def validate(graph: Graph) -> Validation:
     """Validate a graph once (the editor keeps a `Validator` to reuse its cache)."""
     return Validator().validate(graph)
+
+
+def validate_project(graph: Graph) -> Validation:
+    """Validate the graph and check it against its data (loaded, cached): no errors means a run will start."""
+    from engine.datacheck import check_data
+
+    result = validate(graph)
+    result.problems += check_data(graph, shapes=result.shapes)
+    return result
 
 
 def _label(node: Node) -> str:

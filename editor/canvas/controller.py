@@ -8,7 +8,7 @@ from typing import Any
 
 import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
-from PySide6.QtCore import QObject, QPointF, QRectF, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
@@ -16,8 +16,9 @@ from editor.canvas import blocks, subgraph
 from editor.canvas.commands import MoveCommand, SetParamCommand, SnapshotCommand, restore, snapshot
 from editor.canvas.nodes import batched_drawing
 from editor.canvas.overlays import GroupItem
-from editor.canvas.view import CanvasView
+from editor.canvas.view import CanvasView, first_problem
 from editor.canvas.wires import ShapePipeItem
+from engine.datacheck import MATCH_DATA, check_data, input_params_for, match_data
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph, Group
 from engine.layers.registry import get_spec
@@ -49,10 +50,13 @@ class CanvasController(QObject):
         self.undo_stack = QUndoStack(self)
         self.graph = Graph()
         self.validation: Validation | None = None
+        self.data_info: dict | None = None
+        """The description of the graph's data once loaded (the data panel sets it): validation checks against it."""
         self._validator = Validator()
         self._clipboard: dict | None = None
         self._selection: list[str] = []
         self.view.set_group_factory(self._make_group_item)
+        self.view.fix_handler = self.fix_node
         v = self.view.viewer
         v.connection_changed.connect(self._on_connection_changed)
         v.connection_sliced.connect(self._on_connection_sliced)
@@ -71,6 +75,7 @@ class CanvasController(QObject):
     def load_graph(self, graph: Graph) -> None:
         """Show `graph` (replacing everything) and start a fresh undo history."""
         self.graph = graph
+        self.data_info = None
         self.undo_stack.clear()
         self.clear_node_badges()
         self._refresh(True)
@@ -78,6 +83,8 @@ class CanvasController(QObject):
 
     def _refresh(self, structure: bool) -> None:
         self.validation = self._validator.validate(self.graph)
+        if self.data_info is not None:
+            self.validation.problems += check_data(self.graph, info=self.data_info, shapes=self.validation.shapes)
         with batched_drawing():
             if structure:
                 self.view.sync(self.graph, self.validation)
@@ -107,6 +114,31 @@ class CanvasController(QObject):
 
     def redo(self) -> None:
         self.undo_stack.redo()
+
+    def set_data_info(self, info: dict | None) -> None:
+        """The graph's data as loaded (`PreparedData.describe()`, or {"error": message}); None while unknown.
+        Validation then also checks the Inputs and Output against it."""
+        if info != self.data_info:
+            self.data_info = info
+            self._refresh(False)
+
+    def new_node_params(self, type_id: str, params: dict | None) -> dict | None:
+        """A new Input takes the data's next input shape, a new Output the data's task (explicit params win)."""
+        info = self.data_info or {}
+        role = get_spec(type_id).role
+        if params is not None or "input_shapes" not in info or info.get("task") == "gan":
+            return params
+        if role == "input":
+            index = len(self.graph.input_nodes())
+            if index < len(info["input_shapes"]):
+                dtypes = info.get("input_dtypes") or []
+                return input_params_for(tuple(info["input_shapes"][index]),
+                                        dtypes[index] if index < len(dtypes) else "float32")
+        if role == "output":
+            task = {"next_step": "regression", "autoencoder": "regression"}.get(info.get("task"), info.get("task"))
+            if task in get_spec(type_id).param("task").choices:
+                return {"task": task}
+        return params
 
     # ---- live badges ----------------------------------------------------------------------
     def set_node_badge(self, node_id: str, text: str, color: str = "", tooltip: str = "") -> None:
@@ -138,6 +170,7 @@ class CanvasController(QObject):
     def add_node(self, type_id: str, pos: tuple[float, float] | None = None, params: dict | None = None) -> str:
         """Add a layer (at the view centre when `pos` is None) and select it; returns its id."""
         get_spec(type_id)
+        params = self.new_node_params(type_id, params)
         if pos is None:
             cx, cy = self.view_center()
             pos = self._free_spot((cx - 85, cy - 40))
@@ -471,8 +504,10 @@ class CanvasController(QObject):
         spec = get_spec(payload)
         at = (pos.x() - 85, pos.y() - 30)
 
+        params = self.new_node_params(payload, None)
+
         def mutate(g: Graph) -> str:
-            nid = g.add_node(payload, pos=at).id
+            nid = g.add_node(payload, params=params, pos=at).id
             if edge is not None and spec.inputs and spec.outputs:
                 self._splice(g, nid, edge)
             return nid
@@ -481,11 +516,14 @@ class CanvasController(QObject):
 
     # ---- fixes ----------------------------------------------------------------------------
     def apply_fix(self, problem: Problem) -> bool:
-        """Insert the problem's fix layer (e.g. Flatten) in front of its node, wired in; False if none."""
+        """Apply a problem's fix: match the graph to its data, or insert the fix layer (e.g. Flatten) in front of
+        its node, wired in; False if none."""
         node = self.graph.nodes.get(problem.node_id or "")
         if node is None:
             return False
         fix = getattr(problem, "fix", None) or get_spec(node.type).fix
+        if fix == MATCH_DATA:
+            return self.match_data()
         incoming = self.graph.incoming(node.id)
         if not fix or not incoming:
             return False
@@ -502,6 +540,19 @@ class CanvasController(QObject):
             self._splice(g, new.id, edge)
         self._edit(f"insert {get_spec(fix).title}", mutate)
         return True
+
+    def fix_node(self, node_id: str) -> None:
+        """Apply the fix of the node's first fixable problem (the fix pill on the node), after the click ends."""
+        problem = first_problem(self.validation.problems_for(node_id) if self.validation else [])
+        if problem is not None and problem.fix:
+            QTimer.singleShot(0, lambda: self.apply_fix(problem))
+
+    def match_data(self) -> bool:
+        """Set the Inputs and the Output (task, last layer's size) to fit the loaded data, as one undo step."""
+        if not self.data_info or "input_shapes" not in self.data_info:
+            return False
+        info = self.data_info
+        return bool(self._edit("match the data", lambda g: match_data(g, info)))
 
     @staticmethod
     def _downstream(g: Graph, start: str) -> set[str]:

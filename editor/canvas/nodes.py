@@ -37,6 +37,9 @@ class NodeLook:
     badge: str = ""
     severity: str = ""  # "", "warning" or "error"
     tooltip: str = ""
+    note: str = ""
+    """The node's first problem in words, shown under it (with `fix` as a button when the problem has one)."""
+    fix: str = ""
 
 
 def _font(size: float, bold: bool = False) -> QFont:
@@ -146,6 +149,79 @@ class LiveBadgeItem(QGraphicsItem):
         painter.restore()
 
 
+class ProblemNoteItem(QGraphicsItem):
+    """A problem's message under its node, wrapped, with a clickable fix pill: readable and fixable in place."""
+
+    FONT = _font(8.0)
+    FIX_FONT = _font(8.0, bold=True)
+    PAD = 5.0
+
+    def __init__(self, parent: LayerNodeItem):
+        super().__init__(parent)
+        self.text, self.fix, self.color = "", "", QColor(theme.ERROR_COLOR)
+        self._rect, self._text_rect, self._fix_rect = QRectF(), QRectF(), QRectF()
+        self.setZValue(2.0)
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setCursor(Qt.CursorShape.ArrowCursor)
+
+    def set_note(self, text: str, fix: str, color: QColor, width: float) -> None:
+        self.prepareGeometryChange()
+        self.text, self.fix, self.color = text, fix, QColor(color)
+        metrics = QFontMetricsF(self.FONT)
+        inner = width - 2 * self.PAD
+        bound = metrics.boundingRect(QRectF(0, 0, inner, 1000), int(Qt.TextFlag.TextWordWrap), text)
+        self._text_rect = QRectF(self.PAD, self.PAD, inner, min(bound.height(), metrics.lineSpacing() * 4))
+        y = self._text_rect.bottom() + 3.0
+        if fix:
+            fix_metrics = QFontMetricsF(self.FIX_FONT)
+            self._fix_rect = QRectF(self.PAD, y, fix_metrics.horizontalAdvance(fix) + 18.0, fix_metrics.height() + 5.0)
+            y = self._fix_rect.bottom() + 1.0
+        else:
+            self._fix_rect = QRectF()
+        self._rect = QRectF(0, 0, width, y + self.PAD - 1.0)
+        self.update()
+
+    def fix_rect(self) -> QRectF:
+        """Where the fix pill is, in this item's coordinates (empty when the problem has no fix)."""
+        return QRectF(self._fix_rect)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        fill = QColor(theme.NODE).darker(115)
+        painter.setBrush(fill)
+        painter.setPen(QPen(self.color, 1.2))
+        painter.drawRoundedRect(self._rect, 5.0, 5.0)
+        painter.setFont(self.FONT)
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(self._text_rect, int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), self.text)
+        if self.fix:
+            painter.setBrush(QColor(theme.ACCENT).darker(140))
+            painter.setPen(QPen(QColor(theme.ACCENT), 1.0))
+            r = self._fix_rect
+            painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
+            painter.setFont(self.FIX_FONT)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"\u2692 {self.fix}")
+        painter.restore()
+
+    def click_fix(self) -> None:
+        """What a click on the fix pill does: the node's `on_fix` (set by the canvas view)."""
+        handler = getattr(self.parentItem(), "on_fix", None)
+        if self.fix and handler is not None:
+            handler()
+
+    def mousePressEvent(self, event) -> None:
+        if self.fix and self._fix_rect.contains(event.pos()):
+            event.accept()
+            self.click_fix()
+            return
+        event.ignore()
+
+
 class LayerNodeItem(NodeItem):
     """Draws a layer: category-coloured header with the name, ports, then title, key params and shape."""
 
@@ -159,6 +235,9 @@ class LayerNodeItem(NodeItem):
         self._small = _font(8.5)
         self._shape_font = _font(9.0, bold=True)
         self._live: LiveBadgeItem | None = None
+        self.note_item: ProblemNoteItem | None = None
+        self.on_fix = None
+        """Called (no arguments) when the fix pill under the node is clicked; the canvas view sets it."""
 
     # ---- content ------------------------------------------------------------------------
     def set_category_color(self, color: QColor) -> None:
@@ -184,6 +263,20 @@ class LayerNodeItem(NodeItem):
         self._live.setToolTip(tooltip or text)
         self._live.show()
         self._place_live_badge()
+
+    def _place_note(self) -> None:
+        """Show the first problem under the node (hidden when it has none, or in the low-zoom proxy mode)."""
+        look = self._look
+        if not look.note:
+            if self.note_item is not None:
+                self.note_item.hide()
+            return
+        if self.note_item is None:
+            self.note_item = ProblemNoteItem(self)
+        color = QColor(theme.ERROR_COLOR if look.severity == "error" else theme.WARNING_COLOR)
+        self.note_item.set_note(look.note, look.fix, color, max(self._width, MIN_WIDTH))
+        self.note_item.setPos(0.0, self._height + 4.0)
+        self.note_item.setVisible(not self._proxy_mode)
 
     def live_badge(self) -> str:
         """The text of the live pill ('' when none is shown)."""
@@ -247,6 +340,7 @@ class LayerNodeItem(NodeItem):
         self.setToolTip(self._look.tooltip)
         self._text_item.setPos(HEADER_PAD - 2.0, 0.0)
         self._place_live_badge()
+        self._place_note()
         if self._ports_height():
             self.align_ports(v_offset=self._header_height() + 3.0)
         else:  # one unnamed port a side, at the same height on every node
@@ -277,6 +371,8 @@ class LayerNodeItem(NodeItem):
     def set_proxy_mode(self, mode):
         super().set_proxy_mode(mode)
         self._icon_item.setVisible(False)
+        if self.note_item is not None:
+            self.note_item.setVisible(bool(self._look.note) and not mode)
 
     # ---- painting -----------------------------------------------------------------------
     def paint(self, painter: QPainter, option, widget) -> None:

@@ -15,6 +15,7 @@ from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
 from editor.canvas.wires import Obstacles, deferred_wrapping
+from editor.panels.problems import fix_text
 from engine.graph import Edge, Graph, Node
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_key_params, format_shape
@@ -75,7 +76,25 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
         colour = theme.ERROR_COLOR if p.severity == "error" else theme.WARNING_COLOR
         tip.append(f"<span style='color:{colour}'><b>{p.message}</b></span>"
                    + (f"<br><i>Hint:</i> {p.hint}" if p.hint else ""))
-    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip))
+    first = first_problem(problems)
+    note = _note_text(first, len(problems)) if first else ""
+    fix = fix_text(first.fix)[0] if first and first.fix else ""
+    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix)
+
+
+def first_problem(problems: list):
+    """The problem a node's note shows: its first error, else its first warning."""
+    return next((p for p in problems if p.severity == "error"), problems[0] if problems else None)
+
+
+def _note_text(problem, count: int) -> str:
+    """A problem as the note under its node says it: the message without the node's own name in front."""
+    text = problem.message.rstrip(".")
+    head, sep, rest = text.partition(": ")
+    if sep and " " not in head.strip("'"):
+        text = rest
+    more = f" (+{count - 1} more)" if count > 1 else ""
+    return f"{text[0].upper()}{text[1:]}{more}" if text else ""
 
 
 class CanvasView(QObject):
@@ -107,6 +126,8 @@ class CanvasView(QObject):
         self.groups: dict[str, GroupItem] = {}
         self._links: dict[str, ShareLinkItem] = {}
         self._group_factory = None
+        self.fix_handler = None
+        """`fix_handler(node_id)` applies the fix of a node's first problem (the note's fix pill); set by the controller."""
         self.badges: dict[str, tuple[str, str, str]] = {}
         """Live badges by node id: (text, colour, tooltip); they outlive re-creation of the node's item."""
 
@@ -172,6 +193,7 @@ class CanvasView(QObject):
         obj._graph = self.ngraph
         obj.model._graph_model = common
         obj.model.name = obj.view.name = node.name
+        obj.view.on_fix = lambda nid=node.id: self.fix_handler and self.fix_handler(nid)
         common.nodes[node.id] = obj
         self.viewer.scene().addItem(obj.view)
         self._place(obj, node.pos)

@@ -7,12 +7,21 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QWidget
 
 from editor import theme
+from engine.datacheck import FIX_TITLES
 from engine.errors import Problem
 from engine.layers.registry import get_spec
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Node", "Problem", "Hint", "")
 ROW_HEIGHT = 32
+
+
+def fix_text(fix: str) -> tuple[str, str]:
+    """(button text, tooltip) of a problem's fix: a named graph edit, or a layer type to insert before the node."""
+    if fix in FIX_TITLES:
+        return FIX_TITLES[fix], "Set the Input and Output nodes (and the last layer's size) to fit the chosen data."
+    title = get_spec(fix).title
+    return f"Insert {title}", f"Insert a {title} layer before this node, wired in."
 
 
 class ProblemsPanel(QTreeWidget):
@@ -57,8 +66,9 @@ class ProblemsPanel(QTreeWidget):
         self.count_changed.emit(len(validation.problems))
 
     def _fix_button(self, problem: Problem, fix_type: str) -> QPushButton:
-        button = QPushButton(theme.icon("fix"), f"Insert {get_spec(fix_type).title}")
-        button.setToolTip(f"Insert a {get_spec(fix_type).title} layer before this node, wired in.")
+        text, tip = fix_text(fix_type)
+        button = QPushButton(theme.icon("fix"), text)
+        button.setToolTip(tip)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.setObjectName("FixButton")
         # deferred: applying the fix re-validates, which rebuilds this list and deletes the button

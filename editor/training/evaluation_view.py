@@ -67,6 +67,12 @@ class ConfusionMatrix(pg.PlotWidget):
         self._cell_font.setPointSizeF(7.5)
         self.setMinimumSize(120, 90)
 
+    def clear_matrix(self) -> None:
+        self.image.clear()
+        for label in self._labels:
+            self.removeItem(label)
+        self._labels = []
+
     def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
         n = len(matrix)
         scale = matrix.max() if matrix.size and matrix.max() > 0 else 1
@@ -93,6 +99,9 @@ class ConfusionMatrix(pg.PlotWidget):
         self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
 
+NO_RESULT = "Evaluate a finished run (Training ▸ Evaluate) to see how it does on the test split."
+
+
 class EvaluationView(QWidget):
     """Shows one `EvaluationResult`; `show_result(result)` fills every part that applies to its task."""
 
@@ -102,7 +111,7 @@ class EvaluationView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
-        self.summary = QLabel("Evaluate a finished run (Training ▸ Evaluate) to see how it does on the test split.")
+        self.summary = QLabel(NO_RESULT)
         self.summary.setWordWrap(True)
         top.addWidget(self.summary, 1)
         self.normalized = QCheckBox("Normalized (per true class)")
@@ -142,6 +151,19 @@ class EvaluationView(QWidget):
         self.residuals.hide()
 
     # ---- filling -------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Show no result (another project is open, or a new run started)."""
+        self.result = None
+        self.summary.setText(NO_RESULT)
+        for plot in (self.roc, self.pr, self.residuals):
+            plot.getPlotItem().clear()
+        self.confusion.clear_matrix()
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        while self.wrong_grid.count():
+            self.wrong_grid.takeAt(0).widget().deleteLater()
+
     def show_result(self, result: EvaluationResult) -> None:
         self.result = result
         metrics = " · ".join(f"{k} {v:.4g}" for k, v in result.metrics.items() if v is not None)

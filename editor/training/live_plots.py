@@ -102,6 +102,9 @@ class RunSeries:
         return max(self.total_steps - self.last_batch.step, 0) / rate
 
 
+IDLE_TEXT = "Press Train to start a run; its loss, metrics and gradients appear here live."
+
+
 class LivePlots(QWidget):
     """The live view of a run; `names` maps node ids to the names shown in the gradient legend."""
 
@@ -113,7 +116,7 @@ class LivePlots(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("No run yet")
         self.progress.setValue(0)
-        self.stats = QLabel("Press Train to start a run; its loss, metrics and gradients appear here live.")
+        self.stats = QLabel(IDLE_TEXT)
         self.stats.setStyleSheet(f"color: {theme.MUTED};")
         self.stats.setWordWrap(True)
         self.gradient_banner = banner("warning")
@@ -180,6 +183,7 @@ class LivePlots(QWidget):
         self.overfit_banner.hide()
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
+        self.stats.setText("Loading the data and compiling the graph…")
         for item in self.curves.values():
             item.setData([], [])
         grads = self.plots["grads"].getPlotItem()
@@ -187,6 +191,11 @@ class LivePlots(QWidget):
             grads.removeItem(item)
         self._grad_curves = {}
         self.show_metrics(metrics if metrics is not None else self.shown)
+
+    def clear_run(self) -> None:
+        """Show no run at all (another project is open)."""
+        self.progress.setFormat("No run yet")
+        self.stats.setText(IDLE_TEXT)
 
     def add_events(self, events: list[Event]) -> None:
         """Take one tick of events and redraw what changed (one setData per curve)."""
@@ -244,7 +253,8 @@ class LivePlots(QWidget):
             self.progress.setFormat(f"failed at epoch {event.epoch}" if event.epoch else "failed")
             self.stats.setText(event.message + (f"\nWhat to do: {event.hint}" if event.hint else ""))
             return
-        what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped"}[event.reason]
+        what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped",
+                "pruned": "pruned by the sweep"}.get(event.reason, f"ended ({event.reason})")
         self.progress.setFormat(f"{what} after {event.epochs_done} epoch(s) in {event.duration:.1f} s")
         best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items() if k.startswith("val_"))
         self.stats.setText(f"Best epoch {event.best_epoch}: {best}" if best else f"Run {what}.")

@@ -75,7 +75,8 @@ def summarize(run: Run) -> RunSummary:
     history = [{"epoch": e.epoch, "train": e.train, "val": e.val} for e in events if isinstance(e, EpochEnded)]
     failed = next((e for e in events if isinstance(e, RunFailed)), None)
     finished = next((e for e in events if isinstance(e, RunFinished)), None)
-    status = "failed" if failed else finished.reason if finished else "running or interrupted"
+    status = "failed" if failed else finished.reason if finished else "running or interrupted" if events else \
+        "did not start"
     return RunSummary(run, status, len(history), None, {}, settings, history)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEventLoop, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -18,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from editor import theme
-from editor.files import data_dir
 from editor.runner import TrainingRunner
 from editor.training.activations import ActivationsView
 from editor.training.background import run_job
@@ -27,15 +28,17 @@ from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
 from editor.training.predict_dialog import PredictDialog, run_has_weights
+from editor.training.run_folders import adopt_runs, latest_run, runs_folder, stopped_with_checkpoint
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
-from engine.runs import default_run_dir
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
 
+STOP_WAIT_S = 60.0
+"""How long closing the window waits for a stopped run to save its checkpoint."""
 LIVE_SHARE = 0.5
 """Fraction of the window height the bottom training dock takes while a run is shown."""
 BOTTOM_SHARE = 0.24
@@ -84,6 +87,24 @@ class TrainingWorkspace(QObject):
         self._build_actions()
         self._connect()
         self.history.set_run_dir(self.run_dir())
+        self._shown_path: Path | None = None
+        document = getattr(window, "document", None)
+        if document is not None:
+            self._shown_path = document.path
+            document.replaced.connect(self.project_switched)
+            document.changed.connect(self._path_changed)
+
+    def _path_changed(self) -> None:
+        """Saved for the first time (its runs move along) or under another name: the runs folder follows."""
+        path, before = self.window.document.path, self._shown_path
+        if path == before:
+            return
+        self._shown_path = path
+        if before is None and path is not None:
+            self.project_saved_first(runs_folder(None))
+        else:
+            self.history.set_run_dir(self.run_dir())
+            self._update_enabled()
 
     # ---- construction ----------------------------------------------------------------------
     def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -178,39 +199,131 @@ class TrainingWorkspace(QObject):
 
     # ---- where runs go ---------------------------------------------------------------------
     def run_dir(self) -> Path:
-        """`runs/` beside the saved project file, else in the user data folder."""
-        document = getattr(self.window, "document", None)
-        path = getattr(document, "path", None)
-        return default_run_dir(path) if path else data_dir() / "runs"
+        """The project's one runs folder (run_folders.runs_folder), used by every view."""
+        return runs_folder(getattr(getattr(self.window, "document", None), "path", None))
 
     def target_run(self) -> Path | None:
-        """The run Evaluate and Export act on: the one selected in Runs, else the latest of this session."""
-        return self.selected_run or self.runner.run_path
+        """The run Evaluate, Export and Predict act on: the one selected in Runs, else the latest of this session,
+        else the project's newest run on disk (after reopening a project)."""
+        if self.selected_run or self.runner.run_path:
+            return self.selected_run or self.runner.run_path
+        run = latest_run(self.run_dir(), self.controller.graph.name)
+        return run.path if run else None
+
+    def project_saved_first(self, unsaved_dir: Path) -> None:
+        """An unsaved project was saved for the first time: its runs move from `unsaved_dir` to its runs folder."""
+        busy = {self.runner.run_path} if self.runner.busy and self.runner.run_path else set()
+        moved = {Path(p).name: p for p in adopt_runs(self.controller.graph.name, unsaved_dir, self.run_dir(), busy)}
+        for attr in ("selected_run",):
+            path = getattr(self, attr)
+            if path is not None and path.name in moved:
+                setattr(self, attr, moved[path.name])
+        if not self.runner.busy and self.runner.run_path is not None and self.runner.run_path.name in moved:
+            self.runner.run_path = moved[self.runner.run_path.name]
+        self.history.set_run_dir(self.run_dir())
+        self._update_enabled()
+
+    def project_switched(self) -> None:
+        """Another project is on the canvas (new, opened, restored): forget the previous one's runs and results."""
+        self._shown_path = self.window.document.path  # the new project's path: no "first save" follows
+        self.selected_run = None
+        self.evaluation_result = None
+        if not self.runner.busy:
+            self.runner.run_path, self.runner.last_outcome = None, None
+            self.live.reset({}, expected_metrics(self.controller.graph))
+            self.live.clear_run()
+            self.training_panel.status.setText("")
+        self.evaluation.clear()
+        self.activations.reset()
+        self.history.set_run_dir(self.run_dir())
+        self._update_enabled()
 
     # ---- actions ---------------------------------------------------------------------------
     def train(self) -> None:
         if self.runner.busy:
             return
         graph = self.controller.graph
+        if not self._ready_to_train():
+            return
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
         self.selected_run = None
+        self.evaluation_result = None
+        self.evaluation.clear()
         self._show_tab(self.live)
         self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
 
+    def _ready_to_train(self) -> bool:
+        """False (and the first error shown on its node) when validation, data included, says the run would fail."""
+        validation = self.controller.validation
+        errors = validation.errors if validation is not None else []
+        if not errors:
+            return True
+        first = errors[0]
+        where = self.controller.graph.nodes.get(first.node_id or "")
+        if where is not None:
+            self.controller.select_node(where.id)
+            self.controller.center_on(where.id)
+        dock = getattr(self.window, "problems_dock", None)
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
+        count = len(errors)
+        self.training_panel.status.setText(
+            f"Not started: {count} problem{'s' if count != 1 else ''} to fix first ({first.message.rstrip('.')}). "
+            "Each has its fix on the node and under Problems.")
+        return False
+
     def resume(self) -> None:
         """Continue a paused run, or a stopped one from its checkpoint."""
         if self.runner.state == "paused":
             self.runner.resume()
-        elif self._can_continue():
+        elif (run := self.resumable_run()) is not None:
             self._show_tab(self.live)
-            self.runner.continue_run(self.runner.run_path)
+            self.evaluation.clear()
+            self.runner.continue_run(run)
+
+    def resumable_run(self) -> Path | None:
+        """The run Resume continues: this session's stopped (or lost) run, else the selected or newest run on disk
+        that was stopped or cut off (closed, crashed) after saving a checkpoint."""
+        if self.runner.busy:
+            return None
+        if self.runner.can_continue:
+            return self.runner.run_path
+        if self.runner.run_path is not None:
+            return None  # this session's last run ended for good
+        run = self.target_run()
+        return run if run is not None and stopped_with_checkpoint(run) else None
 
     def _can_continue(self) -> bool:
-        return self.runner.can_continue
+        return self.resumable_run() is not None
+
+    def confirm_close(self) -> bool:
+        """Before the window closes: a running run is stopped after asking, keeping a checkpoint Resume continues.
+        False when the user keeps the window open."""
+        if not self.runner.busy:
+            return True
+        answer = QMessageBox.question(
+            self.window, "A run is training",
+            "Stop the run and close DeepWire? The run keeps a checkpoint: open the project again and press Resume "
+            "to continue it where it stopped.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        return self.stop_and_wait()
+
+    def stop_and_wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
+        """Stop the run and wait (the window stays responsive) until it has saved its checkpoint and ended."""
+        self.runner.stop()
+        self.training_panel.status.setText("Stopping the run and saving its checkpoint…")
+        deadline = time.monotonic() + timeout_s
+        while self.runner.busy and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+        return not self.runner.busy
 
     def evaluate(self) -> None:
         run = self.target_run()
@@ -258,7 +371,7 @@ class TrainingWorkspace(QObject):
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",
-                "stopped": "Stopped; Resume continues from the checkpoint"}[event.reason]
+                "stopped": "Stopped; Resume continues from the checkpoint"}.get(event.reason, f"Ended ({event.reason})")
         self.training_panel.status.setText(f"{text} after {event.epochs_done} epoch(s).")
         self.history.set_run_dir(self.run_dir())
         if event.reason != "stopped":

@@ -109,12 +109,14 @@ def test_choice_and_bool_params_edit_through_their_widgets(window):
 
 
 def test_shape_error_is_listed_clicking_it_selects_the_node_and_fix_clears_it(window, qtbot):
-    window.document.new(chain("Dense", Dense={"units": 10}))
+    graph = chain("Dense", Dense={"units": 10})
+    graph.input_nodes()[0].params.update(height=8, width=8)  # the default data's digits: no data problem
+    window.document.new(graph)
     dense = window.controller.graph.by_name("dense1")
     problems = window.problems
     assert problems.topLevelItemCount() == 1
     row = problems.topLevelItem(0)
-    assert row.text(0) == "dense1" and "(N, 1, 28, 28)" in row.text(1) and "Flatten" in row.text(2)
+    assert row.text(0) == "dense1" and "(N, 1, 8, 8)" in row.text(1) and "Flatten" in row.text(2)
     assert "1 error" in window.valid_label.text()
     problems.scrollToItem(row)
     qtbot.mouseClick(problems.viewport(), Qt.MouseButton.LeftButton, pos=problems.visualItemRect(row).center())

@@ -1,0 +1,221 @@
+"""The first hour in the editor (issue 16): what a newcomer meets off the "Train this" path."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from engine.datacheck import MATCH_DATA
+from engine.graph import Graph
+
+TIMEOUT_MS = 120_000
+
+
+def wire_blank(controller, types=("Input", "Flatten", "Dense", "Output")) -> list[str]:
+    """Add layers the way the palette does (one after another at the view centre) and wire them in a row."""
+    ids = [controller.add_node(t) for t in types]
+    for a, b in zip(ids, ids[1:], strict=False):
+        controller.connect(a, b)
+    return ids
+
+
+def wait_data(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: window.controller.data_info is not None, timeout=TIMEOUT_MS)
+
+
+# ---- 1: data and graph checked together --------------------------------------------------------
+def test_a_default_input_on_digits_is_not_valid_and_is_fixed_from_the_node(window, qtbot):
+    window.controller.load_graph(Graph(name="Untitled"))
+    c = window.controller
+    ids = [c.graph.add_node(t).id for t in ("Input", "Flatten", "Dense", "Output")]  # added before the data loaded
+    for a, b in zip(ids, ids[1:], strict=False):
+        c.graph.connect(a, b)
+    c.load_graph(c.graph)
+    wait_data(qtbot, window)
+    assert "✖" in window.valid_label.text(), "a default Input (1×28×28) on 8×8 digits is not '✓ valid'"
+    problems = c.validation.problems_for(ids[0])
+    assert problems and problems[0].fix == MATCH_DATA
+    note = c.view.nodes[ids[0]].view.note_item
+    assert note is not None and note.isVisible() and "(N, 1, 8, 8)" in note.text and note.fix == "Match the data"
+    note.click_fix()
+    qtbot.waitUntil(lambda: c.graph.nodes[ids[0]].params["height"] == 8)
+    assert c.graph.nodes[ids[2]].params["units"] == 10, "the last layer gets one unit per class"
+    assert c.validation.ok and "valid" in window.valid_label.text()
+    assert not c.view.nodes[ids[0]].view.note_item.isVisible()
+
+
+def test_a_new_input_follows_the_chosen_dataset(window, qtbot):
+    window.controller.load_graph(Graph(name="Untitled"))
+    wait_data(qtbot, window)
+    ids = wire_blank(window.controller)
+    inp = window.controller.graph.nodes[ids[0]]
+    assert (inp.params["channels"], inp.params["height"], inp.params["width"]) == (1, 8, 8)
+    assert window.controller.graph.nodes[ids[-1]].params["task"] == "multiclass"
+
+
+def test_train_refuses_an_invalid_project_without_a_run_folder(window, qtbot, tmp_path):
+    ws = window.training
+    ws.runner.backend = "thread"
+    window.controller.load_graph(Graph(name="Untitled"))
+    c = window.controller
+    ids = [c.graph.add_node(t).id for t in ("Input", "Flatten", "Dense", "Output")]
+    for a, b in zip(ids, ids[1:], strict=False):
+        c.graph.connect(a, b)
+    c.load_graph(c.graph)
+    wait_data(qtbot, window)
+    ws.train()
+    assert not ws.runner.busy and "Not started" in ws.training_panel.status.text()
+    assert c.selected_ids() == [ids[0]], "the first problem's node is selected"
+    assert not list(ws.run_dir().glob("*")), "no failed run folder is left behind"
+
+
+# ---- 7: problems readable and fixable on the node ----------------------------------------------
+def test_a_shape_error_shows_its_message_and_fix_on_the_node(window, qtbot):
+    c = window.controller
+    c.load_graph(Graph(name="x"))
+    conv = c.add_node("Conv2d")
+    dense = c.add_node("Dense")
+    inp = c.add_node("Input")
+    c.connect(inp, conv)
+    c.connect(conv, dense)
+    note = c.view.nodes[dense].view.note_item
+    assert note is not None and note.isVisible() and note.fix.startswith("Insert")
+    assert note.text and note.text[0].isupper()
+    center = note.mapToScene(note.fix_rect().center())
+    viewport_pos = c.widget.mapFromScene(center)
+    c.fit_view()
+    viewport_pos = c.widget.mapFromScene(center)
+    qtbot.mouseClick(c.widget.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos)
+    qtbot.waitUntil(lambda: any(n.type == "Flatten" for n in c.graph.nodes.values()))
+    assert c.validation.problems_for(dense) == []
+
+
+# ---- 2: one runs folder per project ------------------------------------------------------------
+def trained_run(graph: Graph, folder):
+    """A real (one short epoch) run of `graph` in `folder`, trained by the engine."""
+    from engine.runs import create_run
+    from engine.train.trainer import Trainer
+
+    graph = graph.copy()
+    graph.training.update({"epochs": 1, "batch_size": 64, "events": {"summaries": False}})
+    trainer = Trainer(graph, run=create_run(graph, folder))
+    trainer.fit()
+    return trainer.run
+
+
+def mlp():
+    from engine.templates import load_project
+
+    return load_project("mlp")
+
+
+def test_runs_of_an_unsaved_project_move_along_on_first_save_and_every_view_lists_them(window, qtbot, tmp_path):
+    ws = window.training
+    window.document.new(mlp())
+    unsaved = ws.run_dir()
+    assert unsaved.is_relative_to(tmp_path / "user-data"), "an unsaved project's runs live in the user data folder"
+    run = trained_run(window.controller.graph, unsaved)
+    stranger = Graph.from_dict({**window.controller.graph.to_dict(), "name": "someone else"})
+    other = trained_run(stranger, unsaved)
+    ws.history.refresh()
+    assert [s.run.id for s in ws.history.summaries] == [run.id]
+
+    project = tmp_path / "proj" / "mine.json"
+    project.parent.mkdir()
+    assert window._save_to(project)
+    assert ws.run_dir() == project.parent / "runs"
+    assert (project.parent / "runs" / run.id).is_dir() and not run.path.exists(), "the run moved with the project"
+    assert other.path.is_dir(), "another unsaved project's runs stay"
+    assert ws.history.run_dir == ws.run_dir() and run.id in [s.run.id for s in ws.history.summaries]
+
+    window.document.new(Graph(name="Other"))
+    assert ws.history.summaries == [] and ws.target_run() is None
+    assert not ws.actions["predict"].isEnabled()
+    window.open_file(project)
+    assert ws.history.run_dir == project.parent / "runs"
+    ws.show_runs()
+    assert run.id in [s.run.id for s in ws.history.summaries], "the toolbar's Runs and the tab list one folder"
+    assert ws.target_run() is not None and ws.target_run().parent == project.parent / "runs"
+    assert ws.actions["predict"].isEnabled(), "Predict works on the reopened project's runs"
+    dialog = ws.open_export()
+    assert dialog is not None, "Export finds the run instead of 'Train the network first'"
+    dialog.close()
+
+
+# ---- 6: no stale state after switching project or starting a new run ----------------------------
+def test_switching_project_clears_the_previous_runs_messages(window, qtbot):
+    from engine.train.events import RunFinished
+
+    ws = window.training
+    ws.training_panel.status.setText("Finished after 20 epoch(s).")
+    ws.live.add_events([RunFinished(20, {"val_loss": 0.1}, {"val_loss": 0.1}, 19, "completed", 3.0)])
+    assert "Best epoch" in ws.live.stats.text()
+    ws.selected_run = window.document.path  # anything: it must be forgotten
+    window.document.new(Graph(name="Fresh"))
+    assert ws.training_panel.status.text() == ""
+    assert "Best epoch" not in ws.live.stats.text() and ws.live.progress.format() == "No run yet"
+    assert ws.selected_run is None and ws.evaluation.result is None
+
+
+# ---- 3: training that ends for any reason leaves a checkpoint that Resume continues --------------
+def long_lenet():
+    from engine.templates import load_project
+
+    graph = load_project("lenet")
+    graph.training.update({"epochs": 50, "batch_size": 16, "schedule": "none",
+                           "events": {"summaries": False, "batch_rate_hz": 1000}})
+    return graph
+
+
+def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from editor.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    project = tmp_path / "lenet.json"
+    window.document.new(long_lenet())
+    assert window._save_to(project)
+    ws = window.training
+    ws.runner.backend = "thread"
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+
+    answers.queue.append(QMessageBox.StandardButton.Cancel)
+    assert not window.close(), "Cancel keeps the window and the run"
+    assert ws.runner.busy and answers.asked[-1].startswith("A run is training")
+    answers.queue.append(QMessageBox.StandardButton.Yes)
+    assert window.close()
+    assert not ws.runner.busy and ws.runner.last_outcome.reason == "stopped"
+    run = ws.runner.run_path
+    assert (run / "checkpoints" / "last.json").is_file()
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    again.open_file(project)
+    ws2 = again.training
+    ws2.runner.backend = "thread"
+    assert ws2.resumable_run() == run and ws2.training_panel.resume_button.isEnabled()
+    ws2.resume()
+    qtbot.waitUntil(lambda: ws2.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    assert ws2.runner.run_path == run, "Resume continues the same run folder"
+    ws2.stop_and_wait()
+    assert ws2.runner.last_outcome.reason == "stopped" and ws2.runner.last_outcome.epochs_done >= 0
+
+
+def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkpoint(window, qtbot):
+    import os
+    import signal
+
+    ws = window.training
+    ws.runner.backend = "process"
+    window.controller.load_graph(long_lenet())
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    os.kill(ws.runner._worker.process.pid, signal.SIGTERM)  # what an exiting (or crashing) editor's child gets
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=TIMEOUT_MS)
+    assert ws.runner.last_outcome.reason == "stopped"
+    assert (ws.runner.run_path / "checkpoints" / "last.json").is_file()
+    assert ws.resumable_run() == ws.runner.run_path
