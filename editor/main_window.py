@@ -26,6 +26,7 @@ from editor import theme
 from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
+from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
 from editor.panels.palette import Palette
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
+        self.insight = install_insight(self, self.controller)
         self.training.set_default_device(Settings().device)
 
     # ---- construction ----------------------------------------------------------------------
