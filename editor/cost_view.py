@@ -21,15 +21,17 @@ def cost_line(report: CostReport, nid: str) -> str:
     c = report.nodes[nid]
     latency = f" · {c.latency_ms:.3f} ms" if c.latency_ms is not None else ""
     share = c.flops / total if (total := report.total("flops")) else 0.0
+    kept = f" · kept for backward {format_bytes(c.saved_bytes)}" if c.saved_bytes else ""
     return (f"cost per batch of {report.batch_size} on {report.device}: {format_flops(c.flops)} ({share:.0%} of the "
-            f"model) · output {format_bytes(c.activation_bytes)} · kept for backward {format_bytes(c.saved_bytes)}"
-            f"{latency}")
+            f"model) · output {format_bytes(c.activation_bytes)}{kept}{latency}")
 
 
 def _short(report: CostReport, nid: str, measure: str) -> str:
     c = report.nodes[nid]
     value = getattr(c, measure) or 0
     total = report.total(measure)
+    if not value:
+        return ""
     shown = {"flops": format_flops, "activation_bytes": format_bytes, "params": lambda v: f"{v:,} params",
              "latency_ms": lambda v: f"{v:.2f} ms"}[measure](value)
     return f"{shown} ({value / total:.0%})" if total else shown

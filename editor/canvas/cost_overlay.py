@@ -38,7 +38,7 @@ class CostHeatItem(QGraphicsItem):
         self.share, self.text = share, text
         self._color = heat_color(share)
         self._rect = QRectF(-HALO, -HALO, width + 2 * HALO, height + 2 * HALO)
-        self.setToolTip(text)
+        self.setToolTip(text or "no cost of this kind")
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -52,7 +52,7 @@ class CostHeatItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(self._rect, 10, 10)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) > 0.4:
+        if self.text and option.levelOfDetailFromTransform(painter.worldTransform()) > 0.4:
             painter.setFont(_FONT)
             painter.setPen(self._color.lighter(130))
             painter.drawText(QRectF(self._rect.x() + 4, self._rect.y() - 16, self._rect.width(), 15),

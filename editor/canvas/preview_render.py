@@ -90,10 +90,10 @@ def _classes(painter: QPainter, area: QRectF, classes: list[tuple[str, float]]) 
     """The top classes as labelled bars, most likely first."""
     if not classes:
         return
-    rows = max(1, min(len(classes), int(area.height() // 12)))
+    rows = max(1, min(len(classes), int(area.height() // 40)))
     row_h = area.height() / rows
     font = QFont()
-    font.setPointSizeF(max(6.5, min(row_h * 0.55, 11.0)))
+    font.setPixelSize(int(max(9.0, min(row_h * 0.62, 26.0))))
     painter.setFont(font)
     label_w = area.width() * 0.42
     for i, (name, p) in enumerate(classes[:rows]):
@@ -101,7 +101,8 @@ def _classes(painter: QPainter, area: QRectF, classes: list[tuple[str, float]]) 
         painter.setPen(QColor(theme.TEXT))
         painter.drawText(QRectF(area.x() + 2, y, label_w - 4, row_h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          f"{name}")
-        bar = QRectF(area.x() + label_w, y + row_h * 0.18, (area.width() - label_w - 34) * p, row_h * 0.64)
+        pct_w = row_h * 1.6
+        bar = QRectF(area.x() + label_w, y + row_h * 0.18, (area.width() - label_w - pct_w) * p, row_h * 0.64)
         painter.fillRect(bar, QColor(theme.ACCENT if i == 0 else theme.MUTED))
-        painter.drawText(QRectF(area.right() - 33, y, 32, row_h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+        painter.drawText(QRectF(area.right() - pct_w, y, pct_w - 2, row_h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                          f"{p:.0%}")
