@@ -51,6 +51,8 @@ class CostView(QObject):
         self.measure = "flops"
         self._items: dict[str, CostHeatItem] = {}
         self._job = None
+        self._waiting = False
+        """A job was started and its result has not been handled yet (the job's own flag drops before that)."""
         self._again = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -60,7 +62,7 @@ class CostView(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or (self._job is not None and self._job.running) or self._again
+        return self._timer.isActive() or self._waiting or self._again
 
     def schedule(self) -> None:
         if self.colouring or len(self.controller.graph.nodes) <= AUTO_MAX_NODES:
@@ -79,7 +81,7 @@ class CostView(QObject):
         self.paint()
 
     def _start(self) -> None:
-        if self._job is not None and self._job.running:
+        if self._waiting:
             self._again = True
             return
         self._again = False
@@ -89,6 +91,7 @@ class CostView(QObject):
             self.paint()
             self.updated.emit()
             return
+        self._waiting = True
         self._job = run_job(self, lambda: analyse(graph, validation=validation), self._done, self._failed)
 
     def _done(self, report: CostReport) -> None:
@@ -100,6 +103,7 @@ class CostView(QObject):
         self._finish()
 
     def _finish(self) -> None:
+        self._waiting = False
         self.paint()
         self.updated.emit()
         if self._again:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor.canvas.preview_strip import PreviewStripItem
 from editor.training.background import run_job
-from engine.preview import Previewer, PreviewResult
+from engine.preview import PREVIEW_THREADS, Previewer, PreviewResult
 
 DEBOUNCE_MS = 120
 
@@ -34,6 +35,8 @@ class LivePreview(QObject):
         """Time of the last preview run (on the worker thread)."""
         self._strips: dict[str, PreviewStripItem] = {}
         self._job = None
+        self._waiting = False
+        """A job was started and its result has not been handled yet (the job's own flag drops before that)."""
         self._again = False
         self._weights: Callable[[], object] | None = None
         self.weights_label = "random weights (not trained yet)"
@@ -45,7 +48,7 @@ class LivePreview(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or (self._job is not None and self._job.running) or self._again
+        return self._timer.isActive() or self._waiting or self._again
 
     def schedule(self) -> None:
         """Preview again shortly (edits in quick succession make one run)."""
@@ -73,7 +76,7 @@ class LivePreview(QObject):
 
     # ---- the worker ------------------------------------------------------------------------
     def _start(self) -> None:
-        if self._job is not None and self._job.running:
+        if self._waiting:
             self._again = True
             return
         self._again = False
@@ -82,15 +85,18 @@ class LivePreview(QObject):
         previewer = self.previewer
 
         def work() -> tuple[PreviewResult, float]:
+            torch.set_num_threads(PREVIEW_THREADS)  # this worker thread only
             if weights is not None:
                 previewer.use_weights(weights())
             start = time.perf_counter()
             result = previewer.run(graph, sample, validation)
             return result, time.perf_counter() - start
 
+        self._waiting = True
         self._job = run_job(self, work, self._done, self._failed)
 
     def _done(self, outcome: tuple[PreviewResult, float]) -> None:
+        self._waiting = False
         self.result, self.seconds = outcome
         self.error = ""
         self.sample = self.result.sample
@@ -100,6 +106,7 @@ class LivePreview(QObject):
             self._start()
 
     def _failed(self, exc: Exception) -> None:
+        self._waiting = False
         self.result, self.error = None, str(exc)
         self._paint_strips()
         self.updated.emit(None)

@@ -33,6 +33,9 @@ CHANNELS = 16
 VECTOR = 256
 """Values kept of a vector or per sequence step (longer ones are averaged down to this)."""
 TOP_CLASSES = 5
+PREVIEW_THREADS = 1
+"""Intra-op threads for the thread that runs previews (torch's setting is per thread): one sample is too small
+to split, and waiting on a busy second core made a ResNet preview 50x slower on a loaded 2-core machine."""
 
 
 @dataclass

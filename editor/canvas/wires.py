@@ -20,6 +20,8 @@ _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
 WRAP_OUT = 22.0
 WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
+FAR_LOD = 0.3
+"""Below this zoom wires are drawn without antialiasing or shape labels."""
 
 
 class _Wrapping:
@@ -120,6 +122,10 @@ class ShapePipeItem(PipeItem):
         return rect.united(label) if label is not None else rect
 
     def paint(self, painter: QPainter, option, widget) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < FAR_LOD:  # zoomed far out: a plain line
+            painter.setPen(self.pen())
+            painter.drawPath(self.path())
+            return
         super().paint(painter, option, widget)
         label = self._label_rect()
         if label is None:
