@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from engine import finetune
 from engine.cost import NodeCost, analyse, format_flops
 from engine.data import list_builtin
 from engine.layers.registry import all_specs, get_spec
@@ -59,20 +60,27 @@ def run_summary(args: argparse.Namespace) -> int:
         if result.ok else None
     batch = f" (batch {costs.batch_size}, {costs.device})" if costs else ""
     table = Table(title=f"{graph.name}{batch}")
-    columns = ("node", "type", "output shape", "params") + (COST_COLUMNS if costs else ())
+    columns = ("node", "type", "output shape", "params", "trains") + (COST_COLUMNS if costs else ())
     for col in columns:
-        table.add_column(col, justify="left" if col in ("node", "type", "output shape") else "right")
+        table.add_column(col, justify="left" if col in ("node", "type", "output shape", "trains") else "right")
+    frozen, mults = finetune.frozen_ids(graph), finetune.lr_mults(graph)
     for nid in result.order + sorted(set(graph.nodes) - set(result.order)):
         node = graph.nodes[nid]
         shared = f" (shares {graph.nodes[node.shares].name})" if node.shares in graph.nodes else ""
-        row = [node.name, node.type + shared, format_shape(result.shapes.get(nid)),
-               f"{result.param_counts.get(nid, 0):,}"]
+        count = result.param_counts.get(nid, 0)
+        trains = "" if not count else "frozen" if nid in frozen else "yes" if mults[nid] == 1 else f"lr x{mults[nid]:g}"
+        row = [node.name, node.type + shared, format_shape(result.shapes.get(nid)), f"{count:,}", trains]
         if costs:
             row += _cost_cells(costs.nodes.get(nid))
         table.add_row(*row)
     console = Console()
     console.print(table)
-    console.print(f"Total parameters: {result.total_params:,}")
+    trainable, off = finetune.param_split(graph, result.param_counts)
+    console.print(f"Total parameters: {result.total_params:,} (trainable {trainable:,}, frozen {off:,})")
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    if weights:
+        console.print(f"Initial weights: {weights} (deepwire weights PROJECT {weights} shows what each node gets)",
+                      markup=False, soft_wrap=True)
     if costs:
         mem = costs.memory
         latency = f", latency {costs.total('latency_ms'):.2f} ms" if not args.no_latency else ""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.panels.param_widgets import ParamEditor, editor_for
+from engine import finetune
 from engine.errors import GraphError
 from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec
@@ -217,7 +218,11 @@ class PropertiesPanel(QScrollArea):
         v = self.controller.validation
         shape = format_shape(v.shapes.get(self.node_id))
         count = v.param_counts.get(self.node_id, 0)
-        self.status_label.setText(f"output {shape}  ·  {count:,} parameters")
+        graph = self.controller.graph
+        mult = finetune.lr_mults(graph)[self.node_id]
+        tuning = ("  ·  frozen" if count and self.node_id in finetune.frozen_ids(graph) else "") + (
+            f"  ·  lr ×{mult:g}" if count and mult != 1 else "")
+        self.status_label.setText(f"output {shape}  ·  {count:,} parameters{tuning}")
         cost = self.cost_text(self.node_id) if self.cost_text is not None else ""
         self.cost_label.setText(html.escape(cost))
         self.cost_label.setVisible(bool(cost))

@@ -16,7 +16,7 @@ from engine.sections import TRAINING
 from engine.train.config import TrainingConfig
 
 FORM_GROUPS = (
-    ("Objective", ("loss", "label_smoothing")),
+    ("Objective", ("loss", "label_smoothing", "class_weights")),
     ("Optimizer", ("optimizer", "lr", "momentum", "nesterov", "weight_decay")),
     ("Schedule", ("schedule", "warmup_epochs", "step_size", "gamma", "plateau_patience", "plateau_factor")),
     ("Loop", ("epochs", "batch_size", "eval_batch_size", "clip", "clip_value", "seed")),
@@ -190,6 +190,7 @@ class TrainingPanel(QWidget):
             form.show_rows({path: shown for path, shown in {
                 "momentum": c.optimizer in ("sgd", "rmsprop"), "nesterov": c.optimizer == "sgd",
                 "label_smoothing": c.loss in ("auto", "cross_entropy"),
+                "class_weights": c.loss in ("auto", "cross_entropy", "bce"),
                 "step_size": c.schedule == "step", "gamma": c.schedule == "step",
                 "plateau_patience": c.schedule == "plateau", "plateau_factor": c.schedule == "plateau",
                 "clip_value": c.clip != "none", "early_stopping.patience": c.early_stopping.enabled,

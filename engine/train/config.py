@@ -14,6 +14,7 @@ SCHEDULES = ("none", "step", "cosine", "one_cycle", "plateau")
 CLIPS = ("none", "norm", "value")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MODES = ("auto", "min", "max")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class TrainingConfig:
     huber_delta: float = 1.0
     margin: float = 1.0
     label_smoothing: float = 0.0
+    class_weights: str = "none"
+    """'balanced' weights each class's loss by how rare it is in the training split (cross-entropy, BCE)."""
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
@@ -120,7 +123,7 @@ class TrainingConfig:
         if self.monitor_mode != "auto":
             return self.monitor_mode
         name = self.monitor.removeprefix("val_").removeprefix("train_")
-        return "min" if name.endswith("loss") or name in ("mae", "rmse", "mse") else "max"
+        return "min" if name.endswith("loss") or name.rsplit("_", 1)[-1] in ("mae", "rmse", "mse") else "max"
 
     def _check(self) -> None:
         from engine.sections import check_training  # the declarations read this module's defaults
