@@ -27,6 +27,7 @@ from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
 from editor.finetune import install_finetune
+from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
 from editor.panels.palette import Palette
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
         self.finetune = install_finetune(self, self.controller)
+        self.insight = install_insight(self, self.controller)
         self.training.set_default_device(Settings().device)
 
     # ---- construction ----------------------------------------------------------------------
