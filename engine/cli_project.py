@@ -64,6 +64,10 @@ def run_summary(args: argparse.Namespace) -> int:
     console.print(table)
     trainable, off = finetune.param_split(graph, result.param_counts)
     console.print(f"Total parameters: {result.total_params:,} (trainable {trainable:,}, frozen {off:,})")
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    if weights:
+        console.print(f"Initial weights: {weights} (deepwire weights PROJECT {weights} shows what each node gets)",
+                      markup=False, soft_wrap=True)
     if not result.ok:
         console.print(f"[red]{len(result.errors)} error(s); run `deepwire validate` for details[/red]")
     return 0 if result.ok else 1

@@ -164,6 +164,8 @@ class _Builder:
         """id of a source parameter -> (node id, weight name) of the node that holds it."""
         self.paths: dict[str, str] = {}
         """DeepWire node id -> module path it came from (for groups)."""
+        self.classes: dict[str, str] = {}
+        """Module path -> its class name."""
         self.first_input: str | None = None
         self.current: fx.Node | None = None
         self.params = {id(p) for p in gm.parameters()}
@@ -175,10 +177,9 @@ class _Builder:
                 self.visit(node)
             except Unmappable as exc:
                 self.placeholder(node, str(exc))
-        self.graph.groups = []
         from engine.importer_layout import module_groups
 
-        self.graph.groups = module_groups(self.graph, self.paths)
+        self.graph.groups = module_groups(self.graph, self.paths, self.classes)
         return self.result
 
     # ---- graph edits ----------------------------------------------------------------------
@@ -199,6 +200,8 @@ class _Builder:
             raise Unmappable(str(exc)) from None
         if self.current is not None:
             self.paths[node.id] = _module_path(self.current)
+            for path, cls in (self.current.meta.get("nn_module_stack") or {}).values():
+                self.classes.setdefault(path, getattr(cls, "__name__", str(cls).rpartition(".")[2]))
         return node.id
 
     def set_weights(self, nid: str, weights: dict[str, torch.Tensor]) -> None:

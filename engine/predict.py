@@ -14,7 +14,7 @@ from engine.data import csvfile, images, text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
-from engine.export.reload import load_safetensors_export
+from engine.export.formats import EXPORT_FORMATS, torch_forward
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -31,14 +31,6 @@ class Predictor:
         return np.asarray(self.forward(inputs), dtype=np.float64)
 
 
-def _torch_forward(model) -> Callable:
-    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
-        with torch.no_grad():
-            out = model(*inputs)
-        return (out[0] if isinstance(out, tuple | list) else out).float().numpy()
-    return forward
-
-
 def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
     """A run folder (project.json + weights) or a folder (or main file) written by `deepwire export`."""
     path = Path(path)
@@ -49,41 +41,25 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
 
     run = open_run(folder)
     model, graph = run.load_model(weights)
-    return Predictor(preprocessing.describe(graph, run.data_info() or None), _torch_forward(model))
+    return Predictor(preprocessing.describe(graph, run.data_info() or None), torch_forward(model))
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
-    """Never imports code from the folder: a Python export is read from its weights and project.json."""
+    """The model an export folder holds, loaded by its format's record (engine/export/formats.py); never imports
+    code from the folder (a Python export is read from its weights and project.json)."""
     record = preprocessing.read(folder)
-    if main is not None and main.suffix == ".py":
-        main = None
-    candidates = [main] if main else [folder / n for n in ("model.safetensors", "model.pt", "model.onnx")]
-    main = next((p for p in candidates if p.exists()), None)
     if main is None:
-        raise ExportError(f"{folder}: no model.safetensors, model.pt or model.onnx next to preprocessing.json")
-    if main.suffix == ".safetensors":
-        if not (folder / "project.json").is_file():
-            raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
-                              "the model.py of a folder; export the run again, or run model.py yourself "
-                              "(its load_model function) in your own Python code if you trust it")
-        return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
-    if main.suffix == ".pt":
-        try:
-            return Predictor(record, _torch_forward(torch.jit.load(str(main), map_location="cpu")))
-        except Exception as exc:  # noqa: BLE001  any damaged archive
-            raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
-                              "again") from None
-    if main.suffix == ".onnx":
-        import onnxruntime as ort
-
-        try:
-            session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
-            raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
-                              "again") from None
-        names = [i.name for i in session.get_inputs()]
-        return Predictor(record, lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0])
-    raise ExportError(f"{main}: not a model file DeepWire exports")
+        present = [f for f in EXPORT_FORMATS.values() if (folder / f.main_file).exists()]
+        if not present:
+            names = ", ".join(f.main_file for f in EXPORT_FORMATS.values())
+            raise ExportError(f"{folder}: no model file ({names}) next to preprocessing.json")
+        fmt = max(present, key=lambda f: f.precedence)
+        main = folder / fmt.main_file
+    else:
+        fmt = next((f for f in EXPORT_FORMATS.values() if main.suffix == f.suffix), None)
+        if fmt is None:
+            raise ExportError(f"{main}: not a model file DeepWire exports")
+    return Predictor(record, fmt.load(main, folder))
 
 
 def read_input(path: str | Path, record: dict) -> list[np.ndarray]:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.panels.param_widgets import ParamEditor, editor_for
+from engine import finetune
 from engine.errors import GraphError
 from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec
@@ -212,7 +213,11 @@ class PropertiesPanel(QScrollArea):
         v = self.controller.validation
         shape = format_shape(v.shapes.get(self.node_id))
         count = v.param_counts.get(self.node_id, 0)
-        self.status_label.setText(f"output {shape}  ·  {count:,} parameters")
+        graph = self.controller.graph
+        mult = finetune.lr_mults(graph)[self.node_id]
+        tuning = ("  ·  frozen" if count and self.node_id in finetune.frozen_ids(graph) else "") + (
+            f"  ·  lr ×{mult:g}" if count and mult != 1 else "")
+        self.status_label.setText(f"output {shape}  ·  {count:,} parameters{tuning}")
         problems = v.problems_for(self.node_id)
         self.problem_label.setText("<br>".join(
             f"<b>{html.escape(p.message)}</b>" + (f"<br>{html.escape(p.hint)}" if p.hint else "") for p in problems))

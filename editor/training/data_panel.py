@@ -37,6 +37,7 @@ from editor.training.form import SectionForm, field_for, float_spin, int_spin, w
 from editor.training.sections import set_key, set_section
 from editor.training.widgets import banner, header
 from engine.data import list_builtin, load_data, preview
+from engine.data import notes as data_notes
 from engine.datacheck import input_shape_of
 from engine.sections import DATA, value_at
 
@@ -121,6 +122,8 @@ class DataPanel(QWidget):
         layout.addWidget(self.summary)
         self.error = banner("error")
         layout.addWidget(self.error)
+        self.note = banner("warning")
+        layout.addWidget(self.note)
         self.match_label = QLabel()
         self.match_label.setWordWrap(True)
         layout.addWidget(self.match_label)
@@ -455,8 +458,9 @@ class DataPanel(QWidget):
         self._generation += 1
         generation, section = self._generation, copy.deepcopy(self.section)
 
-        def work() -> tuple[dict, list]:
-            return load_data(section).describe(), preview(section, PREVIEW_COUNT)
+        def work() -> tuple[dict, list, list[str]]:
+            with data_notes.collect() as notes:  # e.g. a CSV whose first row was read as data
+                return load_data(section).describe(), preview(section, PREVIEW_COUNT), notes
 
         run_job(self, work, lambda result: self._loaded(generation, result),
                 lambda exc: self._load_failed(generation, exc))
@@ -465,12 +469,14 @@ class DataPanel(QWidget):
     def loading(self) -> bool:
         return self._debounce.isActive() or self.summary.text().startswith("Loading")
 
-    def _loaded(self, generation: int, result: tuple[dict, list]) -> None:
+    def _loaded(self, generation: int, result: tuple[dict, list, list[str]]) -> None:
         if generation != self._generation:
             return
-        self.info, self.samples = result
+        self.info, self.samples, notes = result
         self.controller.set_data_info(self.info)
         self.error.hide()
+        self.note.setText("\n".join(dict.fromkeys(notes)))
+        self.note.setVisible(bool(notes))
         info = self.info
         splits = info["splits"]
         shapes = ", ".join(_fmt_shape(s) for s in info["input_shapes"])
@@ -492,6 +498,7 @@ class DataPanel(QWidget):
         if generation != self._generation:
             return
         self.info, self.samples = None, []
+        self.note.hide()
         self.controller.set_data_info({"error": str(exc)})
         self.summary.setText("The data could not be loaded.")
         self.error.setText(str(exc))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 from pathlib import Path
 
 from engine import safeio
-from engine.errors import DataError, DataWarning
+from engine.data import notes
+from engine.errors import DataError
 
 
 def header_flag(section: dict) -> bool | str:
@@ -50,14 +50,13 @@ def has_header(path: Path, section: dict) -> bool:
     numeric = [c for c in cells if c.strip() and _number(c.strip())]
     if not cells or len(numeric) < len(cells):
         if numeric:
-            warnings.warn(f"CSV '{path}': its header row has numbers as column names ({', '.join(numeric[:4])}); if "
-                          "that row is data (or a note such as sample counts), remove it or set \"header\": false",
-                          DataWarning, stacklevel=2)
+            notes.warn(f"CSV '{path}': its header row has numbers as column names ({', '.join(numeric[:4])}); if "
+                       "that row is data (or a note such as sample counts), remove it or set \"header\": false")
         return True
     shown = ", ".join(cells[:4]) + (", ..." if len(cells) > 4 else "")
-    warnings.warn(f"CSV '{path}': the first row ({shown}) is all numbers, so it is read as data and the columns are "
-                  f"named {', '.join(column_names(min(len(cells), 3)))}{', ...' if len(cells) > 3 else ''}; set "
-                  "\"header\": true in the data section if it holds the column names", DataWarning, stacklevel=2)
+    notes.warn(f"CSV '{path}': the first row ({shown}) is all numbers, so it is read as data and the columns are "
+               f"named {', '.join(column_names(min(len(cells), 3)))}{', ...' if len(cells) > 3 else ''}; set "
+               "\"header\": true in the data section if it holds the column names")
     return False
 
 

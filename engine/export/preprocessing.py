@@ -60,8 +60,10 @@ def read(folder: Path) -> dict:
             isinstance(i, dict) and isinstance(i.get("shape"), list) and isinstance(i.get("dtype"), str)
             and all(isinstance(d, int) and d > 0 for d in i["shape"]) for i in inputs):
         raise ExportError(f"{path}: not a DeepWire preprocessing record (or a damaged one); export the run again")
-    if not isinstance(record.get("normalization", {}), dict):
-        raise ExportError(f"{path}: its normalization is damaged; export the run again")
+    outputs, names = record.get("outputs") or [], record.get("class_names")
+    if (not isinstance(record.get("normalization", {}), dict) or not isinstance(outputs, list)
+            or not all(isinstance(o, dict) for o in outputs) or not isinstance(names, list | None)):
+        raise ExportError(f"{path}: its normalization, outputs or class names are damaged; export the run again")
     return record
 
 

@@ -26,7 +26,7 @@ def test_imported_project_opens_with_groups_and_editable_nodes(window, qtbot, tm
     imported.graph.save(path)
     assert window.open_file(path)
     ctl = window.controller
-    assert [g.name for g in ctl.graph.groups] == ["branch2"]
+    assert [g.name for g in ctl.graph.groups] == ["branch2 (Sequential)"]
     assert set(ctl.view.groups) == {g.id for g in ctl.graph.groups}
     for node in ctl.graph.nodes.values():
         ctl.select_node(node.id)

@@ -285,3 +285,14 @@ def test_weights_on_disk_are_never_half_written_by_a_new_checkpoint(run_copy):
     linked = torch.load(folder / info["files"]["state"], weights_only=True)
     assert isinstance(linked, dict) and "optimizers" in linked
     assert (folder / "last.safetensors").read_bytes() == (folder / info["files"]["weights"]).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.onnx"])
+def test_a_damaged_torchscript_or_onnx_export_is_a_message(trained_run, tmp_path, capsys, name):
+    out = tmp_path / "export"
+    fmt = "torchscript" if name.endswith(".pt") else "onnx"
+    assert _cli(["export", str(trained_run), "--format", fmt, "--out", str(out)], capsys)[0] == 0
+    data = (out / name).read_bytes()
+    (out / name).write_bytes(data[: len(data) // 3])
+    code, err = _cli(["predict", str(out), str(_features(tmp_path))], capsys)
+    assert code == 2 and name in err and "export the run again" in err

@@ -15,7 +15,7 @@ from engine.layers.registry import CATEGORY_ORDER, get_spec
 from engine.layers.spec import Params
 from engine.validate import validate
 
-DETECTION_TYPES = ["DenseDetectionHead"]
+DETECTION_TYPES = ["DenseDetectionHead", "RegionProposalNetwork", "RoIAlign", "BoxHead"]
 
 
 def _params(type_id: str, **overrides) -> Params:
@@ -65,6 +65,50 @@ def test_dense_head_shape_on_the_canvas_and_a_clear_problem_for_a_flat_input():
     g2.connect(h2.id, g2.add_node("Output", "o", {"task": "detection"}).id)
     [problem] = validate(g2).problems_for(h2.id)
     assert "(N, C, H, W)" in problem.message
+
+
+def test_roi_align_layer_keeps_the_best_distinct_proposals_and_cuts_them_out():
+    from engine.detection.roi import roi_align, roi_pool
+
+    features = torch.randn(2, 3, 8, 8)
+    boxes = torch.tensor([[4, 4, 16, 16], [5, 4, 16, 16], [20, 20, 28, 30], [0, 0, 8, 8.0]])
+    scores = torch.tensor([3.0, 2.0, 1.0, 0.0])  # box 1 overlaps the better box 0 by 0.92: dropped
+    proposals = torch.cat([boxes, boxes, scores[:, None]], 1)[None].expand(2, -1, -1).contiguous()
+    layer = get_spec("RoIAlign").build(_params("RoIAlign", count=3, size=2, stride=4, nms_iou=0.7),
+                                       [(None, 3, 8, 8), (None, 4, 9)])
+    out = layer(features, proposals)
+    assert out.shape == (2, 3, 3 * 2 * 2 + 4)
+    kept = boxes[[0, 2, 3]]
+    assert torch.equal(out[1, :, -4:], kept)
+    rois = torch.cat([torch.ones(3, 1), kept], 1)
+    assert torch.allclose(out[1, :, :-4], roi_align(features, rois, (2, 2), 0.25).reshape(3, -1))
+    pool = get_spec("RoIAlign").build(_params("RoIAlign", count=3, size=2, stride=4, mode="pool"),
+                                      [(None, 3, 8, 8), (None, 4, 9)])
+    assert torch.allclose(pool(features, proposals)[1, :, :-4], roi_pool(features, rois, (2, 2), 0.25).reshape(3, -1))
+
+
+def test_box_head_refines_its_proposals():
+    head = get_spec("BoxHead").build(_params("BoxHead", num_classes=4, hidden=16), [(None, 5, 12 + 4)])
+    rois = torch.cat([torch.randn(2, 5, 12), torch.tensor([[10.0, 10, 20, 30]]).expand(2, 5, 4)], -1)
+    out = head(rois)
+    assert out.shape == (2, 5, 8 + 4) and torch.equal(out[..., :4], rois[..., -4:])
+    torch.nn.init.zeros_(head.box.weight)
+    assert torch.allclose(head(rois)[..., 4:8], rois[..., -4:], atol=1e-5)
+
+
+def test_two_stage_parts_validate_together_and_name_a_wrong_wire():
+    from engine.templates import load_project
+
+    graph = load_project("two_stage_detector")
+    shapes = validate(graph).shapes
+    assert shapes[graph.by_name("roi_align").id] == (None, 16, 32 * 4 * 4 + 4)
+    assert shapes[graph.by_name("box_head").id] == (None, 16, 8 + 5)
+    roi = graph.by_name("roi_align")
+    wire = next(e for e in graph.incoming(roi.id) if e.dst_port == "proposals")
+    graph.edges.remove(wire)
+    graph.connect(graph.by_name("relu3").id, roi.id, dst_port="proposals")
+    [problem] = validate(graph).problems_for(roi.id)
+    assert "region proposal network" in problem.hint.lower()
 
 
 def test_matching_labels_positives_negatives_and_claims_small_objects():

@@ -107,7 +107,7 @@ def test_sequence_first_transformer_maps_onto_batch_first_layers():
 
 def test_module_hierarchy_becomes_groups_and_the_graph_is_laid_out():
     graph = check_exact(next(c for c in TUTORIAL_CASES if c.name == "channel_shuffle"))
-    assert [g.name for g in graph.groups] == ["branch2"]
+    assert [g.name for g in graph.groups] == ["branch2 (Sequential)"]
     assert len({n.pos for n in graph.nodes.values()}) == len(graph.nodes)
 
 

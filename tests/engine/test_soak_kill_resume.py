@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine import runstate
+from engine.errors import TrainingError
 from engine.runs import create_run, open_run
 from engine.train.events import EpochEnded
 from engine.train.trainer import Trainer
@@ -87,3 +88,24 @@ def test_twenty_kills_and_resumes_end_like_an_uninterrupted_run(tmp_path):
     assert epochs == list(range(1, EPOCHS + 1))
     leftovers = [p.name for p in Path(run.checkpoint_dir).iterdir() if p.name.startswith(("ckpt-", "."))]
     assert sorted(leftovers) == sorted(info["files"].values()), "older checkpoint generations are cleaned up"
+
+
+def test_a_second_process_cannot_resume_a_run_that_is_being_trained(tmp_path):
+    graph = iris_mlp({**SETTINGS, "epochs": 10_000, "checkpoint_every_s": 0.05})
+    run = create_run(graph, tmp_path)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["engine.train.trainer", "tests.engine.test_soak_kill_resume"])
+    child = ctx.Process(target=_train, args=(str(run.path), False))
+    child.start()
+    try:
+        _wait_for(lambda: (run.checkpoint_dir / "last.json").exists(), 60)
+        assert runstate.read_state(run).state == "running"
+        with pytest.raises(TrainingError, match="being trained by another process"):
+            Trainer.resume(run.path)
+        assert child.is_alive(), "the refused resume left the running process alone"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+    assert runstate.read_state(run).state == "interrupted"
+    resumed = Trainer.resume(run.path)  # once its writer is gone the run can be continued
+    resumed.recorder.release()
