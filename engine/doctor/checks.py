@@ -19,6 +19,10 @@ VANISH_RATIO = 1e-3
 VANISH_MIN_LAYERS = 3
 """Gradients vanish with depth: a network needs this many layers with weights for the check to apply."""
 EXPLODE_NORM = 1e3
+EXPLODE_GROWTH = 100.0
+EXPLODE_MIN = 10.0
+"""A layer's gradient norm that grew EXPLODE_GROWTH times its first value and is above EXPLODE_MIN is exploding too
+(the trainer's divergence guard may stop a run before any norm reaches EXPLODE_NORM)."""
 DEAD_FRACTION = 0.5
 """A ReLU node with at least this fraction of units that output zero for every probe sample is 'dead'."""
 SATURATED_FRACTION = 0.5
@@ -194,19 +198,39 @@ def vanishing_gradients(ctx: Context) -> list[Diagnosis]:
         {"ratio": ratio, "node": small[0], "top": top_id})]
 
 
+def _first_grads(record: RunRecord) -> dict[str, float]:
+    """Each node's first finite, non-zero gradient norm of the run."""
+    first: dict[str, float] = {}
+    for g in record.grads:
+        for nid, v in g.items():
+            if nid not in first and math.isfinite(v) and v > 0:
+                first[nid] = v
+    return first
+
+
 @check("exploding_gradients", "Exploding gradients")
 def exploding_gradients(ctx: Context) -> list[Diagnosis]:
-    norms = _recent_grads(ctx.record, 3)
-    big = [nid for nid in ctx.order if nid in norms and (not math.isfinite(norms[nid]) or norms[nid] > EXPLODE_NORM)]
+    recent = ctx.record.grads[-3:]
+    norms = {nid: max((g[nid] for g in recent if nid in g), key=lambda v: v if math.isfinite(v) else math.inf)
+             for nid in {n for g in recent for n in g}}
+    first = _first_grads(ctx.record)
+
+    def exploding(nid: str) -> bool:
+        v = norms[nid]
+        grew = v > EXPLODE_MIN and nid in first and v > EXPLODE_GROWTH * first[nid]
+        return not math.isfinite(v) or v > EXPLODE_NORM or grew
+
+    big = [nid for nid in ctx.order if nid in norms and exploding(nid)]
     if not big:
         return []
     worst = max((norms[n] for n in big), key=lambda v: v if math.isfinite(v) else math.inf)
     return [Diagnosis(
         "exploding_gradients", "Exploding gradients", "error" if not math.isfinite(worst) else "warning", tuple(big),
-        f"The gradients of {ctx.names(big)} are huge (norm {worst:.3g}; above {EXPLODE_NORM:g} is a red flag). "
-        "A step of that size throws the weights far from where they were, the loss jumps, and the next "
-        "gradient is bigger still. Clipping caps the size of each step, a lower learning rate makes every step "
-        "shorter, and normalization keeps the values flowing through the network in a steady range.",
+        f"The gradients of {ctx.names(big)} are huge or growing fast (norm {worst:.3g}; above {EXPLODE_NORM:g}, or "
+        f"{EXPLODE_GROWTH:g} times the first one, is a red flag). A step of that size throws the weights far from "
+        "where they were, the loss jumps, and the next gradient is bigger still. Clipping caps the size of each "
+        "step, a lower learning rate makes every step shorter, and normalization keeps the values flowing through "
+        "the network in a steady range.",
         (_depth_evidence(ctx, norms), _over_time(ctx, big, "Gradient norm over time")),
         ("clip_gradients", "lower_lr", "insert_batchnorm"), {"norm": worst})]
 
@@ -280,7 +304,13 @@ def saturated_units(ctx: Context) -> list[Diagnosis]:
 
 # ---- the loss curve ----------------------------------------------------------------------------
 def _failed_nonfinite(record: RunRecord) -> bool:
+    """The run stopped because its loss stopped being a number."""
     return record.failed is not None and "NaN or infinite" in record.failed.message
+
+
+def _stopped_diverging(record: RunRecord) -> bool:
+    """The run was stopped by the trainer's divergence guard (the loss grew by orders of magnitude)."""
+    return record.failed is not None and "diverged" in record.failed.message
 
 
 @check("diverging", "Loss diverging")
@@ -289,16 +319,18 @@ def diverging(ctx: Context) -> list[Diagnosis]:
     start = r.initial_loss()
     recent = r.batch_loss[-5:] or r.loss()[-2:]
     blew_up = _failed_nonfinite(r) or any(not math.isfinite(v) for v in recent)
+    stopped = _stopped_diverging(r)
     rising = (not _adversarial(r) and start is not None and start > 0 and len(r.epochs) >= 2 and recent
               and _median(recent) > DIVERGE_FACTOR * start)
-    if not (blew_up or rising):
+    if not (blew_up or stopped or rising):
         return []
     node = r.failed.node_id if r.failed and r.failed.node_id else None
     where = (f" The first layer whose values stopped being finite is '{ctx.name(node)}'." if node else "")
     return [Diagnosis(
         "diverging", "Loss diverging", "error", (node,) if node else tuple(ctx.outputs()),
         ("The loss grew instead of shrinking" + (" until it was no longer a number (NaN or infinite)" if blew_up
-                                                 else f", to more than {DIVERGE_FACTOR:g} times where it started")
+                                                 else ", by orders of magnitude, and the trainer stopped the run"
+                                                 if stopped else f", to more than {DIVERGE_FACTOR:g} times where it started")
          + f".{where} Each step overshoots the minimum it aims at and lands somewhere worse, and the next, "
          "larger gradient overshoots further. The learning rate is the usual cause: lower it (ten times is a "
          "good first try) or clip the gradients so a single step can never be huge."),

@@ -9,6 +9,7 @@ from train_helpers import iris_mlp, single_thread
 
 from engine.cli import main as cli_main
 from engine.diff import diff, diff_graphs, diff_settings
+from engine.errors import TrainingError
 from engine.runs import create_run
 from engine.train.trainer import Trainer
 
@@ -100,7 +101,7 @@ def test_a_run_against_a_project_file(two_runs, capsys, tmp_path):
 def test_deepwire_doctor_prints_the_diagnoses_of_a_run(tmp_path, capsys):
     graph = iris_mlp({"epochs": 10, "batch_size": 16, "lr": 10.0, "optimizer": "sgd"})
     run = create_run(graph, tmp_path)
-    with single_thread():
+    with single_thread(), pytest.raises(TrainingError, match="diverged"):  # the divergence guard stops it
         Trainer(graph, run=run).fit()
     assert cli_main(["doctor", str(run.path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
