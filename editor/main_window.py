@@ -26,6 +26,8 @@ from editor import theme
 from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
+from editor.finetune import install_finetune
+from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
 from editor.panels.palette import Palette
@@ -37,10 +39,10 @@ from editor.settings import Settings
 from editor.sweep.install import install_sweep
 from editor.training.install import install_training
 from editor.welcome import EXAMPLE, WelcomeView
+from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
-from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
-from engine.templates import load_project
+from engine.templates import blank_project, load_project
 
 PROJECT_FILTER = "DeepWire project (*.json)"
 
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
+        self.finetune = install_finetune(self, self.controller)
+        self.insight = install_insight(self, self.controller)
         self.training.set_default_device(Settings().device)
 
     # ---- construction ----------------------------------------------------------------------
@@ -221,7 +225,9 @@ class MainWindow(QMainWindow):
 
     def _update_status(self, validation) -> None:
         errors = len(validation.errors)
-        self.params_label.setText(f"{validation.total_params:,} parameters")
+        trainable, frozen = finetune.param_split(self.controller.graph, validation.param_counts)
+        self.params_label.setText(f"{validation.total_params:,} parameters" + (
+            f" ({trainable:,} trainable, {frozen:,} frozen)" if frozen else ""))
         if errors:
             self.valid_label.setText(f"<span style='color:{theme.ERROR_COLOR}'>✖ {errors} error"
                                      f"{'s' if errors != 1 else ''}</span>")
@@ -258,7 +264,7 @@ class MainWindow(QMainWindow):
 
     def new_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
 
     def open_template(self, stem: str) -> bool:
         """Start an unsaved project from the template `stem` (asks first about unsaved work)."""
@@ -397,7 +403,7 @@ class MainWindow(QMainWindow):
 
     def _welcome_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
             self.hide_welcome()
 
     def train_example(self) -> bool:

@@ -160,6 +160,8 @@ TRAINING = Section("training", (
     _t("huber_delta", "float", "Where the Huber loss turns from squared to linear", above=0, step=0.1),
     _t("margin", "float", "Contrastive loss: how far apart different pairs are pushed", above=0, step=0.1),
     _t("label_smoothing", "float", "cross-entropy only", min=0, max=1.0, step=0.05, decimals=2),
+    _t("class_weights", "choice", "balanced: each class's share of the loss is weighted by how rare it is in the "
+       "training split, so rare classes count as much as common ones (classification)", choices=training.CLASS_WEIGHTS),
     _t("optimizer", "choice", "How gradients update the weights: SGD takes plain steps (with momentum), Adam/AdamW "
        "adapt each weight's step size, RMSprop scales steps by recent gradient size", choices=training.OPTIMIZERS),
     _t("lr", "float", "Step size of each update; arrows halve/double it", title="Learning rate", above=0, log=True),
@@ -295,7 +297,17 @@ SWEEP = Section("sweep", (
     Key("epochs", "int", None, "Epochs per trial (default: the training section's)", above=0, optional=True),
 ))
 
-SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP)}
+FINETUNE = Section("finetune", (
+    Key("weights", "str", None, "Initial weights: a .safetensors file, a state_dict saved with torch.save, a run "
+        "folder or an export folder (relative paths are read from the project's folder)", optional=True),
+    Key("which", "choice", "best", "For a run folder: its best or its last weights", choices=("best", "last")),
+    Key("mapping", "any", {}, "{node name: key prefix in the weights file, or null to keep the node's fresh "
+        "weights; 'node.tensor': key}"),
+    Key("unfreeze_every", "int", 0, "Progressive unfreezing: every N epochs the frozen part nearest the output "
+        "starts training (0 = off)", min=0, title="Unfreeze every (epochs)"),
+))
+
+SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP, FINETUNE)}
 
 
 def flatten(section: dict, declared: Section, prefix: str = "") -> Iterator[tuple[str, Any]]:

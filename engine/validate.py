@@ -8,6 +8,7 @@ from engine.errors import Problem
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import Shape
+from engine.layers.ties import tied_params
 from engine.shapes import ShapeEngine, ShapeResult
 from engine.shapes_format import format_shape
 from engine.topology import Topology, topology
@@ -71,6 +72,10 @@ class Validator:
         for nid in graph.nodes:
             v.shapes.setdefault(nid, None)
             v.param_counts.setdefault(nid, 0)
+        # imported here: it reads the training section, and engine.train imports this module
+        from engine.memory import memory_problems
+
+        problems.extend(memory_problems(graph, v))
         return v
 
 
@@ -137,7 +142,7 @@ def _check_shares(graph: Graph, node: Node, problems: list[Problem]) -> None:
     if owner is None or owner.id == node.id:
         problems.append(Problem(node.id, "shares", f"{_label(node)} shares weights with a missing node",
                                 "pick another node of the same type, or stop sharing"))
-    elif owner.type != node.type:
+    elif owner.type != node.type and not tied_params(node.type, owner.type):
         problems.append(Problem(node.id, "shares", f"{_label(node)} cannot share weights with {_label(owner)}: "
                                 "the layer types differ", "share with a node of the same type"))
     elif owner.shares:

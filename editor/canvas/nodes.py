@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ PORT_Y = 15.0
 """Height of an unnamed port's centre below the header: the same on every node, so wires run level."""
 MIN_WIDTH = 170.0
 LINE_GAP = 2.0
+LOCK_W = 10.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class NodeLook:
     note: str = ""
     """The node's first problem in words, shown under it (with `fix` as a button when the problem has one)."""
     fix: str = ""
+    frozen: bool = False
+    """Fine-tuning: the node's weights do not train (a lock in the header)."""
+    loaded: bool = False
+    """Fine-tuning: the node starts from loaded weights (a 'loaded' pill in the header)."""
 
 
 def _font(size: float, bold: bool = False) -> QFont:
@@ -235,6 +241,8 @@ class LayerNodeItem(NodeItem):
         self._small = _font(8.5)
         self._shape_font = _font(9.0, bold=True)
         self._live: LiveBadgeItem | None = None
+        self._title_key: tuple | None = None
+        self._title_box = (0.0, 0.0)
         self.note_item: ProblemNoteItem | None = None
         self.on_fix = None
         """Called (no arguments) when the fix pill under the node is clicked; the canvas view sets it."""
@@ -289,7 +297,7 @@ class LayerNodeItem(NodeItem):
         right = self._width - 8.0
         if self._look.badge:
             right -= QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 14.0
-        self._live.setPos(right, 0.0)
+        self._live.setPos(right - self._marks_width(), 0.0)
 
     def _lines(self) -> list[tuple[str, QFont, QColor]]:
         lines = [(self._look.title, self._small, QColor(theme.MUTED))]
@@ -300,8 +308,18 @@ class LayerNodeItem(NodeItem):
         return lines
 
     # ---- layout (replaces NodeGraphQt's horizontal layout) --------------------------------
+    def _title_size(self) -> tuple[float, float]:
+        """The name's box as its text item will lay it out, from font metrics: asking the item itself lays out a
+        text document (~1 ms a node), which Qt otherwise does only for nodes that get painted."""
+        key = (self.name, self._text_item.font().key())
+        if self._title_key != key:
+            metrics, margin = QFontMetricsF(self._text_item.font()), self._text_item.document().documentMargin()
+            self._title_key = key
+            self._title_box = (metrics.horizontalAdvance(self.name) + 2 * margin, math.ceil(metrics.height()) + 2 * margin)
+        return self._title_box
+
     def _header_height(self) -> float:
-        return self._text_item.boundingRect().height() + 2.0
+        return self._title_size()[1] + 2.0
 
     def _ports_height(self) -> float:
         """Room for named ports (a row each); unnamed single ports sit on the body's edge instead."""
@@ -315,7 +333,7 @@ class LayerNodeItem(NodeItem):
         return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
 
     def _calc_size_horizontal(self):
-        text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD
+        text_w = self._title_size()[0] + 2 * HEADER_PAD + self._marks_width()
         if self._look.badge:
             text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
@@ -369,14 +387,25 @@ class LayerNodeItem(NodeItem):
         return port
 
     def set_proxy_mode(self, mode):
+        if mode is self._proxy_mode:
+            return
         super().set_proxy_mode(mode)
         self._icon_item.setVisible(False)
+        for port in (*self._input_items, *self._output_items):  # a few pixels wide when zoomed out: not drawn
+            port.setVisible(not mode)
         if self.note_item is not None:
             self.note_item.setVisible(bool(self._look.note) and not mode)
 
     # ---- painting -----------------------------------------------------------------------
+    def auto_switch_mode(self) -> None:
+        """Replaced by the level-of-detail test in `paint` (NodeGraphQt's maps the node to the screen each time)."""
+
     def paint(self, painter: QPainter, option, widget) -> None:
-        self.auto_switch_mode()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        self.set_proxy_mode(self._width * lod < self._proxy_mode_threshold)
+        if self._proxy_mode:  # zoomed far out: one block in the header colour, its outline only when it matters
+            self._paint_far(painter)
+            return
         painter.save()
         rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
         radius = 6.0
@@ -394,6 +423,8 @@ class LayerNodeItem(NodeItem):
 
         if self._look.badge and not self._proxy_mode:
             self._paint_badge(painter, rect)
+        if (self._look.frozen or self._look.loaded) and not self._proxy_mode:
+            self._paint_marks(painter, rect)
         if not self._proxy_mode:
             y = self._header_height() + 3.0 + self._ports_height() + 3.0
             for text, font, color in self._lines():
@@ -416,6 +447,57 @@ class LayerNodeItem(NodeItem):
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, radius, radius)
         painter.restore()
+
+    LOADED_TEXT = "loaded"
+
+    def _marks_width(self) -> float:
+        """Room the fine-tuning marks take in the header (lock, 'loaded' pill)."""
+        width = LOCK_W + 6.0 if self._look.frozen else 0.0
+        if self._look.loaded:
+            width += QFontMetricsF(LiveBadgeItem.FONT).horizontalAdvance(self.LOADED_TEXT) + 16.0
+        return width
+
+    def _paint_marks(self, painter: QPainter, rect: QRectF) -> None:
+        """The lock of a frozen node and the pill of a node with loaded weights, right of the name."""
+        right = rect.right() - 5.0
+        if self._look.badge:
+            right -= QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 14.0
+        mid = self._header_height() / 2
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._look.loaded:
+            metrics = QFontMetricsF(LiveBadgeItem.FONT)
+            w, h = metrics.horizontalAdvance(self.LOADED_TEXT) + 10.0, metrics.height() + 2.0
+            pill = QRectF(right - w, mid - h / 2, w, h)
+            colour = QColor(theme.OK_COLOR)
+            fill = QColor(colour)
+            fill.setAlpha(60)
+            painter.setBrush(fill)
+            painter.setPen(QPen(colour, 1.0))
+            painter.drawRoundedRect(pill, h / 2, h / 2)
+            painter.setFont(LiveBadgeItem.FONT)
+            painter.setPen(QColor(theme.NODE_TITLE))
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.LOADED_TEXT)
+            right = pill.left() - 6.0
+        if self._look.frozen:
+            colour = QColor(theme.NODE_TITLE)
+            body = QRectF(right - LOCK_W, mid - 1.0, LOCK_W, 7.0)
+            painter.setPen(QPen(colour, 1.6))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawArc(QRectF(body.left() + 2.0, body.top() - 6.0, LOCK_W - 4.0, 10.0), 0, 180 * 16)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(body, 1.5, 1.5)
+
+    def _paint_far(self, painter: QPainter) -> None:
+        rect = QRectF(0.0, 0.0, self._width, self._height)
+        painter.fillRect(rect, QColor(theme.header_color(self._category.name())))
+        colour = {"error": theme.ERROR_COLOR, "warning": theme.WARNING_COLOR}.get(self._look.severity)
+        if self.selected:
+            colour = theme.SELECTED
+        if colour:
+            painter.setPen(QPen(QColor(colour), 4.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF) -> None:
         metrics = QFontMetricsF(self._small)

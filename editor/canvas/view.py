@@ -14,7 +14,9 @@ from editor import theme
 from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
+from editor.canvas.wires import Obstacles, deferred_wrapping
 from editor.panels.problems import fix_text
+from engine import finetune
 from engine.graph import Edge, Graph, Node
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_key_params, format_shape
@@ -53,8 +55,9 @@ def _unlink(connected: dict, node_id: str, port: str) -> None:
         connected.pop(node_id, None)
 
 
-def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list) -> NodeLook:
-    """What the canvas shows for `node` given the latest validation."""
+def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list, frozen: bool = False,
+              loaded: bool = False) -> NodeLook:
+    """What the canvas shows for `node` given the latest validation (and its fine-tuning state)."""
     spec = get_spec(node.type)
     params = format_key_params(node.type, node.params)
     shape = validation.shapes.get(node.id) if validation else None
@@ -70,7 +73,11 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     badge = f"shares {owner.name}" if owner else ""
     tip = [f"<b>{node.name}</b> \u2014 {spec.title}", spec.summary, f"output {format_shape(shape)}"]
     if count:
-        tip.append(f"{count:,} trainable parameters" + (" (shared)" if owner else ""))
+        tip.append(f"{count:,} {'frozen' if frozen else 'trainable'} parameters" + (" (shared)" if owner else ""))
+    if frozen:
+        tip.append("Frozen: its weights do not train (right-click: Unfreeze)")
+    if loaded:
+        tip.append("Starts from the loaded weights (File > Load weights…)")
     for p in problems:
         colour = theme.ERROR_COLOR if p.severity == "error" else theme.WARNING_COLOR
         tip.append(f"<span style='color:{colour}'><b>{p.message}</b></span>"
@@ -78,7 +85,7 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     first = first_problem(problems)
     note = _note_text(first, len(problems)) if first else ""
     fix = fix_text(first.fix)[0] if first and first.fix else ""
-    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix)
+    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix, frozen, loaded)
 
 
 def first_problem(problems: list):
@@ -119,6 +126,8 @@ class CanvasView(QObject):
         self.nodes: dict[str, LayerNode] = {}
         self._state: dict[str, tuple] = {}
         self._edges: set[Edge] = set()
+        self._edges_at: dict[str, set[Edge]] = {}
+        """The wires touching each node, so adding or removing one never scans every wire."""
         self._wire_labels: dict[Edge, str] = {}
         self.groups: dict[str, GroupItem] = {}
         self._links: dict[str, ShareLinkItem] = {}
@@ -127,6 +136,8 @@ class CanvasView(QObject):
         """`fix_handler(node_id)` applies the fix of a node's first problem (the note's fix pill); set by the controller."""
         self.badges: dict[str, tuple[str, str, str]] = {}
         """Live badges by node id: (text, colour, tooltip); they outlive re-creation of the node's item."""
+        self.loaded: set[str] = set()
+        """Nodes that start from loaded weights (fine-tuning), marked in their header."""
 
     @property
     def widget(self) -> CanvasViewer:
@@ -157,16 +168,23 @@ class CanvasView(QObject):
         want = set(graph.edges)
         for edge in self._edges - want:
             self._disconnect(edge)
-        for edge in [e for e in graph.edges if e not in self._edges]:
-            self._connect(edge)
+        with deferred_wrapping():  # wrapped wires are routed once below, when every node and wire is placed
+            for edge in [e for e in graph.edges if e not in self._edges]:
+                self._connect(edge)
         self._paint_wires(validation)
         self.sync_groups(graph)
         self.sync_links(graph)
-        for edge in self._edges:  # wires into a later row route around group titles, placed just now
-            if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]:
-                pipe = self.pipe(edge)
-                if pipe is not None:
+        pipes = [self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
+                 if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]]
+        pipes = [pipe for pipe in pipes if pipe is not None and pipe.isVisible()]
+        obstacles = Obstacles([v.view.sceneBoundingRect() for v in self.nodes.values() if v.view.isVisible()]
+                              + [g.mapRectToScene(g.title_rect()) for g in self.groups.values()])
+        routes = [pipe.wrap_route(obstacles=obstacles) for pipe in pipes]
+        with deferred_wrapping():
+            for pipe, route in zip(pipes, routes, strict=True):
+                if route is None:
                     pipe.draw_path(pipe.input_port, pipe.output_port)
+                pipe.apply_route(route)
 
     def _create(self, node: Node) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
@@ -193,8 +211,9 @@ class CanvasView(QObject):
             self._show_badge(node.id)
 
     def _remove(self, nid: str) -> None:
-        for edge in [e for e in self._edges if nid in (e.src, e.dst)]:
+        for edge in list(self._edges_at.get(nid, ())):
             self._disconnect(edge)
+        self._edges_at.pop(nid, None)
         obj = self.nodes.pop(nid)
         self._state.pop(nid, None)
         self.ngraph.model.nodes.pop(nid, None)
@@ -212,15 +231,20 @@ class CanvasView(QObject):
         """Wire two ports: NodeGraphQt's models and one pipe item, without its undo commands or signals."""
         out_port, in_port = self._ports(edge)
         if not in_port.multi_connection():
-            for other in [e for e in self._edges if e.dst == edge.dst and e.dst_port == edge.dst_port]:
+            for other in [e for e in self._edges_at.get(edge.dst, ()) if e.dst == edge.dst
+                          and e.dst_port == edge.dst_port]:
                 self._disconnect(other)
         out_port.model.connected_ports[edge.dst].append(edge.dst_port)
         in_port.model.connected_ports[edge.src].append(edge.src_port)
         self.viewer.establish_connection(out_port.view, in_port.view)
         self._edges.add(edge)
+        self._edges_at.setdefault(edge.src, set()).add(edge)
+        self._edges_at.setdefault(edge.dst, set()).add(edge)
 
     def _disconnect(self, edge: Edge) -> None:
         self._edges.discard(edge)
+        for end in (edge.src, edge.dst):
+            self._edges_at.get(end, set()).discard(edge)
         self._wire_labels.pop(edge, None)
         if edge.src in self.nodes and edge.dst in self.nodes:
             pipe = self.pipe(edge)
@@ -339,10 +363,12 @@ class CanvasView(QObject):
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
+        frozen, counts = finetune.frozen_ids(graph), validation.param_counts if validation else {}
         for nid, node in graph.nodes.items():
             view = self.nodes.get(nid)
             if view is not None:
-                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, [])))
+                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []),
+                                             nid in frozen and bool(counts.get(nid)), nid in self.loaded))
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:

@@ -23,7 +23,9 @@ from editor import theme
 from editor.runner import TrainingRunner
 from editor.training.activations import ActivationsView
 from editor.training.background import run_job
+from editor.training.compare_view import CompareView
 from editor.training.data_panel import DataPanel
+from editor.training.doctor_view import DoctorView
 from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
@@ -32,6 +34,7 @@ from editor.training.run_folders import adopt_runs, latest_run, runs_folder, sto
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
+from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.train.events import RunFailed, RunFinished, RunStarted
@@ -68,11 +71,14 @@ class TrainingWorkspace(QObject):
         self.activations = ActivationsView(controller)
         self.evaluation = EvaluationView()
         self.history = RunHistory(controller)
+        self.doctor = DoctorView(controller)
+        self.compare = CompareView(controller)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[QWidget, ScrollPage] = {}
         for widget, title in ((self.live, "Live"), (self.activations, "Activations"),
-                              (self.evaluation, "Evaluation"), (self.history, "Runs")):
+                              (self.evaluation, "Evaluation"), (self.doctor, "Doctor"), (self.history, "Runs"),
+                              (self.compare, "Compare")):
             self._pages[widget] = ScrollPage(widget)  # below a view's minimum size it scrolls: the canvas keeps its room
             self.tabs.addTab(self._pages[widget], title)
         self.data_dock = self._dock("Data", self.data_panel, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -189,11 +195,16 @@ class TrainingWorkspace(QObject):
         p.stop_requested.connect(r.stop)
         r.events.connect(self.live.add_events)
         r.events.connect(self.activations.add_events)
+        r.events.connect(self.doctor.add_events)
+        self.doctor.rerun_requested.connect(lambda run: self.train(init_from=run or None))
+        self.history.compare_requested.connect(self.compare_runs)
+        self.history.run_chosen.connect(lambda path: None if self.runner.busy else self.doctor.show_run(path))
         r.started.connect(self._started)
         r.finished.connect(self._finished)
         r.failed.connect(self._failed)
         r.state_changed.connect(lambda _s: self._update_enabled())
         self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        self.history.branch_requested.connect(self.branch)
         self.history.run_chosen.connect(lambda _path: self._update_enabled())
         self._update_enabled()
 
@@ -239,15 +250,20 @@ class TrainingWorkspace(QObject):
         self._update_enabled()
 
     # ---- actions ---------------------------------------------------------------------------
-    def train(self) -> None:
+    def train(self, init_from: str | None = None) -> None:
+        """Train the project (from the weights of the run `init_from` when given: a branch of that run)."""
         if self.runner.busy:
             return
-        graph = self.controller.graph
         if not self._ready_to_train():
             return
+        document_path = getattr(getattr(self.window, "document", None), "path", None)
+        graph = finetune.resolved(self.controller.graph, Path(document_path).resolve().parent if document_path else None)
+        if init_from:
+            graph = finetune.with_init(graph, init_from)
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
+        self.doctor.reset(graph)
         self.selected_run = None
         self.evaluation_result = None
         self.evaluation.clear()
@@ -255,6 +271,10 @@ class TrainingWorkspace(QObject):
         self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
+
+    def branch(self, run_path: str) -> None:
+        """"Branch from this run": a new run of the current graph starting from that run's best weights."""
+        self.train(init_from=run_path)
 
     def _ready_to_train(self) -> bool:
         """False (and the first error shown on its node) when validation, data included, says the run would fail."""
@@ -362,12 +382,21 @@ class TrainingWorkspace(QObject):
         self.history.set_run_dir(self.run_dir())
         self._show_tab(self.history)
 
+    def compare_runs(self, a: str, b: str = "") -> None:
+        """The Compare tab on run `a` against run `b` (or the current graph when `b` is empty)."""
+        self.compare.set_runs([s.run.path for s in self.history.summaries])
+        self.compare.choose(Path(a), Path(b) if b else None)
+        self._show_tab(self.compare)
+
     # ---- runner signals --------------------------------------------------------------------
     def _started(self, event: RunStarted) -> None:
         what = "Continuing" if event.resumed else "Training"
         self.training_panel.status.setText(
-            f"{what} on {event.device_name}: {event.total_params:,} parameters, {event.steps_per_epoch} batches per "
-            f"epoch, run folder {Path(event.run_dir).name if event.run_dir else '–'}.")
+            f"{what} on {event.device_name}: {event.total_params:,} parameters"
+            + (f" ({event.frozen_params:,} frozen)" if event.frozen_params else "")
+            + f", {event.steps_per_epoch} batches per epoch, run folder "
+            f"{Path(event.run_dir).name if event.run_dir else '–'}." + (f" {event.init[:1].upper()}{event.init[1:]}."
+                                                                        if event.init else ""))
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",

@@ -8,7 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import DataError, GraphError
+from engine import importer_cli
+from engine.errors import DataError
+from engine.export.formats import EXPORT_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.add_argument("--plots", metavar="DIR", help="also write PNG plots into DIR")
     p.set_defaults(run=run_evaluate)
-    p = sub.add_parser("export", help="export a run's model: safetensors, torchscript, onnx or python source")
+    p = sub.add_parser("export", help=f"export a run's model: {', '.join(EXPORT_FORMATS)}")
     p.add_argument("run_path", metavar="RUN", help="run folder")
-    p.add_argument("--format", required=True, choices=("safetensors", "torchscript", "onnx", "python"))
+    p.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS))
     p.add_argument("--out", required=True, help="folder to write into (or the model file, e.g. model.onnx)")
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.set_defaults(run=run_export)
@@ -47,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", choices=("multiclass", "binary", "multilabel", "regression"))
     p.add_argument("--name", help="project name (default: the class name)")
     p.add_argument("--out", required=True, metavar="PROJECT.json")
-    p.set_defaults(run=run_import)
+    importer_cli.add_arguments(p)
+    p.set_defaults(run=importer_cli.run_import)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -119,21 +122,3 @@ def _flat(values) -> list[float]:
     if isinstance(values, list):
         return [v for item in values for v in _flat(item)]
     return [values]
-
-
-def run_import(args: argparse.Namespace) -> int:
-    from engine.importer import import_module, load_reference
-
-    cls = load_reference(args.ref)
-    try:
-        shapes = [tuple(int(d) for d in s.split(",") if d.strip()) for s in args.input_shape]
-    except ValueError:
-        raise GraphError(f"--input-shape takes whole numbers separated by commas, got {args.input_shape}") from None
-    try:
-        module = cls()
-    except TypeError as exc:
-        raise GraphError(f"{cls.__name__}() needs arguments ({exc}); import a module whose constructor has defaults") from None
-    graph = import_module(module, shapes, args.name or cls.__name__, args.task)
-    graph.save(Path(args.out))
-    print(f"wrote {args.out}: {len(graph.nodes)} nodes")
-    return 0

@@ -406,3 +406,35 @@ def test_panel_forms_are_generated_from_the_section_declarations(controller, qtb
     qtbot.addWidget(narrow)
     assert narrow.field("epochs").maximum() == 7
     assert "training.epochs: must be at most 7" in sections.section_problems("training", {"epochs": 8})[0].message
+
+
+def test_a_section_edit_in_the_editor_revalidates_at_once(controller, qtbot):
+    """The stale-Problems regression: a section edit re-validates like a graph edit, and undo does too."""
+    from editor.training.sections import set_key
+
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    seen = []
+    controller.validation_changed.connect(seen.append)
+    set_key(controller, "training", "epochs", -1)
+    assert seen and "training.epochs: must be greater than 0" in controller.validation.report()
+    controller.undo()
+    assert "training.epochs" not in controller.validation.report()
+    controller.redo()
+    assert "training.epochs: must be greater than 0" in controller.validation.report()
+    panel.field("epochs").setValue(4)  # the form's edit fixes it, and the problem goes without any graph edit
+    assert controller.graph.training["epochs"] == 4
+    assert "training.epochs" not in controller.validation.report()
+
+
+def test_a_csv_without_a_header_row_is_read_as_data_and_the_panel_says_so(controller, qtbot, tmp_path):
+    path = tmp_path / "noheader.csv"
+    path.write_text("".join(f"{i * 0.5},{i % 3},{i % 2}\n" for i in range(60)))
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("csv"))
+    panel.csv_path.setText(str(path))
+    panel.csv_path.editingFinished.emit()
+    qtbot.waitUntil(lambda: "read as data" in panel.note.text(), timeout=TIMEOUT_MS)
+    assert not panel.note.isHidden() and "col1" in panel.note.text()
+    assert sum(panel.info["splits"].values()) == 60, "the first row is a sample"

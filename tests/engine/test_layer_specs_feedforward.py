@@ -1,4 +1,4 @@
-"""Layer catalogue part A: convolution, pooling, normalization, regularization, activation, reshape."""
+"""Feed-forward layer specs (convolution, pooling, normalization, regularization, activation, reshape): shapes, numbers vs PyTorch, checks."""
 
 from __future__ import annotations
 
@@ -152,6 +152,19 @@ CHECK_CASES = [
     ("Reshape", (None, 64), {"shape": [0, 64]}, "has a size 0", None),
     ("Permute", (None, 4, 5, 6), {"dims": [1, 0]}, "must reorder all 3 dims of each sample (N, 4, 5, 6)", None),
     ("Permute", (None, 4, 5), {"dims": [1, 1]}, "a permutation of 0, 1", None),
+    ("AdaptiveAvgPool2d", (None, 8), {}, "Adaptive AvgPool 2D expects (N, C, H, W) but gets (N, 8)", "Reshape"),
+    ("LogSoftmax", (None, 10), {"dim": 0}, "LogSoftmax over dim 0 mixes the samples", None),
+    ("Reduce", (None, 4, 5), {"axes": [2]}, "Reduce axis 2 does not exist for samples of shape (4, 5)", None),
+    ("Reduce", (None, 4, 5), {"axes": [1, -1]}, "lists an axis twice", None),
+    ("Squeeze", (None, 4, 3), {"axis": 1}, "which has size 3 in (N, 4, 3) (it must be 1)", None),
+    ("Select", (None, 4, 3), {"axis": 0, "index": 4}, "index 4 is outside axis 0 of (N, 4, 3) (size 4)", None),
+    ("Chunk", (None, 5, 3), {"chunks": 4, "index": 3}, "splits into 3 piece(s)", None),
+    ("Slice", (None, 5, 3), {"start": 4, "end": 2}, "is empty or outside axis 0", None),
+    ("Interpolate", (None, 3, 8, 8), {"size": [4]}, "needs 2 number(s) for (N, 3, 8, 8)", None),
+    ("Interpolate", (None, 3, 8), {"mode": "bilinear"}, "Interpolate expects (N, C, H, W)", "Reshape"),
+    ("ChannelShuffle", (None, 6, 4, 4), {"groups": 4}, "groups = 4 must divide the 6 channels", None),
+    ("Unsqueeze", (None, 4), {"axis": 3}, "Unsqueeze axis 3 cannot be inserted into (N, 4)", None),
+    ("Placeholder", (None, 4), {"op": "torch.erf"}, "placeholder for 'torch.erf'", None),
     ("RepeatVector", (None, 4, 5), {}, "RepeatVector expects (N, F) but gets (N, 4, 5)", "Flatten"),
 ]
 
