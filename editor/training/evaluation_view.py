@@ -243,7 +243,8 @@ class EvaluationView(QWidget):
         roc = {c.label: c.area for c in result.roc}
         ap = {c.label: c.area for c in result.pr}
         rows = [{**row, **({"AUC": roc[str(row["class"])]} if str(row.get("class")) in roc else {}),
-                 **({"AP": ap[str(row["class"])]} if str(row.get("class")) in ap else {})} for row in result.per_class]
+                 **({"AP": ap[str(row["class"])]} if str(row.get("class")) in ap and "ap50" not in row else {})}
+                for row in result.per_class]
         columns = list(dict.fromkeys(k for row in rows for k in row)) if rows else ["metric", "value"]
         if not rows:
             rows = [{"metric": k, "value": v} for k, v in result.metrics.items()]
