@@ -102,9 +102,14 @@ def test_the_doctor_follows_a_run_live_and_a_healthy_run_gets_nothing(doctor):
     graph = iris_mlp({"epochs": 12, "batch_size": 16, "lr": 0.01, "events": EVENTS})
     controller.load_graph(graph)
     view.reset(graph)
-    trainer = Trainer(graph)
-    queue = trainer.bus.queue()
-    trainer.fit()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models train faster and steadier on one thread
+    try:
+        trainer = Trainer(graph)
+        queue = trainer.bus.queue()
+        trainer.fit()
+    finally:
+        torch.set_num_threads(before)
     events = []
     while (event := queue.get()) is not None:
         events.append(event)
