@@ -37,6 +37,7 @@ from editor.settings import Settings
 from editor.sweep.install import install_sweep
 from editor.training.install import install_training
 from editor.welcome import EXAMPLE, WelcomeView
+from editor.window_layout import apply_default_layout, restore_layout, save_layout
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
@@ -71,8 +72,6 @@ class MainWindow(QMainWindow):
             dock.setTitleBarWidget(QWidget(dock))
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.problems_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.properties_dock], [250, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
@@ -93,6 +92,10 @@ class MainWindow(QMainWindow):
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
         self.training.set_default_device(Settings().device)
+        if restore_layout(self):
+            self.training.auto_size_views = False  # the user's sizes, not ours
+        else:
+            apply_default_layout(self)
 
     # ---- construction ----------------------------------------------------------------------
     def _fit_to_screen(self, share: float = 0.9) -> None:
@@ -350,6 +353,7 @@ class MainWindow(QMainWindow):
         if not self.training.confirm_close() or not self.confirm_discard():
             event.ignore()
             return
+        save_layout(self, self._state_before_welcome if self.welcome_visible else None)
         self.document.close_cleanly()
         event.accept()
 

@@ -12,7 +12,7 @@ from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
 from editor import theme
 from engine.layers.registry import get_spec
@@ -25,6 +25,9 @@ PORT_Y = 15.0
 """Height of an unnamed port's centre below the header: the same on every node, so wires run level."""
 MIN_WIDTH = 170.0
 LINE_GAP = 2.0
+SIMPLE_ZOOM = 0.5
+"""Below this zoom a node's small text cannot be read: it shows only its name, drawn large (the fitted view of
+a big network)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ class LayerNodeItem(NodeItem):
         self._shape_font = _font(9.0, bold=True)
         self._live: LiveBadgeItem | None = None
         self.note_item: ProblemNoteItem | None = None
+        self._simple = False
         self.on_fix = None
         """Called (no arguments) when the fix pill under the node is clicked; the canvas view sets it."""
 
@@ -333,7 +337,7 @@ class LayerNodeItem(NodeItem):
 
     def _draw_node_horizontal(self):
         for port, text in list(self._input_items.items()) + list(self._output_items.items()):
-            text.setVisible(port.display_name and port.isVisible())
+            text.setVisible(port.display_name and port.isVisible() and not self._simple)
         self._width, self._height = self._calc_size_horizontal()
         self._set_text_color(QColor(theme.TEXT).getRgb())  # port labels, on the node's body
         self._text_item.setDefaultTextColor(QColor(theme.NODE_TITLE))
@@ -371,12 +375,16 @@ class LayerNodeItem(NodeItem):
     def set_proxy_mode(self, mode):
         super().set_proxy_mode(mode)
         self._icon_item.setVisible(False)
+        if self._simple:
+            self._text_item.setVisible(False)
         if self.note_item is not None:
             self.note_item.setVisible(bool(self._look.note) and not mode)
 
     # ---- painting -----------------------------------------------------------------------
     def paint(self, painter: QPainter, option, widget) -> None:
         self.auto_switch_mode()
+        simple = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < SIMPLE_ZOOM
+        self._set_simple(simple)
         painter.save()
         rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
         radius = 6.0
@@ -392,9 +400,11 @@ class LayerNodeItem(NodeItem):
         painter.fillRect(QRectF(rect.x(), self._header_height() - radius, rect.width(), radius), head_color)
         painter.fillRect(QRectF(rect.x(), rect.y() + 2, 3.0, self._header_height() - 2), self._category)
 
-        if self._look.badge and not self._proxy_mode:
+        if self._look.badge and not self._proxy_mode and not simple:
             self._paint_badge(painter, rect)
-        if not self._proxy_mode:
+        if simple and not self._proxy_mode:
+            self._paint_name(painter, rect)
+        elif not self._proxy_mode:
             y = self._header_height() + 3.0 + self._ports_height() + 3.0
             for text, font, color in self._lines():
                 metrics = QFontMetricsF(font)
@@ -416,6 +426,25 @@ class LayerNodeItem(NodeItem):
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, radius, radius)
         painter.restore()
+
+    def _set_simple(self, simple: bool) -> None:
+        """At low zoom the header text and port names hide: the name is painted large over the whole node."""
+        if simple == self._simple:
+            return
+        self._simple = simple
+        self._text_item.setVisible(not simple and not self._proxy_mode)
+        for port, text in (*self._input_items.items(), *self._output_items.items()):
+            text.setVisible(bool(port.display_name) and not simple)
+
+    def _paint_name(self, painter: QPainter, rect: QRectF) -> None:
+        """The node's name, as big as the node allows (about 11 pt on screen at the zoom it is seen at)."""
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) or 1.0
+        font = _font(min(11.0 / lod, rect.height() * 0.45), bold=True)
+        painter.setFont(font)
+        painter.setPen(QColor(theme.TEXT))
+        metrics = QFontMetricsF(font)
+        painter.drawText(rect.adjusted(BODY_PAD, 0, -BODY_PAD, 0), Qt.AlignmentFlag.AlignCenter,
+                         metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
 
     def _paint_badge(self, painter: QPainter, rect: QRectF) -> None:
         metrics = QFontMetricsF(self._small)

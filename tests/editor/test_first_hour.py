@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.datacheck import MATCH_DATA
@@ -219,3 +220,56 @@ def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkp
     assert ws.runner.last_outcome.reason == "stopped"
     assert (ws.runner.run_path / "checkpoints" / "last.json").is_file()
     assert ws.resumable_run() == ws.runner.run_path
+
+
+# ---- 4: the canvas gets the room; docks remember their size; fit fits --------------------------
+@pytest.mark.parametrize("size", [(1280, 800), (1440, 900)])
+def test_the_canvas_gets_most_of_the_window_and_fit_shows_the_whole_graph(qtbot, size):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+    from engine.templates import load_project
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    from editor.window_layout import apply_default_layout
+
+    apply_default_layout(window)
+    QApplication.processEvents()
+    canvas = window.controller.widget.viewport()
+    area = canvas.width() * canvas.height()
+    assert area >= 0.42 * size[0] * size[1], (canvas.width(), canvas.height())  # was ~0.34 (670×530 at 1280×800)
+    assert canvas.height() >= 0.6 * size[1]
+    window.document.new(load_project("lenet"))
+    window.training._show_tab(window.training.live)  # the training views open below, as when a run starts
+    QApplication.processEvents()
+    window.controller.fit_view()
+    shown = window.controller.widget.mapToScene(canvas.rect()).boundingRect()
+    assert all(shown.contains(window.controller.view.node_rect(n)) for n in window.controller.graph.nodes)
+
+
+def test_dock_sizes_are_remembered_across_sessions(qtbot, answers):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(1280, 800)
+    first.show()
+    first.resizeDocks([first.problems_dock], [300], Qt.Orientation.Vertical)
+    first.resizeDocks([first.palette_dock], [210], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    height, width = first.problems_dock.height(), first.palette_dock.width()
+    assert first.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.resize(1280, 800)
+    again.show()
+    QApplication.processEvents()
+    assert abs(again.problems_dock.height() - height) <= 4 and abs(again.palette_dock.width() - width) <= 4
+    again.training._show_tab(again.training.live)
+    QApplication.processEvents()
+    assert abs(again.training.views_dock.height() - height) <= 4, "a run's views do not override the user's size"
