@@ -59,6 +59,9 @@ class Validator:
         shape_result = self.shapes.infer(graph, topo)
         _shape_problems(graph, shape_result, problems)
         _check_reachability(graph, topo, problems)
+        from engine.sections import project_section_problems  # it imports engine.train, which imports this
+
+        problems += project_section_problems(graph)
         v = Validation(problems=problems, order=topo.order)
         for nid, info in shape_result.nodes.items():
             v.shapes[nid] = info.out_shape

@@ -33,14 +33,12 @@ from PySide6.QtWidgets import (
 from editor import theme
 from editor.training.background import run_job
 from editor.training.evaluation_view import image_of
-from editor.training.form import Field, SectionForm, combo, float_spin, int_spin
+from editor.training.form import SectionForm, field_for, float_spin, int_spin, widget_for
 from editor.training.sections import set_key, set_section
 from editor.training.widgets import banner, header
 from engine.data import list_builtin, load_data, preview
-from engine.data.augment import DEFAULTS as AUGMENT_DEFAULTS
-from engine.data.load import DEFAULTS as DATA_DEFAULTS
-from engine.data.preprocess import METHODS
 from engine.datacheck import input_shape_of
+from engine.sections import DATA, value_at
 
 SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder", "Image folder"),
            ("npz", "NumPy file (.npz / .npy)"))
@@ -50,7 +48,10 @@ OPTION_LABELS = {"n_samples": "Samples", "n_pairs": "Pairs", "seq_len": "Sequenc
                  "window": "Window (steps)", "vocab_size": "Vocabulary size", "noise": "Noise (std)", "seed": "Seed",
                  "n_users": "Users", "n_items": "Items", "rank": "Taste factors", "n_ratings": "Ratings"}
 """Row labels of the built-in datasets' options in the data panel."""
-STREAM_CHOICES, STREAM_VALUES = ("auto (by size)", "always", "never"), ("auto", True, False)
+PREPROCESSING_KEYS = ("normalize", "split.val", "split.test", "split.stratify", "split.seed", "augment.hflip",
+                      "augment.rotate_deg", "augment.crop_pad", "augment.noise_std")
+LARGE_DATA_KEYS = ("stream", "stream_threshold_mb", "chunk_rows", "resident_max_mb", "workers")
+"""The declared data keys (engine/sections.py) the panel's two forms show."""
 PREVIEW_COUNT = 16
 PREVIEW_COLUMNS = 8
 DEBOUNCE_MS = 300
@@ -105,34 +106,13 @@ class DataPanel(QWidget):
         layout.addWidget(self.pages)
         layout.addWidget(header("Preprocessing"))
         self.form = SectionForm(controller, "data")
-        self.form.add(Field("normalize", "Normalization", combo(METHODS),
-                            "Statistics come from the training split only"))
-        self.form.add(Field("split.val", "Validation fraction", float_spin(0, 0.9, 0.05, 2)))
-        self.form.add(Field("split.test", "Test fraction", float_spin(0, 0.9, 0.05, 2)))
-        self.form.add(Field("split.stratify", "Stratified split", QCheckBox(), "Keep class proportions in every split"))
-        self.form.add(Field("split.seed", "Split seed", int_spin(0, 2**31 - 1)))
-        self.form.add(Field("augment.hflip", "Flip left-right", QCheckBox(),
-                            "Augmentation: flip training images at random (training batches only)"))
-        self.form.add(Field("augment.rotate_deg", "Rotate up to (°)", float_spin(0, 180, 5, 1),
-                            "Augmentation: rotate training images by a random angle within ± this"))
-        self.form.add(Field("augment.crop_pad", "Shift up to (px)", int_spin(0, 64),
-                            "Augmentation: pad by this much, then crop back at a random place (a random shift)"))
-        self.form.add(Field("augment.noise_std", "Noise (std)", float_spin(0, 10, 0.05, 3),
-                            "Augmentation: add Gaussian noise of this standard deviation to training inputs"))
+        for path in PREPROCESSING_KEYS:
+            self.form.add(field_for(DATA.key(path)))
         layout.addLayout(self.form)
         layout.addWidget(header("Large data"))
         self.large_form = SectionForm(controller, "data")
-        self.large_form.add(Field("stream", "Read in chunks", combo(STREAM_CHOICES, values=STREAM_VALUES),
-                                  "Stream the file from disk chunk by chunk instead of loading it whole (CSV, .npy, "
-                                  "uncompressed .npz, image folders); auto streams data above the size below"))
-        self.large_form.add(Field("stream_threshold_mb", "Auto above (MB)", float_spin(1, 1e7, 64, 0),
-                                  "Data larger than this once loaded is streamed when 'Read in chunks' is auto"))
-        self.large_form.add(Field("chunk_rows", "Rows per chunk", int_spin(1, 10**8),
-                                  "Samples read at a time (fewer for big samples: a chunk stays under 64 MB)"))
-        self.large_form.add(Field("resident_max_mb", "On-device up to (MB)", float_spin(0, 1e7, 64, 0),
-                                  "Splits up to this size are copied to the training device once and batched there"))
-        self.large_form.add(Field("workers", "Loader workers", int_spin(0, 64),
-                                  "Processes that read and batch larger and streamed data"))
+        for path in LARGE_DATA_KEYS:
+            self.large_form.add(field_for(DATA.key(path)))
         layout.addLayout(self.large_form)
         layout.addWidget(header("The data"))
         self.summary = QLabel("Loading…")
@@ -285,15 +265,16 @@ class DataPanel(QWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         self.image_path = self._path_row(layout, True, "")
-        self.image_h, self.image_w = int_spin(1, 4096), int_spin(1, 4096)
-        self.color_box = combo(("grayscale", "rgb"))
+        size, color = DATA.key("size"), DATA.key("color")
+        self.image_h, self.image_w = int_spin(int(size.min), int(size.max)), int_spin(int(size.min), int(size.max))
+        self.color_box = widget_for(color)
         form = QFormLayout()
         form.addRow("Height (px)", self.image_h)
         form.addRow("Width (px)", self.image_w)
-        form.addRow("Colour", self.color_box)
+        form.addRow(color.label, self.color_box)
         for widget, tip in ((self.image_h, "Every image is resized to this height"),
                             (self.image_w, "Every image is resized to this width"),
-                            (self.color_box, "grayscale: 1 channel; rgb: 3 channels")):
+                            (self.color_box, color.doc)):
             widget.setToolTip(tip)
         self.image_h.valueChanged.connect(lambda _v: self._image_size_changed())
         self.image_w.valueChanged.connect(lambda _v: self._image_size_changed())
@@ -331,7 +312,7 @@ class DataPanel(QWidget):
         if source == current or (source == "npz" and current == "npy"):
             return
         if source == "builtin":
-            self._switch({"source": "builtin", "name": DATA_DEFAULTS["name"]})
+            self._switch({"source": "builtin", "name": DATA.default("name")})
         else:
             self._switch({"source": source})
 
@@ -339,7 +320,7 @@ class DataPanel(QWidget):
         if item is None:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
-        if self.section.get("source", "builtin") == "builtin" and self.section.get("name", "digits") == name:
+        if self.section.get("source", "builtin") == "builtin" and self.section.get("name", DATA.default("name")) == name:
             return
         self._switch({"source": "builtin", "name": name})
 
@@ -381,7 +362,7 @@ class DataPanel(QWidget):
 
     # ---- model -> view -------------------------------------------------------------------------
     def _builtin_info(self):
-        name = self.section.get("name", DATA_DEFAULTS["name"])
+        name = self.section.get("name", DATA.default("name"))
         return next((i for i in list_builtin() if i.name == name), list_builtin()[0])
 
     def refresh(self) -> None:
@@ -409,22 +390,21 @@ class DataPanel(QWidget):
             path = section.get("path") or section.get("x_path") or ""
             for edit in (self.csv_path, self.image_path, self.array_path):
                 edit.setText(path)
-            size = section.get("size", (28, 28))
+            size = section.get("size", DATA.default("size"))
             self.image_h.setValue(int(size[0]))
             self.image_w.setValue(int(size[1]))
-            self.color_box.setCurrentText(section.get("color", "grayscale"))
+            self.color_box.setCurrentText(section.get("color", DATA.default("color")))
             self.x_key.setText(section.get("x_key", ""))
             self.dropna_box.setChecked(bool(section.get("dropna", False)))
             self.y_key.setText(section.get("y_key", ""))
         finally:
             for w in widgets:
                 w.blockSignals(False)
-        values = {"normalize": section.get("normalize", self._builtin_info().normalize if source == "builtin"
-                                           else "standardize")}
-        values.update({f"split.{k}": v for k, v in {**DATA_DEFAULTS["split"], **section.get("split", {})}.items()})
-        values.update({f"augment.{k}": v for k, v in {**AUGMENT_DEFAULTS, **section.get("augment", {})}.items()})
+        values = {path: value_at(section, path, DATA.default(path)) for path in (*PREPROCESSING_KEYS, *LARGE_DATA_KEYS)}
+        if source == "builtin" and "normalize" not in section:
+            values["normalize"] = self._builtin_info().normalize
         self.form.refresh(values)
-        self.large_form.refresh({key: section.get(key, DATA_DEFAULTS[key]) for key in self.large_form.fields})
+        self.large_form.refresh(values)
         if source == "csv" and section.get("path"):
             self._fill_columns(section)
         if section != self._shown_section:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
 
 from editor.training.sections import set_key
 from editor.training.widgets import SciSpinBox
+from engine.sections import Key
 
 
 @dataclass
@@ -51,6 +52,28 @@ def float_spin(minimum: float, maximum: float, step: float, decimals: int = 3) -
 
 def sci_spin(minimum: float, maximum: float) -> SciSpinBox:
     return SciSpinBox(minimum, maximum)
+
+
+def widget_for(key: Key) -> QWidget:
+    """The input widget a declared section key asks for: its kind, range, choices, step and decimals."""
+    if key.kind == "bool":
+        return QCheckBox()
+    if key.kind == "choice":
+        labels = key.labels or tuple(str(c) for c in key.choices)
+        return combo(labels, editable=key.suggest, values=tuple(key.choices) if key.labels else None)
+    if key.kind == "int":
+        return int_spin(int(key.lowest), int(min(key.highest, 2**31 - 1)))
+    if key.kind == "float":
+        if key.log:
+            return sci_spin(key.lowest, key.highest)
+        decimals = key.decimals if key.decimals is not None else 3
+        return float_spin(key.lowest, key.highest, key.step or 0.1, decimals)
+    raise ValueError(f"{key.name}: a {key.kind} setting has no form widget")
+
+
+def field_for(key: Key, widget: QWidget | None = None) -> Field:
+    """A form row for a declared key: its title, tooltip and widget (or `widget` where the choices are dynamic)."""
+    return Field(key.name, key.label, widget if widget is not None else widget_for(key), key.doc)
 
 
 def widget_value(widget: QWidget) -> Any:

@@ -253,7 +253,8 @@ class LivePlots(QWidget):
             self.progress.setFormat(f"failed at epoch {event.epoch}" if event.epoch else "failed")
             self.stats.setText(event.message + (f"\nWhat to do: {event.hint}" if event.hint else ""))
             return
-        what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped"}[event.reason]
+        what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped",
+                "pruned": "pruned by the sweep"}.get(event.reason, f"ended ({event.reason})")
         self.progress.setFormat(f"{what} after {event.epochs_done} epoch(s) in {event.duration:.1f} s")
         best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items() if k.startswith("val_"))
         self.stats.setText(f"Best epoch {event.best_epoch}: {best}" if best else f"Run {what}.")

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from editor import theme
-from editor.training.form import Field, SectionForm, combo, float_spin, int_spin, sci_spin
+from editor.training.form import Field, SectionForm, combo, field_for
 from editor.training.widgets import banner, header
 from engine.device import choose_device, device_name, mps_available
 from engine.errors import TrainingError
-from engine.train.config import CLIPS, LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainingConfig
+from engine.sections import TRAINING
+from engine.train.config import TrainingConfig
 
-MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_auc", "val_mae", "val_rmse", "val_r2", "train_loss")
+FORM_GROUPS = (
+    ("Objective", ("loss", "label_smoothing")),
+    ("Optimizer", ("optimizer", "lr", "momentum", "nesterov", "weight_decay")),
+    ("Schedule", ("schedule", "warmup_epochs", "step_size", "gamma", "plateau_patience", "plateau_factor")),
+    ("Loop", ("epochs", "batch_size", "eval_batch_size", "clip", "clip_value", "seed")),
+    ("Early stopping", ("early_stopping.enabled", "monitor", "early_stopping.patience", "early_stopping.restore_best")),
+    ("Hardware", ("device", "precision")),
+    ("Live views", ("events.summaries", "events.summaries_every")),
+)
+"""Which declared training keys the panel shows, grouped under headers."""
 
 
 def device_choices() -> list[str]:
@@ -115,62 +125,10 @@ class TrainingPanel(QWidget):
         return row
 
     def _rows(self) -> list[tuple[str, list[Field]]]:
-        return [
-            ("Objective", [
-                Field("loss", "Loss", combo(LOSSES), "How far the predictions are from the targets; training lowers it. "
-                      "auto follows the Output node's task (cross-entropy for classes, MSE for numbers)"),
-                Field("label_smoothing", "Label smoothing", float_spin(0, 0.5, 0.05, 2), "cross-entropy only"),
-            ]),
-            ("Optimizer", [
-                Field("optimizer", "Optimizer", combo(OPTIMIZERS),
-                      "How gradients update the weights: SGD takes plain steps (with momentum), Adam/AdamW "
-                      "adapt each weight's step size, RMSprop scales steps by recent gradient size"),
-                Field("lr", "Learning rate", sci_spin(1e-7, 10.0), "Step size of each update; arrows halve/double it"),
-                Field("momentum", "Momentum", float_spin(0, 0.999, 0.05, 3), "SGD / RMSprop"),
-                Field("nesterov", "Nesterov", QCheckBox(), "Nesterov momentum (SGD with momentum > 0)"),
-                Field("weight_decay", "Weight decay", sci_spin(0.0, 1.0), "L2 penalty (decoupled for AdamW)"),
-            ]),
-            ("Schedule", [
-                Field("schedule", "LR schedule", combo(SCHEDULES),
-                      "How the learning rate changes as training goes on: step drops, cosine decay, one-cycle, "
-                      "or lower it when the monitored metric stops improving (plateau)"),
-                Field("warmup_epochs", "Warm-up epochs", int_spin(0, 1000),
-                      "The LR rises linearly over these epochs before the schedule starts"),
-                Field("step_size", "Step every (epochs)", int_spin(1, 10000)),
-                Field("gamma", "Step factor", float_spin(0.001, 1.0, 0.05, 3)),
-                Field("plateau_patience", "Plateau patience", int_spin(0, 1000)),
-                Field("plateau_factor", "Plateau factor", float_spin(0.001, 0.999, 0.05, 3)),
-            ]),
-            ("Loop", [
-                Field("epochs", "Epochs", int_spin(1, 100000), "One epoch is one full pass over the training split"),
-                Field("batch_size", "Batch size", int_spin(1, 1 << 20),
-                      "Samples per weight update: larger batches give smoother but fewer updates per epoch"),
-                Field("eval_batch_size", "Eval batch size", int_spin(0, 1 << 20),
-                      "Batch size of validation and test passes; 0 = auto (4x the batch size, at most 1024)"),
-                Field("clip", "Gradient clipping", combo(CLIPS), "Clip the total gradient norm or each value"),
-                Field("clip_value", "Clip threshold", float_spin(1e-4, 1e6, 0.5, 4)),
-                Field("seed", "Seed", int_spin(0, 2**31 - 1), "Same seed, same run"),
-            ]),
-            ("Early stopping", [
-                Field("early_stopping.enabled", "Early stopping", QCheckBox(),
-                      "Stop when the monitored metric has not improved for `patience` epochs"),
-                Field("monitor", "Monitor", combo(MONITORS, editable=True),
-                      "Metric that picks the best epoch (and drives early stopping / plateau)"),
-                Field("early_stopping.patience", "Patience (epochs)", int_spin(0, 10000)),
-                Field("early_stopping.restore_best", "Restore best weights", QCheckBox()),
-            ]),
-            ("Hardware", [
-                Field("device", "Device", combo(device_choices()), "auto picks CUDA, then Apple MPS, then the CPU"),
-                Field("precision", "Precision", combo(PRECISIONS),
-                      "auto = bf16 mixed precision on CUDA GPUs that support it; mixed precision is CUDA-only"),
-            ]),
-            ("Live views", [
-                Field("events.summaries", "Activations & gradients", QCheckBox(),
-                      "Record per-layer activation and gradient summaries while training"),
-                Field("events.summaries_every", "Summaries every (batches)", int_spin(0, 100000),
-                      "0 = once per epoch"),
-            ]),
-        ]
+        """The form: groups of declared training keys (engine/sections.py holds their labels, ranges and help)."""
+        dynamic = {"device": combo(device_choices())}
+        return [(title, [field_for(TRAINING.key(path), dynamic.get(path)) for path in paths])
+                for title, paths in FORM_GROUPS]
 
     def set_default_device(self, name: str) -> None:
         """Show where 'auto' trains now that the Preferences' default device is `name`."""

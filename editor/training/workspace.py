@@ -367,7 +367,7 @@ class TrainingWorkspace(QObject):
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",
-                "stopped": "Stopped; Resume continues from the checkpoint"}[event.reason]
+                "stopped": "Stopped; Resume continues from the checkpoint"}.get(event.reason, f"Ended ({event.reason})")
         self.training_panel.status.setText(f"{text} after {event.epochs_done} epoch(s).")
         self.history.set_run_dir(self.run_dir())
         if event.reason != "stopped":

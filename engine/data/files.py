@@ -141,9 +141,14 @@ def image_files(section: dict) -> list[tuple[Path, str]]:
     return listing
 
 
+IMAGE_SIZE = (28, 28)
+"""The (height, width) images are resized to when the data section does not say."""
+COLORS = ("grayscale", "rgb")
+
+
 def image_size(section: dict) -> tuple[int, int]:
     """The (height, width) every image is resized to."""
-    height, width = (int(v) for v in section.get("size", (28, 28)))
+    height, width = (int(v) for v in section.get("size", IMAGE_SIZE))
     if height < 1 or width < 1:
         raise DataError(f"Image folder '{section.get('path')}': size must be two positive numbers, not {[height, width]}.")
     return height, width
@@ -151,8 +156,8 @@ def image_size(section: dict) -> tuple[int, int]:
 
 def image_color(section: dict) -> str:
     """'grayscale' (1 channel) or 'rgb' (3 channels)."""
-    color = section.get("color", "grayscale")
-    if color not in ("grayscale", "rgb"):
+    color = section.get("color", COLORS[0])
+    if color not in COLORS:
         raise DataError(f"Image folder '{section.get('path')}': color must be 'grayscale' or 'rgb', not '{color}'.")
     return color
 

@@ -25,6 +25,8 @@ DEFAULTS = {
     "resident_max_mb": 1024,     # in-memory splits up to this size are batched on the device
     "workers": 2,                # DataLoader workers for larger and streamed data
 }
+FILE_NORMALIZE = "standardize"
+"""The normalization of data read from files (a built-in dataset has its own)."""
 
 
 @dataclass
@@ -46,7 +48,7 @@ def with_defaults(section: dict, seed: int | None = None) -> dict:
     if out.get("task") is not None and out["task"] not in TASKS:
         raise DataError(f"Unknown task '{out['task']}'; use one of {list(TASKS)}.")
     if "normalize" not in out:
-        out["normalize"] = builtin_info(out["name"]).normalize if out["source"] == "builtin" else "standardize"
+        out["normalize"] = builtin_info(out["name"]).normalize if out["source"] == "builtin" else FILE_NORMALIZE
     if out["normalize"] not in preprocess.METHODS:
         raise DataError(f"Unknown normalization '{out['normalize']}'; use one of {list(preprocess.METHODS)}.")
     out["augment"] = augment.augment_options(out["augment"])

@@ -11,9 +11,9 @@ from typing import Any
 from torch import nn
 
 from engine.errors import ExportError
-from engine.layers import modules, seq_modules
+from engine.layers import modules, op_modules, seq_modules
 
-HELPER_MODULES = (modules, seq_modules)
+HELPER_MODULES = (modules, seq_modules, op_modules)
 """Plain-torch files whose classes and functions exported source copies verbatim."""
 
 _SIMPLE: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -48,6 +48,26 @@ _SIMPLE: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     seq_modules.Multiply: ((), ()),
     seq_modules.Concat: (("dim",), ()),
     seq_modules.Distance: (("metric",), ()),
+    nn.ReLU6: ((), ()),
+    nn.Hardswish: ((), ()),
+    nn.Hardsigmoid: ((), ()),
+    nn.Mish: ((), ()),
+    nn.LogSoftmax: ((), ("dim",)),
+    nn.AdaptiveAvgPool1d: (("output_size",), ()),
+    nn.AdaptiveAvgPool2d: (("output_size",), ()),
+    nn.AdaptiveMaxPool1d: (("output_size",), ()),
+    nn.AdaptiveMaxPool2d: (("output_size",), ()),
+    op_modules.Reduce: (("op", "dims", "keepdim"), ()),
+    op_modules.ScaleShift: (("scale", "shift"), ()),
+    op_modules.Interpolate: (("size", "scale", "mode", "align_corners"), ()),
+    op_modules.Chunk: (("chunks", "index", "dim"), ()),
+    op_modules.Select: (("dim", "index"), ()),
+    op_modules.Slice: (("dim", "start", "end"), ()),
+    op_modules.Squeeze: (("dim",), ()),
+    op_modules.Unsqueeze: (("dim",), ()),
+    op_modules.ChannelShuffle: (("groups",), ()),
+    op_modules.LearnedTensor: (("shape",), ("learned",)),
+    op_modules.DropPath: (("p",), ()),
 }
 
 

@@ -2,17 +2,21 @@
 
 from engine.layers import (  # noqa: F401  (registration side effects)
     activation,
+    activation_extra,
+    adaptive_pool,
     attention,
     conv,
     core,
     embedding,
     io,
+    learned,
     merge,
     norm,
     pool,
     recurrent,
     regularization,
     reshape,
+    tensor_ops,
 )
 from engine.layers.registry import all_specs, categories, get_spec, has_spec, register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape

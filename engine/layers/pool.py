@@ -15,6 +15,13 @@ KERNEL = Param("kernel_size", "int", 2, min=1, max=255, key=True, doc="Width (an
 STRIDE = Param("stride", "int", 0, min=0, max=255,
                doc="Step between windows; 0 means the kernel size, so windows do not overlap.")
 PADDING = Param("padding", "int", 0, min=0, max=127, doc="Cells added on each side; at most half the kernel.")
+CEIL_MODE = Param("ceil_mode", "bool", False,
+                  doc="Round the output size up: a last, partial window at the edge is kept.")
+DILATION = Param("dilation", "int", 1, min=1, max=64, doc="Spacing between the cells of a window (1 = adjacent).")
+COUNT_PAD = Param("count_include_pad", "bool", True,
+                  doc="Count padded cells (zeros) in each average; off averages only real cells.")
+MAX_PARAMS = (KERNEL, STRIDE, PADDING, DILATION, CEIL_MODE)
+AVG_PARAMS = (KERNEL, STRIDE, PADDING, CEIL_MODE, COUNT_PAD)
 
 
 def pool_stride(p: Params) -> int:
@@ -31,7 +38,8 @@ def _pool_check(title: str, rank: int):
         if 2 * p.padding > p.kernel_size:
             return (f"{title} padding = {p.padding} is more than half the kernel size {p.kernel_size}",
                     f"use padding of at most {p.kernel_size // 2}")
-        return too_small(title, shape, list(shape[2:]), p.kernel_size, pool_stride(p), p.padding)
+        return too_small(title, shape, list(shape[2:]), p.kernel_size, pool_stride(p), p.padding,
+                         p.get("dilation", 1))
     return check
 
 
@@ -72,8 +80,8 @@ MAXPOOL1D = LayerSpec(
                 "Shrinks the sequence, so later layers are cheaper and see further."),
     disadvantages=POOL_DISADVANTAGES,
     when_to_use="After Conv 1D layers to shorten audio, sensor or text feature sequences.",
-    params=(KERNEL, STRIDE, PADDING),
-    build=lambda p, s: nn.MaxPool1d(p.kernel_size, pool_stride(p), p.padding),
+    params=MAX_PARAMS,
+    build=lambda p, s: nn.MaxPool1d(p.kernel_size, pool_stride(p), p.padding, p.dilation, ceil_mode=p.ceil_mode),
     check=_pool_check("MaxPool 1D", 3), fix="Reshape", example=((None, 4, 32),),
 )
 
@@ -90,8 +98,8 @@ MAXPOOL2D = LayerSpec(
                 "Cuts memory and compute for later layers and grows their receptive field."),
     disadvantages=POOL_DISADVANTAGES,
     when_to_use="Between convolution blocks of a classic CNN (LeNet, VGG) to halve the map size.",
-    params=(KERNEL, STRIDE, PADDING),
-    build=lambda p, s: nn.MaxPool2d(p.kernel_size, pool_stride(p), p.padding),
+    params=MAX_PARAMS,
+    build=lambda p, s: nn.MaxPool2d(p.kernel_size, pool_stride(p), p.padding, p.dilation, ceil_mode=p.ceil_mode),
     check=_pool_check("MaxPool 2D", 4), fix="Reshape", example=((None, 4, 16, 16),),
 )
 
@@ -106,8 +114,8 @@ AVGPOOL1D = LayerSpec(
     advantages=("No weights; cheap.", "Smooths noise and keeps the overall level of the signal."),
     disadvantages=POOL_DISADVANTAGES + ("Dilutes a strong but short response with its weaker neighbours.",),
     when_to_use="Shortening smooth signals (audio envelopes, sensor data) where the average matters more than peaks.",
-    params=(KERNEL, STRIDE, PADDING),
-    build=lambda p, s: nn.AvgPool1d(p.kernel_size, pool_stride(p), p.padding),
+    params=AVG_PARAMS,
+    build=lambda p, s: nn.AvgPool1d(p.kernel_size, pool_stride(p), p.padding, p.ceil_mode, p.count_include_pad),
     check=_pool_check("AvgPool 1D", 3), fix="Reshape", example=((None, 4, 32),),
 )
 
@@ -122,8 +130,8 @@ AVGPOOL2D = LayerSpec(
     advantages=("No weights; cheap.", "Smooth downsampling that uses every value and reduces noise."),
     disadvantages=POOL_DISADVANTAGES + ("Blurs sharp, sparse features that max pooling would keep.",),
     when_to_use="Downsampling where overall intensity matters, e.g. LeNet-style nets or smooth inputs.",
-    params=(KERNEL, STRIDE, PADDING),
-    build=lambda p, s: nn.AvgPool2d(p.kernel_size, pool_stride(p), p.padding),
+    params=AVG_PARAMS,
+    build=lambda p, s: nn.AvgPool2d(p.kernel_size, pool_stride(p), p.padding, p.ceil_mode, p.count_include_pad),
     check=_pool_check("AvgPool 2D", 4), fix="Reshape", example=((None, 4, 16, 16),),
 )
 

@@ -25,13 +25,14 @@ from typing import Any
 from engine.errors import DeepWireError
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
+from engine.sections import SWEEP, TRAINING
 from engine.train.config import TrainingConfig
 
-SAMPLERS = ("grid", "random", "tpe")
-DIRECTIONS = ("maximize", "minimize")
+SAMPLERS = SWEEP.key("sampler").choices
+DIRECTIONS = SWEEP.key("objective.direction").choices
 _KEYS = {"dimensions", "objective", "budget", "sampler", "pruning", "seed", "storage", "name", "epochs"}
 _DIM_KEYS = {"target", "type", "low", "high", "log", "step", "choices"}
-_TRAINING_KEYS = {f.name for f in dataclasses.fields(TrainingConfig)}
+_TRAINING_KEYS = set(TRAINING.paths())
 
 
 class SweepError(DeepWireError):
@@ -158,15 +159,36 @@ def apply_values(graph: Graph, values: dict[str, Any]) -> Graph:
     for target, value in values.items():
         head, _, key = target.partition(".")
         if head == "training":
-            out.training = {**out.training, key: value}
+            out.training = with_key(out.training, key, value)
             continue
         node = find_node(out, head)
         out.set_param(node.id, key, value)
     return out
 
 
+def with_key(section: dict, path: str, value: Any) -> dict:
+    """A copy of `section` with the dotted `path` ('early_stopping.patience') set to `value`."""
+    head, dot, rest = path.partition(".")
+    if not dot:
+        return {**section, head: value}
+    inner = section.get(head)
+    return {**section, head: with_key(inner if isinstance(inner, dict) else {}, rest, value)}
+
+
 def _dimension(graph: Graph, raw: Any, i: int) -> Dimension:
     where = f"sweep.dimensions[{i}]"
+    dim = _read_dimension(graph, raw, where)
+    if dim.is_training:  # the values a trial may get must pass the setting's declared check
+        key = TRAINING.key(dim.target.removeprefix("training."))
+        for value in dim.choices if dim.kind == "choice" else (dim.low, dim.high):
+            try:
+                key.coerce(value)
+            except ValueError as exc:
+                raise SweepError(f"{where}: training.{exc}") from None
+    return dim
+
+
+def _read_dimension(graph: Graph, raw: Any, where: str) -> Dimension:
     if not isinstance(raw, dict):
         raise SweepError(f"{where}: expected an object with 'target' and 'low'/'high' or 'choices'")
     unknown = sorted(set(raw) - _DIM_KEYS)

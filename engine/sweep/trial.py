@@ -1,4 +1,4 @@
-"""The one place a sweep touches the trainer: train a graph as an ordinary run, with epoch callbacks and a stop."""
+"""The one place a sweep touches the trainer: train a graph as an ordinary run, with an epoch callback and a stop."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from engine.data import PreparedData, load_data
 from engine.errors import DeepWireError
 from engine.graph import Graph
 from engine.runs import create_run
+from engine.train.callbacks import Callback, EpochSummary
 from engine.train.config import TrainingConfig
-from engine.train.events import EpochEnded, Event, EventBus
+from engine.train.context import TrainContext
 from engine.train.trainer import ControlToken, Trainer
 
-EpochCallback = Callable[[int, dict[str, float]], Any]
-"""Called with (epoch, metrics prefixed train_/val_) after each epoch, from a listener thread."""
+EpochCallback = Callable[[int, dict[str, float]], bool]
+"""Called with (epoch, metrics prefixed train_/val_) after each epoch, on the training thread; True ends the
+trial there (the pruner's verdict)."""
 
 
 class StopToken(Protocol):
@@ -32,16 +34,15 @@ class TrainOutcome:
     error: str | None = None
 
 
-class _Control(ControlToken):
-    """The trainer's control token, also stopped by the sweep's own token."""
+class EpochReport(Callback):
+    """Hands each finished epoch's metrics to the sweep and ends the trial (as "pruned") when it says so."""
 
-    def __init__(self, stop: StopToken) -> None:
-        super().__init__()
-        self._outer = stop
+    def __init__(self, on_epoch: EpochCallback) -> None:
+        self.on_epoch = on_epoch
 
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set() or self._outer.is_set()
+    def on_epoch_end(self, ctx: TrainContext, summary: EpochSummary) -> None:
+        if self.on_epoch(summary.epoch, metrics_of(summary.train, summary.val)):
+            ctx.request_stop("pruned")
 
 
 _data_cache: dict[str, PreparedData] = {}
@@ -66,18 +67,8 @@ def train_trial(graph: Graph, runs_root: Path, name: str, on_epoch: EpochCallbac
     try:
         config = TrainingConfig.from_dict(graph.training)
         run = create_run(graph, runs_root, name)
-        bus = EventBus()
-
-        def listen(event: Event) -> None:
-            if isinstance(event, EpochEnded):
-                on_epoch(event.epoch, metrics_of(event.train, event.val))
-
-        bus.subscribe(listen)
-        try:
-            trainer = Trainer(graph, config, _data(graph, config.seed), run=run, control=_Control(stop), bus=bus)
-        except BaseException:
-            bus.close()
-            raise
+        trainer = Trainer(graph, config, _data(graph, config.seed), run=run, control=ControlToken(stop),
+                          callbacks=[EpochReport(on_epoch)])
         result = trainer.fit()
     except DeepWireError as exc:
         return TrainOutcome(run.path if run else None, error=str(exc))

@@ -22,16 +22,6 @@ from engine.train.config import TrainingConfig
 from engine.validate import validate
 
 
-class AnyOf:
-    """Set when any of its tokens is set (the user's stop, or the pruner's)."""
-
-    def __init__(self, *tokens: StopToken) -> None:
-        self.tokens = tokens
-
-    def is_set(self) -> bool:
-        return any(t.is_set() for t in self.tokens)
-
-
 def run_worker(graph: Graph, config: SweepConfig, url: str, name: str, runs_dir: Path, *,
                worker: int = 0, stop: StopToken | None = None, deadline: float | None = None,
                on_trial: Callable[[TrialRow], Any] | None = None) -> int:
@@ -68,20 +58,18 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, graph: Graph, config: Sw
     trial.set_user_attr("params_count", validation.total_params)
     reporter = Reporter(trial, config)
     try:
-        outcome = train_trial(trial_graph, runs_root, f"trial-{trial.number:04d}", reporter.on_epoch,
-                              AnyOf(stop, reporter.prune))
+        outcome = train_trial(trial_graph, runs_root, f"trial-{trial.number:04d}", reporter.on_epoch, stop)
     except KeyboardInterrupt:
         _stopped(study, trial, config, values)
         raise
     if outcome.run_dir:
         trial.set_user_attr("run_dir", str(outcome.run_dir))
-    reporter.catch_up(outcome.history)
     trial.set_user_attr("epochs", len(outcome.history))
     if reporter.error:
         return _finish(study, trial, TrialState.FAIL, error=reporter.error)
     if outcome.error:
         return _finish(study, trial, TrialState.FAIL, error=outcome.error)
-    if reporter.prune.is_set():
+    if reporter.pruned:
         return _finish(study, trial, TrialState.PRUNED)
     if outcome.stopped or stop.is_set():
         return _stopped(study, trial, config, values)
@@ -99,43 +87,30 @@ def suggest(trial: optuna.Trial, dim: Dimension) -> Any:
 
 
 class Reporter:
-    """Reports the objective of each epoch to Optuna and asks the pruner whether to stop the trial."""
+    """Reports the objective of each epoch to Optuna (from the trainer's epoch callback) and asks the pruner
+    whether to end the trial."""
 
     def __init__(self, trial: optuna.Trial, config: SweepConfig) -> None:
         self.trial, self.config = trial, config
-        self.prune = threading.Event()
+        self.pruned = False
         self.best: float | None = None
         self.error: str | None = None
-        self._reported: set[int] = set()
-        self._lock = threading.Lock()
 
-    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
-        with self._lock:
-            if epoch in self._reported or self.error:
-                return
-            self._reported.add(epoch)
-            value = metrics.get(self.config.metric)
-            if value is None:
-                self.error = (f"the objective {self.config.metric} is not among this run's metrics "
-                              f"({', '.join(sorted(metrics))})")
-                self.prune.set()
-                return
-            value = float(value)
-            if value == value:  # not NaN
-                better = self.best is None or (value > self.best if self.config.direction == "maximize" else value < self.best)
-                self.best = value if better else self.best
-            self.trial.report(value, epoch)
-            self.trial.set_user_attr("last_value", value)
-            if self.config.pruning and self.trial.should_prune():
-                self.prune.set()
-
-    def catch_up(self, history: list[tuple[int, dict[str, float]]]) -> None:
-        """Report epochs a late listener missed (the run's own record is the truth)."""
-        pruned = self.prune.is_set()
-        for epoch, metrics in history:
-            self.on_epoch(epoch, metrics)
-        if not pruned and not self.error:
-            self.prune.clear()
+    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """Report `epoch`; True when the trial should end here (pruned, or the objective is missing)."""
+        value = metrics.get(self.config.metric)
+        if value is None:
+            self.error = (f"the objective {self.config.metric} is not among this run's metrics "
+                          f"({', '.join(sorted(metrics))})")
+            return True
+        value = float(value)
+        if value == value:  # not NaN
+            better = self.best is None or (value > self.best if self.config.direction == "maximize" else value < self.best)
+            self.best = value if better else self.best
+        self.trial.report(value, epoch)
+        self.trial.set_user_attr("last_value", value)
+        self.pruned = self.config.pruning and self.trial.should_prune()
+        return self.pruned
 
 
 def _stopped(study: optuna.Study, trial: optuna.Trial, config: SweepConfig, values: dict) -> TrialRow:

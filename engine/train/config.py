@@ -123,33 +123,9 @@ class TrainingConfig:
         return "min" if name.endswith("loss") or name in ("mae", "rmse", "mse") else "max"
 
     def _check(self) -> None:
-        for key, choices in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                             ("clip", CLIPS), ("precision", PRECISIONS), ("monitor_mode", MODES)):
-            if getattr(self, key) not in choices:
-                raise TrainingError(f"training.{key}: {getattr(self, key)!r} is not one of {', '.join(choices)}")
-        positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size,
-                    "clip_value": self.clip_value, "step_size": self.step_size,
-                    "events.batch_rate_hz": self.events.batch_rate_hz, "gan.d_steps": self.gan.d_steps,
-                    "events.probe_size": self.events.probe_size, "events.histogram_bins": self.events.histogram_bins,
-                    "margin": self.margin, "huber_delta": self.huber_delta}
-        for key, value in positive.items():
-            if not value > 0:
-                raise TrainingError(f"training.{key}: must be greater than 0, found {value!r}")
-        non_negative = {"checkpoint_every": self.checkpoint_every, "checkpoint_every_s": self.checkpoint_every_s,
-                        "eval_batch_size": self.eval_batch_size,
-                        "weight_decay": self.weight_decay, "momentum": self.momentum, "warmup_epochs": self.warmup_epochs,
-                        "min_lr": self.min_lr, "plateau_patience": self.plateau_patience,
-                        "early_stopping.patience": self.early_stopping.patience,
-                        "events.summaries_every": self.events.summaries_every, "events.thumbnails": self.events.thumbnails,
-                        "events.summaries_max_hz": self.events.summaries_max_hz,
-                        "label_smoothing": self.label_smoothing, "early_stopping.min_delta": self.early_stopping.min_delta}
-        for key, value in non_negative.items():
-            if value < 0:
-                raise TrainingError(f"training.{key}: must be 0 or more, found {value!r}")
-        if not 0 < self.gamma <= 1 or not 0 < self.plateau_factor < 1:
-            raise TrainingError("training.gamma must be in (0, 1] and training.plateau_factor in (0, 1)")
-        if not all(0 <= b < 1 for b in self.betas):
-            raise TrainingError(f"training.betas: both must be in [0, 1), found {list(self.betas)}")
+        from engine.sections import check_training  # the declarations read this module's defaults
+
+        check_training(self)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise TrainingError("training.nesterov needs optimizer 'sgd' with momentum > 0")
         if not (self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps")):

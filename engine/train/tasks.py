@@ -29,26 +29,26 @@ from engine.train.metrics import (
 )
 
 if TYPE_CHECKING:
-    from engine.train.trainer import Trainer
+    from engine.train.context import StepContext
 
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
 
 
-def make_task(trainer: Trainer) -> SupervisedTask | GanTask:
-    if trainer.data.task == "gan":
-        return GanTask(trainer)
-    outputs = trainer.graph.output_nodes()
+def make_task(ctx: StepContext) -> SupervisedTask | GanTask:
+    if ctx.data.task == "gan":
+        return GanTask(ctx)
+    outputs = ctx.graph.output_nodes()
     if len(outputs) != 1:
-        raise TrainingError(f"this project has {len(outputs)} Output nodes; task '{trainer.data.task}' trains "
+        raise TrainingError(f"this project has {len(outputs)} Output nodes; task '{ctx.data.task}' trains "
                             "exactly one (only a GAN project has two)")
-    return SupervisedTask(trainer, outputs[0])
+    return SupervisedTask(ctx, outputs[0])
 
 
-def _shape(trainer: Trainer, node: Node) -> tuple:
-    return tuple(trainer.validation.shapes[node.id] or ())
+def _shape(ctx: StepContext, node: Node) -> tuple:
+    return tuple(ctx.validation.shapes[node.id] or ())
 
 
-def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tuple) -> list[tuple | None]:
+def check_inputs(ctx: StepContext, nodes: list[Node], shapes: tuple, dtypes: tuple) -> list[tuple | None]:
     """Every Input node must match the dataset's input of the same position.
 
     Returns, per input, the per-sample shape to view the data as when the two differ only by size-1
@@ -56,21 +56,21 @@ def check_inputs(trainer: Trainer, nodes: list[Node], shapes: tuple, dtypes: tup
     """
     if len(nodes) != len(shapes):
         raise TrainingError(f"the project has {len(nodes)} Input node(s) but the data gives {len(shapes)} input(s) "
-                            f"per sample ({trainer.data.source}); add or remove Input nodes to match")
+                            f"per sample ({ctx.data.source}); add or remove Input nodes to match")
     views: list[tuple | None] = []
     for node, shape, dtype in zip(nodes, shapes, dtypes, strict=True):
-        want = _shape(trainer, node)[1:]
+        want = _shape(ctx, node)[1:]
         squeezed = [d for d in want if d != 1] == [d for d in shape if d != 1]
         views.append(tuple(want) if tuple(want) != tuple(shape) and squeezed else None)
         if tuple(want) != tuple(shape) and not squeezed:
             raise TrainingError(f"Input '{node.name}' ({node.id}) has shape {format_shape((None, *want))} but the data "
                                 f"gives {format_shape((None, *shape))}; set the Input node's params to match the data")
-        int_node = trainer.validation.dtypes.get(node.id, "float32").startswith("int")
+        int_node = ctx.validation.dtypes.get(node.id, "float32").startswith("int")
         if int_node != dtype.startswith("int"):
             raise TrainingError(f"Input '{node.name}' ({node.id}) expects {'token ids' if int_node else 'numbers'} but "
                                 f"the data gives {dtype}; choose the Input kind that matches the data")
-    for node, vocab in zip(nodes, trainer.data.vocab_sizes, strict=False):
-        _check_vocab(trainer.graph, node, vocab)
+    for node, vocab in zip(nodes, ctx.data.vocab_sizes, strict=False):
+        _check_vocab(ctx.graph, node, vocab)
     return views
 
 
@@ -87,16 +87,16 @@ def _check_vocab(graph: Graph, node: Node, vocab: int | None) -> None:
 class SupervisedTask:
     """One model call per batch; the loss compares its output with the target."""
 
-    def __init__(self, trainer: Trainer, head: Node) -> None:
-        self.trainer = trainer
-        data, cfg = trainer.data, trainer.config
-        views = check_inputs(trainer, trainer.graph.input_nodes(), data.input_shapes, data.input_dtypes)
+    def __init__(self, ctx: StepContext, head: Node) -> None:
+        self.ctx = ctx
+        data, cfg = ctx.data, ctx.config
+        views = check_inputs(ctx, ctx.graph.input_nodes(), data.input_shapes, data.input_dtypes)
         self.views = views if any(v is not None for v in views) else None
         self.head = head
-        self.out_shape = _shape(trainer, head)
+        self.out_shape = _shape(ctx, head)
         self.output_task = head.params.get("task", "multiclass")
-        src = trainer.graph.incoming(head.id)
-        head_type = trainer.graph.nodes[src[0].src].type if src else ""
+        src = ctx.graph.incoming(head.id)
+        head_type = ctx.graph.nodes[src[0].src].type if src else ""
         self.loss_name = cfg.loss if cfg.loss != "auto" else losses.default_loss(self.output_task, data.task, head_type)
         self.loss_fn = losses.make_loss(self.loss_name, margin=cfg.margin, huber_delta=cfg.huber_delta,
                                         label_smoothing=cfg.label_smoothing)
@@ -104,7 +104,7 @@ class SupervisedTask:
         self.kind = data.task
 
     def _check_target(self) -> None:
-        data, out = self.trainer.data, self.out_shape[1:]
+        data, out = self.ctx.data, self.out_shape[1:]
         target = tuple(data.target_shape)
         where = f"Output '{self.head.name}' ({self.head.id})"
         if self.loss_name == "cross_entropy":
@@ -120,16 +120,16 @@ class SupervisedTask:
                                 f"{format_shape((None, *target))}; make the last layer produce the target's shape")
 
     def new_metrics(self) -> Metrics:
-        device = self.trainer.device
+        device = self.ctx.device
         if self.loss_name == "contrastive":
-            return BinaryMetrics(device, sign=-1.0, offset=self.trainer.config.margin / 2)
+            return BinaryMetrics(device, sign=-1.0, offset=self.ctx.config.margin / 2)
         if self.output_task == "multiclass":
             return ClassMetrics(device, int(self.out_shape[-1]))
         if self.output_task == "binary":
             return BinaryMetrics(device)
         if self.output_task == "multilabel":
             return MultilabelMetrics(device, int(self.out_shape[-1]))
-        target_norm = self.trainer.data.normalization.get("target")
+        target_norm = self.ctx.data.normalization.get("target")
         if not target_norm:
             return RegressionMetrics(device)
         zeros = torch.zeros((1, *self.out_shape[1:]), device=device)
@@ -147,7 +147,7 @@ class SupervisedTask:
     def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
         inputs, target = batch
         inputs = self._view(inputs)
-        t = self.trainer
+        t = self.ctx
         with t.autocast():
             out = t.net(*inputs)
             loss = self.loss_fn(out, target)
@@ -160,14 +160,14 @@ class SupervisedTask:
     def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
         inputs, target = batch
         inputs = self._view(inputs)
-        with self.trainer.autocast():
-            out = self.trainer.model(*inputs)
+        with self.ctx.autocast():
+            out = self.ctx.model(*inputs)
             loss = self.loss_fn(out, target)
         metrics.add_loss(loss, len(target))
         metrics.update(out, target)
 
     def param_groups(self) -> list[list[nn.Parameter]]:
-        return [list(self.trainer.model.parameters())]
+        return [list(self.ctx.model.parameters())]
 
 
 def _numel(shape: tuple) -> int:
@@ -212,9 +212,9 @@ class GanTask:
     kind = "gan"
     loss_name = "bce"
 
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        graph, cfg = trainer.graph, trainer.config
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        graph, cfg = ctx.graph, ctx.config
         outputs = graph.output_nodes()
         if len(outputs) != 2:
             raise TrainingError(f"a GAN project needs two Output nodes (generator and discriminator), found "
@@ -230,17 +230,17 @@ class GanTask:
         if self.noise_node is None or self.real_node is None:
             raise TrainingError("each GAN network needs its own Input node (noise for the generator, a sample for "
                                 "the discriminator)")
-        fake_shape, real_shape = _shape(trainer, gen)[1:], _shape(trainer, self.real_node)[1:]
+        fake_shape, real_shape = _shape(ctx, gen)[1:], _shape(ctx, self.real_node)[1:]
         if tuple(fake_shape) != tuple(real_shape):
             raise TrainingError(f"the generator Output '{gen.name}' makes {format_shape((None, *fake_shape))} but the "
                                 f"discriminator Input '{self.real_node.name}' takes {format_shape((None, *real_shape))}")
-        check_inputs(trainer, [self.real_node], trainer.data.input_shapes[:1], trainer.data.input_dtypes[:1])
-        self.latent = tuple(_shape(trainer, self.noise_node)[1:])
+        check_inputs(ctx, [self.real_node], ctx.data.input_shapes[:1], ctx.data.input_dtypes[:1])
+        self.latent = tuple(_shape(ctx, self.noise_node)[1:])
         order = [n.id for n in outputs]
-        self.generator = submodel(trainer.model, order.index(gen.id))
-        self.discriminator = submodel(trainer.model, order.index(disc.id))
+        self.generator = submodel(ctx.model, order.index(gen.id))
+        self.discriminator = submodel(ctx.model, order.index(disc.id))
         self.order = [n.id for n in inputs]
-        self.noise_gen = torch.Generator(device=trainer.device).manual_seed(cfg.seed + 1 + trainer.dist.rank)
+        self.noise_gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed + 1 + ctx.rank)
 
     @staticmethod
     def _pick(outputs: list[Node], gen_ref: str | None, disc_ref: str | None) -> tuple[Node, Node]:
@@ -269,15 +269,15 @@ class GanTask:
         return gen, disc
 
     def new_metrics(self) -> Metrics:
-        return GanMetrics(self.trainer.device)
+        return GanMetrics(self.ctx.device)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn((n, *self.latent), generator=generator or self.noise_gen, device=self.trainer.device)
+        return torch.randn((n, *self.latent), generator=generator or self.noise_gen, device=self.ctx.device)
 
     def probe_inputs(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """Full-model inputs (noise and real samples, in Input-node order) for activation summaries."""
         real = inputs[0]
-        noise = self.noise(len(real), torch.Generator(device=self.trainer.device).manual_seed(0))
+        noise = self.noise(len(real), torch.Generator(device=self.ctx.device).manual_seed(0))
         return tuple(noise if nid == self.noise_node.id else real for nid in self.order)
 
     def _losses(self, real: torch.Tensor, z: torch.Tensor, detach_fake: bool) -> tuple:
@@ -289,7 +289,7 @@ class GanTask:
         return fake, real_logits, fake_logits, d_loss
 
     def train_batch(self, batch: Batch, metrics: Metrics) -> torch.Tensor:
-        t = self.trainer
+        t = self.ctx
         real = batch[0][0]
         opt_g, opt_d = t.optimizers
         for _ in range(t.config.gan.d_steps):
@@ -308,8 +308,8 @@ class GanTask:
 
     def eval_batch(self, batch: Batch, metrics: Metrics) -> None:
         real = batch[0][0]
-        gen = torch.Generator(device=self.trainer.device).manual_seed(len(real))
-        with self.trainer.autocast():
+        gen = torch.Generator(device=self.ctx.device).manual_seed(len(real))
+        with self.ctx.autocast():
             fake, real_logits, fake_logits, d_loss = self._losses(real, self.noise(len(real), gen), detach_fake=True)
             g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
         metrics.add_loss(d_loss + g_loss, len(real))

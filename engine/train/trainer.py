@@ -1,4 +1,7 @@
-"""`Trainer`: runs a task loop over PreparedData, streams events, checkpoints, stops/pauses/resumes.
+"""`Trainer`: runs a task loop over PreparedData and calls its callbacks; stops/pauses/resumes.
+
+Events, early stopping, checkpoints and probes are callbacks (engine/train/callbacks.py) on the same
+synchronous hooks any other code can add behaviour with (`Trainer(..., callbacks=[...])`).
 
 The hot path does no host-device synchronisation: metrics are summed on the device and read once
 per epoch, the loss is read back only for the (rate-limited) BatchEnded events, and summaries run
@@ -13,7 +16,7 @@ import math
 import random
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,36 +28,40 @@ from engine.data import PreparedData, load_data
 from engine.device import choose_device, device_name
 from engine.errors import DeepWireError, TrainingError
 from engine.graph import Graph
-from engine.runs import BEST, DATA, METRICS, Run, open_run, write_json
+from engine.runs import DATA, METRICS, Run, open_run, write_json
 from engine.train import checkpoint, distributed
-from engine.train.config import TrainingConfig
-from engine.train.events import (
-    Activations,
-    BatchEnded,
-    CheckpointSaved,
-    EpochEnded,
-    EpochStarted,
-    Event,
-    EventBus,
-    Gradients,
-    RunFailed,
-    RunFinished,
-    RunStarted,
+from engine.train.callbacks import (
+    BatchHooks,
+    Callback,
+    Checkpointer,
+    EarlyStopping,
+    EpochSummary,
+    EventEmitter,
+    Probes,
+    bind_hooks,
 )
+from engine.train.config import TrainingConfig
+from engine.train.context import StepContext, TrainContext
+from engine.train.events import Event, EventBus, RunFailed, RunStarted
 from engine.train.metrics import Metrics
 from engine.train.optim import Schedule, make_optimizer, set_lr
-from engine.train.probes import NodeMap, activation_summaries, first_nonfinite, gradient_norms
+from engine.train.probes import NodeMap, first_nonfinite
 from engine.train.tasks import make_task
 from engine.validate import validate
 
 
 class ControlToken:
-    """Stop, pause and resume a run from any thread; the trainer looks at it between batches."""
+    """Stop, pause and resume a run from any thread; the trainer looks at it between batches.
 
-    def __init__(self) -> None:
+    `also_stop_when`: another token (anything with `is_set()`, e.g. a sweep's process-wide stop) that stops
+    the run too.
+    """
+
+    def __init__(self, also_stop_when=None) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._outer = also_stop_when
 
     def stop(self) -> None:
         self._stop.set()
@@ -68,7 +75,7 @@ class ControlToken:
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self._stop.is_set() or (self._outer is not None and self._outer.is_set())
 
     @property
     def paused(self) -> bool:
@@ -114,12 +121,14 @@ class Trainer:
     """Trains a project's graph on its data section (or on `data`) with its training section (or `config`).
 
     Listen with `trainer.bus.queue()` (drain it yourself) or `trainer.bus.subscribe(fn)` (own thread);
-    control with `trainer.control`; `fit()` returns a TrainResult or raises TrainingError after RunFailed.
+    control with `trainer.control`; add behaviour with `callbacks` (called after the built-in probes and
+    early stopping, before events are emitted and checkpoints written); `fit()` returns a TrainResult or
+    raises TrainingError after RunFailed.
     """
 
     def __init__(self, graph: Graph, config: TrainingConfig | None = None, data: PreparedData | None = None, *,
                  run: Run | None = None, control: ControlToken | None = None, bus: EventBus | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, callbacks: Sequence[Callback] = ()) -> None:
         self.graph = graph
         self.config = config or TrainingConfig.from_dict(graph.training)
         cfg = self.config
@@ -140,8 +149,10 @@ class Trainer:
             self.net = self.model
         else:
             self.net = distributed.wrap(self.model, self.dist, self.device)
-        self.task = make_task(self)
+        self.step_context = StepContext(self)
+        self.task = make_task(self.step_context)
         self.optimizers = [make_optimizer(p, cfg) for p in self.task.param_groups()]
+        self.step_context.optimizers = self.optimizers
         self._opt_params = [[p for g in o.param_groups for p in g["params"]] for o in self.optimizers]
         self.steps_per_epoch = self.data.num_batches("train", cfg.batch_size, world_size=self.dist.world_size)
         self.schedule = Schedule(cfg, self.steps_per_epoch)
@@ -151,22 +162,22 @@ class Trainer:
         self.metric_names = self.task.new_metrics().names
         self._check_monitor()
         self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
-        self._probe = self._probe_batch()
         self.sync_check = self.device.type == "cpu"
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.lr = self.schedule.lr(0)
         self.history: list[dict] = []
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
-        self._best_step = 0
-        self._best_unsaved = False
-        self._next_checkpoint = math.inf
-        self.wait = 0
+        self.best_step = 0
+        self.stop_reason: str | None = None
         self._partial: dict | None = None
-        self._resumed = False
-        self._next_summary = 0.0
-        self._writer: ThreadPoolExecutor | None = None
-        self._writes: list[Future] = []
+        self._epoch_progress: tuple[torch.Tensor, Metrics, float, float] | None = None
+        self.resumed = False
+        self.context = TrainContext(self)
+        self.callbacks: list[Callback] = [Probes(), EarlyStopping(), *callbacks, EventEmitter()]
+        if self.run is not None:
+            self.callbacks.append(Checkpointer())
 
     # ---- setup helpers -------------------------------------------------------------------
     def _precision(self) -> str:
@@ -192,18 +203,6 @@ class Trainer:
             raise TrainingError(f"training.monitor: '{self.config.monitor}' is not a metric of this task; choose "
                                 f"val_ or train_ with one of {', '.join(self.metric_names)}")
 
-    def _probe_batch(self) -> tuple[torch.Tensor, ...] | None:
-        ev = self.config.events
-        if not ev.summaries:
-            return None
-        split = "val" if len(self.data.val) else "train"
-        if self.data.streaming:
-            inputs, _ = next(iter(self.data.batches(split, ev.probe_size, shuffle=False, device=self.device,
-                                                    generator=torch.Generator().manual_seed(0))))
-        else:
-            inputs = tuple(x[: ev.probe_size].to(self.device) for x in self.data.split(split).inputs)
-        return self.task.probe_inputs(inputs)
-
     # ---- events --------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
         if self.dist.main:
@@ -216,7 +215,7 @@ class Trainer:
             device_name=device_name(self.device), task=self.task.kind, epochs=self.config.epochs,
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
-            metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self._resumed,
+            metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self.resumed,
             world_size=self.dist.world_size)
 
     # ---- the hot path helpers used by tasks ----------------------------------------------
@@ -263,44 +262,48 @@ class Trainer:
         """Train to `config.epochs` (from where a resumed run left off)."""
         started = time.time()
         self._pending_finite = None
-        self._schedule_checkpoint()
+        self.stop_reason = None
+        self._hooks = bind_hooks(self.callbacks)
+        self._batch_hooks = BatchHooks(self._hooks["on_batch_end"])
         try:
             if self.run is not None:
                 self.bus.log_to(self.run.events_path)
                 write_json(self.run.path / DATA, _jsonable(self.data.describe()))
             self.emit(self._run_started())
+            self._call("on_fit_start")
             reason = "completed"
             while self.epoch < self.config.epochs:
                 if not self._train_epoch():
                     reason = "stopped"
                     break
-                if self._end_epoch():
-                    reason = "early_stopping"
+                self._end_epoch()
+                if self.stop_reason is not None:
+                    reason = self.stop_reason
                     break
             return self._finish(reason, time.time() - started)
         except _NonFinite as exc:
-            self._settle_writes()
-            self._fail_nonfinite(exc)
+            self._fail(*self._nonfinite_failure(exc))
         except DeepWireError as exc:
-            self._settle_writes()
-            self.emit(RunFailed(str(exc), getattr(exc, "node_id", None), "", self.epoch, self.step))
+            self._fail(str(exc), getattr(exc, "node_id", None), "")
             raise
         except Exception as exc:
-            self._settle_writes()
-            self.emit(RunFailed(f"{type(exc).__name__}: {exc}", None, "see the traceback in the log", self.epoch,
-                                self.step))
+            self._fail(f"{type(exc).__name__}: {exc}", None, "see the traceback in the log")
             raise
         finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True)
-                self._writer = None
+            for hook in self._hooks["on_close"]:
+                hook(self.context)
             self.bus.close()
             self.net = self.model  # free the DDP reducer while its process group still exists
             distributed.shutdown(self.dist)
 
+    def _call(self, hook: str, *args) -> None:
+        ctx = self.context
+        for fn in self._hooks[hook]:
+            fn(ctx, *args)
+
     def _train_epoch(self) -> bool:
         """One epoch (or its rest after a resume); False when stopped by the control token."""
-        cfg, ev, control = self.config, self.config.events, self.control
+        cfg, control = self.config, self.control
         self.net.train()
         if self._partial is not None:
             self.shuffle_gen.set_state(self._partial["gen"])
@@ -314,16 +317,15 @@ class Trainer:
         else:
             self.batch_in_epoch = 0
         set_lr_each_step = self.schedule.changes_per_step
-        lr = self.schedule.lr(self.step)
+        self.lr = self.schedule.lr(self.step)
         for opt in self.optimizers:
-            set_lr(opt, lr)
-        self.emit(EpochStarted(self.epoch + 1, cfg.epochs, lr))
-        every = ev.summaries_every if ev.summaries else 0
-        interval = 1.0 / ev.batch_rate_hz
-        summary_gap = 1.0 / ev.summaries_max_hz if ev.summaries_max_hz else 0.0
-        train_batch, epoch, batches_per_epoch = self.task.train_batch, self.epoch + 1, self.steps_per_epoch
-        next_event = 0.0
+            set_lr(opt, self.lr)
+        self._call("on_epoch_start")
+        hooks, ctx = self._batch_hooks, self.context
+        hooks.start_epoch()
+        train_batch = self.task.train_batch
         t0 = time.perf_counter()
+        self._epoch_progress = (epoch_gen_state, metrics, elapsed, t0)
         batches = self.data.batches("train", cfg.batch_size, shuffle=True, device=self.device,
                                     generator=self.shuffle_gen, augment=True,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
@@ -334,32 +336,26 @@ class Trainer:
                 paused = time.perf_counter()
                 control.wait_while_paused()
                 t0 += time.perf_counter() - paused
+                self._epoch_progress = (epoch_gen_state, metrics, elapsed, t0)
             if control.stopped:
-                self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
+                self._call("on_interrupt")
                 return False
             if set_lr_each_step:
-                lr = self.schedule.lr(self.step)
+                self.lr = lr = self.schedule.lr(self.step)
                 for opt in self.optimizers:
                     set_lr(opt, lr)
             loss = train_batch(batch, metrics)
             self.step += 1
             self.batch_in_epoch = index + 1
-            now = time.monotonic()
-            if every and self.step % every == 0 and now >= self._next_summary:
-                self._next_summary = now + summary_gap
-                self._summaries()
-            if now >= next_event:
-                next_event = now + interval
-                self.emit(BatchEnded(epoch, index + 1, batches_per_epoch, self.step, loss.detach().item(), lr))
-            if now >= self._next_checkpoint:
-                self._settle_finite()
-                self._save_last(epoch_gen_state, metrics, elapsed + time.perf_counter() - t0)
+            if hooks.hooks:
+                now = time.monotonic()
+                if now >= hooks.next_time or self.step >= hooks.next_step:
+                    hooks.run(ctx, loss, self.step, now)
         self._settle_finite()
-        if ev.summaries and not every:
-            self._summaries()
+        self._call("on_train_batches_end")
         self._train_time = elapsed + time.perf_counter() - t0
+        self._epoch_progress = None
         self._train_metrics = metrics
-        self._lr = lr
         return True
 
     def _settle_finite(self) -> None:
@@ -368,16 +364,6 @@ class Trainer:
             if not bool(self._pending_finite[0]):
                 raise _NonFinite(self._pending_finite[1])
             self._pending_finite = None
-
-    def _summaries(self) -> None:
-        if not self.dist.main:
-            return
-        norms, total = gradient_norms(self.node_map)
-        self.emit(Gradients(self.epoch + 1, self.step, norms, total))
-        if self._probe is not None:
-            ev = self.config.events
-            nodes = activation_summaries(self.model, self.node_map, self._probe, ev.histogram_bins, ev.thumbnails)
-            self.emit(Activations(self.epoch + 1, self.step, nodes))
 
     def evaluate(self, split: str = "val") -> dict[str, float]:
         """Metrics of the current model on `split` ({} when the split is empty)."""
@@ -394,8 +380,8 @@ class Trainer:
         self.model.train()
         return metrics.compute(self._reduce)
 
-    def _end_epoch(self) -> bool:
-        """Validate, record, checkpoint; True when early stopping ends the run."""
+    def _end_epoch(self) -> None:
+        """Validate, keep the best weights, record the epoch and tell the callbacks."""
         cfg = self.config
         train = self._train_metrics.compute(self._reduce)
         if self.sync_grads:
@@ -405,24 +391,16 @@ class Trainer:
         value = self._monitored(train, val)
         best = self._is_better(value)
         if best:
-            self.best_value, self.best_epoch, self._best_step, self.wait = value, self.epoch + 1, self.step, 0
+            self.best_value, self.best_epoch, self.best_step = value, self.epoch + 1, self.step
             self.best_state = checkpoint.snapshot(self.model)
-            self._best_unsaved = True
-        else:
-            self.wait += 1
         self.schedule.epoch_end(value, cfg.mode)
-        record = {"epoch": self.epoch + 1, "train": train, "val": val, "lr": self._lr,
+        record = {"epoch": self.epoch + 1, "train": train, "val": val, "lr": self.lr,
                   "samples_per_s": samples / max(self._train_time, 1e-9), "epoch_time": self._train_time}
         self.history.append(record)
         self.epoch += 1
         self.batch_in_epoch = 0
-        self.emit(EpochEnded(self.epoch, cfg.epochs, train, val, self._lr, record["samples_per_s"],
-                             self._train_time, best))
-        stop = cfg.early_stopping.enabled and self.wait >= cfg.early_stopping.patience
-        every = cfg.checkpoint_every
-        if (every and self.epoch % every == 0) or self.epoch == cfg.epochs or stop:
-            self._save_last(self.shuffle_gen.get_state(), None, 0.0)
-        return stop
+        self._call("on_epoch_end", EpochSummary(self.epoch, train, val, self.lr, record["samples_per_s"],
+                                                self._train_time, value, best))
 
     def _reduce(self, state: dict[str, torch.Tensor]) -> None:
         distributed.sum_across(state, self.dist)
@@ -443,10 +421,7 @@ class Trainer:
         return value > self.best_value + delta
 
     def _finish(self, reason: str, duration: float) -> TrainResult:
-        self._flush_writes()
-        es = self.config.early_stopping
-        if reason == "early_stopping" and es.restore_best and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+        self._call("on_train_end", reason)
         last = self.history[-1] if self.history else {"train": {}, "val": {}}
         final = {**_prefixed("train", last["train"]), **_prefixed("val", last["val"])}
         if reason != "stopped":
@@ -456,10 +431,18 @@ class Trainer:
         result = TrainResult(final, best, self.best_epoch, self.epoch, reason, list(self.history), self.run)
         if self.run is not None:
             write_json(self.run.path / METRICS, {**result.to_dict(), "monitor": self.config.monitor})
-        self.emit(RunFinished(self.epoch, final, best, self.best_epoch, reason, duration))
+        self._call("on_fit_end", result)
         return result
 
-    def _fail_nonfinite(self, exc: _NonFinite) -> None:
+    def _fail(self, message: str, node_id: str | None, hint: str, epoch: int | None = None) -> None:
+        """Tell the callbacks (which emit RunFailed and settle pending writes) that the run failed."""
+        failure = RunFailed(message, node_id, hint, self.epoch if epoch is None else epoch, self.step)
+        for hook in self._hooks["on_fit_failed"]:
+            with contextlib.suppress(Exception):
+                hook(self.context, failure)
+
+    def _nonfinite_failure(self, exc: _NonFinite) -> tuple[str, str | None, str, int]:
+        """Report the first layer that made the loss non-finite, then raise the TrainingError that says so."""
         node_id, kind = first_nonfinite(self.model, self.node_map, exc.inputs)
         hint = ("lower the learning rate, turn on gradient clipping (training.clip = 'norm'), or add "
                 "normalization (BatchNorm/LayerNorm) before this layer")
@@ -473,22 +456,21 @@ class Trainer:
             what = "weights" if kind == "weights" else "output"
             message = (f"The loss became NaN or infinite at {where}; the first layer whose {what} is not finite is "
                        f"'{node.name}' ({node.type}, {node_id})")
-        self.emit(RunFailed(message, node_id, hint, self.epoch + 1, self.step))
+        self._fail(message, node_id, hint, self.epoch + 1)
         error = TrainingError(f"{message}. Hint: {hint}")
         error.node_id = node_id
         raise error from None
 
     # ---- checkpoints ----------------------------------------------------------------------
-    def _schedule_checkpoint(self) -> None:
-        gap = self.config.checkpoint_every_s
-        self._next_checkpoint = time.monotonic() + gap if gap and self.run is not None else math.inf
-
-    def _save_last(self, gen_state: torch.Tensor, metrics: Metrics | None, elapsed: float) -> None:
-        """Queue checkpoints/last.* (and best.safetensors when a newer best is only in memory) for writing."""
-        if self.run is None:
-            return
-        self._schedule_checkpoint()
-        self._save_best()
+    def checkpoint_state(self, partial: bool) -> tuple[dict, dict, dict]:
+        """(weights, tensors, info) on the CPU to continue from here; `partial`: in the middle of an epoch."""
+        progress = self._epoch_progress if partial else None
+        if progress is not None:
+            self._settle_finite()
+            gen_state, metrics, elapsed, t0 = progress
+            elapsed += time.perf_counter() - t0
+        else:
+            gen_state, metrics, elapsed = self.shuffle_gen.get_state(), None, 0.0
         rng_tensors, rng_plain = checkpoint.rng_state()
         tensors = {
             "optimizers": [o.state_dict() for o in self.optimizers], "rng": rng_tensors, "gen": gen_state,
@@ -498,51 +480,17 @@ class Trainer:
         noise = getattr(self.task, "noise_gen", None)
         if noise is not None:
             tensors["noise_gen"] = noise.get_state()
+        states = {type(cb).__name__: state for cb in self.callbacks if (state := cb.state_dict()) is not None}
         info = {"epoch": self.epoch, "batch": self.batch_in_epoch if metrics else 0, "step": self.step,
                 "elapsed": elapsed, "rng": rng_plain, "schedule": self.schedule.state_dict(),
-                "best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_value": self.best_value, "best_epoch": self.best_epoch, "callbacks": states,
                 "history": self.history, "epochs": self.config.epochs}
         weights, tensors = checkpoint.cpu_state(self.model), checkpoint.cpu_copy(tensors)
         tensors["best_state"] = checkpoint.on_cpu(self.best_state or {})
-        done = CheckpointSaved(self.epoch, self.step, str(self.run.checkpoint_dir / "last.safetensors"), "last")
-        self._in_background(lambda: checkpoint.save_checkpoint(self.run, weights, tensors, info), done)
-
-    def _save_best(self) -> None:
-        """Queue best.safetensors for writing if the best weights changed since they were last written."""
-        if self.run is None or not self._best_unsaved:
-            return
-        self._best_unsaved = False
-        path, state = self.run.path / BEST, checkpoint.on_cpu(self.best_state)
-        self._in_background(lambda: checkpoint.save_weights(state, path),
-                            CheckpointSaved(self.best_epoch, self._best_step, str(path), "best"))
-
-    def _in_background(self, write, event: Event) -> None:
-        """Write files on one writer thread (in order) so training does not wait for the disk."""
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepwire-checkpoint")
-
-        def job() -> None:
-            write()
-            self.emit(event)
-
-        self._writes = [f for f in self._writes if not f.done()] + [self._writer.submit(job)]
-
-    def _settle_writes(self) -> None:
-        """Write best weights not yet on disk, let pending writes end (their errors matter less than the
-        failure being reported)."""
-        with contextlib.suppress(Exception):
-            self._save_best()
-        with contextlib.suppress(Exception):
-            self._flush_writes()
-
-    def _flush_writes(self) -> None:
-        """Wait for pending checkpoint files; re-raise a failed write."""
-        writes, self._writes = self._writes, []
-        for future in writes:
-            future.result()
+        return weights, tensors, info
 
     def load_checkpoint(self) -> None:
-        """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters."""
+        """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters, callbacks."""
         weights, tensors, info = checkpoint.load_checkpoint(self.run)
         self.model.load_state_dict(weights)
         for opt, state in zip(self.optimizers, tensors["optimizers"], strict=True):
@@ -553,14 +501,18 @@ class Trainer:
             self.task.noise_gen.set_state(tensors["noise_gen"])
         self.epoch, self.batch_in_epoch, self.step = info["epoch"], info["batch"], info["step"]
         self.schedule.load_state_dict(info["schedule"])
-        self.best_value, self.best_epoch, self.wait = info["best_value"], info["best_epoch"], info["wait"]
+        self.best_value, self.best_epoch = info["best_value"], info["best_epoch"]
+        states = info.get("callbacks", {"EarlyStopping": {"wait": info.get("wait", 0)}})  # older checkpoints
+        for cb in self.callbacks:
+            if type(cb).__name__ in states:
+                cb.load_state_dict(states[type(cb).__name__])
         self.history = info["history"]
         self.best_state = tensors["best_state"] or None
         self.shuffle_gen.set_state(tensors["gen"])
         if self.batch_in_epoch:
             self._partial = {"gen": tensors["gen"], "metrics": tensors["metrics"], "elapsed": info["elapsed"]}
         checkpoint.set_rng_state(tensors["rng"], info["rng"])
-        self._resumed = True
+        self.resumed = True
 
     @classmethod
     def resume(cls, run_path: str | Path, epochs: int | None = None, **kwargs) -> Trainer:

@@ -376,3 +376,33 @@ def test_largest_errors_of_box_targets_are_written_short(qtbot):
     values = re.findall(r"[-\d.e]+", numbers)
     assert numbers.count("(") == 2 and len(values) == 8
     assert all(len(v.lstrip("-0.").replace(".", "")) <= 3 for v in values)  # 3 significant digits each
+
+
+def test_panel_forms_are_generated_from_the_section_declarations(controller, qtbot, monkeypatch):
+    import dataclasses
+
+    from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+
+    from engine import sections
+
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    data_panel = DataPanel(controller)
+    qtbot.addWidget(data_panel)
+    forms = [(sections.TRAINING, form) for form in panel.forms] + \
+        [(sections.DATA, form) for form in (data_panel.form, data_panel.large_form)]
+    for declared, form in forms:
+        for path, field in form.fields.items():
+            key = declared.key(path)
+            assert (field.label, field.widget.toolTip()) == (key.label, key.doc)
+            if isinstance(field.widget, QSpinBox | QDoubleSpinBox):
+                assert (field.widget.minimum(), field.widget.maximum()) == pytest.approx((key.lowest, key.highest))
+    # a narrower range in the declaration gives a narrower widget and a stricter check
+    keys = tuple(dataclasses.replace(k, max=7) if k.name == "epochs" else k for k in sections.TRAINING.keys)
+    monkeypatch.setattr(sections, "TRAINING", sections.Section("training", keys))
+    monkeypatch.setitem(sections.SECTIONS, "training", sections.TRAINING)
+    monkeypatch.setattr("editor.training.training_panel.TRAINING", sections.TRAINING)
+    narrow = TrainingPanel(controller)
+    qtbot.addWidget(narrow)
+    assert narrow.field("epochs").maximum() == 7
+    assert "training.epochs: must be at most 7" in sections.section_problems("training", {"epochs": 8})[0].message
