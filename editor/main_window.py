@@ -92,9 +92,7 @@ class MainWindow(QMainWindow):
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
         self.training.set_default_device(Settings().device)
-        if restore_layout(self):
-            self.training.auto_size_views = False  # the user's sizes, not ours
-        else:
+        if not restore_layout(self):
             apply_default_layout(self)
 
     # ---- construction ----------------------------------------------------------------------

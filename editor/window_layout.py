@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from editor.settings import Settings
 
-SIDE_SHARES = {Qt.DockWidgetArea.LeftDockWidgetArea: (0.125, 160, 240),
-               Qt.DockWidgetArea.RightDockWidgetArea: (0.21, 280, 360)}
+SIDE_SHARES = {Qt.DockWidgetArea.LeftDockWidgetArea: (0.14, 180, 240),
+               Qt.DockWidgetArea.RightDockWidgetArea: (0.25, 320, 380)}
 """Default width of each side dock area: (share of the window width, least px, most px)."""
 BOTTOM_SHARE = (0.17, 120, 200)
 """Default height of the bottom dock area, likewise: the canvas keeps the rest."""

@@ -73,8 +73,7 @@ class CanvasController(QObject):
     # ---- whole graph ----------------------------------------------------------------------
     def load_graph(self, graph: Graph) -> None:
         """Show `graph` (replacing everything) and start a fresh undo history."""
-        self.graph = graph
-        self.data_info = None
+        self.graph = graph  # data_info stays: the data panel drops it when the new graph's data section differs
         self.undo_stack.clear()
         self.clear_node_badges()
         self._refresh(True)

@@ -177,7 +177,8 @@ class ProblemNoteItem(QGraphicsItem):
         y = self._text_rect.bottom() + 3.0
         if fix:
             fix_metrics = QFontMetricsF(self.FIX_FONT)
-            self._fix_rect = QRectF(self.PAD, y, fix_metrics.horizontalAdvance(fix) + 18.0, fix_metrics.height() + 5.0)
+            self._fix_rect = QRectF(self.PAD, y, fix_metrics.horizontalAdvance(self._pill_text()) + 14.0,
+                                    fix_metrics.height() + 5.0)
             y = self._fix_rect.bottom() + 1.0
         else:
             self._fix_rect = QRectF()
@@ -208,8 +209,11 @@ class ProblemNoteItem(QGraphicsItem):
             painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
             painter.setFont(self.FIX_FONT)
             painter.setPen(QColor("#ffffff"))
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"\u2692 {self.fix}")
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, self._pill_text())
         painter.restore()
+
+    def _pill_text(self) -> str:
+        return f"\u2692 {self.fix}"
 
     def click_fix(self) -> None:
         """What a click on the fix pill does: the node's `on_fix` (set by the canvas view)."""

@@ -40,8 +40,9 @@ from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, Multil
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
 LIVE_SHARE = 0.42
-"""Fraction of the window height the bottom training dock grows to when a run is first shown (once a session,
-and not when the user's own dock sizes were restored)."""
+"""Fraction of the window height the bottom training dock grows to when a view is shown in it while it is
+lower than USABLE_SHARE (a taller one, sized by the user, stays as it is)."""
+USABLE_SHARE = 0.3
 
 
 def expected_metrics(graph) -> list[str]:
@@ -78,8 +79,6 @@ class TrainingWorkspace(QObject):
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.views_dock = self._dock("Training views", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._initial_layout()
-        self.auto_size_views = True
-        """Whether showing a training view may grow the bottom dock (once; never over the user's own sizes)."""
         self.selected_run: Path | None = None
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
@@ -392,10 +391,8 @@ class TrainingWorkspace(QObject):
         self.views_dock.show()
         self.views_dock.raise_()
         self.tabs.setCurrentWidget(self._pages[widget])
-        height = int(self.window.height() * LIVE_SHARE)
-        if self.auto_size_views and self.views_dock.height() < height:
-            self.window.resizeDocks([self.views_dock], [height], Qt.Orientation.Vertical)
-        self.auto_size_views = False
+        if self.views_dock.height() < self.window.height() * USABLE_SHARE:
+            self.window.resizeDocks([self.views_dock], [int(self.window.height() * LIVE_SHARE)], Qt.Orientation.Vertical)
 
     def _error(self, title: str, text: str, hint: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self.window)

@@ -240,7 +240,7 @@ def test_the_canvas_gets_most_of_the_window_and_fit_shows_the_whole_graph(qtbot,
     QApplication.processEvents()
     canvas = window.controller.widget.viewport()
     area = canvas.width() * canvas.height()
-    assert area >= 0.42 * size[0] * size[1], (canvas.width(), canvas.height())  # was ~0.34 (670×530 at 1280×800)
+    assert area >= 0.4 * size[0] * size[1], (canvas.width(), canvas.height())  # was ~0.34 (670×530 at 1280×800)
     assert canvas.height() >= 0.6 * size[1]
     window.document.new(load_project("lenet"))
     window.training._show_tab(window.training.live)  # the training views open below, as when a run starts
@@ -259,7 +259,7 @@ def test_dock_sizes_are_remembered_across_sessions(qtbot, answers):
     qtbot.addWidget(first)
     first.resize(1280, 800)
     first.show()
-    first.resizeDocks([first.problems_dock], [300], Qt.Orientation.Vertical)
+    first.resizeDocks([first.problems_dock], [340], Qt.Orientation.Vertical)
     first.resizeDocks([first.palette_dock], [210], Qt.Orientation.Horizontal)
     QApplication.processEvents()
     height, width = first.problems_dock.height(), first.palette_dock.width()
@@ -272,4 +272,4 @@ def test_dock_sizes_are_remembered_across_sessions(qtbot, answers):
     assert abs(again.problems_dock.height() - height) <= 4 and abs(again.palette_dock.width() - width) <= 4
     again.training._show_tab(again.training.live)
     QApplication.processEvents()
-    assert abs(again.training.views_dock.height() - height) <= 4, "a run's views do not override the user's size"
+    assert abs(again.training.views_dock.height() - height) <= 4, "a run's views keep the user's (taller) size"
