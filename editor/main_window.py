@@ -26,6 +26,7 @@ from editor import theme
 from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
+from editor.finetune import install_finetune
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
 from editor.panels.palette import Palette
@@ -38,6 +39,7 @@ from editor.sweep.install import install_sweep
 from editor.training.install import install_training
 from editor.welcome import EXAMPLE, WelcomeView
 from editor.window_layout import apply_default_layout, restore_layout, save_layout
+from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
+        self.finetune = install_finetune(self, self.controller)
         self.training.set_default_device(Settings().device)
         if not restore_layout(self):
             apply_default_layout(self)
@@ -222,7 +225,9 @@ class MainWindow(QMainWindow):
 
     def _update_status(self, validation) -> None:
         errors = len(validation.errors)
-        self.params_label.setText(f"{validation.total_params:,} parameters")
+        trainable, frozen = finetune.param_split(self.controller.graph, validation.param_counts)
+        self.params_label.setText(f"{validation.total_params:,} parameters" + (
+            f" ({trainable:,} trainable, {frozen:,} frozen)" if frozen else ""))
         if errors:
             self.valid_label.setText(f"<span style='color:{theme.ERROR_COLOR}'>✖ {errors} error"
                                      f"{'s' if errors != 1 else ''}</span>")

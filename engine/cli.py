@@ -1,4 +1,8 @@
-"""`deepwire` command line: subcommands come from the modules in COMMAND_MODULES; no subcommand opens the editor."""
+"""`deepwire` command line: subcommands come from the modules in COMMAND_MODULES.
+
+The console script (`deepwire.py`, outside the engine) opens the editor when no subcommand is given;
+this module never imports the editor.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import sys
 
 from engine.errors import DeepWireError
 
-COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli")
+COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli",
+                   "engine.weights_cli")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 
@@ -22,15 +27,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `deepwire` console script."""
-    argv = sys.argv[1:] if argv is None else argv
+def is_command(argv: list[str]) -> bool:
+    """True when `argv` asks for a subcommand (or for help) rather than for the editor."""
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001  argparse keeps them here
-    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
-        from editor.app import main as editor_main
+    return bool(argv) and (argv[0] in commands or argv[0] in ("-h", "--help"))
 
-        return editor_main(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand (`python -m engine.cli COMMAND ...`); without one, print the help."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv:
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from engine import finetune
 from engine.data import list_builtin
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_shape
@@ -50,16 +51,19 @@ def run_summary(args: argparse.Namespace) -> int:
     graph = load_project(args.project)
     result = validate(graph)
     table = Table(title=f"{graph.name}")
-    for col in ("node", "type", "output shape", "params"):
+    for col in ("node", "type", "output shape", "params", "trains"):
         table.add_column(col, justify="right" if col == "params" else "left")
+    frozen, mults = finetune.frozen_ids(graph), finetune.lr_mults(graph)
     for nid in result.order + sorted(set(graph.nodes) - set(result.order)):
         node = graph.nodes[nid]
         shared = f" (shares {graph.nodes[node.shares].name})" if node.shares in graph.nodes else ""
-        table.add_row(node.name, node.type + shared, format_shape(result.shapes.get(nid)),
-                      f"{result.param_counts.get(nid, 0):,}")
+        count = result.param_counts.get(nid, 0)
+        trains = "" if not count else "frozen" if nid in frozen else "yes" if mults[nid] == 1 else f"lr x{mults[nid]:g}"
+        table.add_row(node.name, node.type + shared, format_shape(result.shapes.get(nid)), f"{count:,}", trains)
     console = Console()
     console.print(table)
-    console.print(f"Total parameters: {result.total_params:,}")
+    trainable, off = finetune.param_split(graph, result.param_counts)
+    console.print(f"Total parameters: {result.total_params:,} (trainable {trainable:,}, frozen {off:,})")
     if not result.ok:
         console.print(f"[red]{len(result.errors)} error(s); run `deepwire validate` for details[/red]")
     return 0 if result.ok else 1

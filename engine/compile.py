@@ -12,6 +12,7 @@ from engine.errors import GraphError
 from engine.graph import Graph
 from engine.layers.registry import get_spec
 from engine.layers.spec import Params
+from engine.layers.ties import tie_modules
 from engine.validate import Validation, validate
 
 _RESERVED = set(dir(nn.Module)) | {"code", "graph", "deepwire_targets", "self", "torch", "x"}
@@ -72,7 +73,7 @@ def compile_graph(graph: Graph, device: torch.device | str | None = None,
         if spec.role == "output":
             results[nid] = args[0]
             continue
-        if node.shares and spec.has_weights:
+        if node.shares and spec.has_weights and graph.nodes[node.shares].type == node.type:
             target = targets[node.shares]
         else:
             target = python_name(node.name, taken)
@@ -80,6 +81,7 @@ def compile_graph(graph: Graph, device: torch.device | str | None = None,
             root.add_module(target, module)
         targets[nid] = target
         values[nid] = fx_graph.create_node("call_module", target, args, name=python_name(node.name, set()))
+    tie_modules(graph, root, targets)
     outputs = [results[n.id] for n in graph.output_nodes()]
     fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(root, fx_graph, class_name=class_name(graph.name))

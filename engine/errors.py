@@ -29,6 +29,10 @@ class ExportError(DeepWireError):
     """An export that failed or whose check did not pass."""
 
 
+class WeightsError(DeepWireError):
+    """A weights file (safetensors, saved state_dict, run or export folder) that cannot be read or used."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding, pinned to a node so the canvas can colour it."""

@@ -30,12 +30,17 @@ class Node:
     pos: tuple[float, float] = (0.0, 0.0)
     shares: str | None = None
     """Id of the node whose weights this node reuses (Siamese branches)."""
+    trainable: bool = True
+    """False freezes the node's weights (no gradient, no optimizer state, normalization statistics kept)."""
+    lr_mult: float = 1.0
+    """This node's learning rate is the training lr times this (and times its groups' multipliers)."""
 
     def to_dict(self) -> dict:
         out = {"id": self.id, "type": self.type, "name": self.name, "params": copy.deepcopy(self.params),
                "pos": [float(self.pos[0]), float(self.pos[1])]}
         if self.shares:
             out["shares"] = self.shares
+        _finetune_flags(self, out)
         return out
 
 
@@ -60,9 +65,23 @@ class Group:
     name: str
     node_ids: list[str]
     collapsed: bool = False
+    trainable: bool = True
+    """False freezes every node of the group."""
+    lr_mult: float = 1.0
+    """Multiplies the learning rate of every node of the group."""
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "node_ids": list(self.node_ids), "collapsed": self.collapsed}
+        out = {"id": self.id, "name": self.name, "node_ids": list(self.node_ids), "collapsed": self.collapsed}
+        _finetune_flags(self, out)
+        return out
+
+
+def _finetune_flags(item: Node | Group, out: dict) -> None:
+    """Write `trainable` and `lr_mult` only when they differ from the defaults (older files stay unchanged)."""
+    if not item.trainable:
+        out["trainable"] = False
+    if item.lr_mult != 1.0:
+        out["lr_mult"] = float(item.lr_mult)
 
 
 @dataclass
@@ -78,6 +97,8 @@ class Graph:
     data: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, Any] = field(default_factory=dict)
+    finetune: dict[str, Any] = field(default_factory=dict)
+    """Initial weights, their mapping and progressive unfreezing (engine/finetune.py reads it)."""
     revision: int = 0
 
     # ---- queries -------------------------------------------------------------------------
@@ -129,7 +150,7 @@ class Graph:
             raise GraphError(f"a node with id '{node_id}' already exists")
         values = spec.defaults()
         for key, value in (params or {}).items():
-            values[key] = _coerce_param(spec, key, value, f"node '{name or type_id}'")
+            values[key] = coerce_param(spec, key, value, f"node '{name or type_id}'")
         node = Node(node_id, type_id, name or self.unique_name(spec.type_id), values, tuple(pos))
         self.nodes[node_id] = node
         self.touch()
@@ -174,7 +195,7 @@ class Graph:
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set one param after checking it against the spec (raises GraphError with the reason)."""
         node = self.node(node_id)
-        node.params[name] = _coerce_param(get_spec(node.type), name, value, f"node '{node.name}'")
+        node.params[name] = coerce_param(get_spec(node.type), name, value, f"node '{node.name}'")
         self.touch()
 
     def touch(self) -> None:
@@ -193,6 +214,7 @@ class Graph:
             "groups": [g.to_dict() for g in self.groups],
             "data": copy.deepcopy(self.data), "training": copy.deepcopy(self.training),
             "sweep": copy.deepcopy(self.sweep),
+            **({"finetune": copy.deepcopy(self.finetune)} if self.finetune else {}),
         }
 
     @classmethod
@@ -236,7 +258,7 @@ class Graph:
             raise
 
 
-def _coerce_param(spec, key: str, value: Any, where: str) -> Any:
+def coerce_param(spec, key: str, value: Any, where: str) -> Any:
     try:
         param = spec.param(key)
     except KeyError:
@@ -270,7 +292,7 @@ class _Loader:
         doc = self.upgrade(doc)
         graph = Graph(name=self.text(doc, "name", "Untitled"), description=self.text(doc, "description", ""))
         graph.tags = [t for t in self.list(doc, "tags") if isinstance(t, str)]
-        for key in ("data", "training", "sweep"):
+        for key in ("data", "training", "sweep", "finetune"):
             value = doc.get(key, {})
             if not isinstance(value, dict):
                 raise self.fail(key, "expected a JSON object")
@@ -339,7 +361,7 @@ class _Loader:
         params = spec.defaults()
         for key, value in params_raw.items():
             try:
-                params[key] = _coerce_param(spec, key, value, f"node '{name}'")
+                params[key] = coerce_param(spec, key, value, f"node '{name}'")
             except GraphError as exc:
                 raise self.fail(where, str(exc)) from None
         pos = raw.get("pos", [0, 0])
@@ -349,7 +371,16 @@ class _Loader:
         shares = raw.get("shares")
         if shares is not None and not isinstance(shares, str):
             raise self.fail(where, f"'shares' must be a node id, found {shares!r}")
-        return Node(node_id, type_id, name, params, (float(pos[0]), float(pos[1])), shares)
+        return Node(node_id, type_id, name, params, (float(pos[0]), float(pos[1])), shares,
+                    *self.finetune_flags(raw, where))
+
+    def finetune_flags(self, raw: dict, where: str) -> tuple[bool, float]:
+        trainable, mult = raw.get("trainable", True), raw.get("lr_mult", 1.0)
+        if not isinstance(trainable, bool):
+            raise self.fail(where, f"'trainable' must be true or false, found {trainable!r}")
+        if isinstance(mult, bool) or not isinstance(mult, int | float) or not 0 <= mult < float("inf"):
+            raise self.fail(where, f"'lr_mult' must be a number of 0 or more, found {mult!r}")
+        return trainable, float(mult)
 
     def edge(self, i: int, raw: Any, graph: Graph) -> Edge:
         where = f"edges[{i}]"
@@ -384,4 +415,4 @@ class _Loader:
         for nid in ids:
             if not isinstance(nid, str) or nid not in graph.nodes:
                 raise self.fail(where, f"lists node {nid!r}, which does not exist")
-        return Group(gid, name, list(ids), bool(raw.get("collapsed", False)))
+        return Group(gid, name, list(ids), bool(raw.get("collapsed", False)), *self.finetune_flags(raw, where))

@@ -1,247 +1,675 @@
-"""torch.nn.Module -> DeepWire project: trace with torch.fx and map every operation to a layer spec.
+"""torch.nn.Module -> DeepWire project: trace with torch.fx for the given input shapes and map every
+operation to a layer spec, keeping the module's weights.
 
-`import_module` raises GraphError listing every operation it cannot map (with its fx node name);
-`transfer_weights` copies the source module's weights into the compiled import, node by node.
+`import_model` returns the project, its weights per node and every operation it could not map (each
+became a Placeholder node that keeps its shapes); `import_module` returns just the project and raises
+GraphError listing those operations instead.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import operator
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 from torch.nn import functional as F
 
+from engine import importer_map as M
 from engine.errors import GraphError
 from engine.graph import Graph
-from engine.layers import conv
-from engine.layers.spec import Params
+from engine.importer_map import HIDDEN, LSTM_STATE, MHA_OUT, RNN_OUT, SEQ, STALE, Mapped, Unmappable
+from engine.importer_report import ImportProblem, format_report
+from engine.importer_trace import Recorder, example_sets, forward_inputs, trace
+from engine.layers.tensor_ops import tensor_dim
 
-HELPERS = {"Recurrent", "Attention", "PositionalEncoding", "Add", "Multiply", "Concat", "Distance", "MinPool2d",
-           "GlobalAvgPool", "GlobalMaxPool", "Reshape", "Permute", "RepeatVector", "TokenEmbedding"}
-"""DeepWire's helper classes (also inlined, under these names, in exported source): traced as one op each."""
-
-SEQ, RNN_OUT, LSTM_STATE, HIDDEN, MHA_OUT, STALE = "seq", "rnn_out", "lstm_state", "hidden", "mha_out", "stale"
-
-
-class Unmappable(Exception):
-    """One fx node that has no layer spec equivalent."""
+TENSOR_KINDS = ("tensor", SEQ)
+_TORCH_DIR = str(Path(torch.__file__).parent)
+SEQ_SAFE = {"Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
+            "Hardswish", "Hardsigmoid", "Mish", "ScaleShift", "DropPath"}
+"""Layers that act on the last dim or on each value alone, so they may read a sequence-first tensor."""
 
 
 @dataclass
 class Value:
-    """What an fx node stands for: a DeepWire node's output, or a part of a tuple-returning layer's result."""
+    """What an fx node stands for: a DeepWire node's output (possibly sequence-first, (T, N, ...)), a part
+    of a tuple-returning layer's result, a constant, a stored tensor, or pieces of a split."""
 
-    node_id: str
+    node_id: str = ""
     kind: str = "tensor"
+    seq_first: bool = False
+    const: Any = None
+    tensor: torch.Tensor | None = None
+    sources: tuple[Any, ...] = ()
+    """For stored tensors: the parameters / buffers it was computed from."""
+    pieces: tuple | None = None
 
 
-class _Tracer(fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return type(m).__name__ in HELPERS or super().is_leaf_module(m, qualname)
+@dataclass
+class Imported:
+    """The result of an import: the project, the original weights of each node, and what did not map."""
 
+    graph: Graph
+    weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    """node id -> {name inside the node's built module: tensor}."""
+    problems: list[ImportProblem] = field(default_factory=list)
 
-def trace(module: nn.Module) -> fx.GraphModule:
-    try:
-        graph = _Tracer().trace(module)
-    except Exception as exc:  # noqa: BLE001  data-dependent control flow and the like
-        raise GraphError(f"torch.fx cannot trace {type(module).__name__}: {exc}") from None
-    gm = fx.GraphModule(module, graph, class_name=type(module).__name__)
-    gm.graph.eliminate_dead_code()
-    gm.recompile()
-    return gm
+    def report(self) -> str:
+        return format_report(self.graph.name, self.problems)
 
 
 def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
-                  task: str | None = None) -> Graph:
-    """The DeepWire project equivalent to `module`, given each input's per-sample shape (no batch dim).
+                  task: str | None = None, output: str | int | None = None) -> Graph:
+    """The DeepWire project equivalent to `module`; GraphError listing every operation that does not map."""
+    imported = import_model(module, input_shapes, name, task, output)
+    if imported.problems:
+        raise GraphError(imported.report())
+    return imported.graph
 
-    An input read by an Embedding becomes a token input; `task` sets the Output nodes' task (default:
-    multiclass for a last dim >= 2, else regression). Raises GraphError naming every unmappable op.
+
+def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
+                 task: str | None = None, output: str | int | None = None, layout: bool = True) -> Imported:
+    """Import `module` given each input's per-sample shape (no batch dim).
+
+    Forward arguments after those inputs are fixed to their defaults (None without one). An input read by
+    an Embedding becomes a token input; `task` sets the Output nodes' task (default: multiclass for a last
+    dim >= 2, else regression); `output` picks one entry (key or index) of a dict or tuple result.
     """
-    gm = trace(module)
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    if len(placeholders) != len(input_shapes):
-        raise GraphError(f"{type(module).__name__}.forward takes {len(placeholders)} input(s) but "
-                         f"{len(input_shapes)} shape(s) were given")
-    examples = [_example(gm, p, shape) for p, shape in zip(placeholders, input_shapes, strict=True)]
     was_training = module.training
     module.eval()
     try:
-        ShapeProp(gm).propagate(*examples)
-    except Exception as exc:  # noqa: BLE001
-        raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
-                         f"{[tuple(s) for s in input_shapes]}: {exc}") from None
+        names, fixed = forward_inputs(module, len(input_shapes))
+        examples, meta = example_sets(module, input_shapes, fixed, names)
+        gm = trace(module, M.is_leaf, names, fixed, examples)
+        try:
+            Recorder(gm).record(examples[0], tuple(fixed.values()), meta)
+        except Exception as exc:  # noqa: BLE001
+            raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
+                             f"{[tuple(s) for s in input_shapes]} after tracing: {exc}") from None
+        imported = _Builder(gm, name or type(module).__name__, task, output).build()
+        if imported.problems:
+            lines = _source_lines(module, names, fixed, examples)
+            for problem in imported.problems:
+                problem.source = lines.get(problem.fx_name, "")
+                node = imported.graph.nodes.get(problem.node_id)
+                if node is not None and node.type == "Placeholder":
+                    node.params["source"] = problem.source
     finally:
         module.train(was_training)
-    return _Builder(gm, name or type(module).__name__, task).build()
+    if layout:
+        from engine.importer_layout import arrange
+
+        arrange(imported.graph)
+    return imported
 
 
-def _example(gm: fx.GraphModule, placeholder: fx.Node, shape: Sequence[int]) -> torch.Tensor:
-    dims = (2, *[int(d) for d in shape])
-    if any(_is_embedding(gm, user) for user in placeholder.users):
-        return torch.zeros(dims, dtype=torch.long)
-    return torch.randn(dims)
+def _source_lines(module: nn.Module, names, fixed, examples) -> dict[str, str]:
+    """fx node name -> 'file.py:LINE' of the model code that made it (a second trace, only when needed)."""
+    try:
+        gm = trace(module, M.is_leaf, names, fixed, examples, stack_traces=True)
+    except GraphError:
+        return {}
+    lines = {}
+    for node in gm.graph.nodes:
+        text = node.stack_trace or ""
+        found = [line.strip() for line in text.splitlines()
+                 if line.strip().startswith("File ") and _TORCH_DIR not in line]
+        if found:
+            parts = found[-1].split('"')
+            where = parts[1] if len(parts) > 2 else ""
+            number = found[-1].split("line ")[-1].split(",")[0]
+            lines[node.name] = f"{Path(where).name}:{number}"
+    return lines
 
 
-def _is_embedding(gm: fx.GraphModule, node: fx.Node) -> bool:
+def _describe(node: fx.Node, gm: fx.GraphModule) -> str:
     if node.op == "call_module":
-        return isinstance(gm.get_submodule(node.target), nn.Embedding)
-    return node.op == "call_function" and node.target is F.embedding
+        return f"module {type(gm.get_submodule(node.target)).__name__}"
+    if node.op == "get_attr":
+        return "stored tensor"
+    target = node.target
+    if isinstance(target, str):
+        return f"method .{target}()"
+    owner = getattr(target, "__module__", "") or ""
+    short = {"torch.nn.functional": "F", "_operator": "operator", "torch._C._nn": "F",
+             "torch._C._VariableFunctions": "torch"}.get(owner, owner)
+    return f"{short}.{getattr(target, '__name__', str(target))}" if short else getattr(target, "__name__", str(target))
 
 
-def _shape(node: Any) -> tuple[int, ...]:
-    meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
-    if meta is None or not hasattr(meta, "shape"):
-        raise Unmappable("its input is not a tensor")
-    return tuple(meta.shape)
-
-
-def _single(value: Any, what: str) -> int:
-    """(3, 3) or 3 -> 3; unequal sizes per dimension have no spec equivalent."""
-    if isinstance(value, tuple | list):
-        if len(set(value)) != 1:
-            raise Unmappable(f"{what} {tuple(value)} differs per dimension (DeepWire layers use one size)")
-        return int(value[0])
-    return int(value)
+def _module_path(node: fx.Node) -> str:
+    """The qualified name of the module whose forward made `node` ('' at the top level)."""
+    if node.op == "call_module":
+        return node.target.rpartition(".")[0]
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [v[0] if isinstance(v, tuple) else str(v) for v in stack.values()]
+    return paths[-1] if paths else ""
 
 
 class _Builder:
-    """Walks the traced graph in order, adding one DeepWire node per mappable op."""
+    """Walks the traced graph in order, adding one DeepWire node (or none, or a few) per operation."""
 
-    def __init__(self, gm: fx.GraphModule, name: str, task: str | None):
-        self.gm, self.task = gm, task
-        self.graph = Graph(name=name)
+    def __init__(self, gm: fx.GraphModule, name: str, task: str | None, output: str | int | None):
+        self.gm, self.task, self.output_key = gm, task, output
+        self.result = Imported(Graph(name=name))
+        self.graph = self.result.graph
         self.values: dict[fx.Node, Value] = {}
-        self.owners: dict[str, str] = {}
-        """Submodule qualname -> the node that owns its weights (a second call shares them)."""
-        self.problems: list[str] = []
+        self.owners: dict[int, tuple[str, str]] = {}
+        """id of a source parameter -> (node id, weight name) of the node that holds it."""
+        self.paths: dict[str, str] = {}
+        """DeepWire node id -> module path it came from (for groups)."""
+        self.first_input: str | None = None
+        self.current: fx.Node | None = None
+        self.params = {id(p) for p in gm.parameters()}
 
-    def build(self) -> Graph:
-        failed: set[fx.Node] = set()
+    def build(self) -> Imported:
         for node in self.gm.graph.nodes:
-            if any(arg in failed for arg in node.all_input_nodes):
-                failed.add(node)  # only the first unmappable op of a chain is reported
-                continue
+            self.current = node
             try:
                 self.visit(node)
             except Unmappable as exc:
-                failed.add(node)
-                self.problems.append(f"  - {node.name} ({_describe(node)}): {exc}")
-        if self.problems:
-            raise GraphError(f"cannot import {self.graph.name}: {len(self.problems)} operation(s) have no DeepWire "
-                             "layer:\n" + "\n".join(self.problems))
-        return self.graph
+                self.placeholder(node, str(exc))
+        self.graph.groups = []
+        from engine.importer_layout import module_groups
+
+        self.graph.groups = module_groups(self.graph, self.paths)
+        return self.result
 
     # ---- graph edits ----------------------------------------------------------------------
     def add(self, type_id: str, name: str, params: dict | None = None, inputs: Sequence[Any] = (),
-            ports: Sequence[str] | None = None) -> str:
-        node = self.graph.add_node(type_id, name=name, params=params or {},
-                                   pos=(220.0 * len(self.graph.nodes), 0.0))
-        for i, src in enumerate(inputs):
-            port = ports[i] if ports else "in"
-            self.graph.connect(self.tensor(src), node.id, dst_port=port)
+            ports: Sequence[str] | None = None, weights: dict | None = None) -> str:
+        ids = [self.tensor(src) if not isinstance(src, str) else src for src in inputs]
+        try:
+            node = self.graph.add_node(type_id, name=name, params=params or {})
+        except GraphError as exc:  # a value outside the layer's allowed range
+            raise Unmappable(str(exc)) from None
+        try:
+            for i, src in enumerate(ids):
+                self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+            if weights:
+                self.set_weights(node.id, weights)
+        except (GraphError, Unmappable) as exc:
+            self.graph.remove_node(node.id)
+            raise Unmappable(str(exc)) from None
+        if self.current is not None:
+            self.paths[node.id] = _module_path(self.current)
         return node.id
+
+    def set_weights(self, nid: str, weights: dict[str, torch.Tensor]) -> None:
+        """Record a node's weights; weights already held by another node make this one share (or tie) them."""
+        node = self.graph.nodes[nid]
+        owners = {self.owners.get(id(t)) for t in weights.values() if id(t) in self.params}
+        owners.discard(None)
+        if owners:
+            owner_ids = {o[0] for o in owners}
+            owner = self.graph.nodes[next(iter(owner_ids))]
+            if len(owner_ids) == 1 and owner.type == node.type and owner.params == node.params \
+                    and len(owners) == len([t for t in weights.values() if id(t) in self.params]):
+                node.shares = owner.id
+                return
+            if len(owner_ids) == 1 and _tie_allowed(node.type, owner.type) and owner.type != node.type:
+                node.shares = owner.id
+            else:
+                raise Unmappable("shares some weights, but not all, with another layer")
+        for key, tensor in weights.items():
+            if id(tensor) in self.params:
+                self.owners.setdefault(id(tensor), (nid, key))
+        self.result.weights[nid] = dict(weights)
 
     def tensor(self, arg: Any) -> str:
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is None:
             raise Unmappable(f"takes {arg!r}, which is not the output of a mapped layer")
+        if value.kind == "learned":
+            raise Unmappable("uses a stored tensor where a layer output is needed")
         if value.kind == STALE:
             raise Unmappable("uses both the full sequence and the last step of one recurrent layer")
-        if value.kind not in ("tensor", SEQ):
+        if value.kind not in TENSOR_KINDS:
             raise Unmappable("uses the raw (output, state) tuple of a recurrent or attention layer")
         return value.node_id
 
-    # ---- visiting -------------------------------------------------------------------------
-    def visit(self, node: fx.Node) -> None:
-        if node.op == "placeholder":
-            shape = _shape(node)[1:]
-            dtype = node.meta["tensor_meta"].dtype
-            self.values[node] = Value(self.add("Input", node.name, _input_params(shape, dtype)))
-        elif node.op == "output":
-            outs = node.args[0] if isinstance(node.args[0], tuple | list) else (node.args[0],)
-            for i, out in enumerate(outs):
-                task = self.task or ("multiclass" if len(_shape(out)) >= 2 and _shape(out)[-1] >= 2 else "regression")
-                self.add("Output", "output" if len(outs) == 1 else f"output_{i + 1}", {"task": task}, [out])
-        elif node.op == "call_module":
-            self.call_module(node)
-        elif node.op in ("call_function", "call_method"):
-            self.call_function(node)
-        else:
-            raise Unmappable("reads a raw parameter or buffer; wrap it in a layer module")
+    def value(self, arg: Any) -> Value | None:
+        return self.values.get(arg) if isinstance(arg, fx.Node) else None
+
+    def resolve(self, obj: Any) -> Any:
+        """Args with constants (sizes, flags) replaced by their values; tensor nodes stay nodes."""
+        def one(a: fx.Node) -> Any:
+            v = self.values.get(a)
+            return v.const if v is not None and v.kind == "const" else a
+        return fx.node.map_arg(obj, one)
+
+    def shape(self, node: Any) -> tuple[int, ...]:
+        """Shape of a tensor node as DeepWire sees it (batch first)."""
+        shape = node.meta.get("dw_shape") if isinstance(node, fx.Node) else None
+        if shape is None:
+            raise Unmappable("its input is not a tensor")
+        value = self.values.get(node)
+        if value is not None and value.seq_first:
+            return (shape[1], shape[0], *shape[2:])
+        return tuple(shape)
 
     def alias(self, node: fx.Node, src: Any, kind: str = "tensor") -> None:
         self.tensor(src)
-        self.values[node] = Value(self.values[src].node_id, kind)
+        old = self.values[src]
+        self.values[node] = Value(old.node_id, kind, seq_first=old.seq_first)
 
+    def placeholder(self, node: fx.Node, reason: str) -> None:
+        """An operation that does not map becomes a Placeholder keeping its output shape and weight count."""
+        what = _describe(node, self.gm)
+        self.result.problems.append(ImportProblem(what, reason, node.name))
+        if node.op in ("placeholder", "output"):
+            return
+        inputs = [a for a in node.all_input_nodes
+                  if (v := self.values.get(a)) is not None and v.kind in TENSOR_KINDS and v.node_id]
+        if not inputs and self.first_input is None:
+            return
+        shape = node.meta.get("dw_shape")
+        if shape is None:
+            shapes = [t.shape for t in _tensors(node.meta.get("dw_parts"))]
+            shape = tuple(shapes[0]) if shapes else (0, 1)
+        count = 0
+        if node.op == "call_module":
+            count = sum(p.numel() for p in self.gm.get_submodule(node.target).parameters())
+        else:
+            count = sum(v.tensor.numel() for a in node.all_input_nodes
+                        if (v := self.values.get(a)) is not None and v.kind == "learned" and v.tensor is not None
+                        and any(isinstance(s, nn.Parameter) for s in v.sources))
+        params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": count}
+        name = node.target if node.op == "call_module" else node.name
+        nid = self.add("Placeholder", name, params, inputs or [self.first_input])
+        self.result.problems[-1].node_id = nid
+        self.values[node] = Value(nid)
+
+    # ---- visiting -------------------------------------------------------------------------
+    def visit(self, node: fx.Node) -> None:
+        meta = node.meta
+        if node.op == "placeholder":
+            self.input(node)
+        elif node.op == "output":
+            self.output(node)
+        elif node.op == "get_attr":
+            attr = _fetch(self.gm, node.target)
+            tensor = meta.get("dw_tensor", attr if isinstance(attr, torch.Tensor) else None)
+            self.values[node] = Value(kind="learned", tensor=tensor, sources=(attr,)) if tensor is not None \
+                else Value(kind="const", const=attr)
+        elif "dw_value" in meta:
+            self.values[node] = Value(kind="const", const=meta["dw_value"])
+        elif "dw_tensor" in meta and node.op != "call_module":
+            self.learned(node)
+        elif node.op == "call_module":
+            self.call_module(node)
+        else:
+            self.call_function(node)
+
+    def input(self, node: fx.Node) -> None:
+        if not node.meta.get("dw_input"):
+            self.values[node] = Value(kind="const", const=node.meta.get("dw_value"))
+            return
+        shape = node.meta["dw_shape"][1:]
+        nid = self.add("Input", node.name, _input_params(shape, node.meta["dw_dtype"]))
+        self.first_input = self.first_input or nid
+        self.values[node] = Value(nid)
+
+    def learned(self, node: fx.Node) -> None:
+        """A tensor computed from stored tensors alone (a reshaped scale, a sliced table, an expanded token)."""
+        sources = tuple(s for a in node.all_input_nodes if (v := self.values.get(a)) for s in v.sources)
+        tensor = node.meta["dw_tensor"]
+        if node.target in ("expand", "expand_as", "repeat"):
+            base = self.values.get(node.args[0])
+            if base is not None and base.kind == "learned" and base.tensor is not None \
+                    and base.tensor.dim() == tensor.dim() and base.tensor.shape[0] == 1:
+                tensor = base.tensor.expand(1, *tensor.shape[1:])
+        self.values[node] = Value(kind="learned", tensor=tensor, sources=sources)
+
+    def output(self, node: fx.Node) -> None:
+        result = node.args[0]
+        key = self.output_key
+        if key is not None:
+            result = _pick(result, key)
+        if isinstance(result, dict):
+            items = [(str(k), v) for k, v in result.items()]
+        elif isinstance(result, tuple | list):
+            items = [(str(i + 1), v) for i, v in enumerate(result)]
+        else:
+            items = [("", result)]
+        for label, out in items:
+            if not isinstance(out, fx.Node) or self.values.get(out) is None \
+                    or self.values[out].kind not in TENSOR_KINDS:
+                raise Unmappable(f"the model returns {'a dict' if isinstance(result, dict) else 'a tuple'} whose "
+                                 f"entry {label!r} is not a tensor; pick the tensor to keep with --output KEY")
+            value = self.values[out]
+            if value.seq_first:
+                raise Unmappable("the model returns a sequence-first (T, N, ...) tensor")
+            shape = self.shape(out)
+            task = self.task or ("multiclass" if len(shape) >= 2 and shape[-1] >= 2 else "regression")
+            self.current = None
+            self.add("Output", "output" if len(items) == 1 else f"output_{label}", {"task": task}, [out])
+
+    # ---- modules -------------------------------------------------------------------------
     def call_module(self, node: fx.Node) -> None:
         module = self.gm.get_submodule(node.target)
         if isinstance(module, nn.Identity):
             self.alias(node, node.args[0])
             return
-        owner = self.owners.get(node.target)
-        mapped = map_module(module, node, _shape(node.args[0]))
-        inputs = list(node.args)
+        src = self.value(node.args[0])
+        seq_first = src is not None and src.seq_first
+        mapped = M.map_module(module, self.shape(node.args[0]))
+        args = self.resolve(node.args)
+        inputs: list[Any] = [a for a in args if isinstance(a, fx.Node)]
         ports = mapped.ports
-        if mapped.type_id == "MultiHeadAttention":
-            inputs, ports = _attention_inputs(node)
-        name = node.target if owner is None else f"{node.target} ({node.name})"
-        nid = self.add(mapped.type_id, name, mapped.params, inputs, ports)
-        for extra_type, extra_params in mapped.after:
-            prev, nid = nid, self.add(extra_type, f"{node.target}.{extra_type.lower()}", extra_params)
-            self.graph.connect(prev, nid)
-        if owner is None:
-            self.owners[node.target] = nid
-        elif _has_weights(module):
-            self.graph.nodes[nid].shares = owner
-        self.values[node] = Value(nid, mapped.kind)
+        batch_first = _batch_first(module)
+        if batch_first is not None:
+            if batch_first == seq_first:
+                raise Unmappable("a sequence-first layer gets a batch-first tensor (or the reverse); DeepWire "
+                                 "imports sequence-first models only where they transpose a batch-first input")
+            extra = list(args[1:]) + [v for k, v in node.kwargs.items() if k not in ("need_weights",)]
+            if mapped.type_id == "MultiHeadAttention" and isinstance(module, nn.MultiheadAttention):
+                inputs, ports = _attention_inputs(node, args)
+                extra = [node.kwargs.get(k) for k in ("key_padding_mask", "attn_mask")]
+            else:
+                inputs = [args[0]]
+            if any(e is not None and e is not False for e in extra):
+                raise Unmappable("masks and extra arguments of attention layers do not map")
+        elif seq_first and mapped.type_id not in SEQ_SAFE:
+            raise Unmappable(f"{mapped.type_id} gets a sequence-first (T, N, ...) tensor")
+        weights = mapped.weights if mapped.weights is not None else _module_weights(module)
+        if mapped.type_id == "Dense" and len(self.shape(node.args[0])) > 3:
+            self.dense_on_maps(node, node.target, mapped.params, weights)
+            return
+        nid = self.add(mapped.type_id, node.target, mapped.params, inputs, ports, weights)
+        for extra_type, extra_params, extra_weights in mapped.after:
+            nid = self.add(extra_type, f"{node.target}.{extra_type.lower()}", extra_params, [nid],
+                           weights=extra_weights)
+        kind = mapped.kind
+        self.values[node] = Value(nid, kind, seq_first=seq_first)
 
+    def dense_on_maps(self, node: fx.Node, name: str, params: dict, weights: dict) -> None:
+        """A Linear applied to the last dim of a channels-last map (N, H, W, C), as ConvNeXt does: Dense
+        layers take (N, T, F), so the map is flattened to (N, H*W, C) around it and restored after."""
+        src = node.args[0]
+        shape = self.shape(src)
+        if self.values[src].seq_first:
+            raise Unmappable("Dense on a sequence-first tensor of more than 3 dims")
+        flat = self.add("Reshape", f"{name}.flatten", {"shape": [-1, shape[-1]]}, [src])
+        dense = self.add("Dense", name, params, [flat], weights=weights)
+        out = self.add("Reshape", f"{name}.unflatten", {"shape": [*shape[1:-1], params["units"]]}, [dense])
+        self.values[node] = Value(out)
+
+    # ---- functions and methods ----------------------------------------------------------
     def call_function(self, node: fx.Node) -> None:
         fn = node.target
-        if fn is operator.getitem or fn == "__getitem__":
-            self.getitem(node)
-            return
-        if fn in ("size", "dim") or (fn is getattr and node.args[1] in ("shape", "ndim")):
-            self.values[node] = Value("", "size")
-            return
-        if _is_dropout_off(node):
-            self.alias(node, node.args[0])
-            return
-        mapped = map_function(node)
-        inputs = mapped.inputs if mapped.inputs is not None else [node.args[0]]
-        nid = self.add(mapped.type_id, node.name, mapped.params, inputs, mapped.ports)
-        self.values[node] = Value(nid)
+        args, kwargs = self.resolve(node.args), self.resolve(node.kwargs)
+        if fn is operator.getitem:
+            self.getitem(node, args)
+        elif fn in ("size", "dim") or fn is getattr:
+            raise Unmappable(f"reads {args[1] if len(args) > 1 else fn!r} of a tensor in a way that does not map")
+        elif fn in M.SAME or (fn in (F.dropout, F.dropout2d, "dropout") and _arg(args, kwargs, 1, "p", 0.5) == 0):
+            self.alias(node, args[0])
+        elif fn in M.ADD or fn in M.SUB or fn in M.MUL or fn in M.DIV or fn in (operator.neg, torch.neg, "neg",
+                                                                                   torch.rsub):
+            self.arithmetic(node, args, kwargs)
+        elif fn is torch.cat or fn is torch.concat:
+            self.concat(node, args, kwargs)
+        elif fn in ("chunk", torch.chunk, "split", torch.split):
+            self.split(node, args, kwargs)
+        elif fn in M.PERMUTES:
+            self.permute(node, args)
+        elif fn is F.layer_norm:
+            self.layer_norm(node, args, kwargs)
+        elif fn is F.batch_norm:
+            self.batch_norm(node, args, kwargs)
+        elif fn is F.linear:
+            self.linear(node, args, kwargs)
+        else:
+            self.simple(node, args, kwargs)
 
-    def getitem(self, node: fx.Node) -> None:
-        src, index = node.args
-        value = self.values.get(src)
+    def simple(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        """One input tensor -> one node whose params come from the call's arguments."""
+        fn = node.target
+        src = args[0] if args else kwargs.get("input")
+        value = self.value(src)
+        if value is None or value.kind not in TENSOR_KINDS:
+            raise Unmappable("no DeepWire layer does this")
+        in_shape, out_shape = self.shape(src), tuple(node.meta.get("dw_shape") or ())
+        seq_first = value.seq_first
+        mapped = self.map_simple(fn, args, kwargs, in_shape, out_shape, seq_first)
+        if mapped is None:
+            self.alias(node, src)
+            return
+        if seq_first and mapped.type_id not in SEQ_SAFE and not mapped.params.pop("_seq_ok", False):
+            raise Unmappable(f"{mapped.type_id} on a sequence-first (T, N, ...) tensor")
+        mapped.params.pop("_seq_ok", None)
+        nid = self.add(mapped.type_id, node.name, mapped.params, [src])
+        self.values[node] = Value(nid, seq_first=seq_first and not mapped.kind == "batch_first")
+
+    def map_simple(self, fn: Any, args: tuple, kwargs: dict, in_shape: tuple, out_shape: tuple,
+                   seq_first: bool) -> Mapped | None:
+        if fn in M.ACTIVATIONS:
+            mapped = M.activation(M.ACTIVATIONS[fn], args, kwargs)
+            if mapped.type_id in ("Softmax", "LogSoftmax"):
+                dim = mapped.params["dim"]
+                rank = len(in_shape)
+                if seq_first and dim % rank in (0, 1):
+                    raise Unmappable("softmax over the time or batch dim of a sequence-first tensor")
+            return mapped
+        if fn in (torch.flatten, "flatten"):
+            start, end = _arg(args, kwargs, 1, "start_dim", 0), _arg(args, kwargs, 2, "end_dim", -1)
+            if seq_first or start < 1 or end not in (-1, len(in_shape) - 1):
+                raise Unmappable("flatten must keep the batch dim (start_dim >= 1) and run to the last dim")
+            return Mapped("Flatten", {"start_dim": start})
+        if fn in M.VIEWS:
+            return _reshape(in_shape, out_shape, seq_first)
+        if fn in ("squeeze", torch.squeeze, "unsqueeze", torch.unsqueeze):
+            return _squeeze(fn, args, kwargs, in_shape, out_shape, seq_first)
+        if fn in M.POOLS:
+            type_id, kind = M.POOLS[fn]
+            names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode") if kind == "Max" else \
+                ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+            values = {n: _arg(args, kwargs, i + 1, n, None) for i, n in enumerate(names)}
+            values = {k: v for k, v in values.items() if v is not None}
+            if kwargs.get("return_indices") or (len(args) > 6 and kind == "Max" and args[6]):
+                raise Unmappable("max pooling that returns indices")
+            return Mapped(type_id, M.pool_params(kind, **{("kernel" if k == "kernel_size" else k): v
+                                                           for k, v in values.items()}))
+        if fn in M.ADAPTIVE:
+            return M.adaptive(M.ADAPTIVE[fn], _arg(args, kwargs, 1, "output_size", None), in_shape)
+        if fn in M.REDUCTIONS:
+            return _reduce(M.REDUCTIONS[fn], args, kwargs, in_shape, seq_first)
+        if fn in (F.interpolate, F.upsample):
+            return M.interpolate(in_shape, _arg(args, kwargs, 1, "size", None),
+                                 _arg(args, kwargs, 2, "scale_factor", None), _arg(args, kwargs, 3, "mode", "nearest"),
+                                 _arg(args, kwargs, 4, "align_corners", None))
+        if fn in (F.dropout, F.dropout2d, "dropout", F.alpha_dropout):
+            p = _arg(args, kwargs, 1, "p", 0.5)
+            return Mapped("Dropout2d" if fn is F.dropout2d else "Dropout", {"p": p})
+        if fn in (F.channel_shuffle, torch.channel_shuffle, F.native_channel_shuffle):
+            return Mapped("ChannelShuffle", {"groups": int(_arg(args, kwargs, 1, "groups", 1))})
+        raise Unmappable("no DeepWire layer does this")
+
+    # ---- structure: arithmetic, joins, splits, indexing, axes -----------------------------
+    def arithmetic(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        fn = node.target
+        if fn in (operator.neg, torch.neg, "neg"):
+            self.scale_shift(node, args[0], -1.0, 0.0)
+            return
+        a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other")
+        if fn is torch.rsub:
+            a, b, fn = b, a, operator.sub
+        alpha = kwargs.get("alpha", 1)
+        if kwargs.get("rounding_mode") is not None:
+            raise Unmappable("division with rounding")
+        va, vb = self.value(a), self.value(b)
+        numbers = (int, float, bool)
+        if isinstance(b, numbers) and va is not None and va.kind in TENSOR_KINDS:
+            scale, shift = _number_op(fn, float(b) * alpha, first=True)
+            self.scale_shift(node, a, scale, shift)
+        elif isinstance(a, numbers) and vb is not None and vb.kind in TENSOR_KINDS:
+            if fn in M.DIV:
+                raise Unmappable("dividing a number by a tensor has no layer")
+            scale, shift = _number_op(fn, float(a), first=False)
+            self.scale_shift(node, b, scale * (alpha if fn in M.SUB | M.ADD else 1), shift)
+        elif va is not None and vb is not None:
+            if fn in M.DIV:
+                raise Unmappable("dividing two tensors has no layer")
+            if alpha != 1:
+                raise Unmappable("add/sub with alpha")
+            ref = a if va.kind in TENSOR_KINDS else b
+            ids = [self.operand(x, ref) for x in (a, b)]
+            if fn in M.SUB:
+                ids[1] = self.add("ScaleShift", f"{node.name}_negate", {"scale": -1.0, "shift": 0.0}, [ids[1]])
+            type_id = "Multiply" if fn in M.MUL else "Add"
+            seq_first = self.values[ref].seq_first
+            self.values[node] = Value(self.add(type_id, node.name, {}, ids), seq_first=seq_first)
+        else:
+            raise Unmappable("arithmetic on something that is not a tensor")
+
+    def scale_shift(self, node: fx.Node, src: Any, scale: float, shift: float) -> None:
+        if not (math.isfinite(scale) and math.isfinite(shift)):
+            raise Unmappable("arithmetic with an infinite or undefined number")
+        if scale == 1.0 and shift == 0.0:
+            self.alias(node, src)
+            return
+        nid = self.add("ScaleShift", node.name, {"scale": scale, "shift": shift}, [src])
+        self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
+
+    def operand(self, arg: Any, ref: Any) -> str:
+        """The node id for one operand of a merge: a layer output, or a stored tensor made a Learned Tensor."""
+        value = self.value(arg)
+        if value is not None and value.kind == "learned":
+            return self.materialize(value, ref)
+        return self.tensor(arg)
+
+    def materialize(self, value: Value, ref: Any) -> str:
+        """A Learned Tensor node for a stored tensor that is combined with the tensor `ref`."""
+        ref_value = self.values[ref]
+        rank = len(self.shape(ref))
+        t = value.tensor
+        if t is None or t.dim() > rank:
+            raise Unmappable("a stored tensor of a shape that does not broadcast against the batch")
+        t = t.reshape((1,) * (rank - t.dim()) + tuple(t.shape))
+        if ref_value.seq_first:
+            t = t.transpose(0, 1)
+        if t.shape[0] != 1:
+            raise Unmappable("a stored tensor with a batch dim other than 1")
+        shape = list(t.shape[1:])
+        learned = any(isinstance(s, nn.Parameter) for s in value.sources)
+        params = next((s for s in value.sources if isinstance(s, nn.Parameter)), None)
+        data = t.reshape(1, *shape) if shape else t.reshape(1)
+        key = params if params is not None and params.shape == data.shape else data.contiguous().clone()
+        name = self.current.name if self.current is not None else "learned"
+        return self.add("LearnedTensor", f"{name}_tensor", {"shape": shape or [1], "learned": learned}, [ref],
+                        weights={"value": key})
+
+    def concat(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        tensors, dim = list(args[0]), _arg(args, kwargs, 1, "dim", 0)
+        refs = [t for t in tensors if (v := self.value(t)) is not None and v.kind in TENSOR_KINDS]
+        if not refs:
+            raise Unmappable("concatenating stored tensors only")
+        seq_first = self.values[refs[0]].seq_first
+        if any(self.values[r].seq_first != seq_first for r in refs):
+            raise Unmappable("concatenating batch-first and sequence-first tensors")
+        rank = len(self.shape(refs[0]))
+        axis = _axis(dim, rank, seq_first)
+        ids = [self.operand(t, refs[0]) for t in tensors]
+        if len(ids) == 1:
+            self.alias(node, refs[0])
+            return
+        self.values[node] = Value(self.add("Concat", node.name, {"axis": axis}, ids), seq_first=seq_first)
+
+    def split(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        src = args[0]
+        self.tensor(src)
+        value = self.values[src]
+        shape = self.shape(src)
+        if node.target in ("chunk", torch.chunk):
+            chunks, dim = args[1] if len(args) > 1 else kwargs["chunks"], _arg(args, kwargs, 2, "dim", 0)
+            axis = _axis(dim, len(shape), value.seq_first)
+            self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first,
+                                      pieces=("chunk", int(chunks), axis))
+            return
+        size, dim = args[1] if len(args) > 1 else kwargs["split_size_or_sections"], _arg(args, kwargs, 2, "dim", 0)
+        axis = _axis(dim, len(shape), value.seq_first)
+        length = shape[tensor_dim(axis)]
+        sizes = list(size) if isinstance(size, list | tuple) else [size] * math.ceil(length / size)
+        bounds, start = [], 0
+        for s in sizes:
+            bounds.append((start, min(start + s, length)))
+            start += s
+        self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first, pieces=("split", bounds, axis))
+
+    def getitem(self, node: fx.Node, args: tuple) -> None:
+        src, index = args
+        value = self.values.get(src) if isinstance(src, fx.Node) else None
         if value is None:
             raise Unmappable("indexes something that is not a mapped layer output")
-        if value.kind == "size":
-            self.values[node] = Value("", "size")
+        if value.kind == "pieces":
+            kind, spec, axis = value.pieces
+            if kind == "chunk":
+                nid = self.add("Chunk", node.name, {"chunks": spec, "index": int(index), "axis": axis},
+                               [value.node_id])
+            else:
+                start, end = spec[index]
+                nid = self.add("Slice", node.name, {"axis": axis, "start": start, "end": end}, [value.node_id])
+            self.values[node] = Value(nid, seq_first=value.seq_first)
         elif value.kind in (RNN_OUT, MHA_OUT) and index == 0:
-            self.values[node] = Value(value.node_id, SEQ if value.kind == RNN_OUT else "tensor")
+            self.values[node] = Value(value.node_id, SEQ if value.kind == RNN_OUT else "tensor",
+                                      seq_first=value.seq_first)
         elif value.kind == RNN_OUT and index == 1:
             lstm = self.graph.nodes[value.node_id].type == "LSTM"
-            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)
+            self.values[node] = Value(value.node_id, LSTM_STATE if lstm else HIDDEN)  # (layers, N, H) either way
         elif value.kind == LSTM_STATE and index == 0:
             self.values[node] = Value(value.node_id, HIDDEN)
-        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and _is_last_step(index)):
+        elif (value.kind == HIDDEN and index == -1) or (value.kind == SEQ and not value.seq_first
+                                                         and _is_last_step(index)) \
+                or (value.kind == SEQ and value.seq_first and index == -1):
             self.last_step(node, value.node_id)
         elif value.kind in (SEQ, HIDDEN):
             raise Unmappable(f"indexes a recurrent output with {index!r}; only out[:, -1] or h_n[-1] "
                              "(the last step) maps")
+        elif value.kind == "tensor":
+            self.index(node, src, index)
         else:
             raise Unmappable(f"indexing with {index!r} has no layer equivalent")
+
+    def index(self, node: fx.Node, src: fx.Node, index: Any) -> None:
+        """x[:, 0], x[:, 1:], x[..., :k]: Select and Slice nodes, one per indexed dim."""
+        value = self.values[src]
+        real = list(node.args[0].meta["dw_shape"])
+        items = list(index) if isinstance(index, tuple) else [index]
+        if any(i is None or isinstance(i, fx.Node | torch.Tensor | list) for i in items):
+            raise Unmappable(f"indexing with {index!r} (only whole numbers and plain slices map)")
+        if Ellipsis in items:
+            at = items.index(Ellipsis)
+            items = items[:at] + [slice(None)] * (len(real) - len(items) + 1) + items[at + 1:]
+        items += [slice(None)] * (len(real) - len(items))
+        batch = 1 if value.seq_first else 0
+        if items[batch] != slice(None):
+            raise Unmappable("indexing the batch dim")
+        steps = []
+        for dim, item in enumerate(items):
+            if item == slice(None):
+                continue
+            bf = _bf_dim(dim, value.seq_first)
+            if isinstance(item, int):
+                steps.append((bf, "Select", {"index": item}))
+            elif isinstance(item, slice) and item.step in (None, 1):
+                start, stop, _ = item.indices(real[dim])
+                steps.append((bf, "Slice", {"start": start, "end": 0 if stop == real[dim] else stop}))
+            else:
+                raise Unmappable(f"indexing with {index!r} (only whole numbers and plain slices map)")
+        nid = self.tensor(src)
+        seq_first = value.seq_first
+        for bf, type_id, params in sorted(steps, key=lambda s: -s[0]):
+            nid = self.add(type_id, node.name, {"axis": bf - 1, **params}, [nid])
+            if type_id == "Select" and seq_first and bf == 1:
+                seq_first = False
+        self.values[node] = Value(nid, seq_first=seq_first)
 
     def last_step(self, node: fx.Node, rnn_id: str) -> None:
         """out[:, -1] or h_n[-1]: the recurrent node emits only its last step."""
@@ -256,12 +684,190 @@ class _Builder:
                 value.kind = STALE
         self.values[node] = Value(rnn_id)
 
+    def permute(self, node: fx.Node, args: tuple) -> None:
+        """permute/transpose: a Permute node, or just a change of which dim is the batch (sequence-first)."""
+        src = args[0]
+        self.tensor(src)
+        value = self.values[src]
+        rank = len(node.args[0].meta["dw_shape"])
+        if node.target in ("transpose", torch.transpose, "t"):
+            a, b = (0, 1) if node.target == "t" else (d % rank for d in args[1:3])
+            real = list(range(rank))
+            real[a], real[b] = real[b], real[a]
+        else:
+            raw = args[1:] if len(args) > 2 or not isinstance(args[1], tuple | list) else args[1]
+            real = [d % rank for d in raw]
+        b_in = 1 if value.seq_first else 0
+        b_out = real.index(b_in)
+        if b_out not in (0, 1) or (b_out == 1 and rank < 3):
+            raise Unmappable("permute that moves the batch dim")
+        perm = [_bf_dim(real[_bf_dim(k, b_out == 1)], value.seq_first) for k in range(rank)]
+        if perm == list(range(rank)):
+            self.values[node] = Value(value.node_id, seq_first=b_out == 1)
+            return
+        nid = self.add("Permute", node.name, {"dims": [d - 1 for d in perm[1:]]}, [src])
+        self.values[node] = Value(nid, seq_first=b_out == 1)
 
-def _describe(node: fx.Node) -> str:
-    if node.op == "call_module":
-        return f"module {node.target}"
-    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
-    return f"{node.op} {target}"
+    # ---- functional layers with stored weights ---------------------------------------------
+    def stored(self, arg: Any, what: str) -> torch.Tensor | None:
+        if arg is None:
+            return None
+        value = self.value(arg)
+        if value is None or value.kind != "learned":
+            raise Unmappable(f"its {what} is computed from the input, not stored")
+        source = value.sources[0] if len(value.sources) == 1 and isinstance(value.sources[0], torch.Tensor) else None
+        if source is not None and source.shape == value.tensor.shape:
+            return source
+        return value.tensor
+
+    def layer_norm(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        src, shape = args[0], _arg(args, kwargs, 1, "normalized_shape", None)
+        weight = self.stored(_arg(args, kwargs, 2, "weight", None), "weight")
+        bias = self.stored(_arg(args, kwargs, 3, "bias", None), "bias")
+        eps = _arg(args, kwargs, 4, "eps", 1e-5)
+        if len(shape) != 1 or (weight is None) != (bias is None):
+            raise Unmappable("layer_norm over more than the last dim, or with a weight but no bias")
+        affine = weight is not None
+        weights = {"weight": weight, "bias": bias} if affine else None
+        nid = self.add("LayerNorm", _owner_name(node) or node.name,
+                       {"eps": float(eps), "elementwise_affine": affine}, [src], weights=weights)
+        self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
+
+    def batch_norm(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        src = args[0]
+        names = ("running_mean", "running_var", "weight", "bias")
+        tensors = {n: self.stored(_arg(args, kwargs, i + 1, n, None), n) for i, n in enumerate(names)}
+        momentum, eps = _arg(args, kwargs, 6, "momentum", 0.1), _arg(args, kwargs, 7, "eps", 1e-5)
+        if tensors["running_mean"] is None or tensors["running_var"] is None:
+            raise Unmappable("batch_norm without running statistics")
+        if (tensors["weight"] is None) != (tensors["bias"] is None):
+            raise Unmappable("batch_norm with a weight but no bias")
+        rank = len(self.shape(src))
+        if rank not in (2, 3, 4) or self.values[src].seq_first:
+            raise Unmappable("batch_norm on a tensor that is not (N, C), (N, C, L) or (N, C, H, W)")
+        affine = tensors["weight"] is not None
+        weights = {k: v for k, v in tensors.items() if v is not None}
+        owner = _owner_name(node)
+        tracked = _fetch(self.gm, f"{owner}.num_batches_tracked") if owner else None
+        weights["num_batches_tracked"] = tracked if isinstance(tracked, torch.Tensor) else torch.tensor(0)
+        type_id = "BatchNorm2d" if rank == 4 else "BatchNorm1d"
+        params = {"eps": float(eps), "momentum": 0.1 if momentum in (None, 0.0) else float(momentum), "affine": affine}
+        nid = self.add(type_id, owner or node.name, params, [src], weights=weights)
+        self.values[node] = Value(nid)
+
+    def linear(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        src = args[0]
+        weight = self.stored(_arg(args, kwargs, 1, "weight", None), "weight")
+        bias = self.stored(_arg(args, kwargs, 2, "bias", None), "bias")
+        weights = {"weight": weight} | ({"bias": bias} if bias is not None else {})
+        params = {"units": int(weight.shape[0]), "bias": bias is not None}
+        if len(self.shape(src)) > 3:
+            self.dense_on_maps(node, _owner_name(node) or node.name, params, weights)
+            return
+        nid = self.add("Dense", _owner_name(node) or node.name, params, [src], weights=weights)
+        self.values[node] = Value(nid, seq_first=self.values[src].seq_first)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def _tie_allowed(node_type: str, owner_type: str) -> bool:
+    from engine.layers.ties import tied_params
+
+    return bool(tied_params(node_type, owner_type))
+
+
+def _fetch(gm: fx.GraphModule, target: str) -> Any:
+    obj: Any = gm
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _owner_name(node: fx.Node) -> str:
+    """The module that holds a functional call's weight, e.g. 'blocks.0.norm1' for its get_attr target."""
+    for a in node.all_input_nodes:
+        if a.op == "get_attr" and a.target.rpartition(".")[0]:
+            return a.target.rpartition(".")[0]
+    return ""
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def _module_weights(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A module's parameters and buffers by state-dict name (the tensors themselves, so ties can be seen)."""
+    out = dict(module.named_parameters(remove_duplicate=False))
+    out.update(dict(module.named_buffers(remove_duplicate=False)))
+    state = module.state_dict(keep_vars=True)
+    return {k: out.get(k, v) for k, v in state.items()}
+
+
+def _batch_first(module: nn.Module) -> bool | None:
+    """For layers with a batch_first switch, its value; None for the rest."""
+    if isinstance(module, nn.MultiheadAttention | nn.RNNBase):
+        return module.batch_first
+    if isinstance(module, nn.TransformerEncoder):
+        return module.layers[0].self_attn.batch_first
+    return None
+
+
+def _attention_inputs(node: fx.Node, args: tuple) -> tuple[list, list[str]]:
+    q, k, v = (list(args) + [node.kwargs.get(n) for n in ("query", "key", "value")])[:3]
+    if k is not v:
+        raise Unmappable("attention with different key and value tensors has no layer equivalent")
+    return ([q], ["query"]) if k is q else ([q, k], ["query", "key_value"])
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    return M.arg(args, kwargs, index, name, default)
+
+
+def _pick(result: Any, key: str | int) -> Any:
+    if isinstance(result, dict):
+        if key in result:
+            return result[key]
+        if str(key) in result:
+            return result[str(key)]
+        raise Unmappable(f"the model's output has no key {key!r} (keys: {', '.join(map(str, result))})")
+    if isinstance(result, tuple | list):
+        try:
+            return result[int(key)]
+        except (ValueError, IndexError):
+            raise Unmappable(f"the model returns {len(result)} values; --output takes an index below "
+                             f"{len(result)}") from None
+    raise Unmappable("--output picks from a dict or tuple, but the model returns one tensor")
+
+
+def _number_op(fn: Any, number: float, first: bool) -> tuple[float, float]:
+    """(scale, shift) of tensor <op> number (first) or number <op> tensor."""
+    if fn in M.ADD:
+        return 1.0, number
+    if fn in M.SUB:
+        return (1.0, -number) if first else (-1.0, number)
+    if fn in M.MUL:
+        return number, 0.0
+    if number == 0:
+        raise Unmappable("division by zero")
+    return 1.0 / number, 0.0
+
+
+def _bf_dim(dim: int, seq_first: bool) -> int:
+    """A real tensor dim -> the same dim in DeepWire's batch-first view (dims 0 and 1 swap when sequence-first)."""
+    return {0: 1, 1: 0}.get(dim, dim) if seq_first else dim
+
+
+def _axis(dim: int, rank: int, seq_first: bool) -> int:
+    bf = _bf_dim(dim % rank, seq_first)
+    if bf == 0:
+        raise Unmappable("an operation along the batch dim")
+    return bf - 1
 
 
 def _input_params(shape: tuple[int, ...], dtype: torch.dtype) -> dict:
@@ -278,331 +884,71 @@ def _input_params(shape: tuple[int, ...], dtype: torch.dtype) -> dict:
     raise Unmappable(f"inputs of per-sample shape {shape} have no Input kind")
 
 
-def _has_weights(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
-
-
-def _is_dropout_off(node: fx.Node) -> bool:
-    return node.target is F.dropout and node.kwargs.get("training") is False
-
-
 def _is_last_step(index: Any) -> bool:
     return (isinstance(index, tuple) and len(index) in (2, 3) and index[0] == slice(None) and index[1] == -1
             and all(i == slice(None) for i in index[2:]))
 
 
-def _attention_inputs(node: fx.Node) -> tuple[list, list[str]]:
-    q, k, v = (list(node.args) + [node.kwargs.get(n) for n in ("query", "key", "value")])[:3]
-    if k is not v:
-        raise Unmappable("attention with different key and value tensors has no layer equivalent")
-    return ([q], ["query"]) if k is q else ([q, k], ["query", "key_value"])
-
-
-@dataclass
-class Mapped:
-    type_id: str
-    params: dict
-    kind: str = "tensor"
-    ports: list[str] | None = None
-    inputs: list | None = None
-    after: tuple[tuple[str, dict], ...] = ()
-    """Extra nodes chained after this one (e.g. a Reshape that keeps (N, C, 1, 1))."""
-
-
-def map_module(m: nn.Module, node: fx.Node, in_shape: tuple[int, ...]) -> Mapped:
-    """The layer spec (type and params) of a submodule; Unmappable when there is none."""
-    cls = type(m).__name__
-    handler = _MODULES.get(type(m)) or _HELPER_MODULES.get(cls)
-    if handler is None:
-        raise Unmappable(f"{cls} has no DeepWire layer")
-    return handler(m, in_shape)
-
-
-def _linear(m: nn.Linear, s) -> Mapped:
-    return Mapped("Dense", {"units": m.out_features, "bias": m.bias is not None})
-
-
-def _conv(m: nn.Conv1d | nn.Conv2d, s) -> Mapped:
-    if m.padding_mode != "zeros":
-        raise Unmappable(f"padding_mode '{m.padding_mode}' (only zero padding maps)")
-    params = {"out_channels": m.out_channels, "kernel_size": _single(m.kernel_size, "kernel_size"),
-              "stride": _single(m.stride, "stride"), "dilation": _single(m.dilation, "dilation"),
-              "groups": m.groups, "bias": m.bias is not None, "padding": "same"}
-    padding = m.padding if isinstance(m.padding, str) else _single(m.padding, "padding")
-    if padding not in ("same", conv.same_padding(Params(params))):
-        params["padding"] = "valid" if padding == 0 else padding
-    return Mapped(type(m).__name__, params)
-
-
-def _conv_transpose(m: nn.ConvTranspose2d, s) -> Mapped:
-    """Numeric padding, except an output_padding that 'same' would choose (it is rarely set by hand)."""
-    mapped = _conv(m, s)
-    pads = (_single(m.padding, "padding"), _single(m.output_padding, "output_padding"))
-    if pads[1] and pads == conv.transpose_same(Params(mapped.params)):
-        mapped.params.update(padding="same", output_padding=0)
-    else:
-        mapped.params.update(padding=pads[0], output_padding=pads[1])
-    return mapped
-
-
-def _pool(m: nn.Module, s) -> Mapped:
-    if getattr(m, "ceil_mode", False) or _single(getattr(m, "dilation", 1), "dilation") != 1:
-        raise Unmappable("ceil_mode or dilation on pooling")
-    if getattr(m, "count_include_pad", True) is False:
-        raise Unmappable("count_include_pad=False")
-    kernel = _single(m.kernel_size, "kernel_size")
-    stride = _single(m.stride or kernel, "stride")
-    return Mapped(type(m).__name__, {"kernel_size": kernel, "stride": 0 if stride == kernel else stride,
-                                     "padding": _single(m.padding, "padding")})
-
-
-def _adaptive(m: nn.Module, s) -> Mapped:
-    if _single(m.output_size, "output_size") != 1:
-        raise Unmappable("adaptive pooling to a size other than 1 (only global pooling maps)")
-    kind = "GlobalAvgPool" if "Avg" in type(m).__name__ else "GlobalMaxPool"
-    return Mapped(kind, {}, after=(("Reshape", {"shape": [s[1]] + [1] * (len(s) - 2)}),))
-
-
-def _batchnorm(m: nn.Module, s) -> Mapped:
-    if m.momentum is None or not m.track_running_stats:
-        raise Unmappable("BatchNorm without running statistics or with a cumulative momentum")
-    return Mapped(type(m).__name__, {"eps": m.eps, "momentum": m.momentum, "affine": m.affine})
-
-
-def _layernorm(m: nn.LayerNorm, s) -> Mapped:
-    if len(m.normalized_shape) != 1 or (m.elementwise_affine and m.bias is None):
-        raise Unmappable("LayerNorm over more than the last dimension, or without a bias")
-    return Mapped("LayerNorm", {"eps": m.eps, "elementwise_affine": m.elementwise_affine})
-
-
-def _embedding(m: nn.Embedding, s) -> Mapped:
-    if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
-        raise Unmappable("Embedding with max_norm, scale_grad_by_freq or sparse gradients")
-    return Mapped("Embedding", {"num_embeddings": m.num_embeddings, "embedding_dim": m.embedding_dim,
-                                "padding_idx": -1 if m.padding_idx is None else m.padding_idx})
-
-
-def _rnn(m: nn.RNNBase, s) -> Mapped:
-    if not m.batch_first:
-        raise Unmappable("recurrent layers must be batch_first=True (DeepWire sequences are (N, T, F))")
-    if not m.bias or getattr(m, "proj_size", 0):
-        raise Unmappable("recurrent layer without bias or with proj_size")
-    type_id = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[type(m).__name__]
-    params = {"hidden_size": m.hidden_size, "num_layers": m.num_layers, "bidirectional": m.bidirectional,
-              "dropout": m.dropout, "return_sequences": True}
-    if type_id == "SimpleRNN":
-        params["nonlinearity"] = m.nonlinearity
-    return Mapped(type_id, params, kind=RNN_OUT)
-
-
-def _mha(m: nn.MultiheadAttention, s) -> Mapped:
-    if not m.batch_first or m.bias_k is not None or m.add_zero_attn:
-        raise Unmappable("MultiheadAttention must be batch_first without bias_k/add_zero_attn")
-    return Mapped("MultiHeadAttention", {"num_heads": m.num_heads, "dropout": m.dropout}, kind=MHA_OUT)
-
-
-def _encoder(m: nn.TransformerEncoder, s) -> Mapped:
-    layer = m.layers[0]
-    if m.norm is not None or not layer.self_attn.batch_first:
-        raise Unmappable("TransformerEncoder with a final norm or not batch_first")
-    return Mapped("TransformerEncoder", {
-        "num_heads": layer.self_attn.num_heads, "ff_dim": layer.linear1.out_features, "num_layers": m.num_layers,
-        "dropout": layer.dropout.p, "norm_first": layer.norm_first,
-        "activation": "gelu" if getattr(layer, "activation_relu_or_gelu", 1) == 2 else "relu"})
-
-
-def _upsample(m: nn.Upsample, s) -> Mapped:
-    scale = float(_single(m.scale_factor, "scale_factor") if isinstance(m.scale_factor, tuple) else m.scale_factor or 0)
-    if not scale.is_integer() or scale < 1 or m.mode not in ("nearest", "bilinear") or m.align_corners:
-        raise Unmappable("UpSampling needs a whole-number scale_factor, mode nearest/bilinear, align_corners off")
-    return Mapped("UpSampling", {"scale_factor": int(scale), "mode": m.mode})
-
-
-def _flatten(m: nn.Flatten, s) -> Mapped:
-    if m.end_dim not in (-1, len(s) - 1) or m.start_dim < 1:
-        raise Unmappable("Flatten must keep the batch dim and run to the last dim")
-    return Mapped("Flatten", {"start_dim": m.start_dim})
-
-
-def _prelu(m: nn.PReLU, s) -> Mapped:
-    return Mapped("PReLU", {"num_parameters": "one" if m.num_parameters == 1 else "per channel"})
-
-
-def _simple(type_id: str, **attrs: str) -> Callable[[nn.Module, Any], Mapped]:
-    return lambda m, s: Mapped(type_id, {param: getattr(m, attr) for param, attr in attrs.items()})
-
-
-_MODULES: dict[type, Callable[[Any, Any], Mapped]] = {
-    nn.Linear: _linear, nn.Conv1d: _conv, nn.Conv2d: _conv, nn.ConvTranspose2d: _conv_transpose,
-    nn.MaxPool1d: _pool, nn.MaxPool2d: _pool, nn.AvgPool1d: _pool, nn.AvgPool2d: _pool,
-    nn.AdaptiveAvgPool1d: _adaptive, nn.AdaptiveAvgPool2d: _adaptive,
-    nn.AdaptiveMaxPool1d: _adaptive, nn.AdaptiveMaxPool2d: _adaptive,
-    nn.BatchNorm1d: _batchnorm, nn.BatchNorm2d: _batchnorm, nn.LayerNorm: _layernorm, nn.Embedding: _embedding,
-    nn.LSTM: _rnn, nn.GRU: _rnn, nn.RNN: _rnn, nn.MultiheadAttention: _mha, nn.TransformerEncoder: _encoder,
-    nn.Upsample: _upsample, nn.Flatten: _flatten, nn.PReLU: _prelu,
-    nn.Dropout: _simple("Dropout", p="p"), nn.Dropout2d: _simple("Dropout2d", p="p"),
-    nn.ReLU: _simple("ReLU"), nn.LeakyReLU: _simple("LeakyReLU", negative_slope="negative_slope"),
-    nn.ELU: _simple("ELU", alpha="alpha"), nn.GELU: _simple("GELU", approximate="approximate"),
-    nn.SiLU: _simple("SiLU"), nn.Sigmoid: _simple("Sigmoid"), nn.Tanh: _simple("Tanh"),
-    nn.Softmax: _simple("Softmax", dim="dim"),
-}
-
-
-def _h_recurrent(m: nn.Module, s) -> Mapped:
-    mapped = _rnn(m.rnn, s)
-    mapped.params["return_sequences"] = bool(m.return_sequences)
-    mapped.kind = "tensor"
-    return mapped
-
-
-def _h_attention(m: nn.Module, s) -> Mapped:
-    return Mapped("MultiHeadAttention", {"num_heads": m.attn.num_heads, "dropout": m.attn.dropout,
-                                         "causal": bool(m.causal)}, ports=["query", "key_value"])
-
-
-def _h_positional(m: nn.Module, s) -> Mapped:
-    return Mapped("PositionalEncoding", {"kind": "learned" if isinstance(m.pe, nn.Parameter) else "sinusoidal",
-                                         "max_len": int(m.pe.shape[1]), "dropout": m.dropout.p})
-
-
-def _h_concat(m: nn.Module, s) -> Mapped:
-    return Mapped("Concat", {"axis": m.dim - 1 if m.dim > 0 else m.dim})
-
-
-def _h_pool(m: nn.Module, s) -> Mapped:
-    return Mapped("MinPool2d", {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding})
-
-
-_HELPER_MODULES: dict[str, Callable[[Any, Any], Mapped]] = {
-    "Recurrent": _h_recurrent, "Attention": _h_attention, "PositionalEncoding": _h_positional,
-    "Add": _simple("Add"), "Multiply": _simple("Multiply"), "Concat": _h_concat,
-    "Distance": lambda m, s: Mapped("Distance", {"metric": m.metric}, ports=["a", "b"]),
-    "MinPool2d": _h_pool, "GlobalAvgPool": _simple("GlobalAvgPool"), "GlobalMaxPool": _simple("GlobalMaxPool"),
-    "Reshape": lambda m, s: Mapped("Reshape", {"shape": list(m.shape)}),
-    "Permute": lambda m, s: Mapped("Permute", {"dims": [d - 1 for d in m.dims[1:]]}),
-    "RepeatVector": _simple("RepeatVector", times="times"), "TokenEmbedding": _embedding,
-}
-
-_ACTIVATIONS: dict[Any, str] = {
-    F.relu: "ReLU", torch.relu: "ReLU", "relu": "ReLU", torch.sigmoid: "Sigmoid", F.sigmoid: "Sigmoid",
-    "sigmoid": "Sigmoid", torch.tanh: "Tanh", F.tanh: "Tanh", "tanh": "Tanh", F.silu: "SiLU",
-    F.gelu: "GELU", F.leaky_relu: "LeakyReLU", F.elu: "ELU", F.softmax: "Softmax", torch.softmax: "Softmax",
-    "softmax": "Softmax",
-}
-_ADD = {operator.add, operator.iadd, torch.add, "add"}
-_MUL = {operator.mul, operator.imul, torch.mul, "mul"}
-
-
-def _arg(node: fx.Node, index: int, name: str, default: Any) -> Any:
-    if len(node.args) > index:
-        return node.args[index]
-    return node.kwargs.get(name, default)
-
-
-def map_function(node: fx.Node) -> Mapped:
-    """The layer spec of a call_function / call_method node; Unmappable when there is none."""
-    fn = node.target
-    if fn in _ACTIVATIONS:
-        return _activation(node, _ACTIVATIONS[fn])
-    if fn in _ADD or fn in _MUL:
-        a, b = node.args[:2]
-        if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or node.kwargs.get("alpha", 1) != 1:
-            raise Unmappable("arithmetic with a constant has no layer equivalent")
-        return Mapped("Add" if fn in _ADD else "Multiply", {}, inputs=[a, b])
-    if fn is torch.cat:
-        tensors, dim = node.args[0], _arg(node, 1, "dim", 0)
-        if dim == 0:
-            raise Unmappable("concatenating along the batch dim")
-        return Mapped("Concat", {"axis": dim - 1 if dim > 0 else dim}, inputs=list(tensors))
-    if fn in (torch.flatten, "flatten"):
-        start, end = _arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1)
-        if start < 1 or end not in (-1, len(_shape(node.args[0])) - 1):
-            raise Unmappable("flatten must keep the batch dim (start_dim >= 1) and run to the last dim")
-        return Mapped("Flatten", {"start_dim": start})
-    if fn in ("view", "reshape") or fn is torch.reshape:
-        return _reshape(node)
-    if fn in ("permute", "transpose") or fn in (torch.permute, torch.transpose):
-        return _permute(node)
-    if fn in (F.max_pool2d, F.avg_pool2d, F.max_pool1d, F.avg_pool1d):
-        return _functional_pool(node)
-    if fn in ("mean", torch.mean, "amax", torch.amax):
-        return _global_pool(node)
-    if fn is F.dropout:
-        return Mapped("Dropout", {"p": _arg(node, 1, "p", 0.5)})
-    raise Unmappable("no DeepWire layer does this")
-
-
-def _activation(node: fx.Node, type_id: str) -> Mapped:
-    if type_id == "LeakyReLU":
-        return Mapped(type_id, {"negative_slope": _arg(node, 1, "negative_slope", 0.01)})
-    if type_id == "ELU":
-        return Mapped(type_id, {"alpha": _arg(node, 1, "alpha", 1.0)})
-    if type_id == "GELU":
-        return Mapped(type_id, {"approximate": node.kwargs.get("approximate", "none")})
-    if type_id == "Softmax":
-        dim = _arg(node, 1, "dim", None)
-        if dim is None:
-            raise Unmappable("softmax without an explicit dim")
-        return Mapped(type_id, {"dim": dim})
-    return Mapped(type_id, {})
-
-
-def _reshape(node: fx.Node) -> Mapped:
-    in_shape, out_shape = _shape(node.args[0]), _shape(node)
-    if out_shape[0] != in_shape[0]:
+def _reshape(in_shape: tuple, out_shape: tuple, seq_first: bool) -> Mapped:
+    if seq_first:
+        raise Unmappable("reshaping a sequence-first (T, N, ...) tensor")
+    if not out_shape or out_shape[0] != in_shape[0]:
         raise Unmappable("reshape that changes the batch dim")
+    if tuple(out_shape) == tuple(in_shape):
+        return None
     if len(out_shape) == 2:
         return Mapped("Flatten", {"start_dim": 1})
     return Mapped("Reshape", {"shape": list(out_shape[1:])})
 
 
-def _permute(node: fx.Node) -> Mapped:
-    rank = len(_shape(node.args[0]))
-    if node.target in ("transpose", torch.transpose):
-        a, b = (d % rank for d in node.args[1:3])
-        dims = list(range(rank))
-        dims[a], dims[b] = dims[b], dims[a]
-    else:
-        raw = node.args[1:] if len(node.args) > 2 or not isinstance(node.args[1], tuple | list) else node.args[1]
-        dims = [d % rank for d in raw]
-    if dims[0] != 0:
-        raise Unmappable("permute that moves the batch dim")
-    return Mapped("Permute", {"dims": [d - 1 for d in dims[1:]]})
+def _squeeze(fn: Any, args: tuple, kwargs: dict, in_shape: tuple, out_shape: tuple, seq_first: bool) -> Mapped | None:
+    if seq_first:
+        raise Unmappable("squeezing a sequence-first (T, N, ...) tensor")
+    if not out_shape or out_shape[0] != in_shape[0]:
+        raise Unmappable("squeeze that removes the batch dim")
+    if tuple(out_shape) == tuple(in_shape):
+        return None
+    dim = _arg(args, kwargs, 1, "dim", None)
+    if fn in ("unsqueeze", torch.unsqueeze):
+        rank = len(in_shape) + 1
+        d = dim % rank
+        if d == 0:
+            raise Unmappable("unsqueeze in front of the batch dim")
+        return Mapped("Unsqueeze", {"axis": d - 1})
+    if isinstance(dim, int):
+        d = dim % len(in_shape)
+        if d == 0:
+            raise Unmappable("squeezing the batch dim")
+        return Mapped("Squeeze", {"axis": d - 1})
+    return Mapped("Reshape", {"shape": list(out_shape[1:])}) if len(out_shape) > 2 else \
+        Mapped("Flatten", {"start_dim": 1})
 
 
-def _functional_pool(node: fx.Node) -> Mapped:
-    kernel = _single(_arg(node, 1, "kernel_size", None), "kernel_size")
-    stride = _arg(node, 2, "stride", None)
-    name = node.target.__name__.replace("_pool", "Pool").replace("max", "Max").replace("avg", "Avg")
-    stride = _single(stride, "stride") if stride else kernel
-    return Mapped(name, {"kernel_size": kernel, "stride": 0 if stride == kernel else stride,
-                         "padding": _single(_arg(node, 3, "padding", 0), "padding")})
+def _reduce(op: str, args: tuple, kwargs: dict, in_shape: tuple, seq_first: bool) -> Mapped:
+    rank = len(in_shape)
+    dims = _arg(args, kwargs, 1, "dim", None)
+    keepdim = bool(_arg(args, kwargs, 2, "keepdim", False))
+    if dims is None or (isinstance(dims, tuple | list) and not dims):
+        raise Unmappable(f"{op} over every dim, batch included")
+    dims = [d % rank for d in (dims if isinstance(dims, tuple | list) else [dims])]
+    bf = sorted(_bf_dim(d, seq_first) for d in dims)
+    if 0 in bf:
+        raise Unmappable(f"{op} over the batch dim")
+    if seq_first and keepdim and 1 in bf:
+        raise Unmappable(f"{op} over the time dim of a sequence-first tensor with keepdim")
+    if op in ("mean", "max") and bf == list(range(2, rank)) and rank >= 3 and not keepdim and not seq_first:
+        return Mapped("GlobalAvgPool" if op == "mean" else "GlobalMaxPool", {})
+    mapped = Mapped("Reduce", {"op": op, "axes": [d - 1 for d in bf], "keepdim": keepdim, "_seq_ok": True})
+    if seq_first and 1 in bf:
+        mapped.kind = "batch_first"
+    return mapped
 
 
-def _global_pool(node: fx.Node) -> Mapped:
-    rank = len(_shape(node.args[0]))
-    dims = _arg(node, 1, "dim", None)
-    dims = sorted(d % rank for d in (dims if isinstance(dims, tuple | list) else [dims])) if dims is not None else []
-    if dims != list(range(2, rank)) or rank < 3 or _arg(node, 2, "keepdim", False):
-        raise Unmappable("only a mean/amax over every dim after the channels (global pooling) maps")
-    return Mapped("GlobalAvgPool" if node.target in ("mean", torch.mean) else "GlobalMaxPool", {})
+def transfer_weights(imported: Imported, compiled: fx.GraphModule) -> None:
+    """Copy an import's original weights into the compiled project (node names as compile_graph gives them)."""
+    from engine.importer_weights import state_dict_for
 
-
-def transfer_weights(src: nn.Module, compiled: fx.GraphModule, graph: Graph) -> None:
-    """Copy the weights of an imported module into `compiled` (the compiled import), node by node."""
-    for nid, target in compiled.deepwire_targets.items():
-        node = graph.nodes[nid]
-        dst = compiled.get_submodule(target)
-        if node.shares or not _has_weights(dst):
-            continue
-        state = src.get_submodule(node.name).state_dict()
-        for candidate in dst.modules():
-            theirs = candidate.state_dict()
-            if theirs.keys() == state.keys() and all(theirs[k].shape == state[k].shape for k in state):
-                candidate.load_state_dict(state)
-                break
-        else:
-            raise GraphError(f"the weights of '{node.name}' do not fit the imported {node.type} layer")
+    compiled.load_state_dict(state_dict_for(imported, compiled))
 
 
 def load_reference(ref: str) -> type[nn.Module]:
@@ -627,8 +973,12 @@ def load_reference(ref: str) -> type[nn.Module]:
             raise GraphError(f"{target} has no nn.Module class '{cls_name}'")
         return cls
     found = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, nn.Module)
-             and v.__module__ == module.__name__ and v.__name__ not in HELPERS]
+             and v.__module__ == module.__name__ and v.__name__ not in _HELPER_NAMES]
     if len(found) != 1:
         names = ", ".join(c.__name__ for c in found) or "none"
         raise GraphError(f"{target}: name the class to import as {target}:CLASS (found: {names})")
     return found[0]
+
+
+_HELPER_NAMES = {cls.__name__ for cls in M.HELPERS}
+"""Helper classes an exported model file defines next to its model class (skipped when guessing the class)."""

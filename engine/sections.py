@@ -229,7 +229,7 @@ DATA = Section("data", (
     Key("y_path", "str", "", "The targets' .npy file"),
     Key("x_key", "str", "", "The inputs' array in an .npz file"),
     Key("y_key", "str", "", "The targets' array in an .npz file"),
-    Key("target", "str", "", "The CSV column to predict"),
+    Key("target", "str", "", "The CSV column to predict (task multitask: columns joined by commas, one per Output)"),
     Key("features", "any", None, "The CSV columns to learn from (default: all others)"),
     Key("text", "str", "text", "The CSV column that holds text"),
     Key("tokens", "any", None, "How texts are split into words"),
@@ -295,7 +295,17 @@ SWEEP = Section("sweep", (
     Key("epochs", "int", None, "Epochs per trial (default: the training section's)", above=0, optional=True),
 ))
 
-SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP)}
+FINETUNE = Section("finetune", (
+    Key("weights", "str", None, "Initial weights: a .safetensors file, a state_dict saved with torch.save, a run "
+        "folder or an export folder (relative paths are read from the project's folder)", optional=True),
+    Key("which", "choice", "best", "For a run folder: its best or its last weights", choices=("best", "last")),
+    Key("mapping", "any", {}, "{node name: key prefix in the weights file, or null to keep the node's fresh "
+        "weights; 'node.tensor': key}"),
+    Key("unfreeze_every", "int", 0, "Progressive unfreezing: every N epochs the frozen part nearest the output "
+        "starts training (0 = off)", min=0, title="Unfreeze every (epochs)"),
+))
+
+SECTIONS: dict[str, Section] = {s.name: s for s in (TRAINING, DATA, SWEEP, FINETUNE)}
 
 
 def flatten(section: dict, declared: Section, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -12,6 +12,7 @@ import torch
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec, Params, Shape
+from engine.layers.ties import tied_count
 from engine.shapes_format import format_shape
 from engine.topology import Topology, topology
 
@@ -80,12 +81,16 @@ class ShapeEngine:
             if owner_info is None or not owner_info.in_shapes:
                 return NodeShapes(in_shapes, None)
             owner_shapes = owner_info.in_shapes
-        key = (node.type, _freeze(build_node.params), owner_shapes, in_shapes, dtypes, build_node is not node)
+        tied = owner.type if owner is not None and build_node is node else ""
+        key = (node.type, _freeze(build_node.params), owner_shapes, in_shapes, dtypes, build_node is not node, tied)
         cached = self._cache.get(key)
         if cached is None:
             cached = _probe(spec, Params(build_node.params), owner_shapes, in_shapes, dtypes)
             if build_node is not node:
                 cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, 0, cached.error)
+            elif tied and cached.error is None:
+                count = cached.param_count - tied_count(spec, Params(node.params), in_shapes, owner.type)
+                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, count, cached.error)
             if len(self._cache) > 50_000:
                 self._cache.clear()
             self._cache[key] = cached

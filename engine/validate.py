@@ -8,6 +8,7 @@ from engine.errors import Problem
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import Shape
+from engine.layers.ties import tied_params
 from engine.shapes import ShapeEngine, ShapeResult
 from engine.shapes_format import format_shape
 from engine.topology import Topology, topology
@@ -100,13 +101,6 @@ def _check_io(graph: Graph, problems: list[Problem]) -> None:
     if "output" not in roles:
         problems.append(Problem(None, "no_output", "The graph has no Output node",
                                 "add an Output node after the last layer and choose its task"))
-    outputs = graph.output_nodes()
-    if len(outputs) > 1 and graph.data.get("task") != "gan":
-        names = ", ".join(f"'{n.name}'" for n in outputs)
-        problems.append(Problem(outputs[-1].id, "outputs", f"The graph has {len(outputs)} Output nodes ({names}); "
-                                "training uses exactly one, except for a GAN (data task 'gan')",
-                                "delete the extra Output, or keep it only to export a model with several outputs",
-                                severity="warning"))
 
 
 def _check_cycles(graph: Graph, topo: Topology, problems: list[Problem]) -> None:
@@ -144,7 +138,7 @@ def _check_shares(graph: Graph, node: Node, problems: list[Problem]) -> None:
     if owner is None or owner.id == node.id:
         problems.append(Problem(node.id, "shares", f"{_label(node)} shares weights with a missing node",
                                 "pick another node of the same type, or stop sharing"))
-    elif owner.type != node.type:
+    elif owner.type != node.type and not tied_params(node.type, owner.type):
         problems.append(Problem(node.id, "shares", f"{_label(node)} cannot share weights with {_label(owner)}: "
                                 "the layer types differ", "share with a node of the same type"))
     elif owner.shares:

@@ -3,7 +3,7 @@
 import multiprocessing
 import sys
 
-from engine.cli import main
+from deepwire import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # DataLoader worker processes re-enter the frozen executable

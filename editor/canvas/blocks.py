@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from editor.canvas.subgraph import FORMAT
 from editor.files import data_dir
 from engine.errors import GraphError
+from engine.subgraph import FORMAT
 
 
 class BlockLibrary(QObject):

@@ -1,4 +1,8 @@
-"""The bridge between the engine Graph (the truth) and the canvas (a view): every edit is an undo command."""
+"""The bridge between the engine Document (the truth, with every named edit) and the canvas (a view).
+
+The controller turns canvas gestures into document edits, puts each document step on Qt's undo stack
+and repaints the canvas when the document reports a change; the edits themselves live in engine/document.py.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,22 @@ from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
-from editor.canvas import blocks, subgraph
-from editor.canvas.commands import MoveCommand, SetParamCommand, SnapshotCommand, restore, snapshot
+from editor.canvas import blocks
+from editor.canvas.commands import StepCommand
 from editor.canvas.nodes import batched_drawing
 from editor.canvas.overlays import GroupItem
 from editor.canvas.view import CanvasView, first_problem
 from editor.canvas.wires import ShapePipeItem
-from engine.datacheck import MATCH_DATA, check_data, input_params_for, match_data
+from engine import subgraph
+from engine.datacheck import input_params_for
+from engine.document import Change, Document, Step
 from engine.errors import GraphError, Problem
-from engine.graph import Edge, Graph, Group
+from engine.graph import Edge, Graph
 from engine.layers.registry import get_spec
 from engine.layout import layered_layout
-from engine.validate import Validation, Validator
+from engine.validate import Validation
 
 PASTE_OFFSET = 40.0
-INSERT_GAP = 60.0
 FIT_MARGIN = 40.0
 READABLE_ZOOM = 0.7
 """Below this a node's 8.5 pt text is under 6 px tall: centring on a node zooms in to at least this."""
@@ -47,11 +52,7 @@ class CanvasController(QObject):
         self.view = CanvasView(self)
         self.widget = self.view.widget
         self.undo_stack = QUndoStack(self)
-        self.graph = Graph()
-        self.validation: Validation | None = None
-        self.data_info: dict | None = None
-        """The description of the graph's data once loaded (the data panel sets it): validation checks against it."""
-        self._validator = Validator()
+        self.document = Document(on_change=self._changed, record=self._record)
         self._clipboard: dict | None = None
         self._selection: list[str] = []
         self.view.set_group_factory(self._make_group_item)
@@ -71,41 +72,65 @@ class CanvasController(QObject):
         self.load_graph(graph or Graph())
 
     # ---- whole graph ----------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        return self.document.graph
+
+    @property
+    def validation(self) -> Validation:
+        return self.document.validation
+
+    @property
+    def data_info(self) -> dict | None:
+        """The description of the graph's data once loaded (the data panel sets it): validation checks against it."""
+        return self.document.data_info
+
+    @data_info.setter
+    def data_info(self, info: dict | None) -> None:
+        """Forget (or set) the loaded data without re-validating (the data panel, while new data loads)."""
+        self.document.data_info = info
+
     def load_graph(self, graph: Graph) -> None:
         """Show `graph` (replacing everything) and start a fresh undo history."""
-        self.graph = graph  # data_info stays: the data panel drops it when the new graph's data section differs
         self.undo_stack.clear()
         self.clear_node_badges()
-        self._refresh(True)
+        self.document.load(graph)
         self.fit_view()
 
-    def _refresh(self, structure: bool) -> None:
-        self.validation = self._validator.validate(self.graph)
-        if self.data_info is not None:
-            self.validation.problems += check_data(self.graph, info=self.data_info, shapes=self.validation.shapes)
+    def _changed(self, change: Change) -> None:
+        """The document changed (an edit, undo or redo): redraw the canvas and tell the panels."""
+        if not hasattr(self, "document"):
+            return  # the document's first validation, while it is being made
         with batched_drawing():
-            if structure:
-                self.view.sync(self.graph, self.validation)
+            if change.structure:
+                self.view.sync(self.graph, change.validation)
             else:
-                self.view.paint(self.graph, self.validation)
-        self.validation_changed.emit(self.validation)
+                self.view.paint(self.graph, change.validation)
+        self.validation_changed.emit(change.validation)
         self.graph_changed.emit()
 
-    def _edit(self, text: str, mutate: Callable[[Graph], Any]) -> Any:
-        """Apply `mutate` to the graph as one undoable step; a GraphError leaves the graph untouched."""
-        before = snapshot(self.graph)
+    def _record(self, step: Step) -> None:
+        self.undo_stack.push(StepCommand(self.document, step))
+
+    def _resync(self) -> None:
+        """Redraw from the graph after a refused gesture (the scene may show a wire the graph does not have)."""
+        self._changed(Change("", True, self.validation))
+
+    def _do(self, edit: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a document edit; if it fails or changes nothing, put the canvas back in step with the graph."""
+        self.document.last_step = None
         try:
-            result = mutate(self.graph)
+            result = edit(*args, **kwargs)
         except Exception:
-            restore(self.graph, before)
-            self._refresh(True)
+            self._resync()
             raise
-        after = snapshot(self.graph)
-        if after == before:
-            self._refresh(True)  # a refused gesture may have left the scene out of step
-            return result
-        self.undo_stack.push(SnapshotCommand(text, self.graph, before, after, self._refresh))
+        if self.document.last_step is None:
+            self._resync()
         return result
+
+    def _edit(self, text: str, mutate: Callable[[Graph], Any]) -> Any:
+        """Apply `mutate` to the graph as one undoable document step (see Document.edit)."""
+        return self._do(self.document.edit, text, mutate)
 
     def undo(self) -> None:
         self.undo_stack.undo()
@@ -116,9 +141,7 @@ class CanvasController(QObject):
     def set_data_info(self, info: dict | None) -> None:
         """The graph's data as loaded (`PreparedData.describe()`, or {"error": message}); None while unknown.
         Validation then also checks the Inputs and Output against it."""
-        if info != self.data_info:
-            self.data_info = info
-            self._refresh(False)
+        self.document.set_data_info(info)
 
     def new_node_params(self, type_id: str, params: dict | None) -> dict | None:
         """A new Input takes the data's next input shape, a new Output the data's task (explicit params win)."""
@@ -172,83 +195,24 @@ class CanvasController(QObject):
         if pos is None:
             cx, cy = self.view_center()
             pos = self._free_spot((cx - 85, cy - 40))
-        nid = self._edit(f"add {type_id}", lambda g: g.add_node(type_id, params=params, pos=tuple(pos)).id)
+        nid = self._do(self.document.add_node, type_id, tuple(pos), params)
         self.select_node(nid)
         return nid
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set a param (GraphError for a bad value); undoable, re-validates at once."""
-        node = self.graph.node(node_id)
-        old = node.params.get(name)
-        try:
-            new = get_spec(node.type).param(name).coerce(value)
-        except KeyError:
-            raise GraphError(f"{get_spec(node.type).title} has no param '{name}'") from None
-        except ValueError as exc:
-            raise GraphError(f"{node.name}: {exc}") from None
-        if new == old:
-            return
-        self.undo_stack.push(SetParamCommand(self.graph, node_id, name, old, new, self._refresh))
+        self.document.set_param(node_id, name, value)
 
     def rename_node(self, node_id: str, name: str) -> None:
-        name = name.strip()
-        if not name:
-            raise GraphError("a layer needs a name")
-        if any(n.name == name and n.id != node_id for n in self.graph.nodes.values()):
-            raise GraphError(f"another layer is already named '{name}'")
-
-        def mutate(g: Graph) -> None:
-            g.node(node_id).name = name
-            g.touch()
-        self._edit(f"rename to {name}", mutate)
+        self._do(self.document.rename_node, node_id, name)
 
     def swap_type(self, node_id: str, type_id: str) -> None:
         """Replace a node's layer type in place, keeping its id, position, matching params and wires."""
-        spec = get_spec(type_id)
-
-        def mutate(g: Graph) -> None:
-            old = g.node(node_id)
-            old_spec = get_spec(old.type)
-            fresh = Graph().add_node(type_id, pos=old.pos)
-            for key, value in old.params.items():
-                try:
-                    fresh.params[key] = spec.param(key).coerce(value)
-                except (KeyError, ValueError):
-                    continue
-            fresh.id, fresh.name = node_id, g.unique_name(spec.type_id) if old.name.startswith(
-                old_spec.type_id.lower()) else old.name
-            g.nodes = {k: (fresh if k == node_id else v) for k, v in g.nodes.items()}
-            ins = [p.name for p in spec.inputs]
-            outs = [p.name for p in spec.outputs]
-            edges = []
-            for e in g.edges:
-                if e.dst == node_id:
-                    port = e.dst_port if e.dst_port in ins else (ins[0] if ins else None)
-                    e = Edge(e.src, e.src_port, e.dst, port) if port else None
-                elif e.src == node_id:
-                    port = e.src_port if e.src_port in outs else (outs[0] if outs else None)
-                    e = Edge(e.src, port, e.dst, e.dst_port) if port else None
-                if e is not None and e not in edges:
-                    edges.append(e)
-            g.edges = edges
-            for n in g.nodes.values():
-                if n.shares == node_id:
-                    n.shares = None
-            g.touch()
-        self._edit(f"swap to {spec.title}", mutate)
+        self._do(self.document.swap_type, node_id, type_id)
 
     def set_shares(self, node_id: str, other_id: str | None) -> None:
         """Make `node_id` reuse the weights of `other_id` (None stops sharing)."""
-        if other_id is not None:
-            if other_id == node_id:
-                raise GraphError("a layer cannot share weights with itself")
-            if self.graph.node(other_id).type != self.graph.node(node_id).type:
-                raise GraphError("only layers of the same type can share weights")
-
-        def mutate(g: Graph) -> None:
-            g.node(node_id).shares = other_id
-            g.touch()
-        self._edit("share weights" if other_id else "stop sharing weights", mutate)
+        self._do(self.document.set_shares, node_id, other_id)
 
     # ---- selection ------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -286,14 +250,7 @@ class CanvasController(QObject):
 
     # ---- delete, clipboard ----------------------------------------------------------------
     def delete_nodes(self, ids: list[str]) -> None:
-        ids = [i for i in ids if i in self.graph.nodes]
-        if not ids:
-            return
-
-        def mutate(g: Graph) -> None:
-            for nid in ids:
-                g.remove_node(nid)
-        self._edit(f"delete {len(ids)} layer(s)", mutate)
+        self.document.remove_nodes(ids)
 
     def delete_selected(self) -> None:
         self.delete_nodes(self.selected_ids())
@@ -328,7 +285,7 @@ class CanvasController(QObject):
             pos = (x0 + PASTE_OFFSET, y0 + PASTE_OFFSET)
             while any(abs(n.pos[0] - pos[0]) < 1 and abs(n.pos[1] - pos[1]) < 1 for n in self.graph.nodes.values()):
                 pos = (pos[0] + PASTE_OFFSET, pos[1] + PASTE_OFFSET)
-        ids = self._edit("paste", lambda g: subgraph.insert(g, sub, pos))
+        ids = self._do(self.document.paste, sub, pos)
         self.select_nodes(ids)
         return ids
 
@@ -338,16 +295,16 @@ class CanvasController(QObject):
             return []
         sub = subgraph.extract(self.graph, ids)
         x0, y0 = subgraph.bounds(sub)
-        new = self._edit("duplicate", lambda g: subgraph.insert(g, sub, (x0 + PASTE_OFFSET, y0 + PASTE_OFFSET)))
+        new = self._do(self.document.paste, sub, (x0 + PASTE_OFFSET, y0 + PASTE_OFFSET), "duplicate")
         self.select_nodes(new)
         return new
 
     # ---- wires ----------------------------------------------------------------------------
     def connect(self, src: str, dst: str, src_port: str = "out", dst_port: str = "in") -> None:
-        self._edit("connect", lambda g: g.connect(src, dst, src_port, dst_port))
+        self._do(self.document.connect, src, dst, src_port, dst_port)
 
     def disconnect(self, edge: Edge) -> None:
-        self._edit("disconnect", lambda g: g.disconnect(edge))
+        self._do(self.document.disconnect, edge)
 
     @staticmethod
     def _edge(a, b) -> Edge:
@@ -355,16 +312,10 @@ class CanvasController(QObject):
         return Edge(out.node.id, out.name, inp.node.id, inp.name)
 
     def _on_connection_changed(self, disconnected: list, connected: list) -> None:
-        def mutate(g: Graph) -> None:
-            for a, b in disconnected:
-                edge = self._edge(a, b)
-                if edge in g.edges:
-                    g.disconnect(edge)
-            for a, b in connected:
-                edge = self._edge(a, b)
-                g.connect(edge.src, edge.dst, edge.src_port, edge.dst_port)
+        removed = [self._edge(a, b) for a, b in disconnected]
+        added = [self._edge(a, b) for a, b in connected]
         try:
-            self._edit("connect" if connected else "disconnect", mutate)
+            self._do(self.document.rewire, removed, added)
         except GraphError:
             pass  # the scene was re-synced to the unchanged graph
 
@@ -373,37 +324,22 @@ class CanvasController(QObject):
 
     def insert_on_wire(self, node_id: str, edge: Edge) -> None:
         """Put a node into an existing wire: src -> node -> dst."""
-        self._edit("insert into wire", lambda g: self._splice(g, node_id, edge))
-
-    @staticmethod
-    def _splice(g: Graph, node_id: str, edge: Edge) -> None:
-        spec = get_spec(g.node(node_id).type)
-        if not spec.inputs or not spec.outputs or node_id in (edge.src, edge.dst):
-            raise GraphError(f"{spec.title} cannot be put into a wire")
-        g.disconnect(edge)
-        g.connect(edge.src, node_id, edge.src_port, spec.inputs[0].name)
-        g.connect(node_id, edge.dst, spec.outputs[0].name, edge.dst_port)
+        self._do(self.document.insert_on_wire, node_id, edge)
 
     def _on_insert_node(self, pipe, node_id: str, prev_positions: dict) -> None:
         edge = self.view.edge_of_pipe(pipe)
-        moves = {view.id: (tuple(prev), tuple(view.xy_pos)) for view, prev in prev_positions.items()}
-
-        def mutate(g: Graph) -> None:
-            for nid, (_, new) in moves.items():
-                g.node(nid).pos = new
-            if edge is not None:
-                self._splice(g, node_id, edge)
+        moves = {view.id: tuple(view.xy_pos) for view in prev_positions}
+        if edge is None:
+            self.move_nodes(moves)
+            return
         try:
-            self._edit("insert into wire", mutate)
+            self._do(self.document.insert_on_wire, node_id, edge, moves)
         except GraphError:
             pass
 
     # ---- moves ----------------------------------------------------------------------------
     def move_nodes(self, positions: dict[str, tuple[float, float]], text: str = "move") -> None:
-        moves = {nid: (tuple(self.graph.node(nid).pos), tuple(pos)) for nid, pos in positions.items()
-                 if tuple(self.graph.node(nid).pos) != tuple(pos)}
-        if moves:
-            self.undo_stack.push(MoveCommand(text, self.graph, moves, self._refresh))
+        self._do(self.document.move_nodes, positions, text)
 
     def _on_nodes_moved(self, prev_positions: dict) -> None:
         self.move_nodes({view.id: tuple(view.xy_pos) for view in prev_positions if view.id in self.graph.nodes})
@@ -490,45 +426,17 @@ class CanvasController(QObject):
             return
         pipe = next((i for i in self.widget.scene().items(pos) if isinstance(i, ShapePipeItem)), None)
         edge = self.view.edge_of_pipe(pipe) if pipe is not None else None
-        spec = get_spec(payload)
         at = (pos.x() - 85, pos.y() - 30)
-
-        params = self.new_node_params(payload, None)
-
-        def mutate(g: Graph) -> str:
-            nid = g.add_node(payload, params=params, pos=at).id
-            if edge is not None and spec.inputs and spec.outputs:
-                self._splice(g, nid, edge)
-            return nid
-        nid = self._edit(f"add {spec.title}", mutate)
+        nid = self._do(self.document.add_node, payload, at, self.new_node_params(payload, None), on_wire=edge)
         self.select_node(nid)
 
     # ---- fixes ----------------------------------------------------------------------------
     def apply_fix(self, problem: Problem) -> bool:
         """Apply a problem's fix: match the graph to its data, or insert the fix layer (e.g. Flatten) in front of
         its node, wired in; False if none."""
-        node = self.graph.nodes.get(problem.node_id or "")
-        if node is None:
-            return False
-        fix = getattr(problem, "fix", None) or get_spec(node.type).fix
-        if fix == MATCH_DATA:
-            return self.match_data()
-        incoming = self.graph.incoming(node.id)
-        if not fix or not incoming:
-            return False
-        edge = incoming[0]
-        width = self.view.nodes[node.id].view.width if node.id in self.view.nodes else 170.0
-
-        def mutate(g: Graph) -> None:
-            downstream = self._downstream(g, node.id)
-            for nid in downstream:
-                x, y = g.nodes[nid].pos
-                g.nodes[nid].pos = (x + width + INSERT_GAP, y)
-            new = g.add_node(fix, pos=node.pos if node.id not in downstream else
-                             (g.nodes[node.id].pos[0] - width - INSERT_GAP, g.nodes[node.id].pos[1]))
-            self._splice(g, new.id, edge)
-        self._edit(f"insert {get_spec(fix).title}", mutate)
-        return True
+        node_id = problem.node_id or ""
+        width = self.view.nodes[node_id].view.width if node_id in self.view.nodes else 170.0
+        return self.document.apply_fix(problem, width)
 
     def fix_node(self, node_id: str) -> None:
         """Apply the fix of the node's first fixable problem (the fix pill on the node), after the click ends."""
@@ -538,21 +446,7 @@ class CanvasController(QObject):
 
     def match_data(self) -> bool:
         """Set the Inputs and the Output (task, last layer's size) to fit the loaded data, as one undo step."""
-        if not self.data_info or "input_shapes" not in self.data_info:
-            return False
-        info = self.data_info
-        return bool(self._edit("match the data", lambda g: match_data(g, info)))
-
-    @staticmethod
-    def _downstream(g: Graph, start: str) -> set[str]:
-        seen, frontier = {start}, [start]
-        while frontier:
-            nid = frontier.pop()
-            for e in g.outgoing(nid):
-                if e.dst not in seen:
-                    seen.add(e.dst)
-                    frontier.append(e.dst)
-        return seen
+        return self.document.match_data()
 
     # ---- groups and blocks ------------------------------------------------------------------
     def _make_group_item(self, group_id: str) -> GroupItem:
@@ -564,31 +458,13 @@ class CanvasController(QObject):
     def group_selected(self, name: str) -> str:
         """Make a named group of the selected layers (taking them out of any other group)."""
         ids = self.selected_ids()
-        if not ids:
-            raise GraphError("select the layers to group first")
-
-        def mutate(g: Graph) -> str:
-            for other in g.groups:
-                other.node_ids = [n for n in other.node_ids if n not in ids]
-            g.groups = [o for o in g.groups if o.node_ids]
-            gid = subgraph.new_group_id(g)
-            g.groups.append(Group(gid, name.strip() or "block", list(ids)))
-            g.touch()
-            return gid
-        return self._edit(f"group {name}", mutate)
+        return self._do(self.document.group, ids, name)
 
     def ungroup(self, group_id: str) -> None:
-        def mutate(g: Graph) -> None:
-            g.groups = [o for o in g.groups if o.id != group_id]
-            g.touch()
-        self._edit("ungroup", mutate)
+        self._do(self.document.ungroup, group_id)
 
     def toggle_group_collapsed(self, group_id: str) -> None:
-        def mutate(g: Graph) -> None:
-            group = next(o for o in g.groups if o.id == group_id)
-            group.collapsed = not group.collapsed
-            g.touch()
-        self._edit("collapse/expand group", mutate)
+        self._do(self.document.toggle_group, group_id)
 
     def _on_group_moved(self, group_id: str, dx: float, dy: float) -> None:
         group = next((o for o in self.graph.groups if o.id == group_id), None)
@@ -608,12 +484,6 @@ class CanvasController(QObject):
             cx, cy = self.view_center()
             pos = self._free_spot((cx - 85, cy - 40))
 
-        def mutate(g: Graph) -> str:
-            ids = subgraph.insert(g, sub, pos)
-            g.groups = [grp for grp in g.groups if not set(grp.node_ids) <= set(ids)]
-            gid = subgraph.new_group_id(g)
-            g.groups.append(Group(gid, name, ids))
-            return gid
-        gid = self._edit(f"insert block {name}", mutate)
+        gid = self._do(self.document.insert_block, sub, name, pos)
         self.select_nodes(next(g.node_ids for g in self.graph.groups if g.id == gid))
         return gid

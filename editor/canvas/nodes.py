@@ -28,6 +28,7 @@ LINE_GAP = 2.0
 SIMPLE_ZOOM = 0.5
 """Below this zoom a node's small text cannot be read: it shows only its name, drawn large (the fitted view of
 a big network)."""
+LOCK_W = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class NodeLook:
     note: str = ""
     """The node's first problem in words, shown under it (with `fix` as a button when the problem has one)."""
     fix: str = ""
+    frozen: bool = False
+    """Fine-tuning: the node's weights do not train (a lock in the header)."""
+    loaded: bool = False
+    """Fine-tuning: the node starts from loaded weights (a 'loaded' pill in the header)."""
 
 
 def _font(size: float, bold: bool = False) -> QFont:
@@ -297,7 +302,7 @@ class LayerNodeItem(NodeItem):
         right = self._width - 8.0
         if self._look.badge:
             right -= QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 14.0
-        self._live.setPos(right, 0.0)
+        self._live.setPos(right - self._marks_width(), 0.0)
 
     def _lines(self) -> list[tuple[str, QFont, QColor]]:
         lines = [(self._look.title, self._small, QColor(theme.MUTED))]
@@ -323,7 +328,7 @@ class LayerNodeItem(NodeItem):
         return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
 
     def _calc_size_horizontal(self):
-        text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD
+        text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD + self._marks_width()
         if self._look.badge:
             text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
@@ -406,6 +411,8 @@ class LayerNodeItem(NodeItem):
 
         if self._look.badge and not self._proxy_mode and not simple:
             self._paint_badge(painter, rect)
+        if (self._look.frozen or self._look.loaded) and not self._proxy_mode and not simple:
+            self._paint_marks(painter, rect)
         if simple and not self._proxy_mode:
             self._paint_name(painter, rect)
         elif not self._proxy_mode:
@@ -449,6 +456,46 @@ class LayerNodeItem(NodeItem):
         metrics = QFontMetricsF(font)
         painter.drawText(rect.adjusted(BODY_PAD, 0, -BODY_PAD, 0), Qt.AlignmentFlag.AlignCenter,
                          metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
+
+    LOADED_TEXT = "loaded"
+
+    def _marks_width(self) -> float:
+        """Room the fine-tuning marks take in the header (lock, 'loaded' pill)."""
+        width = LOCK_W + 6.0 if self._look.frozen else 0.0
+        if self._look.loaded:
+            width += QFontMetricsF(LiveBadgeItem.FONT).horizontalAdvance(self.LOADED_TEXT) + 16.0
+        return width
+
+    def _paint_marks(self, painter: QPainter, rect: QRectF) -> None:
+        """The lock of a frozen node and the pill of a node with loaded weights, right of the name."""
+        right = rect.right() - 5.0
+        if self._look.badge:
+            right -= QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 14.0
+        mid = self._header_height() / 2
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._look.loaded:
+            metrics = QFontMetricsF(LiveBadgeItem.FONT)
+            w, h = metrics.horizontalAdvance(self.LOADED_TEXT) + 10.0, metrics.height() + 2.0
+            pill = QRectF(right - w, mid - h / 2, w, h)
+            colour = QColor(theme.OK_COLOR)
+            fill = QColor(colour)
+            fill.setAlpha(60)
+            painter.setBrush(fill)
+            painter.setPen(QPen(colour, 1.0))
+            painter.drawRoundedRect(pill, h / 2, h / 2)
+            painter.setFont(LiveBadgeItem.FONT)
+            painter.setPen(QColor(theme.NODE_TITLE))
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.LOADED_TEXT)
+            right = pill.left() - 6.0
+        if self._look.frozen:
+            colour = QColor(theme.NODE_TITLE)
+            body = QRectF(right - LOCK_W, mid - 1.0, LOCK_W, 7.0)
+            painter.setPen(QPen(colour, 1.6))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawArc(QRectF(body.left() + 2.0, body.top() - 6.0, LOCK_W - 4.0, 10.0), 0, 180 * 16)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(body, 1.5, 1.5)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF) -> None:
         metrics = QFontMetricsF(self._small)

@@ -15,6 +15,7 @@ from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
 from editor.panels.problems import fix_text
+from engine import finetune
 from engine.graph import Edge, Graph, Node
 from engine.layers.registry import all_specs, get_spec
 from engine.shapes_format import format_key_params, format_shape
@@ -53,8 +54,9 @@ def _unlink(connected: dict, node_id: str, port: str) -> None:
         connected.pop(node_id, None)
 
 
-def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list) -> NodeLook:
-    """What the canvas shows for `node` given the latest validation."""
+def node_look(graph: Graph, node: Node, validation: Validation | None, problems: list, frozen: bool = False,
+              loaded: bool = False) -> NodeLook:
+    """What the canvas shows for `node` given the latest validation (and its fine-tuning state)."""
     spec = get_spec(node.type)
     params = format_key_params(node.type, node.params)
     shape = validation.shapes.get(node.id) if validation else None
@@ -70,7 +72,11 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     badge = f"shares {owner.name}" if owner else ""
     tip = [f"<b>{node.name}</b> \u2014 {spec.title}", spec.summary, f"output {format_shape(shape)}"]
     if count:
-        tip.append(f"{count:,} trainable parameters" + (" (shared)" if owner else ""))
+        tip.append(f"{count:,} {'frozen' if frozen else 'trainable'} parameters" + (" (shared)" if owner else ""))
+    if frozen:
+        tip.append("Frozen: its weights do not train (right-click: Unfreeze)")
+    if loaded:
+        tip.append("Starts from the loaded weights (File > Load weights…)")
     for p in problems:
         colour = theme.ERROR_COLOR if p.severity == "error" else theme.WARNING_COLOR
         tip.append(f"<span style='color:{colour}'><b>{p.message}</b></span>"
@@ -78,7 +84,7 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     first = first_problem(problems)
     note = _note_text(first, len(problems)) if first else ""
     fix = fix_text(first.fix)[0] if first and first.fix else ""
-    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix)
+    return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix, frozen, loaded)
 
 
 def first_problem(problems: list):
@@ -127,6 +133,8 @@ class CanvasView(QObject):
         """`fix_handler(node_id)` applies the fix of a node's first problem (the note's fix pill); set by the controller."""
         self.badges: dict[str, tuple[str, str, str]] = {}
         """Live badges by node id: (text, colour, tooltip); they outlive re-creation of the node's item."""
+        self.loaded: set[str] = set()
+        """Nodes that start from loaded weights (fine-tuning), marked in their header."""
 
     @property
     def widget(self) -> CanvasViewer:
@@ -339,10 +347,12 @@ class CanvasView(QObject):
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
+        frozen, counts = finetune.frozen_ids(graph), validation.param_counts if validation else {}
         for nid, node in graph.nodes.items():
             view = self.nodes.get(nid)
             if view is not None:
-                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, [])))
+                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []),
+                                             nid in frozen and bool(counts.get(nid)), nid in self.loaded))
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:

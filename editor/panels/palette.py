@@ -98,6 +98,8 @@ class Palette(QWidget):
         for category in categories():
             self._category(category)
         for spec in all_specs():
+            if spec.role == "placeholder":  # only the importer makes these
+                continue
             item = QTreeWidgetItem(self._categories[spec.category], [spec.title])
             item.setIcon(0, _swatch(theme.category_color(spec.category)))
             item.setToolTip(0, f"<b>{spec.title}</b> <span style='color:{theme.MUTED}'>({spec.type_id})</span>"

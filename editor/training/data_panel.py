@@ -409,6 +409,7 @@ class DataPanel(QWidget):
             self._fill_columns(section)
         if section != self._shown_section:
             self._shown_section = copy.deepcopy(section)
+            self._generation += 1  # a load of the previous section still running must not report back
             self.controller.data_info = None  # stale until the new data is loaded (no re-validation needed)
             self.summary.setText("Loading the data…")
             self._debounce.start()

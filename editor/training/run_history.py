@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from editor.training.plotting import curve, palette, plot_widget
 from engine.errors import DeepWireError
+from engine.lineage import parent_of, tree_order
 from engine.runs import PROJECT, Run, list_runs, read_json, slug
 from engine.train.events import EpochEnded, RunFailed, RunFinished
 
@@ -111,6 +112,8 @@ class RunHistory(QWidget):
     """The project's runs; `run_chosen(path)` when the user picks one (to evaluate or export it)."""
 
     run_chosen = Signal(str)
+    branch_requested = Signal(str)
+    """A new run starting from this run's best weights (with the current graph)."""
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,11 +141,16 @@ class RunHistory(QWidget):
         self.open_button.setToolTip("Show the selected run's graph snapshot in a new window")
         self.replace_button = QPushButton("Replace graph…")
         self.replace_button.setToolTip("Make the selected run's graph snapshot the current project (asks first)")
+        self.branch_button = QPushButton("Branch from this run")
+        self.branch_button.setToolTip("Train the current graph starting from the selected run's best weights "
+                                      "(layers whose names and shapes match carry over); the run history shows "
+                                      "the new run under it")
         refresh = QPushButton("Refresh")
         self.open_button.clicked.connect(self.open_selected)
         self.replace_button.clicked.connect(self.replace_with_selected)
+        self.branch_button.clicked.connect(self.branch_selected)
         refresh.clicked.connect(self.refresh)
-        for button in (self.open_button, self.replace_button, refresh):
+        for button in (self.open_button, self.replace_button, self.branch_button, refresh):
             bar.addWidget(button)
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -173,23 +181,25 @@ class RunHistory(QWidget):
         self.where.setToolTip(str(self.run_dir or ""))
         if not self.trials_box.isChecked():
             runs = [run for run in runs if run.study is None]
-        self.summaries = []
-        for run in reversed(runs):
+        self.summaries, depths = [], []
+        for run, depth in tree_order(list(reversed(runs))):  # newest first, each branch under its parent
             try:
                 self.summaries.append(summarize(run))
             except DeepWireError:
                 continue
+            depths.append(depth)
         self.table.setRowCount(len(self.summaries))
-        for row, s in enumerate(self.summaries):
+        for row, (s, depth) in enumerate(zip(self.summaries, depths, strict=True)):
             metric = next(((k, v) for k, v in s.best.items() if k.startswith("val_") and k != "val_loss"), None)
             sweep = s.trial or "–"
-            values = (s.run.id, sweep, s.status, s.epochs_done,
+            values = (("    " * (depth - 1) + "└─ " if depth else "") + s.run.id, sweep, s.status, s.epochs_done,
                       s.best_epoch or "–",
                       _fmt(s.best.get("val_loss")), f"{metric[0]} {_fmt(metric[1])}" if metric else "–",
                       s.settings.get("optimizer", "adam"), s.settings.get("lr", 1e-3), s.settings.get("batch_size", 64))
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
-            self.table.item(row, 0).setToolTip(str(s.run.path))
+            parent = parent_of(s.run)
+            self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else ""))
         keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
                        for k in h[split]})
         current = self.metric_box.currentText() or "val_loss"
@@ -216,6 +226,7 @@ class RunHistory(QWidget):
         chosen = self.selected() if self.summaries else []
         self.open_button.setEnabled(len(chosen) == 1)
         self.replace_button.setEnabled(len(chosen) == 1)
+        self.branch_button.setEnabled(len(chosen) == 1 and _has_weights(chosen[0].run))
         if len(chosen) == 1:
             self.run_chosen.emit(str(chosen[0].run.path))
         self.overlay()
@@ -251,6 +262,14 @@ class RunHistory(QWidget):
         self.windows.append(window)
         return window
 
+    def branch_selected(self) -> bool:
+        """Ask for a new run of the current graph that starts from the selected run's best weights."""
+        chosen = self.selected()
+        if len(chosen) != 1 or not _has_weights(chosen[0].run):
+            return False
+        self.branch_requested.emit(str(chosen[0].run.path))
+        return True
+
     def replace_with_selected(self) -> bool:
         """After asking, make the selected run's graph (with data and training settings) the current project.
 
@@ -270,6 +289,14 @@ class RunHistory(QWidget):
         self.controller.load_graph(chosen[0].run.graph)
         self.controller.undo_stack.resetClean()  # the canvas no longer matches the project file: unsaved
         return True
+
+
+def _has_weights(run: Run) -> bool:
+    try:
+        run.weights_path("best")
+    except DeepWireError:
+        return False
+    return True
 
 
 def _where_text(runs: list[Run], name: str, run_dir: Path | None, with_trials: bool) -> str:

@@ -32,6 +32,7 @@ from editor.training.run_folders import adopt_runs, latest_run, runs_folder, sto
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
+from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.train.events import RunFailed, RunFinished, RunStarted
@@ -189,6 +190,7 @@ class TrainingWorkspace(QObject):
         r.failed.connect(self._failed)
         r.state_changed.connect(lambda _s: self._update_enabled())
         self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        self.history.branch_requested.connect(self.branch)
         self.history.run_chosen.connect(lambda _path: self._update_enabled())
         self._update_enabled()
 
@@ -234,12 +236,16 @@ class TrainingWorkspace(QObject):
         self._update_enabled()
 
     # ---- actions ---------------------------------------------------------------------------
-    def train(self) -> None:
+    def train(self, init_from: str | None = None) -> None:
+        """Train the project (from the weights of the run `init_from` when given: a branch of that run)."""
         if self.runner.busy:
             return
-        graph = self.controller.graph
         if not self._ready_to_train():
             return
+        document_path = getattr(getattr(self.window, "document", None), "path", None)
+        graph = finetune.resolved(self.controller.graph, Path(document_path).resolve().parent if document_path else None)
+        if init_from:
+            graph = finetune.with_init(graph, init_from)
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
@@ -250,6 +256,10 @@ class TrainingWorkspace(QObject):
         self.training_dock.raise_()
         self.training_panel.status.setText("Starting the run (loading data, compiling the graph)…")
         self.runner.start(graph, self.run_dir())
+
+    def branch(self, run_path: str) -> None:
+        """"Branch from this run": a new run of the current graph starting from that run's best weights."""
+        self.train(init_from=run_path)
 
     def _ready_to_train(self) -> bool:
         """False (and the first error shown on its node) when validation, data included, says the run would fail."""
@@ -361,8 +371,11 @@ class TrainingWorkspace(QObject):
     def _started(self, event: RunStarted) -> None:
         what = "Continuing" if event.resumed else "Training"
         self.training_panel.status.setText(
-            f"{what} on {event.device_name}: {event.total_params:,} parameters, {event.steps_per_epoch} batches per "
-            f"epoch, run folder {Path(event.run_dir).name if event.run_dir else '–'}.")
+            f"{what} on {event.device_name}: {event.total_params:,} parameters"
+            + (f" ({event.frozen_params:,} frozen)" if event.frozen_params else "")
+            + f", {event.steps_per_epoch} batches per epoch, run folder "
+            f"{Path(event.run_dir).name if event.run_dir else '–'}." + (f" {event.init[:1].upper()}{event.init[1:]}."
+                                                                        if event.init else ""))
 
     def _finished(self, event: RunFinished) -> None:
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",

@@ -444,9 +444,10 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     "wide and high). The target is the digit's bounding box (x_center, y_center, width, height) as "
     "fractions of the canvas, so a Sigmoid output fits it: object localization as box regression. "
     "Nothing is normalized by default: pixels are already 0 to 1 and the boxes stay fractions.",
-    "regression", options={"n_samples": 3000, "seed": 0}, normalize="none",
+    "regression", options={"n_samples": 3000, "seed": 0}, normalize="none", tasks=("regression", "multitask"),
 ))
 def _load_digit_boxes(options: dict, task: str) -> RawData:
+    """Task 'multitask' adds the digit's class: fields 'digit' (class id) and 'box' (the four box numbers)."""
     rng = np.random.default_rng(int(options["seed"]))
     digits = _digits()[0]
     n, size = int(options["n_samples"]), 24
@@ -460,6 +461,12 @@ def _load_digit_boxes(options: dict, task: str) -> RawData:
         rows, cols = np.flatnonzero(patch.max(1) > 0.25), np.flatnonzero(patch.max(0) > 0.25)
         y0, y1, x0, x1 = top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
         boxes[i] = ((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
+    if task == "multitask":
+        labels = _digits()[1][picks]
+        target = np.concatenate([labels[:, None].astype(np.float32), boxes / size], axis=1)
+        names = [str(i) for i in range(10)]
+        return RawData((canvas,), target, task, class_names=names, class_ids=labels,
+                       target_fields={"digit": (0, 1), "box": (1, 5)}, field_classes={"digit": names})
     return RawData((canvas,), boxes / size, task)
 
 
@@ -491,3 +498,22 @@ def _load_shapes_seg(options: dict, task: str) -> RawData:
             images[i, 0][inside] = rng.uniform(0.6, 1.0) + rng.normal(0, 0.1, int(inside.sum()))
             masks[i][inside] = label
     return RawData((images,), masks, task, class_names=["background", "square", "disc"])
+
+
+@_register(DatasetInfo(
+    "digit_scenes", "Digit scenes (object detection)",
+    "48×48 noisy canvases with one to four scikit-learn digits each, 10 to 18 pixels high and wide, never "
+    "overlapping. The target lists every digit's class and bounding box (x0, y0, x1, y1 in pixels), padded to "
+    "max_objects rows with class -1: object detection with several objects of several classes per image. "
+    "`classes` picks how many digit kinds appear (0 to classes-1).",
+    "detection", options={"n_samples": 2000, "size": 48, "max_objects": 4, "classes": 5, "seed": 0},
+    normalize="none",
+))
+def _load_digit_scenes(options: dict, task: str) -> RawData:
+    from engine.data.scenes import digit_scenes
+
+    digits, labels = _digits()
+    classes = int(options["classes"])
+    images, target = digit_scenes(digits, labels, int(options["n_samples"]), int(options["size"]),
+                                  int(options["max_objects"]), classes, int(options["seed"]), _resize)
+    return RawData((images,), target, task, class_names=[str(i) for i in range(classes)])

@@ -70,6 +70,25 @@ def finish(x: np.ndarray, y: np.ndarray | None, task: str | None, source: str, t
     return RawData((x,), target, task, class_names=names)
 
 
+def multitask_data(x: np.ndarray, frame, targets: list[str], source: str) -> RawData:
+    """Several target columns for several Output nodes: each column is a field named after it; text columns
+    become class ids (their classes kept per field), numeric columns stay numbers."""
+    if not targets:
+        raise DataError(f"{source}: task 'multitask' needs target columns; list them in 'target'.")
+    columns, classes = [], {}
+    for name in targets:
+        values = frame[name].to_numpy()
+        if values.dtype.kind in "OUSb":
+            ids, classes[name] = encode_target(values, "multiclass", source)
+            values = ids
+        elif frame[name].isna().any():
+            raise DataError(f"{source}: target column '{name}' has empty cells; fill them or set \"dropna\": true.")
+        columns.append(values.astype(np.float32))
+    fields = {name: (i, i + 1) for i, name in enumerate(targets)}
+    return RawData((x.astype(np.float32),), np.stack(columns, axis=1), "multitask", target_fields=fields,
+                   field_classes=classes or None)
+
+
 def load_csv(section: dict) -> RawData:
     """A CSV table: numeric `features` columns (default: all but the target) and a `target` column (or list)."""
     import pandas as pd
@@ -90,6 +109,8 @@ def load_csv(section: dict) -> RawData:
                             "encode it as numbers or leave it out of 'features'.")
         if frame[col].isna().any():
             raise DataError(f"CSV '{path}': feature column '{col}' has empty cells; fill them or set \"dropna\": true.")
+    if section.get("task") == "multitask":
+        return multitask_data(frame[features].to_numpy(), frame, targets, f"CSV '{path}'")
     y = None
     if targets:
         y = frame[targets[0]].to_numpy() if len(targets) == 1 else frame[targets].to_numpy()
@@ -118,6 +139,8 @@ def csv_columns(section: dict, columns: list[str], path: Path) -> tuple[list[str
     """The feature and target column names, checked against the file's header."""
     target = section.get("target", columns[-1] if section.get("task") != "autoencoder" else None)
     targets = [target] if isinstance(target, str) else list(target or [])
+    if section.get("task") == "multitask" and isinstance(target, str):  # "kind, size": one column per Output
+        targets = [t.strip() for t in target.split(",") if t.strip()]
     features = list(section.get("features") or [c for c in columns if c not in targets])
     missing = [c for c in features + targets if c not in columns]
     if missing:

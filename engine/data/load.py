@@ -132,7 +132,7 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
         tuple(raw.target.shape[1:]),
         len(names) if names else (raw.target.shape[-1] if raw.task == "multilabel" else None), names, norm,
         raw.vocab_sizes, section["augment"], _describe_source(section),
-        float(section["resident_max_mb"]), int(section["workers"]), text_info,
+        float(section["resident_max_mb"]), int(section["workers"]), text_info, raw.target_fields, raw.field_classes,
     )
 
 

@@ -75,6 +75,9 @@ class PreparedData:
     workers: int = 2
     text: dict | None = None
     """For a CSV text column: {'column', 'seq_len', 'vocab'} (ids: 0 padding, 1 unknown, 2... vocab words)."""
+    target_fields: dict[str, tuple[int, int]] | None = None
+    """For a multitask target: field name -> [start, stop) columns of the target (see RawData)."""
+    field_classes: dict[str, list[str]] | None = None
     _resident: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -157,6 +160,8 @@ class PreparedData:
             "target_shape": list(self.target_shape), "num_classes": self.num_classes,
             "class_names": self.class_names, "vocab_size": self.vocab_size, "vocab_sizes": list(self.vocab_sizes),
             "normalization": self.normalization, "streaming": self.streaming, "text": text,
+            "target_fields": None if self.target_fields is None else {k: list(v) for k, v in self.target_fields.items()},
+            "field_classes": self.field_classes,
         }
 
     def apply_preprocessing(self, x: np.ndarray | torch.Tensor, input_index: int = 0) -> torch.Tensor:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TASKS = ("multiclass", "binary", "multilabel", "regression", "autoencoder", "siamese", "gan", "next_step")
+TASKS = ("multiclass", "binary", "multilabel", "regression", "autoencoder", "siamese", "gan", "next_step", "multitask",
+         "detection")
 CLASS_TARGET_TASKS = ("multiclass", "binary", "siamese")
 
 
@@ -23,6 +24,9 @@ class RawData:
     `channels_last` marks (T, F) sequences, whose per-channel statistics run along the last axis.
     `texts` holds raw strings (a CSV text column) that become the token-id input once the training
     split's vocabulary is known; `inputs` is empty until then.
+    A `multitask` target is float32 (N, K) whose columns are named by `target_fields` (name -> [start, stop)
+    column range); each Output node picks its field(s), and `field_classes` names a class field's classes.
+    A `detection` target is float32 (N, M, 5) rows (class, x0, y0, x1, y1) in pixels, padded with class -1.
     """
 
     inputs: tuple[np.ndarray, ...]
@@ -34,6 +38,8 @@ class RawData:
     ordered: bool = False
     channels_last: bool = False
     texts: np.ndarray | None = None
+    target_fields: dict[str, tuple[int, int]] | None = None
+    field_classes: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         if not self.vocab_sizes:

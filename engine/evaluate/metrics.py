@@ -48,6 +48,11 @@ class EvaluationResult:
     wrong: list[dict[str, Any]] = field(default_factory=list)
     """The most confidently wrong samples (regression: the largest errors), worst first."""
     split: str = ""
+    head: str = ""
+    """The Output head evaluated, in a project with several (else empty)."""
+    boxes: list[dict[str, Any]] = field(default_factory=list)
+    """Detection: example images, each {'index', 'image' (C, H, W) or (H, W), 'truth': [[class, x0, y0, x1, y1]],
+    'pred': [[class, score, x0, y0, x1, y1]]} in pixels, predictions best first."""
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))

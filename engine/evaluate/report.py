@@ -10,13 +10,21 @@ from engine.evaluate.metrics import EvaluationResult
 
 def print_report(result: EvaluationResult, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"Evaluation ({result.task}, {result.split or 'predictions'}, {result.n} samples)")
+    head = f"head '{result.head}', " if result.head else ""
+    table = Table(title=f"Evaluation ({head}{result.task}, {result.split or 'predictions'}, {result.n} samples)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in result.metrics.items():
         table.add_row(name, "-" if value is None else f"{value:.4f}")
     console.print(table)
-    if result.per_class:
+    if result.per_class and result.task == "detection":
+        table = Table(title="Per class (average precision)")
+        for col in ("class", "AP@[.5:.95]", "AP@0.5", "objects"):
+            table.add_column(col, justify="left" if col == "class" else "right")
+        for row in result.per_class:
+            table.add_row(str(row["class"]), f"{row['ap']:.3f}", f"{row['ap50']:.3f}", str(row["support"]))
+        console.print(table)
+    elif result.per_class:
         table = Table(title="Per class")
         for col in ("class", "precision", "recall", "F1", "support", "AUC"):
             table.add_column(col, justify="left" if col == "class" else "right")

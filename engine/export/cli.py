@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import DataError, GraphError
+from engine import importer_cli
+from engine.errors import DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,19 +46,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", choices=("multiclass", "binary", "multilabel", "regression"))
     p.add_argument("--name", help="project name (default: the class name)")
     p.add_argument("--out", required=True, metavar="PROJECT.json")
-    p.set_defaults(run=run_import)
+    importer_cli.add_arguments(p)
+    p.set_defaults(run=importer_cli.run_import)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from engine.evaluate import evaluate_run
     from engine.evaluate.plots import write_plots
     from engine.evaluate.report import print_report
+    from engine.evaluate.run import output_heads
 
-    result = evaluate_run(args.run_path, args.split, args.weights)
-    print_report(result)
-    if args.plots:
-        for path in write_plots(result, args.plots):
-            print(f"wrote {path}")
+    heads = output_heads(args.run_path)
+    for head in heads:
+        result = evaluate_run(args.run_path, args.split, args.weights, head=head if len(heads) > 1 else None)
+        print_report(result)
+        if args.plots:
+            folder = Path(args.plots) / head if len(heads) > 1 else args.plots
+            for path in write_plots(result, folder):
+                print(f"wrote {path}")
     return 0
 
 
@@ -108,21 +114,3 @@ def _flat(values) -> list[float]:
     if isinstance(values, list):
         return [v for item in values for v in _flat(item)]
     return [values]
-
-
-def run_import(args: argparse.Namespace) -> int:
-    from engine.importer import import_module, load_reference
-
-    cls = load_reference(args.ref)
-    try:
-        shapes = [tuple(int(d) for d in s.split(",") if d.strip()) for s in args.input_shape]
-    except ValueError:
-        raise GraphError(f"--input-shape takes whole numbers separated by commas, got {args.input_shape}") from None
-    try:
-        module = cls()
-    except TypeError as exc:
-        raise GraphError(f"{cls.__name__}() needs arguments ({exc}); import a module whose constructor has defaults") from None
-    graph = import_module(module, shapes, args.name or cls.__name__, args.task)
-    graph.save(Path(args.out))
-    print(f"wrote {args.out}: {len(graph.nodes)} nodes")
-    return 0

@@ -10,10 +10,12 @@ from typing import Any
 
 from torch import nn
 
+from engine.detection import anchors, boxes
+from engine.detection import modules as detection_modules
 from engine.errors import ExportError
 from engine.layers import modules, op_modules, seq_modules
 
-HELPER_MODULES = (modules, seq_modules, op_modules)
+HELPER_MODULES = (modules, seq_modules, op_modules, detection_modules, boxes, anchors)
 """Plain-torch files whose classes and functions exported source copies verbatim."""
 
 _SIMPLE: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -170,7 +172,12 @@ def _permute(m: modules.Permute) -> str:
     return call("Permute", [[d - 1 for d in m.dims[1:]]], {})
 
 
+def _detection(m: nn.Module) -> str:
+    return call(type(m).__name__, list(m.config), {})
+
+
 _SPECIAL: dict[type, Callable[[Any], str]] = {
+    detection_modules.DenseHead: _detection,
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.ConvTranspose2d: _conv,
     nn.RNN: _rnn, nn.LSTM: _rnn, nn.GRU: _rnn, nn.PReLU: _prelu, nn.TransformerEncoder: _encoder,
     seq_modules.Recurrent: _recurrent, seq_modules.Attention: _attention,
@@ -193,6 +200,9 @@ def constructor(module: nn.Module) -> str:
                         {k: getattr(module, k) for k in keywords}, base)
     raise ExportError(f"no Python source template for {cls.__module__}.{cls.__name__}; "
                       "add one to engine/export/constructors.py")
+
+
+HELPER_NAMES = {h.__name__ for h in HELPER_MODULES}
 
 
 def helper_classes(module: nn.Module) -> list[type]:
@@ -219,7 +229,7 @@ def helper_source(classes: list[type]) -> str:
         for name in sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", source))):
             dep = namespace.get(name)
             if dep is not obj and (inspect.isclass(dep) or inspect.isfunction(dep)) \
-                    and getattr(dep, "__module__", None) == obj.__module__:
+                    and getattr(dep, "__module__", None) in HELPER_NAMES:
                 visit(dep)
         wanted.append(obj)
 

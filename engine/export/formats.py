@@ -86,7 +86,7 @@ def write_python(graph: Graph, model: fx.GraphModule, main: Path, inputs, record
     weights = folder / "model.safetensors"
     save_weights(model, weights)
     train = folder / "train.py"
-    train.write_text(train_source(graph, model_class_name(graph, model)), encoding="utf-8")
+    train.write_text(train_source(graph, model_class_name(graph, model), model.deepwire_targets), encoding="utf-8")
     standalone = load_standalone(main)
     check = compare("python", _run(model, inputs), _run(standalone.load_model(weights), inputs),
                     len(inputs[0]), 1e-5, 1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import finetune
 from engine.export.constructors import literal
 from engine.graph import Graph
 from engine.train.config import TrainingConfig
@@ -38,6 +39,12 @@ from model import PREPROCESSING, {cls}, normalize, preprocess
 CONFIG = {config}
 LOSS = {loss}
 DATA_TASK = {data_task}
+FROZEN = {frozen}
+"""Submodules frozen in the DeepWire project: their weights do not train and their normalization keeps its statistics."""
+LR_MULT = {lr_mult}
+"""Submodules whose learning rate is CONFIG["lr"] times this (the project's per-node multipliers)."""
+START = {start}
+"""Weights to start from (beside this file) unless --init says otherwise; None = fresh weights."""
 
 
 def loss_fn(out, y):
@@ -56,6 +63,25 @@ def loss_fn(out, y):
     if LOSS == "huber":
         return F.huber_loss(out, y, delta=CONFIG["huber_delta"])
     return F.mse_loss(out, y)
+
+
+def param_groups(model):
+    """Trainable weights grouped by learning-rate multiplier; frozen submodules get requires_grad False."""
+    groups = {{}}
+    for name, module in model.named_children():
+        for p in module.parameters():
+            p.requires_grad_(name not in FROZEN)
+            if p.requires_grad:
+                groups.setdefault(LR_MULT.get(name, 1.0), []).append(p)
+    return [{{"params": ps, "lr_mult": mult}} for mult, ps in groups.items()]
+
+
+def hold_frozen_norms(model):
+    """Normalization layers in frozen submodules normalize with their stored statistics while training."""
+    for name in FROZEN:
+        for m in getattr(model, name).modules():
+            if isinstance(m, torch.nn.modules.batchnorm._NormBase):
+                m.eval()
 
 
 def make_optimizer(params):
@@ -108,6 +134,8 @@ def main():
     parser.add_argument("--data", required=True, help=".npz file with x (or x0, x1, ...) and y")
     parser.add_argument("--epochs", type=int, default=CONFIG["epochs"])
     parser.add_argument("--out", default="trained.safetensors", help="where to save the trained weights")
+    parser.add_argument("--init", default=START and os.path.join(os.path.dirname(os.path.abspath(__file__)), START),
+                        help="weights to start from (default: %(default)s)")
     args = parser.parse_args()
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
@@ -119,22 +147,29 @@ def main():
     else:
         device = torch.device("cpu")
     torch.manual_seed(CONFIG["seed"])
-    model = {cls}().to(device)
+    model = {cls}()
+    if args.init:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(args.init))
+    model = model.to(device)
+    groups = param_groups(model)
     net = DistributedDataParallel(model) if distributed else model
     dataset = TensorDataset(*load_data(args.data))
     sampler = DistributedSampler(dataset, shuffle=True, seed=CONFIG["seed"]) if distributed else None
     loader = DataLoader(dataset, batch_size=CONFIG["batch_size"], shuffle=sampler is None, sampler=sampler)
-    optimizer = make_optimizer(model.parameters())
+    optimizer = make_optimizer(groups)
     step = 0
     for epoch in range(args.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
         net.train()
+        hold_frozen_norms(model)
         total, seen = 0.0, 0
         for *inputs, y in loader:
             inputs, y = [x.to(device) for x in inputs], y.to(device)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, len(loader))
+                group["lr"] = learning_rate(step, len(loader)) * group["lr_mult"]
             out = net(*inputs)
             loss = loss_fn(out[0] if isinstance(out, tuple) else out, y)
             optimizer.zero_grad(set_to_none=True)
@@ -163,8 +198,9 @@ if __name__ == "__main__":
 '''
 
 
-def train_source(graph: Graph, cls: str) -> str:
-    """The text of `train.py` for the exported class `cls` (defined in `model.py` beside it)."""
+def train_source(graph: Graph, cls: str, targets: dict[str, str] | None = None) -> str:
+    """The text of `train.py` for the exported class `cls` (defined in `model.py` beside it); `targets` (node
+    id: submodule) carries the project's frozen nodes and learning-rate multipliers over."""
     config = TrainingConfig.from_dict(graph.training)
     data_task = graph.data.get("task") or "supervised"
     outputs = graph.output_nodes()
@@ -177,7 +213,12 @@ def train_source(graph: Graph, cls: str) -> str:
         return _unsupported(cls, data_task)
     values = config.to_dict()
     body = "{\n" + "".join(f"    {literal(k)}: {literal(values[k])},\n" for k in KEYS) + "}"
-    return TEMPLATE.format(cls=cls, config=body, loss=literal(loss), loss_doc=loss, data_task=literal(data_task))
+    targets = targets or {}
+    frozen = sorted({targets[n] for n in finetune.frozen_ids(graph) if n in targets})
+    mults = {targets[n]: m for n, m in finetune.lr_mults(graph).items() if n in targets and m != 1.0}
+    start = "model.safetensors" if frozen or finetune.config(graph).weights else None
+    return TEMPLATE.format(cls=cls, config=body, loss=literal(loss), loss_doc=loss, data_task=literal(data_task),
+                           frozen=literal(frozen), lr_mult="{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(mults.items())) + "}", start=literal(start))
 
 
 def _unsupported(cls: str, data_task: str) -> str:

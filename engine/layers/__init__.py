@@ -7,6 +7,7 @@ from engine.layers import (  # noqa: F401  (registration side effects)
     attention,
     conv,
     core,
+    detection,
     embedding,
     io,
     learned,

@@ -6,7 +6,9 @@ from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
 
 INPUT_KINDS = ("image", "features", "sequence", "tokens")
-TASKS = ("multiclass", "binary", "multilabel", "regression")
+TASKS = ("multiclass", "binary", "multilabel", "regression", "detection")
+HEAD_LOSSES = ("auto", "cross_entropy", "bce", "mse", "mae", "huber", "focal_giou", "focal_smooth_l1",
+               "sampled_bce_giou")
 
 
 def _input_shape(p: Params) -> tuple[Shape, str]:
@@ -52,14 +54,25 @@ OUTPUT = LayerSpec(
         "Multiclass means one score (logit) per class and cross-entropy loss, predictions are the "
         "highest score; binary means one logit and binary cross-entropy, predictions are sigmoid > 0.5; "
         "multilabel means one independent logit per label; regression means raw numbers and a squared "
-        "error loss. Keep the last layer linear: the losses apply softmax or sigmoid themselves, which is "
+        "error loss; detection means boxes with class scores from a detection head (focal + GIoU loss, judged by "
+        "mAP). Keep the last layer linear: the losses apply softmax or sigmoid themselves, which is "
         "more stable than doing it in the network."),
     advantages=("Makes the loss and the way predictions are read explicit.",),
     disadvantages=("A Softmax or Sigmoid right before a multiclass/binary Output double-applies the squashing.",),
-    when_to_use=("Every network ends in an Output node. A project trains one Output, except a GAN, whose "
-                 "generator and discriminator each end in their own."),
+    when_to_use=("Every network ends in an Output node. A project with several Outputs trains them together "
+                 "(multi-task): each reads its own target field, has its own loss and weight, and reports its own "
+                 "metrics named after the node; the total loss is the weighted sum. A GAN's generator and "
+                 "discriminator also each end in their own Output."),
     params=(Param("task", "choice", "multiclass", choices=TASKS, key=True,
-                  doc="What the output predicts; decides the default loss and how predictions are read."),),
+                  doc="What the output predicts; decides the default loss and how predictions are read."),
+            Param("target", "str", "",
+                  doc="With several Outputs: the data field(s) this one predicts (a name, or names joined by "
+                      "commas); empty = the whole target."),
+            Param("loss", "choice", "auto", choices=HEAD_LOSSES,
+                  doc="This output's loss; auto = the task's usual one (a single Output: the training section's "
+                      "loss). The focal/sampled losses are for detection outputs."),
+            Param("loss_weight", "float", 1.0, min=0.0, max=1e6,
+                  doc="With several Outputs: this output's weight in the total loss (the weighted sum).")),
     outputs=(), role="output",
 )
 

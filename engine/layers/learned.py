@@ -71,7 +71,7 @@ PLACEHOLDER = LayerSpec(
             Param("out_shape", "ints", (1,), min=0, max=1_000_000, doc="Per-sample output shape it had."),
             Param("param_count", "int", 0, min=0, max=10**12, doc="Weights the original operation held.")),
     inputs=(Port("in", multi=True, doc="The tensors the operation read."),),
-    build=lambda p, s: ops.Placeholder(list(p.out_shape)), check=_placeholder_check,
+    build=lambda p, s: ops.Placeholder(list(p.out_shape)), check=_placeholder_check, role="placeholder",
 )
 
 register(LEARNED_TENSOR, DROP_PATH, PLACEHOLDER)

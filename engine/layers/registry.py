@@ -11,7 +11,7 @@ _REGISTRY: dict[str, LayerSpec] = {}
 
 CATEGORY_ORDER = (
     "Input / Output", "Core", "Convolution", "Pooling", "Recurrent", "Attention", "Embedding",
-    "Normalization", "Regularization", "Activation", "Merge", "Reshape",
+    "Normalization", "Regularization", "Activation", "Merge", "Reshape", "Detection",
 )
 
 

@@ -135,7 +135,8 @@ class LayerSpec:
 
     `build(params, in_shapes)` returns the torch module; its forward takes one tensor per connected
     input (multi ports: every wire, in order). Input nodes have `role="input"` and `input_shape`;
-    Output nodes have `role="output"`; neither builds a module.
+    Output nodes have `role="output"`; neither builds a module. `role="placeholder"` marks the importer's
+    stand-in for an operation no layer computes (never offered in the palette, never validates).
     `check(params, in_shapes)` returns (message, hint) for an input shape the layer cannot take, or
     (message, hint, True) for a layout error (wrong number of dims) that inserting `fix` mends.
     """

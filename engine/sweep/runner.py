@@ -13,6 +13,7 @@ from typing import Any
 
 import optuna
 
+from engine import finetune
 from engine.graph import Graph
 from engine.sweep.config import SweepConfig, SweepError
 from engine.sweep.report import TrialRow, best_row, pareto_front, row_from_trial, rows_from_study
@@ -62,6 +63,7 @@ def run_sweep(graph: Graph, project_dir: str | os.PathLike, *, on_trial: Callabl
     the polling loop here). Several processes or machines may run the same sweep on one storage.
     """
     config, url, name, runs_dir = resolve(graph, project_dir, storage, trials=trials, minutes=minutes)
+    graph = finetune.resolved(graph, project_dir)  # trials read relative initial weights from the project's folder
     stop = stop or threading.Event()
     deadline = time.time() + config.minutes * 60 if config.minutes else None
     open_study(config, url, name)  # a bad storage or a changed search space fails here, before any worker starts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -16,6 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from engine import finetune
+from engine.lineage import read_init
 from engine.runs import create_run, default_run_dir, list_runs
 from engine.templates import load_project
 from engine.train import distributed
@@ -38,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", help="folder for run folders (default: runs/ next to the project, or ./runs)")
     p.add_argument("--batch-size", type=int, help="override training.batch_size")
     p.add_argument("--lr", type=float, help="override training.lr")
+    p.add_argument("--init-from", metavar="RUN_OR_WEIGHTS",
+                   help="start from these weights: a run folder (a branch of that run), an export folder, a "
+                        ".safetensors file or a saved state_dict (overrides finetune.weights)")
+    p.add_argument("--init-which", choices=("best", "last"), default="best",
+                   help="with a run folder for --init-from: its best (default) or last weights")
     p.set_defaults(run=run_train)
     p = sub.add_parser("runs", help="list training runs with their best metrics")
     p.add_argument("--run-dir", default=None, help="folder holding run folders (default: ./runs)")
@@ -59,6 +67,9 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
                                    ("device", args.device)) if v is not None}
     config = TrainingConfig.from_dict({**graph.training, **overrides})
+    graph = finetune.resolved(graph, Path(args.project).resolve().parent if Path(args.project).is_file() else None)
+    if args.init_from:
+        graph = finetune.with_init(graph, args.init_from, args.init_which)
     run = None
     if distributed.from_env().main:
         run = create_run(graph, args.run_dir or default_run_dir(args.project))
@@ -99,8 +110,11 @@ class ProgressPrinter:
         self.steps, self.epochs = e.steps_per_epoch, e.epochs
         where = f" -> {e.run_dir}" if e.run_dir else ""
         again = f", resuming at epoch {e.start_epoch + 1}" if e.resumed else ""
-        self.console.print(f"[bold]{e.project}[/bold]: {e.task}, {e.total_params:,} parameters, "
+        frozen = f" ({e.frozen_params:,} frozen)" if e.frozen_params else ""
+        self.console.print(f"[bold]{e.project}[/bold]: {e.task}, {e.total_params:,} parameters{frozen}, "
                            f"{e.device_name} ({e.device}){again}{where}")
+        if e.init:
+            self.console.print(e.init, markup=False, soft_wrap=True)
         if self.plain:
             return
         self.progress = Progress(
@@ -164,20 +178,21 @@ def run_runs(args: argparse.Namespace) -> int:
         console.print(f"no runs in {root}")
         return 0
     table = Table(title=f"runs in {root}")
-    for col in ("run", "study", "project", "epochs", "ended", "best epoch", "best metrics"):
+    for col in ("run", "study", "project", "parent", "epochs", "ended", "best epoch", "best metrics"):
         table.add_column(col)
     for run in runs:
         metrics = run.metrics()
         project, study = run.graph.name, run.study or "-"
+        parent = Path(read_init(run.path).get("parent_run") or "-").name
         if not metrics:
             last = run.events()[-1:] if run.events_path.exists() else []
             state = "failed" if last and isinstance(last[0], RunFailed) else "running or cut off"
-            table.add_row(run.id, study, project, "-", state, "-", "-")
+            table.add_row(run.id, study, project, parent, "-", state, "-", "-")
             continue
         best = metrics.get("best") or {}
         val = {k: v for k, v in best.items() if k.startswith("val_")} or best
         shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3])
-        table.add_row(run.id, study, project, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
+        table.add_row(run.id, study, project, parent, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
                       str(metrics.get("best_epoch") or "-"), shown)
     console.print(table)
     return 0

@@ -120,7 +120,7 @@ class TrainingConfig:
         if self.monitor_mode != "auto":
             return self.monitor_mode
         name = self.monitor.removeprefix("val_").removeprefix("train_")
-        return "min" if name.endswith("loss") or name in ("mae", "rmse", "mse") else "max"
+        return "min" if name.endswith("loss") or name.rsplit("_", 1)[-1] in ("mae", "rmse", "mse") else "max"
 
     def _check(self) -> None:
         from engine.sections import check_training  # the declarations read this module's defaults

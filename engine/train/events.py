@@ -44,6 +44,10 @@ class RunStarted(Event):
     data: dict = field(default_factory=dict)
     resumed: bool = False
     world_size: int = 1
+    frozen_params: int = 0
+    """Parameters of frozen nodes (fine-tuning), part of total_params."""
+    init: str = ""
+    """Where the initial weights came from and what loaded (empty: fresh weights)."""
     time: float = field(default_factory=time.time)
 
 

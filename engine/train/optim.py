@@ -10,8 +10,13 @@ import torch
 from engine.train.config import TrainingConfig
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainingConfig) -> torch.optim.Optimizer:
-    params = [p for p in params if p.requires_grad]
+def make_optimizer(params: Iterable[torch.nn.Parameter] | list[dict], cfg: TrainingConfig) -> torch.optim.Optimizer:
+    """The configured optimizer over trainable `params`, or over parameter groups (dicts with an `lr_mult`)."""
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        params = [{**g, "lr": cfg.lr * g.get("lr_mult", 1.0)} for g in params if g["params"]]
+    else:
+        params = [p for p in params if p.requires_grad]
     if cfg.optimizer == "sgd":
         cls, options = torch.optim.SGD, {"momentum": cfg.momentum, "nesterov": cfg.nesterov}
     elif cfg.optimizer == "rmsprop":
@@ -26,10 +31,11 @@ FUSED_DEVICES = ("cpu", "cuda")
 """Devices where DeepWire asks for torch's fused optimizer kernels; elsewhere (MPS...) the multi-tensor form, which all have."""
 
 
-def fastest(cls: type[torch.optim.Optimizer], params: list[torch.nn.Parameter], **options) -> torch.optim.Optimizer:
+def fastest(cls: type[torch.optim.Optimizer], params: list, **options) -> torch.optim.Optimizer:
     """`cls` with torch's fused kernel where it has one for these parameters' device, else its multi-tensor
     (foreach) form: the same update in a few kernels instead of several per parameter (3x faster on CPU)."""
-    fused = [{"fused": True}] if all(p.device.type in FUSED_DEVICES for p in params) else []
+    flat = [p for g in params for p in (g["params"] if isinstance(g, dict) else [g])]
+    fused = [{"fused": True}] if all(p.device.type in FUSED_DEVICES for p in flat) else []
     for speed in (*fused, {"foreach": True}):
         try:
             return cls(params, **options, **speed)
@@ -100,5 +106,6 @@ def _one_cycle(peak: float, progress: float, pct_start: float = 0.3) -> float:
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the base `lr`; a parameter group with an `lr_mult` (fine-tuning) gets lr times it."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_mult", 1.0)

@@ -30,14 +30,22 @@ from engine.train.metrics import (
 
 if TYPE_CHECKING:
     from engine.train.context import StepContext
+    from engine.train.detection_task import DetectionTask
+    from engine.train.multihead import MultiHeadTask
 
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
 
 
-def make_task(ctx: StepContext) -> SupervisedTask | GanTask:
+def make_task(ctx: StepContext) -> SupervisedTask | GanTask | MultiHeadTask | DetectionTask:
     if ctx.data.task == "gan":
         return GanTask(ctx)
     outputs = ctx.graph.output_nodes()
+    if ctx.data.task == "detection":
+        from engine.train.detection_task import DetectionTask
+        return DetectionTask(ctx, outputs)
+    if len(outputs) > 1 or ctx.data.task == "multitask":
+        from engine.train.multihead import MultiHeadTask
+        return MultiHeadTask(ctx, outputs)
     if len(outputs) != 1:
         raise TrainingError(f"this project has {len(outputs)} Output nodes; task '{ctx.data.task}' trains "
                             "exactly one (only a GAN project has two)")
@@ -97,7 +105,8 @@ class SupervisedTask:
         self.output_task = head.params.get("task", "multiclass")
         src = ctx.graph.incoming(head.id)
         head_type = ctx.graph.nodes[src[0].src].type if src else ""
-        self.loss_name = cfg.loss if cfg.loss != "auto" else losses.default_loss(self.output_task, data.task, head_type)
+        chosen = head.params.get("loss", "auto") if head.params.get("loss", "auto") != "auto" else cfg.loss
+        self.loss_name = chosen if chosen != "auto" else losses.default_loss(self.output_task, data.task, head_type)
         self.loss_fn = losses.make_loss(self.loss_name, margin=cfg.margin, huber_delta=cfg.huber_delta,
                                         label_smoothing=cfg.label_smoothing)
         self._check_target()
@@ -120,21 +129,8 @@ class SupervisedTask:
                                 f"{format_shape((None, *target))}; make the last layer produce the target's shape")
 
     def new_metrics(self) -> Metrics:
-        device = self.ctx.device
-        if self.loss_name == "contrastive":
-            return BinaryMetrics(device, sign=-1.0, offset=self.ctx.config.margin / 2)
-        if self.output_task == "multiclass":
-            return ClassMetrics(device, int(self.out_shape[-1]))
-        if self.output_task == "binary":
-            return BinaryMetrics(device)
-        if self.output_task == "multilabel":
-            return MultilabelMetrics(device, int(self.out_shape[-1]))
-        target_norm = self.ctx.data.normalization.get("target")
-        if not target_norm:
-            return RegressionMetrics(device)
-        zeros = torch.zeros((1, *self.out_shape[1:]), device=device)
-        shift = invert(target_norm, zeros)
-        return RegressionMetrics(device, shift.to(torch.float64), (invert(target_norm, zeros + 1) - shift).to(torch.float64))
+        return head_metrics(self.ctx, self.output_task, self.loss_name, self.out_shape,
+                            self.ctx.data.normalization.get("target"))
 
     def _view(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         if self.views is None:
@@ -168,6 +164,25 @@ class SupervisedTask:
 
     def param_groups(self) -> list[list[nn.Parameter]]:
         return [list(self.ctx.model.parameters())]
+
+
+def head_metrics(ctx: StepContext, output_task: str, loss_name: str, out_shape: tuple,
+                 target_norm: dict | None) -> Metrics:
+    """The metrics of one Output: by its task, in data units when the targets were standardized."""
+    device = ctx.device
+    if loss_name == "contrastive":
+        return BinaryMetrics(device, sign=-1.0, offset=ctx.config.margin / 2)
+    if output_task == "multiclass":
+        return ClassMetrics(device, int(out_shape[-1]))
+    if output_task == "binary":
+        return BinaryMetrics(device)
+    if output_task == "multilabel":
+        return MultilabelMetrics(device, int(out_shape[-1]))
+    if not target_norm:
+        return RegressionMetrics(device)
+    zeros = torch.zeros((1, *out_shape[1:]), device=device)
+    shift = invert(target_norm, zeros)
+    return RegressionMetrics(device, shift.to(torch.float64), (invert(target_norm, zeros + 1) - shift).to(torch.float64))
 
 
 def _numel(shape: tuple) -> int:

@@ -43,6 +43,7 @@ from engine.train.callbacks import (
 from engine.train.config import TrainingConfig
 from engine.train.context import StepContext, TrainContext
 from engine.train.events import Event, EventBus, RunFailed, RunStarted
+from engine.train.finetune import FineTuning
 from engine.train.metrics import Metrics
 from engine.train.optim import Schedule, make_optimizer, set_lr
 from engine.train.probes import NodeMap, first_nonfinite
@@ -141,6 +142,7 @@ class Trainer:
         self.data = data if data is not None else load_data(graph.data, seed=cfg.seed)
         self.validation = validate(graph)
         self.model = compile_graph(graph, validation=self.validation).to(self.device)
+        self.finetuning = FineTuning(self)  # initial weights, frozen nodes (before DDP and the optimizers)
         # A GAN's networks run several passes per step, which DDP cannot follow: their gradients are averaged
         # by hand after each backward instead, from weights copied from rank 0.
         self.sync_grads = self.dist.enabled and self.data.task == "gan"
@@ -151,7 +153,7 @@ class Trainer:
             self.net = distributed.wrap(self.model, self.dist, self.device)
         self.step_context = StepContext(self)
         self.task = make_task(self.step_context)
-        self.optimizers = [make_optimizer(p, cfg) for p in self.task.param_groups()]
+        self.optimizers = [make_optimizer(self.finetuning.param_groups(p), cfg) for p in self.task.param_groups()]
         self.step_context.optimizers = self.optimizers
         self._opt_params = [[p for g in o.param_groups for p in g["params"]] for o in self.optimizers]
         self.steps_per_epoch = self.data.num_batches("train", cfg.batch_size, world_size=self.dist.world_size)
@@ -175,7 +177,7 @@ class Trainer:
         self._epoch_progress: tuple[torch.Tensor, Metrics, float, float] | None = None
         self.resumed = False
         self.context = TrainContext(self)
-        self.callbacks: list[Callback] = [Probes(), EarlyStopping(), *callbacks, EventEmitter()]
+        self.callbacks: list[Callback] = [self.finetuning, Probes(), EarlyStopping(), *callbacks, EventEmitter()]
         if self.run is not None:
             self.callbacks.append(Checkpointer())
 
@@ -216,7 +218,8 @@ class Trainer:
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
             metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self.resumed,
-            world_size=self.dist.world_size)
+            world_size=self.dist.world_size, frozen_params=self.finetuning.counts()[1],
+            init=self.finetuning.describe())
 
     # ---- the hot path helpers used by tasks ----------------------------------------------
     def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
@@ -263,6 +266,8 @@ class Trainer:
         started = time.time()
         self._pending_finite = None
         self.stop_reason = None
+        if self.run is not None and not any(isinstance(cb, Checkpointer) for cb in self.callbacks):
+            self.callbacks.append(Checkpointer())  # the run folder was given after construction (the editor's runner)
         self._hooks = bind_hooks(self.callbacks)
         self._batch_hooks = BatchHooks(self._hooks["on_batch_end"])
         try:

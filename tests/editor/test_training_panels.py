@@ -406,3 +406,22 @@ def test_panel_forms_are_generated_from_the_section_declarations(controller, qtb
     qtbot.addWidget(narrow)
     assert narrow.field("epochs").maximum() == 7
     assert "training.epochs: must be at most 7" in sections.section_problems("training", {"epochs": 8})[0].message
+
+
+def test_a_section_edit_in_the_editor_revalidates_at_once(controller, qtbot):
+    """The stale-Problems regression: a section edit re-validates like a graph edit, and undo does too."""
+    from editor.training.sections import set_key
+
+    panel = TrainingPanel(controller)
+    qtbot.addWidget(panel)
+    seen = []
+    controller.validation_changed.connect(seen.append)
+    set_key(controller, "training", "epochs", -1)
+    assert seen and "training.epochs: must be greater than 0" in controller.validation.report()
+    controller.undo()
+    assert "training.epochs" not in controller.validation.report()
+    controller.redo()
+    assert "training.epochs: must be greater than 0" in controller.validation.report()
+    panel.field("epochs").setValue(4)  # the form's edit fixes it, and the problem goes without any graph edit
+    assert controller.graph.training["epochs"] == 4
+    assert "training.epochs" not in controller.validation.report()

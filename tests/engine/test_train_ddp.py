@@ -52,3 +52,9 @@ def test_a_gan_trains_under_torchrun_with_both_networks_identical_on_every_rank(
     assert steps == 2 * 10  # 1257 training digits / 2 ranks / batch 64 = 10 batches per epoch
     weights = load_file(str(tmp_path / "rank0.safetensors"))
     assert any(key.endswith("running_mean") for key in weights)  # the BatchNorm statistics were compared too
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed next to this Python")
+def test_progressive_unfreezing_under_torchrun_keeps_the_ranks_identical(tmp_path):
+    torchrun_worker(tmp_path, "finetune")
