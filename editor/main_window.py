@@ -357,6 +357,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         save_layout(self, self._state_before_welcome if self.welcome_visible else None)
+        Settings().last_project = self.document.path  # the next start reopens it
         self.document.close_cleanly()
         event.accept()
 

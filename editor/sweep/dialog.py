@@ -30,8 +30,7 @@ from editor.sweep.job import SweepJob
 from editor.sweep.results import ResultsView
 from editor.sweep.section import Target, add_dimension, all_targets, edit_sweep
 from editor.training.workspace import expected_metrics
-from engine.sweep import SweepConfig, SweepError, SweepResult, TrialRow, load_sweep
-from engine.sweep.study import study_name
+from engine.sweep import SweepConfig, SweepError, TrialRow
 
 SAMPLERS = (("grid", "Grid: every combination"), ("random", "Random"), ("tpe", "TPE (Bayesian, learns as it goes)"))
 SPACE_CHANGED = "another search space"
@@ -220,6 +219,8 @@ class SweepDialog(QDialog):
         for edit, key in ((self.storage, "storage"), (self.name, "name")):
             if not edit.hasFocus():
                 edit.setText(section.get(key) or "")
+        from engine.sweep.study import study_name  # optuna: on first use, not at the editor's start
+
         self.name.setPlaceholderText(f"default: {study_name(config, self.controller.graph.name)}" if config else "")
         self._show_state(config, error)
 
@@ -308,6 +309,8 @@ class SweepDialog(QDialog):
             self.results.set_rows([], config.metric, config.direction)
             return
         try:
+            from engine.sweep import load_sweep
+
             rows = load_sweep(self.controller.graph, folder)
         except SweepError as exc:
             self._status(str(exc), theme.ERROR_COLOR)
@@ -332,7 +335,7 @@ class SweepDialog(QDialog):
         self.results.add_row(row)
         self._show_state()
 
-    def _finished(self, result: SweepResult) -> None:
+    def _finished(self, result) -> None:
         self.results.set_rows(result.rows, result.metric, result.direction)
         self._show_state()
         best = result.best
