@@ -273,3 +273,70 @@ def test_dock_sizes_are_remembered_across_sessions(qtbot, answers):
     again.training._show_tab(again.training.live)
     QApplication.processEvents()
     assert abs(again.training.views_dock.height() - height) <= 4, "a run's views keep the user's (taller) size"
+
+
+# ---- the newcomer's first hour, end to end --------------------------------------------------------
+@pytest.mark.slow
+def test_newcomer_blank_project_to_a_reopened_project_with_its_runs(qtbot, answers, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.new_blank()
+    wait_data(qtbot, window)
+    c, ws = window.controller, window.training
+    ws.runner.backend = "thread"
+    for type_id in ("Input", "Flatten", "Dense", "ReLU", "Dense", "Output"):  # as the palette adds them
+        window.palette.layer_activated.emit(type_id)
+    ids = list(c.graph.nodes)
+    for a, b in zip(ids, ids[1:], strict=False):
+        c.connect(a, b)
+    out = ids[-1]
+
+    # the default Dense (64 units) before the Output does not match the 10 digit classes: the node says so
+    assert "✖" in window.valid_label.text()
+    note = c.view.nodes[out].view.note_item
+    assert note.isVisible() and "10 classes" in note.text and note.fix == "Match the data"
+    note.click_fix()
+    qtbot.waitUntil(lambda: c.validation.ok)
+    assert c.graph.nodes[ids[-2]].params["units"] == 10 and "valid" in window.valid_label.text()
+
+    # train, stop, resume to the end (then it is evaluated)
+    c.graph.training.update({"epochs": 3, "batch_size": 16, "events": {"summaries": False, "batch_rate_hz": 1000}})
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    assert ws.stop_and_wait()
+    assert ws.runner.last_outcome.reason == "stopped" and ws.training_panel.resume_button.isEnabled()
+    run = ws.runner.run_path
+    ws.resume()
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=TIMEOUT_MS)
+    assert ws.runner.last_outcome.reason == "completed" and ws.runner.run_path == run
+    qtbot.waitUntil(lambda: ws.evaluation_result is not None, timeout=TIMEOUT_MS)
+    assert ws.evaluation_result.metrics["accuracy"] > 0.5
+
+    # export ONNX (its onnxruntime check passes), save, reopen: the runs are listed and Export/Predict enabled
+    dialog = ws.open_export()
+    dialog.set_format("onnx")
+    dialog.path_edit.setText(str(tmp_path / "first.onnx"))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None or dialog.error is not None, timeout=TIMEOUT_MS)
+    assert dialog.error is None and dialog.result.check["passed"] is True
+    dialog.close()
+    project = tmp_path / "first" / "first.json"
+    project.parent.mkdir()
+    assert window._save_to(project)
+    assert (project.parent / "runs" / run.name).is_dir(), "the run moved beside the saved project"
+    window.new_blank()
+    assert ws.history.summaries == [] and not ws.actions["predict"].isEnabled()
+    assert window.open_file(project)
+    QApplication.processEvents()
+    ws.show_runs()
+    assert [s.run.id for s in ws.history.summaries] == [run.name]
+    assert ws.actions["export"].isEnabled() and ws.actions["predict"].isEnabled()
+    assert ws.target_run() == project.parent / "runs" / run.name
+    again = ws.open_export()
+    assert again is not None
+    again.close()
