@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 from editor import theme
 from editor.training.diagnosis import format_eta, gradient_warning, overfitting_hint
-from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget
+from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget, tidy_ranges
 from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
 
@@ -138,7 +138,7 @@ class LivePlots(QWidget):
         self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
         self.plots["lr"] = plot_widget("Learning rate", "epoch")
         self.curves["lr"] = curve(self.plots["lr"], None, theme.OK_COLOR, 2.0)
-        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True, legend_at=(8, -8))
+        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True)
         self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
         self.show_metrics([])
@@ -152,9 +152,7 @@ class LivePlots(QWidget):
             return
         for name in wanted:
             if name not in self.plots:
-                falling = name.endswith("loss") or name in ("mae", "rmse")
-                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch",
-                                                      legend_at=(-8, 8) if falling else (-8, -8))
+                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
                 self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
                 self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
         for plot in self.plots.values():
@@ -171,7 +169,6 @@ class LivePlots(QWidget):
             colours = palette(len(self._grad_curves))
             for c, colour in zip(self._grad_curves.values(), colours, strict=True):
                 c.setPen(colour, width=1.5)
-            self.plots["grads"].getPlotItem().legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(8, -8))
         return self._grad_curves[node_id]
 
     # ---- events --------------------------------------------------------------------------------
@@ -230,6 +227,9 @@ class LivePlots(QWidget):
             warning = gradient_warning(s.last_grads, self.names)
             self.gradient_banner.setText(warning or "")
             self.gradient_banner.setVisible(bool(warning))
+        if kinds & {BatchEnded, EpochEnded, Gradients}:
+            for name in self.shown:
+                tidy_ranges(self.plots[name])
         if end is not None:
             self._show_end(end)
 

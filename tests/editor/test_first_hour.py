@@ -340,3 +340,28 @@ def test_newcomer_blank_project_to_a_reopened_project_with_its_runs(qtbot, answe
     again = ws.open_export()
     assert again is not None
     again.close()
+
+
+# ---- 5: plots readable at 1280×800 ----------------------------------------------------------------
+def test_a_constant_learning_rate_and_a_one_epoch_run_get_readable_axes(qtbot):
+    from editor.training.live_plots import LivePlots
+    from engine.train.events import BatchEnded, EpochEnded, RunStarted
+
+    live = LivePlots()
+    qtbot.addWidget(live)
+    live.resize(1200, 300)
+    live.show()
+    live.reset({"n1": "conv1"}, ["accuracy"])
+    started = RunStarted("r", None, "p", {"batch_size": 16}, "cpu", "CPU", "multiclass", 1, 0, 4, 100,
+                         ["accuracy"])
+    batches = [BatchEnded(1, b, 4, b, 0.5, 0.001) for b in range(1, 5)]
+    epoch = EpochEnded(1, 1, {"loss": 0.5, "accuracy": 0.8}, {"loss": 0.6, "accuracy": 0.7}, 0.001, 64.0, 1.0)
+    live.add_events([started, *batches, epoch])
+    (low, high) = live.plots["lr"].getPlotItem().viewRange()[1]
+    assert 0 < low < 0.001 < high < 0.002, "a constant 0.001 is drawn in a band around 0.001, not at '0' of ±0.4"
+    (x0, x1) = live.plots["accuracy"].getPlotItem().viewRange()[0]
+    assert -0.1 < x0 <= 0 and 1 <= x1 < 1.2, "one epoch: the x axis runs 0..1, not -5..10"
+    loss = live.plots["loss"].getPlotItem()
+    legend = loss.legend
+    assert legend.isVisible() and not legend.sceneBoundingRect().intersects(loss.vb.sceneBoundingRect()), \
+        "the legend sits outside the curves"
