@@ -334,7 +334,9 @@ class LayerNodeItem(NodeItem):
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
         out_w = max((t.boundingRect().width() for p, t in self._output_items.items() if p.display_name),
                     default=0.0)
-        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * BODY_PAD + 8
+        # the shape line (last) does not widen the node: it changes with every wire, and a node that grows when
+        # it is first connected moves its ports away from the next drag (a long shape is elided instead)
+        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()[:-1]) + 2 * BODY_PAD + 8
         width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
         return width, self._header_height() + self._ports_height() + self._body_height()
 

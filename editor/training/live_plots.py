@@ -2,7 +2,8 @@
 
 `LivePlots.add_events(events)` takes one tick's worth of events from the runner and calls `setData`
 once per changed curve, so the plots refresh at the runner's ~20 Hz however many events arrived.
-The x axis of every plot is the epoch (batches are fractions of an epoch).
+The x axis of every plot is the epoch (batches are fractions of an epoch); it is not labelled, to leave the
+height to the curves.
 """
 
 from __future__ import annotations
@@ -131,14 +132,14 @@ class LivePlots(QWidget):
         self.plots: dict = {}
         self.curves: dict = {}
         self._grad_curves: dict = {}
-        loss = self.plots["loss"] = plot_widget("Loss", "epoch")
+        loss = self.plots["loss"] = plot_widget("Loss", legend_in_title=True)
         self.curves["batch_raw"] = curve(loss, None, TRAIN_COLOR, 1.0, alpha=70)
-        self.curves["batch_smooth"] = curve(loss, "train (per batch, smoothed)", TRAIN_COLOR, 1.5)
-        self.curves["train_loss"] = curve(loss, "train (epoch)", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
-        self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
-        self.plots["lr"] = plot_widget("Learning rate", "epoch")
+        self.curves["batch_smooth"] = curve(loss, "batches", TRAIN_COLOR, 1.5)
+        self.curves["train_loss"] = curve(loss, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
+        self.curves["val_loss"] = curve(loss, "val", VAL_COLOR, 2.0, symbol="o")
+        self.plots["lr"] = plot_widget("Learning rate")
         self.curves["lr"] = curve(self.plots["lr"], None, theme.OK_COLOR, 2.0)
-        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True)
+        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", log_y=True)
         self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
         self.show_metrics([])
@@ -152,9 +153,9 @@ class LivePlots(QWidget):
             return
         for name in wanted:
             if name not in self.plots:
-                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch")
+                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), legend_in_title=True)
                 self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
-                self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
+                self.curves[f"val_{name}"] = curve(plot, "val", VAL_COLOR, 2.0, symbol="o")
         for plot in self.plots.values():
             self.grid.removeWidget(plot)
             plot.hide()

@@ -20,9 +20,13 @@ LEGEND_ROW = 4
 LEGEND_COLUMNS = 3
 
 
-def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = False) -> pg.PlotWidget:
-    """A plot in the theme's colours with a title, axis labels, a faint grid and a legend below the x axis."""
+def plot_widget(title: str, x_label: str = "", y_label: str = "", log_y: bool = False,
+                legend_in_title: bool = False) -> pg.PlotWidget:
+    """A plot in the theme's colours with a title, axis labels, a faint grid and a legend below the x axis (or,
+    for a plot of two or three curves, `legend_in_title`: coloured names after the title, which costs no height)."""
     widget = pg.PlotWidget(background=theme.BASE)
+    widget.base_title = title
+    widget.title_legend = [] if legend_in_title else None
     item = widget.getPlotItem()
     item.setTitle(title, color=theme.TEXT, size="10pt")
     for side, text in (("bottom", x_label), ("left", y_label)):
@@ -51,6 +55,13 @@ def curve(widget: pg.PlotWidget, name: str | None, color: str, width: float = 2.
     qcolor.setAlpha(alpha)
     pen = pg.mkPen(qcolor, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
     kwargs = {"symbol": symbol, "symbolSize": 6, "symbolBrush": qcolor, "symbolPen": None} if symbol else {}
+    entries = getattr(widget, "title_legend", None)
+    if name and entries is not None:
+        entries.append((name, qcolor.name(), dashed))
+        line = "&nbsp;&nbsp;".join(f"<span style='color:{c}'>{'┄┄' if d else '━━'} {n}</span>" for n, c, d in entries)
+        widget.getPlotItem().setTitle(f"{widget.base_title}&nbsp;&nbsp;<small>{line}</small>", color=theme.TEXT,
+                                      size="10pt")
+        name = None
     item = widget.plot([], [], name=name, pen=pen, **kwargs)
     if name:
         widget.getPlotItem().legend.show()
