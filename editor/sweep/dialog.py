@@ -47,6 +47,13 @@ def _spin(minimum: int, maximum: int, special: str = "", suffix: str = "") -> QS
     return spin
 
 
+def default_direction(metric: str) -> str:
+    """'minimize' for a loss or an error (val_loss, val_mae), else 'maximize' (the trainer's 'auto' monitor mode)."""
+    from engine.train.config import TrainingConfig
+
+    return "maximize" if TrainingConfig().replace(monitor=metric, monitor_mode="auto").mode == "max" else "minimize"
+
+
 class SweepDialog(QDialog):
     """Non-modal; every field writes the sweep section through the undo stack, the trials fill in live."""
 
@@ -206,7 +213,9 @@ class SweepDialog(QDialog):
             self.metric_box.addItems(metrics)
             self.metric_box.setCurrentText(objective.get("metric") or (config.metric if config else metrics[0]))
         with QSignalBlocker(self.direction):
-            self.direction.setCurrentText(objective.get("direction") or (config.direction if config else "maximize"))
+            metric = self.metric_box.currentText()
+            self.direction.setCurrentText(objective.get("direction") or (config.direction if config else
+                                                                          default_direction(metric)))
         trials = budget.get("trials", 20 if budget.get("minutes") is None else None)
         for spin, value in ((self.trials, trials), (self.minutes, budget.get("minutes")),
                             (self.epochs, section.get("epochs")), (self.seed, section.get("seed", 0))):

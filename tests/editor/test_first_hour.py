@@ -391,3 +391,15 @@ def test_connecting_a_node_does_not_move_its_ports(window):
     item = c.view.nodes[conv].view
     assert "params" in c.view.nodes[conv].view._look.shape, "the shape line now carries the parameter count"
     assert (item.width, [p.scenePos() for p in item.outputs]) == before
+
+
+# ---- 10: wording ---------------------------------------------------------------------------------
+def test_wording_a_missing_path_and_a_loss_objective():
+    from editor.sweep.dialog import default_direction
+    from engine.data.files import existing_file
+    from engine.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        existing_file(None, "path")
+    assert "'path' path" not in str(caught.value) and "no 'path'" in str(caught.value)
+    assert default_direction("val_loss") == "minimize" and default_direction("val_accuracy") == "maximize"
