@@ -40,10 +40,14 @@ def wait_for(condition, timeout_s: float = TIMEOUT_S) -> None:
 
 
 def window_of(width: int, height: int) -> MainWindow:
+    from editor.settings import Settings
+    from editor.window_layout import STATE_KEY
+
+    Settings().store.remove(STATE_KEY)  # each shot as a first start looks, not as the previous one left the docks
     window = MainWindow()
     window.resize(width, height)
     window.show()
-    apply_default_layout(window)  # each shot as a first start looks, not as the previous shot left the docks
+    apply_default_layout(window)
     settle()
     return window
 

@@ -29,6 +29,8 @@ SIMPLE_ZOOM = 0.5
 """Below this zoom a node's small text cannot be read: it shows only its name, drawn large (the fitted view of
 a big network)."""
 LOCK_W = 10.0
+SHAPE_GAP = "   "
+"""Between a node's output shape and its parameter count on the shape line (editor.canvas.view writes it)."""
 
 
 @dataclass(frozen=True)
@@ -423,9 +425,12 @@ class LayerNodeItem(NodeItem):
                 metrics = QFontMetricsF(font)
                 painter.setFont(font)
                 painter.setPen(color)
-                painter.drawText(QRectF(BODY_PAD, y, rect.width() - 2 * BODY_PAD, metrics.height()),
+                room = rect.width() - 2 * BODY_PAD
+                if metrics.horizontalAdvance(text) > room and SHAPE_GAP in text:
+                    text = text.split(SHAPE_GAP)[0]  # the shape without its parameter count (the tooltip has it)
+                painter.drawText(QRectF(BODY_PAD, y, room, metrics.height()),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
+                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, room))
                 y += metrics.height() + LINE_GAP
 
         border, width = QColor(theme.BORDER), 1.0
