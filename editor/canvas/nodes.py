@@ -457,7 +457,11 @@ class LayerNodeItem(NodeItem):
     def _paint_name(self, painter: QPainter, rect: QRectF) -> None:
         """The node's name, as big as the node allows (about 11 pt on screen at the zoom it is seen at)."""
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) or 1.0
-        font = _font(min(11.0 / lod, rect.height() * 0.45), bold=True)
+        room = rect.width() - 2 * BODY_PAD
+        size = min(11.0 / lod, rect.height() * 0.45)
+        while size > 6.0 / lod and QFontMetricsF(_font(size, bold=True)).horizontalAdvance(self.name) > room:
+            size *= 0.9  # a long name gets smaller before it gets cut
+        font = _font(size, bold=True)
         painter.setFont(font)
         painter.setPen(QColor(theme.TEXT))
         metrics = QFontMetricsF(font)

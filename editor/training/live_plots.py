@@ -20,6 +20,8 @@ from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
 
 COLUMNS = 4
+GRAD_LEGEND_COLUMNS = 5
+"""Layer names per row under the gradient plot: one row for a small network, so the curves keep the height."""
 LOG_FLOOR = 1e-12
 
 
@@ -170,6 +172,7 @@ class LivePlots(QWidget):
             colours = palette(len(self._grad_curves))
             for c, colour in zip(self._grad_curves.values(), colours, strict=True):
                 c.setPen(colour, width=1.5)
+            self.plots["grads"].getPlotItem().legend.setColumnCount(min(len(self._grad_curves), GRAD_LEGEND_COLUMNS))
         return self._grad_curves[node_id]
 
     # ---- events --------------------------------------------------------------------------------
