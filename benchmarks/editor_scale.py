@@ -1,15 +1,20 @@
-"""How the editor copes with a big project: `python benchmarks/editor_scale.py [NODES]`.
+"""How the editor copes with a big project: `python benchmarks/editor_scale.py [NODES]` (default 5000).
 
-Prints the time to open and draw a generated NODES-node project (target < 1 s) and the time to
-re-validate after one param edit in it (target < 50 ms). Runs offscreen.
+Prints the time to open and draw a generated NODES-node project (target < 2 s for 5,000 nodes), to
+pan it (per frame, at the legible zoom the editor opens at and zoomed all the way out), to re-validate
+after one param edit in it (target < 50 ms), and the live preview's time per edit on the LeNet, ResNet
+and transformer templates (target < 100 ms). Runs offscreen.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
+
+import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -17,8 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from editor.app import application  # noqa: E402
 from editor.main_window import MainWindow  # noqa: E402
 from engine.graph import Graph  # noqa: E402
+from engine.preview import PREVIEW_THREADS, Previewer  # noqa: E402
 from engine.templates import load_project  # noqa: E402
 from engine.validate import Validator  # noqa: E402
+
+PREVIEW_EDITS = {"lenet": ("conv1", "out_channels", (7, 8)), "resnet": ("block1_conv1", "kernel_size", (5, 3)),
+                 "transformer_classifier": ("encoder", "ff_dim", (65, 66))}
+"""Per template: an edit near the input (so everything after it is recomputed) and the values it alternates."""
 
 
 def big_project(nodes: int) -> Graph:
@@ -54,7 +64,49 @@ def best_of(runs: int, fn) -> tuple[float, float]:
     return min((cpu_timed(fn) for _ in range(runs)), key=lambda t: t[0])
 
 
-def main(nodes: int = 500) -> int:
+def preview_per_edit(template: str, runs: int = 5) -> tuple[float, float]:
+    """Validation plus preview of one sample after a param edit near the input (what the editor's worker
+    thread does per edit, with its thread setting), the fastest of `runs` edits."""
+    out: list[tuple[float, float]] = []
+    worker = threading.Thread(target=lambda: out.append(_preview_per_edit(template, runs)))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+def _preview_per_edit(template: str, runs: int) -> tuple[float, float]:
+    torch.set_num_threads(PREVIEW_THREADS)
+    graph = load_project(template)
+    validator, previewer = Validator(), Previewer()
+    previewer.run(graph, 0, validator.validate(graph))  # loads the data and builds every layer once
+    name, key, values = PREVIEW_EDITS[template]
+    node = graph.by_name(name)
+    sizes = iter([values[i % 2] for i in range(runs)])
+
+    def edit() -> None:
+        graph.set_param(node.id, key, next(sizes))
+        result = previewer.run(graph, 0, validator.validate(graph))
+        assert result.stopped_at is None
+
+    return best_of(runs, edit)
+
+
+def pan(app, window, frames: int = 20) -> tuple[float, float]:
+    """Wall and CPU ms per frame of panning the canvas by a tenth of its width, each frame painted at once."""
+    viewer = window.controller.widget
+    step = viewer.viewport().width() / 10 / window.controller.zoom()
+
+    def frames_() -> None:
+        for i in range(frames):
+            viewer._set_viewer_pan(step if i < frames // 2 else -step, 0)  # noqa: SLF001  what a mouse pan calls
+            viewer.viewport().repaint()
+        app.processEvents()
+
+    wall, cpu = cpu_timed(frames_)
+    return wall / frames, cpu / frames
+
+
+def main(nodes: int = 5000) -> int:
     app = application()
     graph = big_project(nodes)
     window = MainWindow()
@@ -92,6 +144,15 @@ def main(nodes: int = 500) -> int:
     def row(label: str, t: tuple[float, float], target: str = "") -> None:
         print(f"  {label:<40}{t[0] * 1000:8.1f} ms wall {t[1] * 1000:8.1f} ms cpu   {target}")
 
+    window.controller.fit_view()
+    app.processEvents()
+    pan_near = pan(app, window)
+    for _ in range(30):
+        window.controller.zoom_out()
+    app.processEvents()
+    zoom = window.controller.zoom()
+    pan_far = pan(app, window)
+
     print(f"start-up: first project (LeNet) shown in   {warm_s * 1000:8.1f} ms   (torch's lazy imports, once)")
     print(f"{nodes}-node project ({graph.name}), {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
@@ -99,6 +160,10 @@ def main(nodes: int = 500) -> int:
     row("open and draw (best of 2 more):", again_s, "(target < 1000 ms)")
     row("one param edit, whole editor refreshed:", edit_s, "(best of 5)")
     row("re-validate after one param edit:", validate_s, "(best of 5, target < 50 ms)")
+    row("pan, per frame, at the opening zoom:", pan_near, "(20 frames)")
+    row(f"pan, per frame, zoomed out ({zoom:.0%}):", pan_far, "(20 frames, level-of-detail drawing)")
+    for template in PREVIEW_EDITS:
+        row(f"preview per edit, {template}:", preview_per_edit(template), "(best of 5, target < 100 ms)")
     window.document.close_cleanly()
     window.controller.undo_stack.setClean()
     window.close()
@@ -106,4 +171,4 @@ def main(nodes: int = 500) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000))

@@ -74,6 +74,7 @@ def pretrain_data(dataset: str, seed: int, samples: int = 2000) -> PreparedData:
     """Up to `samples` of digits 0-4 to train on, and 200 others to check on."""
     x, y = images(dataset)
     first = np.random.default_rng(seed).permutation(np.flatnonzero(y < 5))
+    samples = min(samples, len(first) - 200)  # scikit-learn's digits has about 900 of 0-4
     train, check = first[:samples], first[samples:samples + 200]
     return _data((x[train], y[train]), (x[check], y[check]))
 

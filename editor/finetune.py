@@ -86,11 +86,22 @@ class WeightsDialog(QDialog):
         layout.addWidget(self.table, 1)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.use_button = self.buttons.addButton("Use these weights", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.fresh_button = self.buttons.addButton("Start from fresh weights", QDialogButtonBox.ButtonRole.ResetRole)
+        self.fresh_button.setToolTip("Forget the project's initial weights: training starts from random weights again")
+        self.fresh_button.setVisible(bool(finetune.config(graph).weights))
+        self.fresh_button.clicked.connect(self._fresh)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.resize(720, 460)
         self.refresh()
+
+    fresh = False
+    """True when the dialog ended with 'Start from fresh weights'."""
+
+    def _fresh(self) -> None:
+        self.fresh = True
+        self.done(QDialog.DialogCode.Rejected)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Weights file", str(self.base or ""), WEIGHTS_FILTER)
@@ -308,6 +319,7 @@ class FineTuneTools(QObject):
         dialog = WeightsDialog(self.controller.graph, self.base(), self.window,
                                str(path or config.weights or ""), which if path else config.which)
         dialog.accepted.connect(lambda: self.use_weights(dialog.chosen_path(), dialog.which.currentText()))
+        dialog.rejected.connect(lambda: self.forget_weights() if dialog.fresh else None)
         dialog.open()
         return dialog
 
@@ -318,6 +330,12 @@ class FineTuneTools(QObject):
         path, base = Path(path).resolve(), self.base()
         shown = str(path.relative_to(base)) if base is not None and path.is_relative_to(base) else str(path)
         section = {**self.controller.graph.finetune, "weights": shown, "which": which}
+        set_section(self.controller, "finetune", section, "weights")
+        self.refresh_loaded()
+
+    def forget_weights(self) -> None:
+        """Drop the project's initial weights (one undo step): training starts from fresh weights."""
+        section = {k: v for k, v in self.controller.graph.finetune.items() if k not in ("weights", "which")}
         set_section(self.controller, "finetune", section, "weights")
         self.refresh_loaded()
 

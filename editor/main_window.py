@@ -27,6 +27,7 @@ from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
 from editor.finetune import install_finetune
+from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
 from editor.panels.palette import Palette
@@ -41,9 +42,8 @@ from editor.welcome import EXAMPLE, WelcomeView
 from editor.window_layout import apply_default_layout, restore_layout, save_layout
 from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
-from engine.graph import Graph
 from engine.layers.registry import all_specs, get_spec
-from engine.templates import load_project
+from engine.templates import blank_project, load_project
 
 PROJECT_FILTER = "DeepWire project (*.json)"
 
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.training = install_training(self, self.controller)
         self.sweeps = install_sweep(self, self.controller)
         self.finetune = install_finetune(self, self.controller)
+        self.insight = install_insight(self, self.controller)
         self.training.set_default_device(Settings().device)
         if not restore_layout(self):
             apply_default_layout(self)
@@ -264,7 +265,7 @@ class MainWindow(QMainWindow):
 
     def new_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
 
     def open_template(self, stem: str) -> bool:
         """Start an unsaved project from the template `stem` (asks first about unsaved work)."""
@@ -405,7 +406,7 @@ class MainWindow(QMainWindow):
 
     def _welcome_blank(self) -> None:
         if self.confirm_discard():
-            self.document.new(Graph(name="Untitled"))
+            self.document.new(blank_project())
             self.hide_welcome()
 
     def train_example(self) -> bool:

@@ -59,7 +59,7 @@ def _make_trainer(request: RunRequest, bus, control):
         return Trainer.resume(request.resume, request.epochs, bus=bus, control=control)
     graph = Graph.from_dict(request.project)
     trainer = Trainer(graph, bus=bus, control=control)  # checks graph vs data first: a refused run leaves no folder
-    trainer.run = create_run(graph, request.run_dir)
+    trainer.attach_run(create_run(graph, request.run_dir))
     return trainer
 
 

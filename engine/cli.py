@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
-from engine.errors import DeepWireError
+from engine.errors import DataWarning, DeepWireError
 
 COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli",
-                   "engine.weights_cli")
+                   "engine.weights_cli", "engine.doctor.cli", "engine.cli_lr_find")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 
@@ -43,6 +44,13 @@ COMMAND_INDEX: dict[str, dict[str, str]] = {
     },
     "engine.weights_cli": {
         "weights": "what a weights file, run or export folder gives each node of a project",
+    },
+    "engine.doctor.cli": {
+        "doctor": "diagnose a run: what went wrong in training and which change to try",
+        "diff": "compare two runs (or a run and a project file): graph, settings, metrics",
+    },
+    "engine.cli_lr_find": {
+        "lr-find": "learning-rate range test: loss vs LR over several seeds and a suggested LR",
     },
 }
 """The commands (name: help) each module of COMMAND_MODULES registers, so that `deepwire --help` and choosing a
@@ -107,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)
         return 2
     args = build_parser((module,)).parse_args(argv)
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return int(args.run(args) or 0)
     except DeepWireError as exc:
@@ -115,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deepwire: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """DeepWire's own warnings as one plain line; others as Python prints them."""
+    if issubclass(category, DataWarning):
+        print(f"deepwire: warning: {message}", file=sys.stderr)
+    else:
+        warnings._showwarning_orig(message, category, filename, lineno, file, line)  # noqa: SLF001
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine import finetune
+from engine.cost import NodeCost, analyse, format_flops
 from engine.data import list_builtin
 from engine.layers.registry import all_specs, get_spec
+from engine.memory import device_memory, format_bytes
 from engine.shapes_format import format_shape
 from engine.templates import list_templates, load_project
 from engine.validate import validate, validate_project
@@ -21,8 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project", help="project file or template name (e.g. lenet)")
     p.add_argument("--no-data", action="store_true", help="check the graph only, not against its data section")
     p.set_defaults(run=run_validate)
-    p = sub.add_parser("summary", help="table of nodes, output shapes and parameter counts")
+    p = sub.add_parser("summary", help="table of nodes: output shapes, parameters, FLOPs, activation memory, "
+                       "latency; totals and the training-memory estimate")
     p.add_argument("project", help="project file or template name")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size to cost (default: the project's)")
+    p.add_argument("--device", default=None, help="device to time layers on (default: the project's, auto)")
+    p.add_argument("--no-latency", action="store_true", help="skip timing the layers")
     p.set_defaults(run=run_summary)
     p = sub.add_parser("layers", help="the layer catalogue")
     p.add_argument("type_id", nargs="?", help="show one layer type in full")
@@ -50,23 +56,56 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     graph = load_project(args.project)
     result = validate(graph)
-    table = Table(title=f"{graph.name}")
-    for col in ("node", "type", "output shape", "params", "trains"):
-        table.add_column(col, justify="right" if col == "params" else "left")
+    costs = analyse(graph, args.batch_size, args.device, latency=not args.no_latency, validation=result) \
+        if result.ok else None
+    batch = f" (batch {costs.batch_size}, {costs.device})" if costs else ""
+    table = Table(title=f"{graph.name}{batch}")
+    columns = ("node", "type", "output shape", "params", "trains") + (COST_COLUMNS if costs else ())
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("node", "type", "output shape", "trains") else "right")
     frozen, mults = finetune.frozen_ids(graph), finetune.lr_mults(graph)
     for nid in result.order + sorted(set(graph.nodes) - set(result.order)):
         node = graph.nodes[nid]
         shared = f" (shares {graph.nodes[node.shares].name})" if node.shares in graph.nodes else ""
         count = result.param_counts.get(nid, 0)
         trains = "" if not count else "frozen" if nid in frozen else "yes" if mults[nid] == 1 else f"lr x{mults[nid]:g}"
-        table.add_row(node.name, node.type + shared, format_shape(result.shapes.get(nid)), f"{count:,}", trains)
+        row = [node.name, node.type + shared, format_shape(result.shapes.get(nid)), f"{count:,}", trains]
+        if costs:
+            row += _cost_cells(costs.nodes.get(nid))
+        table.add_row(*row)
     console = Console()
     console.print(table)
     trainable, off = finetune.param_split(graph, result.param_counts)
     console.print(f"Total parameters: {result.total_params:,} (trainable {trainable:,}, frozen {off:,})")
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    if weights:
+        console.print(f"Initial weights: {weights} (deepwire weights PROJECT {weights} shows what each node gets)",
+                      markup=False, soft_wrap=True)
+    if costs:
+        mem = costs.memory
+        latency = f", latency {costs.total('latency_ms'):.2f} ms" if not args.no_latency else ""
+        console.print(f"Total per batch of {costs.batch_size}: {format_flops(costs.total('flops'))}, activations "
+                      f"{format_bytes(costs.total('activation_bytes'))}{latency}")
+        console.print(f"Training memory estimate: {format_bytes(mem.total)} (weights {format_bytes(mem.weights)}, "
+                      f"gradients {format_bytes(mem.gradients)}, optimizer state {format_bytes(mem.optimizer)}, "
+                      f"activations {format_bytes(mem.activations)}, inputs {format_bytes(mem.inputs)}); "
+                      f"the device has {format_bytes(device_memory(costs.device))}")
+    for problem in result.problems:
+        if problem.kind == "memory":
+            console.print(f"[yellow]warning: {escape(problem.message)}[/yellow]")
     if not result.ok:
         console.print(f"[red]{len(result.errors)} error(s); run `deepwire validate` for details[/red]")
     return 0 if result.ok else 1
+
+
+COST_COLUMNS = ("FLOPs", "output mem", "ms")
+
+
+def _cost_cells(cost: NodeCost | None) -> list[str]:
+    if cost is None:
+        return ["", "", ""]
+    latency = "" if cost.latency_ms is None else f"{cost.latency_ms:.3f}"
+    return [format_flops(cost.flops), format_bytes(cost.activation_bytes), latency]
 
 
 def run_layers(args: argparse.Namespace) -> int:

@@ -365,18 +365,18 @@ class Document:
     # ---- fine-tuning (engine/finetune.py, engine/head.py) -------------------------------------------
     def set_trainable(self, ids: list[str], trainable: bool) -> None:
         """Freeze or unfreeze exactly the nodes `ids` (a frozen group's other nodes stay frozen)."""
-        self._edit("unfreeze" if trainable else "freeze", lambda g: finetune.set_trainable(g, ids, trainable))
+        self.edit("unfreeze" if trainable else "freeze", lambda g: finetune.set_trainable(g, ids, trainable))
 
     def set_group_trainable(self, group_id: str, trainable: bool) -> None:
-        self._edit("unfreeze group" if trainable else "freeze group",
-                   lambda g: finetune.set_group_trainable(g, group_id, trainable))
+        self.edit("unfreeze group" if trainable else "freeze group",
+                  lambda g: finetune.set_group_trainable(g, group_id, trainable))
 
     def set_lr_mult(self, ids: list[str], mult: float) -> None:
-        self._edit(f"lr x{mult:g}", lambda g: finetune.set_lr_mult(g, ids, mult))
+        self.edit(f"lr x{mult:g}", lambda g: finetune.set_lr_mult(g, ids, mult))
 
     def adapt_head(self, target: HeadTarget) -> list[str]:
         """Resize (or add) the last layer for `target` (engine.head.head_target reads it from the data)."""
-        return self._edit("adapt head to the data", lambda g: adapt_head(g, target))
+        return self.edit("adapt head to the data", lambda g: adapt_head(g, target))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], name: str = "move") -> None:
         moves = {nid: (tuple(self.graph.node(nid).pos), (float(p[0]), float(p[1]))) for nid, p in positions.items()

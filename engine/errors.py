@@ -25,8 +25,16 @@ class TrainingError(DeepWireError):
     """A training run that cannot start or had to stop."""
 
 
+class BadFileError(DeepWireError):
+    """A file DeepWire reads (run folder, checkpoint, weights, export) that is cut off, damaged or not DeepWire's."""
+
+
 class ExportError(DeepWireError):
     """An export that failed or whose check did not pass."""
+
+
+class DataWarning(UserWarning):
+    """Data that loads but may not mean what the user thinks (a CSV first row of numbers read as data)."""
 
 
 class WeightsError(DeepWireError):

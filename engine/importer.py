@@ -164,6 +164,8 @@ class _Builder:
         """id of a source parameter -> (node id, weight name) of the node that holds it."""
         self.paths: dict[str, str] = {}
         """DeepWire node id -> module path it came from (for groups)."""
+        self.classes: dict[str, str] = {}
+        """Module path -> its class name."""
         self.first_input: str | None = None
         self.current: fx.Node | None = None
         self.params = {id(p) for p in gm.parameters()}
@@ -175,10 +177,9 @@ class _Builder:
                 self.visit(node)
             except Unmappable as exc:
                 self.placeholder(node, str(exc))
-        self.graph.groups = []
         from engine.importer_layout import module_groups
 
-        self.graph.groups = module_groups(self.graph, self.paths)
+        self.graph.groups = module_groups(self.graph, self.paths, self.classes)
         return self.result
 
     # ---- graph edits ----------------------------------------------------------------------
@@ -199,6 +200,8 @@ class _Builder:
             raise Unmappable(str(exc)) from None
         if self.current is not None:
             self.paths[node.id] = _module_path(self.current)
+            for path, cls in (self.current.meta.get("nn_module_stack") or {}).values():
+                self.classes.setdefault(path, getattr(cls, "__name__", str(cls).rpartition(".")[2]))
         return node.id
 
     def set_weights(self, nid: str, weights: dict[str, torch.Tensor]) -> None:
@@ -280,7 +283,7 @@ class _Builder:
             count = sum(v.tensor.numel() for a in node.all_input_nodes
                         if (v := self.values.get(a)) is not None and v.kind == "learned" and v.tensor is not None
                         and any(isinstance(s, nn.Parameter) for s in v.sources))
-        params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": count}
+        params = {"op": what, "out_shape": [max(0, int(d)) for d in shape[1:]] or [1], "param_count": min(count, 2**31 - 1)}
         name = node.target if node.op == "call_module" else node.name
         nid = self.add("Placeholder", name, params, inputs or [self.first_input])
         self.result.problems[-1].node_id = nid

@@ -34,11 +34,13 @@ def run_import(args: argparse.Namespace) -> int:
         output = int(output)
     imported = import_model(module, shapes, args.name or cls.__name__, args.task, output)
     out = Path(args.out)
-    imported.graph.save(out)
-    print(f"wrote {out}: {len(imported.graph.nodes)} nodes, {len(imported.graph.groups)} groups")
     if not getattr(args, "no_weights", False):
         weights = save_weights(imported, out.with_suffix(".safetensors"))
-        print(f"wrote {weights}: the module's weights, keyed like the compiled project's state dict")
+        imported.graph.finetune = {**imported.graph.finetune, "weights": weights.name}
+        print(f"wrote {weights}: the module's weights, keyed like the compiled project's state dict; "
+              "training starts from them (finetune.weights)")
+    imported.graph.save(out)
+    print(f"wrote {out}: {len(imported.graph.nodes)} nodes, {len(imported.graph.groups)} groups")
     if imported.problems:
         print(imported.report(), file=sys.stderr)
     return 0

@@ -12,8 +12,9 @@ GROUP_MIN, GROUP_MAX = 3, 16
 (a ResNet block, not a whole stage)."""
 
 
-def module_groups(graph: Graph, paths: dict[str, str]) -> list[Group]:
-    """A group per module of GROUP_MIN..GROUP_MAX nodes that is not inside a small-enough parent module."""
+def module_groups(graph: Graph, paths: dict[str, str], classes: dict[str, str] | None = None) -> list[Group]:
+    """A group per module of GROUP_MIN..GROUP_MAX nodes that is not inside a small-enough parent module,
+    named by its path and class, e.g. 'layer1.0 (Bottleneck)'."""
     counts: Counter[str] = Counter()
     for path in paths.values():
         for prefix in _prefixes(path):
@@ -24,7 +25,9 @@ def module_groups(graph: Graph, paths: dict[str, str]) -> list[Group]:
         chosen = next((p for p in _prefixes(path) if counts[p] <= GROUP_MAX), None)
         if chosen is not None and counts[chosen] >= GROUP_MIN:
             members.setdefault(chosen, []).append(nid)
-    return [Group(f"g{i + 1}", path, ids) for i, (path, ids) in enumerate(members.items())]
+    classes = classes or {}
+    return [Group(f"g{i + 1}", f"{path} ({classes[path]})" if path in classes else path, ids)
+            for i, (path, ids) in enumerate(members.items())]
 
 
 def _prefixes(path: str) -> list[str]:

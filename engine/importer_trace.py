@@ -21,8 +21,9 @@ from torch.nn.utils.stateless import _reparametrize_module  # meta weights for a
 from engine.errors import GraphError
 
 META_FROM = 1_000_000
-"""Models with at least this many weights are run on meta tensors (shapes only): computing their outputs
-costs more than meta's per-operation overhead."""
+"""Models are run on meta tensors (shapes only, far cheaper than computing a convolution network's
+outputs), except small recurrent ones: an LSTM on meta tensors first loads torch's compiler stack
+(seconds), more than running a small model for real costs."""
 
 
 class DataDependent(fx.proxy.TraceError):
@@ -113,8 +114,9 @@ def example_sets(module: nn.Module, shapes: Sequence[Sequence[int]], fixed: dict
                       for f, k, d in zip(floats, kinds, dims, strict=True))
         second = tuple(-f * 2 + 1 if k == "float" else torch.ones(d, dtype=torch.long)
                        for f, k, d in zip(floats, kinds, dims, strict=True))
-        large = sum(p.numel() for p in module.parameters()) >= META_FROM
-        for meta in (True, False) if large else (False,):
+        recurrent = any(isinstance(m, nn.RNNBase) for m in module.modules())
+        meta_first = not recurrent or sum(p.numel() for p in module.parameters()) >= META_FROM
+        for meta in (True, False) if meta_first else (False,):
             try:
                 with torch.no_grad(), on_device(module, meta):
                     module(**dict(zip(names, to_meta(first) if meta else first, strict=True)), **fixed)

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import text
+from engine import safeio
+from engine.data import csvfile, images, text
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
-from engine.export.formats import load_standalone
-from engine.export.reload import load_safetensors_export
+from engine.export.formats import EXPORT_FORMATS, torch_forward
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -31,14 +31,6 @@ class Predictor:
         return np.asarray(self.forward(inputs), dtype=np.float64)
 
 
-def _torch_forward(model) -> Callable:
-    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
-        with torch.no_grad():
-            out = model(*inputs)
-        return (out[0] if isinstance(out, tuple | list) else out).float().numpy()
-    return forward
-
-
 def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
     """A run folder (project.json + weights) or a folder (or main file) written by `deepwire export`."""
     path = Path(path)
@@ -49,28 +41,25 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
 
     run = open_run(folder)
     model, graph = run.load_model(weights)
-    return Predictor(preprocessing.describe(graph, run.data_info() or None), _torch_forward(model))
+    return Predictor(preprocessing.describe(graph, run.data_info() or None), torch_forward(model))
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
+    """The model an export folder holds, loaded by its format's record (engine/export/formats.py); never imports
+    code from the folder (a Python export is read from its weights and project.json)."""
     record = preprocessing.read(folder)
-    candidates = [main] if main else [folder / n for n in ("model.py", "model.safetensors", "model.pt", "model.onnx")]
-    main = next((p for p in candidates if p.exists()), None)
     if main is None:
-        raise ExportError(f"{folder}: no model.py, model.safetensors, model.pt or model.onnx next to preprocessing.json")
-    if main.suffix == ".py":
-        return Predictor(record, _torch_forward(load_standalone(main).load_model(folder / "model.safetensors")))
-    if main.suffix == ".safetensors":
-        return Predictor(record, _torch_forward(load_safetensors_export(main)[1]))
-    if main.suffix == ".pt":
-        return Predictor(record, _torch_forward(torch.jit.load(str(main))))
-    if main.suffix == ".onnx":
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
-        names = [i.name for i in session.get_inputs()]
-        return Predictor(record, lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0])
-    raise ExportError(f"{main}: not a model file DeepWire exports")
+        present = [f for f in EXPORT_FORMATS.values() if (folder / f.main_file).exists()]
+        if not present:
+            names = ", ".join(f.main_file for f in EXPORT_FORMATS.values())
+            raise ExportError(f"{folder}: no model file ({names}) next to preprocessing.json")
+        fmt = max(present, key=lambda f: f.precedence)
+        main = folder / fmt.main_file
+    else:
+        fmt = next((f for f in EXPORT_FORMATS.values() if main.suffix == f.suffix), None)
+        if fmt is None:
+            raise ExportError(f"{main}: not a model file DeepWire exports")
+    return Predictor(record, fmt.load(main, folder))
 
 
 def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
@@ -81,14 +70,14 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
     suffix = path.suffix.lower()
     specs = record["inputs"]
     if suffix == ".npy":
-        return [np.load(path, allow_pickle=False)]
+        return [safeio.load_npy(path)]
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
-            missing = [k for k in keys if k not in archive]
-            if missing:
-                raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
-            return [archive[k] for k in keys]
+        archive = safeio.load_npz(path)
+        keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
+        missing = [k for k in keys if k not in archive]
+        if missing:
+            raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
+        return [archive[k] for k in keys]
     if record.get("text") and suffix in (".csv", ".txt"):
         return [_texts(path, record["text"])]
     if suffix == ".csv":
@@ -99,9 +88,7 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
 
 
 def _csv(path: Path, spec: dict) -> np.ndarray:
-    import pandas as pd
-
-    frame = pd.read_csv(path).select_dtypes("number")
+    frame = csvfile.read_table(path, {}).select_dtypes("number")
     width = int(np.prod(spec["shape"]))
     if frame.shape[1] < width:
         raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
@@ -117,11 +104,12 @@ def _texts(path: Path, info: dict) -> np.ndarray:
 def read_texts(path: Path, column: str) -> list[str]:
     """The texts of a .txt file (one per non-empty line) or of a CSV's `column` (else its first text column)."""
     if path.suffix.lower() == ".txt":
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from None
     else:
-        import pandas as pd
-
-        frame = pd.read_csv(path)
+        frame = csvfile.read_table(path, {"delimiter": ","})  # one column of sentences is fine here
         found = column if column in frame.columns else next(
             (c for c in frame.columns if frame[c].dtype == object), None)
         if found is None:
@@ -131,15 +119,10 @@ def read_texts(path: Path, column: str) -> list[str]:
 
 
 def _image(path: Path, spec: dict) -> np.ndarray:
-    from PIL import Image
-
     if spec["kind"] != "image":
         raise DataError(f"{path}: the model's input '{spec['name']}' is {spec['kind']}, not an image")
     channels, height, width = spec["shape"]
-    with Image.open(path) as img:
-        pixels = np.asarray(img.convert("L" if channels == 1 else "RGB").resize((width, height)), dtype=np.float32)
-    pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
-    return (pixels / 255.0)[None]
+    return images.read_image(path, (height, width), channels)[None]
 
 
 def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> list[dict]:

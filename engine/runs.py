@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import TrainingError
+from engine import safeio
+from engine.errors import BadFileError, TrainingError
 from engine.graph import Graph
 
 PROJECT = "project.json"
@@ -83,13 +84,14 @@ class Run:
 
     def load_model(self, which: str = "best", device: str | None = None) -> tuple[Any, Graph]:
         """(compiled model with the run's `which` weights, in eval mode; the run's graph)."""
-        from safetensors.torch import load_file
-
         from engine.compile import compile_graph
 
         graph = self.graph
         model = compile_graph(graph)
-        model.load_state_dict(load_file(str(self.weights_path(which))))
+        path = self.weights_path(which)
+        other = "last" if which == "best" else "best"
+        todo = f"Use the run's other weights (--weights {other}) or train the project again."
+        safeio.load_state_dict(model, safeio.load_safetensors(path, "weights", todo), path, todo)
         model.eval()
         return (model.to(device) if device else model), graph
 
@@ -147,12 +149,8 @@ def default_run_dir(project: str | os.PathLike | None) -> Path:
 
 
 def read_json(path: Path, default: Any) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return default
-    except json.JSONDecodeError as exc:
-        raise TrainingError(f"{path}: not valid JSON ({exc.msg}); the file may be cut off") from None
+    """The JSON object in a run-folder file, `default` when the file is missing; BadFileError when it is damaged."""
+    return safeio.read_json(path, f"run file {Path(path).name}", default, error=BadFileError)
 
 
 def write_json(path: Path, doc: Any, indent: int | None = 2) -> None:

@@ -160,6 +160,8 @@ TRAINING = Section("training", (
     _t("huber_delta", "float", "Where the Huber loss turns from squared to linear", above=0, step=0.1),
     _t("margin", "float", "Contrastive loss: how far apart different pairs are pushed", above=0, step=0.1),
     _t("label_smoothing", "float", "cross-entropy only", min=0, max=1.0, step=0.05, decimals=2),
+    _t("class_weights", "choice", "balanced: each class's share of the loss is weighted by how rare it is in the "
+       "training split, so rare classes count as much as common ones (classification)", choices=training.CLASS_WEIGHTS),
     _t("optimizer", "choice", "How gradients update the weights: SGD takes plain steps (with momentum), Adam/AdamW "
        "adapt each weight's step size, RMSprop scales steps by recent gradient size", choices=training.OPTIMIZERS),
     _t("lr", "float", "Step size of each update; arrows halve/double it", title="Learning rate", above=0, log=True),

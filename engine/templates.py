@@ -13,6 +13,15 @@ def template_dir() -> Path:
     return Path(str(resources.files("resources") / "templates"))
 
 
+BLANK_DATA = {"source": "builtin", "name": "digits"}
+"""The data a new blank project starts with, written into its data section (a project file without one is an error)."""
+
+
+def blank_project(name: str = "Untitled") -> Graph:
+    """A new empty project whose data section names the built-in digits until the user picks other data."""
+    return Graph(name=name, data=dict(BLANK_DATA))
+
+
 def list_templates() -> list[str]:
     """Stems of every shipped template, sorted."""
     return sorted(p.stem for p in template_dir().glob("*.json"))

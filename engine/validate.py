@@ -72,6 +72,10 @@ class Validator:
         for nid in graph.nodes:
             v.shapes.setdefault(nid, None)
             v.param_counts.setdefault(nid, 0)
+        # imported here: it reads the training section, and engine.train imports this module
+        from engine.memory import memory_problems
+
+        problems.extend(memory_problems(graph, v))
         return v
 
 

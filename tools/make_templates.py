@@ -392,6 +392,54 @@ def localizer() -> Graph:
     return s.finish(builtin("digit_boxes"), training(lr=0.002, epochs=15, batch_size=64))
 
 
+def detector() -> Graph:
+    s = Sketch(
+        "One-stage detector (digit scenes)",
+        "Object detection in one pass, as SSD and RetinaNet do it: three convolution stages turn a 48x48 scene "
+        "into a 12x12 feature map, and a dense detection head scores five digit classes and regresses a box for "
+        "two anchors at every cell. Anchors that overlap a true digit learn its class and box (focal loss for the "
+        "scores, GIoU for the boxes), the rest learn background, and non-maximum suppression keeps the best box "
+        "of each object; mAP@0.5 judges the result.",
+        ["object detection"])
+    x = s.add("Input", "image", kind="image", channels=1, height=48, width=48)
+    x = s.chain(x,
+                ("Conv2d", "conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu1", {}),
+                ("MaxPool2d", "pool1", {"kernel_size": 2}),
+                ("Conv2d", "conv2", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu2", {}),
+                ("MaxPool2d", "pool2", {"kernel_size": 2}),
+                ("Conv2d", "conv3", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu3", {}),
+                ("DenseDetectionHead", "detection_head",
+                 {"num_classes": 5, "stride": 4, "sizes": [12, 18], "hidden": 32, "depth": 1}))
+    s.add("Output", "detections", src=x, task="detection")
+    return s.finish(builtin("digit_scenes"), training(lr=0.003, epochs=10, batch_size=32, monitor="val_map50"))
+
+
+def two_stage_detector() -> Graph:
+    s = Sketch(
+        "Two-stage detector (digit scenes)",
+        "Faster R-CNN in small: a convolutional backbone turns a 48x48 scene into a 12x12 feature map, a region "
+        "proposal network scores every anchor for 'some object here' and proposes boxes, RoI Align cuts the best "
+        "proposals out of the feature map as 4x4 grids, and a box head classifies each region into five digit "
+        "classes and refines its box. The proposals and the final boxes each have their own Output and loss, "
+        "trained together; mAP@0.5 of the final boxes judges the result.",
+        ["object detection"])
+    x = s.add("Input", "image", kind="image", channels=1, height=48, width=48)
+    features = s.chain(x,
+                       ("Conv2d", "conv1", {"out_channels": 16, "kernel_size": 3}), ("ReLU", "relu1", {}),
+                       ("MaxPool2d", "pool1", {"kernel_size": 2}),
+                       ("Conv2d", "conv2", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu2", {}),
+                       ("MaxPool2d", "pool2", {"kernel_size": 2}),
+                       ("Conv2d", "conv3", {"out_channels": 32, "kernel_size": 3}), ("ReLU", "relu3", {}))
+    rpn = s.add("RegionProposalNetwork", "rpn", features, stride=4, sizes=[12, 18], hidden=32)
+    s.add("Output", "proposals", src=rpn, task="detection")
+    rois = s.add("RoIAlign", "roi_align", features, port="features", count=16, size=4, stride=4)
+    s.graph.connect(rpn, rois, dst_port="proposals")
+    head = s.add("BoxHead", "box_head", rois, num_classes=5, hidden=128)
+    s.add("Output", "detections", src=head, task="detection")
+    return s.finish(builtin("digit_scenes"), training(lr=0.003, epochs=10, batch_size=32,
+                                                      monitor="val_detections_map50"))
+
+
 def unet() -> Graph:
     s = Sketch(
         "U-Net segmentation (shapes)",
@@ -423,7 +471,8 @@ def unet() -> Graph:
 
 TEMPLATES: dict[str, Callable[[], Graph]] = {
     f.__name__: f for f in (mlp, lenet, resnet, lstm_classifier, gru_tagger, sentiment, next_word, transformer_classifier,
-                            wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet)
+                            wave_generator, conv_autoencoder, gan, siamese, recommender, localizer, unet,
+                            detector, two_stage_detector)
 }
 
 

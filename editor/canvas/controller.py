@@ -29,6 +29,7 @@ from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph
 from engine.layers.registry import get_spec
 from engine.layout import layered_layout
+from engine.templates import blank_project
 from engine.validate import Validation
 
 PASTE_OFFSET = 40.0
@@ -69,7 +70,7 @@ class CanvasController(QObject):
         v.search_requested.connect(self.show_layer_search)
         v.scene().selectionChanged.connect(self._on_selection_changed)
         v.refit.connect(self.fit_view)
-        self.load_graph(graph or Graph())
+        self.load_graph(graph or blank_project())
 
     # ---- whole graph ----------------------------------------------------------------------
     @property

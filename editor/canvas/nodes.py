@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -249,6 +250,8 @@ class LayerNodeItem(NodeItem):
         self._small = _font(8.5)
         self._shape_font = _font(9.0, bold=True)
         self._live: LiveBadgeItem | None = None
+        self._title_key: tuple | None = None
+        self._title_box = (0.0, 0.0)
         self.note_item: ProblemNoteItem | None = None
         self._simple = False
         self.on_fix = None
@@ -315,8 +318,18 @@ class LayerNodeItem(NodeItem):
         return lines
 
     # ---- layout (replaces NodeGraphQt's horizontal layout) --------------------------------
+    def _title_size(self) -> tuple[float, float]:
+        """The name's box as its text item will lay it out, from font metrics: asking the item itself lays out a
+        text document (~1 ms a node), which Qt otherwise does only for nodes that get painted."""
+        key = (self.name, self._text_item.font().key())
+        if self._title_key != key:
+            metrics, margin = QFontMetricsF(self._text_item.font()), self._text_item.document().documentMargin()
+            self._title_key = key
+            self._title_box = (metrics.horizontalAdvance(self.name) + 2 * margin, math.ceil(metrics.height()) + 2 * margin)
+        return self._title_box
+
     def _header_height(self) -> float:
-        return self._text_item.boundingRect().height() + 2.0
+        return self._title_size()[1] + 2.0
 
     def _ports_height(self) -> float:
         """Room for named ports (a row each); unnamed single ports sit on the body's edge instead."""
@@ -330,7 +343,7 @@ class LayerNodeItem(NodeItem):
         return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
 
     def _calc_size_horizontal(self):
-        text_w = self._text_item.boundingRect().width() + 2 * HEADER_PAD + self._marks_width()
+        text_w = self._title_size()[0] + 2 * HEADER_PAD + self._marks_width()
         if self._look.badge:
             text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
@@ -386,17 +399,28 @@ class LayerNodeItem(NodeItem):
         return port
 
     def set_proxy_mode(self, mode):
+        if mode is self._proxy_mode:
+            return
         super().set_proxy_mode(mode)
         self._icon_item.setVisible(False)
+        for port in (*self._input_items, *self._output_items):  # a few pixels wide when zoomed out: not drawn
+            port.setVisible(not mode)
         if self._simple:
             self._text_item.setVisible(False)
         if self.note_item is not None:
             self.note_item.setVisible(bool(self._look.note) and not mode)
 
     # ---- painting -----------------------------------------------------------------------
+    def auto_switch_mode(self) -> None:
+        """Replaced by the level-of-detail test in `paint` (NodeGraphQt's maps the node to the screen each time)."""
+
     def paint(self, painter: QPainter, option, widget) -> None:
-        self.auto_switch_mode()
-        simple = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < SIMPLE_ZOOM
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        self.set_proxy_mode(self._width * lod < self._proxy_mode_threshold)
+        if self._proxy_mode:  # zoomed far out: one block in the header colour, its outline only when it matters
+            self._paint_far(painter)
+            return
+        simple = lod < SIMPLE_ZOOM
         self._set_simple(simple)
         painter.save()
         rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
@@ -507,6 +531,17 @@ class LayerNodeItem(NodeItem):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawRoundedRect(body, 1.5, 1.5)
+
+    def _paint_far(self, painter: QPainter) -> None:
+        rect = QRectF(0.0, 0.0, self._width, self._height)
+        painter.fillRect(rect, QColor(theme.header_color(self._category.name())))
+        colour = {"error": theme.ERROR_COLOR, "warning": theme.WARNING_COLOR}.get(self._look.severity)
+        if self.selected:
+            colour = theme.SELECTED
+        if colour:
+            painter.setPen(QPen(QColor(colour), 4.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
 
     def _paint_badge(self, painter: QPainter, rect: QRectF) -> None:
         metrics = QFontMetricsF(self._small)

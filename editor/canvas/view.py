@@ -14,6 +14,7 @@ from editor import theme
 from editor.canvas.nodes import SHAPE_GAP, LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
+from editor.canvas.wires import Obstacles, deferred_wrapping
 from editor.panels.problems import fix_text
 from engine import finetune
 from engine.graph import Edge, Graph, Node
@@ -125,6 +126,8 @@ class CanvasView(QObject):
         self.nodes: dict[str, LayerNode] = {}
         self._state: dict[str, tuple] = {}
         self._edges: set[Edge] = set()
+        self._edges_at: dict[str, set[Edge]] = {}
+        """The wires touching each node, so adding or removing one never scans every wire."""
         self._wire_labels: dict[Edge, str] = {}
         self.groups: dict[str, GroupItem] = {}
         self._links: dict[str, ShareLinkItem] = {}
@@ -165,16 +168,23 @@ class CanvasView(QObject):
         want = set(graph.edges)
         for edge in self._edges - want:
             self._disconnect(edge)
-        for edge in [e for e in graph.edges if e not in self._edges]:
-            self._connect(edge)
+        with deferred_wrapping():  # wrapped wires are routed once below, when every node and wire is placed
+            for edge in [e for e in graph.edges if e not in self._edges]:
+                self._connect(edge)
         self._paint_wires(validation)
         self.sync_groups(graph)
         self.sync_links(graph)
-        for edge in self._edges:  # wires into a later row route around group titles, placed just now
-            if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]:
-                pipe = self.pipe(edge)
-                if pipe is not None:
+        pipes = [self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
+                 if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]]
+        pipes = [pipe for pipe in pipes if pipe is not None and pipe.isVisible()]
+        obstacles = Obstacles([v.view.sceneBoundingRect() for v in self.nodes.values() if v.view.isVisible()]
+                              + [g.mapRectToScene(g.title_rect()) for g in self.groups.values()])
+        routes = [pipe.wrap_route(obstacles=obstacles) for pipe in pipes]
+        with deferred_wrapping():
+            for pipe, route in zip(pipes, routes, strict=True):
+                if route is None:
                     pipe.draw_path(pipe.input_port, pipe.output_port)
+                pipe.apply_route(route)
 
     def _create(self, node: Node) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
@@ -201,8 +211,9 @@ class CanvasView(QObject):
             self._show_badge(node.id)
 
     def _remove(self, nid: str) -> None:
-        for edge in [e for e in self._edges if nid in (e.src, e.dst)]:
+        for edge in list(self._edges_at.get(nid, ())):
             self._disconnect(edge)
+        self._edges_at.pop(nid, None)
         obj = self.nodes.pop(nid)
         self._state.pop(nid, None)
         self.ngraph.model.nodes.pop(nid, None)
@@ -220,15 +231,20 @@ class CanvasView(QObject):
         """Wire two ports: NodeGraphQt's models and one pipe item, without its undo commands or signals."""
         out_port, in_port = self._ports(edge)
         if not in_port.multi_connection():
-            for other in [e for e in self._edges if e.dst == edge.dst and e.dst_port == edge.dst_port]:
+            for other in [e for e in self._edges_at.get(edge.dst, ()) if e.dst == edge.dst
+                          and e.dst_port == edge.dst_port]:
                 self._disconnect(other)
         out_port.model.connected_ports[edge.dst].append(edge.dst_port)
         in_port.model.connected_ports[edge.src].append(edge.src_port)
         self.viewer.establish_connection(out_port.view, in_port.view)
         self._edges.add(edge)
+        self._edges_at.setdefault(edge.src, set()).add(edge)
+        self._edges_at.setdefault(edge.dst, set()).add(edge)
 
     def _disconnect(self, edge: Edge) -> None:
         self._edges.discard(edge)
+        for end in (edge.src, edge.dst):
+            self._edges_at.get(end, set()).discard(edge)
         self._wire_labels.pop(edge, None)
         if edge.src in self.nodes and edge.dst in self.nodes:
             pipe = self.pipe(edge)

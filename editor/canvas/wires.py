@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
@@ -18,6 +20,23 @@ _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
 WRAP_OUT = 22.0
 WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
+FAR_LOD = 0.3
+"""Below this zoom wires are drawn without antialiasing or shape labels."""
+
+
+class _Wrapping:
+    deferred = False
+
+
+@contextmanager
+def deferred_wrapping():
+    """Draw wires plainly inside the block; the caller routes wrapped ones afterwards. Routing looks up the
+    scene's items, and each look-up while items are still being added re-indexes the scene (quadratic)."""
+    before, _Wrapping.deferred = _Wrapping.deferred, True
+    try:
+        yield
+    finally:
+        _Wrapping.deferred = before
 
 
 def _centre(port) -> QPointF:
@@ -31,6 +50,23 @@ def _blocks(item, lane: QRectF) -> bool:
         return item.isVisible()
     title = getattr(item, "title_rect", None)
     return title is not None and item.mapRectToScene(title()).intersects(lane)
+
+
+class Obstacles:
+    """The layers and group titles wrapped wires must not cross, bucketed by height. While a scene is being
+    filled each of Qt's own look-ups scans every new item, so routing many wires through it is quadratic."""
+
+    BAND = 64.0
+
+    def __init__(self, rects: list[QRectF]) -> None:
+        self._bands: dict[int, list[QRectF]] = {}
+        for rect in rects:
+            for band in range(int(rect.top() // self.BAND), int(rect.bottom() // self.BAND) + 1):
+                self._bands.setdefault(band, []).append(rect)
+
+    def blocks(self, lane: QRectF) -> bool:
+        return any(rect.intersects(lane) for band in range(int(lane.top() // self.BAND), int(lane.bottom() // self.BAND) + 1)
+                   for rect in self._bands.get(band, ()))
 
 
 def _rounded(points: list[QPointF], radius: float) -> QPainterPath:
@@ -86,6 +122,10 @@ class ShapePipeItem(PipeItem):
         return rect.united(label) if label is not None else rect
 
     def paint(self, painter: QPainter, option, widget) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < FAR_LOD:  # zoomed far out: a plain line
+            painter.setPen(self.pen())
+            painter.drawPath(self.path())
+            return
         super().paint(painter, option, widget)
         label = self._label_rect()
         if label is None:
@@ -103,36 +143,44 @@ class ShapePipeItem(PipeItem):
         self.prepareGeometryChange()
         super().draw_path(start_port, end_port, cursor_pos)
         self.label_end = None
-        if cursor_pos is None and end_port is not None and self.isVisible():
-            path = self._wrap_path(start_port is self.input_port)
-            if path is not None:
-                self.setPath(path)
-                self._draw_direction_pointer()
+        if cursor_pos is None and end_port is not None and self.isVisible() and not _Wrapping.deferred:
+            self.apply_route(self.wrap_route(start_port is self.input_port))
 
-    def _free_gutter(self, i: QPointF, o: QPointF) -> float | None:
+    def apply_route(self, route: tuple[QPainterPath, QPointF] | None) -> None:
+        """Take a path from `wrap_route` (None keeps the plain curve)."""
+        if route is not None:
+            self.prepareGeometryChange()
+            self.setPath(route[0])
+            self.label_end = route[1]
+            self._draw_direction_pointer()
+
+    def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None) -> float | None:
         """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer
         and no group title; None when there is none below the source."""
         y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER
         while y > o.y() + 2 * WRAP_RADIUS:
             lane = QRectF(i.x() - WRAP_OUT, y - 6, o.x() - i.x() + 2 * WRAP_OUT, 12)
-            if not any(_blocks(item, lane) for item in self.scene().items(lane)):
+            blocked = obstacles.blocks(lane) if obstacles is not None else any(
+                _blocks(item, lane) for item in self.scene().items(lane))
+            if not blocked:
                 return y
             y -= WRAP_GUTTER / 2
         return None
 
-    def _wrap_path(self, from_input: bool) -> QPainterPath | None:
+    def wrap_route(self, from_input: bool = True, obstacles: Obstacles | None = None) -> tuple[QPainterPath, QPointF] | None:
         """A wire into a later row of a wrapped layout: out to the right, along the gap above the target's
-        row, and into it from the left, with rounded corners (NodeGraphQt's S-curve would cut across)."""
+        row, and into it from the left, with rounded corners (NodeGraphQt's S-curve would cut across); with
+        where its label ends. `obstacles` (default: the scene's items) are what it must not cross."""
         if not (self.input_port and self.output_port):
             return None
         i, o = _centre(self.input_port), _centre(self.output_port)
         if i.x() > o.x() - 2 * WRAP_OUT:
             return None
-        gutter = self._free_gutter(i, o)
+        gutter = self._free_gutter(i, o, obstacles)
         if gutter is None:
             return None
         points = [i, QPointF(i.x() - WRAP_OUT, i.y()), QPointF(i.x() - WRAP_OUT, gutter),
                   QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
-        self.label_end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
-        return _rounded(points if from_input else points[::-1], WRAP_RADIUS)
+        end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
+        return _rounded(points if from_input else points[::-1], WRAP_RADIUS), end
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.panels.param_widgets import ParamEditor, editor_for
+from engine import finetune
 from engine.errors import GraphError
 from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec
@@ -73,6 +75,8 @@ class PropertiesPanel(QScrollArea):
         self.editors: dict[str, ParamEditor] = {}
         self.name_edit: QLineEdit | None = None
         self.shares_combo: QComboBox | None = None
+        self.cost_text: Callable[[str], str] | None = None
+        """node id -> its cost line (set by the editor's cost view); shown under the output shape."""
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         controller.selection_changed.connect(lambda _ids: self.refresh())
@@ -142,6 +146,8 @@ class PropertiesPanel(QScrollArea):
                                 f" <span style='color:{theme.MUTED}'>· {spec.type_id}</span>"))
         self.status_label = _label("", "Muted", wrap=True)
         layout.addWidget(self.status_label)
+        self.cost_label = _label("", "Muted", wrap=True)
+        layout.addWidget(self.cost_label)
         self.problem_label = _label("", "InlineError", wrap=True)
         layout.addWidget(self.problem_label)
 
@@ -212,11 +218,22 @@ class PropertiesPanel(QScrollArea):
         v = self.controller.validation
         shape = format_shape(v.shapes.get(self.node_id))
         count = v.param_counts.get(self.node_id, 0)
-        self.status_label.setText(f"output {shape}  ·  {count:,} parameters")
+        graph = self.controller.graph
+        mult = finetune.lr_mults(graph)[self.node_id]
+        tuning = ("  ·  frozen" if count and self.node_id in finetune.frozen_ids(graph) else "") + (
+            f"  ·  lr ×{mult:g}" if count and mult != 1 else "")
+        self.status_label.setText(f"output {shape}  ·  {count:,} parameters{tuning}")
+        cost = self.cost_text(self.node_id) if self.cost_text is not None else ""
+        self.cost_label.setText(html.escape(cost))
+        self.cost_label.setVisible(bool(cost))
         problems = v.problems_for(self.node_id)
         self.problem_label.setText("<br>".join(
             f"<b>{html.escape(p.message)}</b>" + (f"<br>{html.escape(p.hint)}" if p.hint else "") for p in problems))
         self.problem_label.setVisible(bool(problems))
+
+    def refresh_cost(self) -> None:
+        """Show a newly computed cost for the selected node."""
+        self._show_status()
 
     # ---- edits ---------------------------------------------------------------------------
     def _commit(self, name: str, value: Any) -> None:

@@ -37,6 +37,7 @@ from editor.training.form import SectionForm, field_for, float_spin, int_spin, w
 from editor.training.sections import set_key, set_section
 from editor.training.widgets import banner, header
 from engine.data import list_builtin, load_data, preview
+from engine.data import notes as data_notes
 from engine.datacheck import input_shape_of
 from engine.sections import DATA, value_at
 
@@ -121,6 +122,8 @@ class DataPanel(QWidget):
         layout.addWidget(self.summary)
         self.error = banner("error")
         layout.addWidget(self.error)
+        self.note = banner("warning")
+        layout.addWidget(self.note)
         self.match_label = QLabel()
         self.match_label.setWordWrap(True)
         layout.addWidget(self.match_label)
@@ -320,7 +323,7 @@ class DataPanel(QWidget):
         if item is None:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
-        if self.section.get("source", "builtin") == "builtin" and self.section.get("name", DATA.default("name")) == name:
+        if self.section.get("source", "builtin") == "builtin" and self.section.get("name") == name:
             return
         self._switch({"source": "builtin", "name": name})
 
@@ -379,9 +382,10 @@ class DataPanel(QWidget):
             self.pages.setCurrentIndex(index)
             if source == "builtin":
                 info = self._builtin_info()
-                for row in range(self.builtin_list.count()):
-                    if self.builtin_list.item(row).data(Qt.ItemDataRole.UserRole) == info.name:
-                        self.builtin_list.setCurrentRow(row)
+                named = section.get("name")  # a project without data selects nothing: it has no default set
+                self.builtin_list.setCurrentRow(next((row for row in range(self.builtin_list.count())
+                                                      if self.builtin_list.item(row).data(Qt.ItemDataRole.UserRole)
+                                                      == named), -1))
                 self.builtin_about.setText(info.description)
                 self.task_box.clear()
                 self.task_box.addItems(list(info.tasks or (info.task,)))
@@ -454,8 +458,9 @@ class DataPanel(QWidget):
         self._generation += 1
         generation, section = self._generation, copy.deepcopy(self.section)
 
-        def work() -> tuple[dict, list]:
-            return load_data(section).describe(), preview(section, PREVIEW_COUNT)
+        def work() -> tuple[dict, list, list[str]]:
+            with data_notes.collect() as notes:  # e.g. a CSV whose first row was read as data
+                return load_data(section).describe(), preview(section, PREVIEW_COUNT), notes
 
         run_job(self, work, lambda result: self._loaded(generation, result),
                 lambda exc: self._load_failed(generation, exc))
@@ -464,12 +469,14 @@ class DataPanel(QWidget):
     def loading(self) -> bool:
         return self._debounce.isActive() or self.summary.text().startswith("Loading")
 
-    def _loaded(self, generation: int, result: tuple[dict, list]) -> None:
+    def _loaded(self, generation: int, result: tuple[dict, list, list[str]]) -> None:
         if generation != self._generation:
             return
-        self.info, self.samples = result
+        self.info, self.samples, notes = result
         self.controller.set_data_info(self.info)
         self.error.hide()
+        self.note.setText("\n".join(dict.fromkeys(notes)))
+        self.note.setVisible(bool(notes))
         info = self.info
         splits = info["splits"]
         shapes = ", ".join(_fmt_shape(s) for s in info["input_shapes"])
@@ -491,6 +498,7 @@ class DataPanel(QWidget):
         if generation != self._generation:
             return
         self.info, self.samples = None, []
+        self.note.hide()
         self.controller.set_data_info({"error": str(exc)})
         self.summary.setText("The data could not be loaded.")
         self.error.setText(str(exc))

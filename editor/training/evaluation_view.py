@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor import theme
+from editor.training.boxes_view import BoxesPanel
 from editor.training.plotting import curve, palette, plot_widget
 from engine.evaluate.metrics import EvaluationResult
 
@@ -133,7 +134,7 @@ class EvaluationView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        wrong_box = QWidget()
+        self.wrong_box = wrong_box = QWidget()
         wrong_layout = QVBoxLayout(wrong_box)
         wrong_layout.setContentsMargins(0, 0, 0, 0)
         self.wrong_title = QLabel("Most confidently wrong")
@@ -151,6 +152,9 @@ class EvaluationView(QWidget):
         grid.addWidget(self.pr, 0, 2)
         grid.addWidget(self.table, 1, 0, 1, 2)
         grid.addWidget(wrong_box, 1, 2)
+        self.boxes = BoxesPanel()  # detection: images with their true and predicted boxes
+        grid.addWidget(self.boxes, 0, 0, 1, 2)
+        self.boxes.hide()
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         layout.addLayout(grid, 1)
@@ -169,6 +173,7 @@ class EvaluationView(QWidget):
         self.table.setColumnCount(0)
         while self.wrong_grid.count():
             self.wrong_grid.takeAt(0).widget().deleteLater()
+        self.boxes.clear()
 
     def show_result(self, result: EvaluationResult) -> None:
         self.result = result
@@ -188,6 +193,11 @@ class EvaluationView(QWidget):
         self._show_curves(self.pr, result.pr, "AP", diagonal=False)
         self._show_table(result)
         self._show_wrong(result)
+        detection = result.task == "detection"
+        self.boxes.setVisible(detection)
+        self.wrong_box.setVisible(not detection)
+        if detection:
+            self.boxes.show_result(result.boxes, result.class_names or [])
 
     def confusion_matrix(self, normalized: bool = False) -> np.ndarray:
         """The matrix as shown (counts or row-normalized)."""

@@ -20,14 +20,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.background import run_job
-from engine.export import FORMATS, SUFFIX, ExportResult, export_run
-
-DESCRIPTIONS = {
-    "safetensors": "weights + project file; reloads into an identical DeepWire model",
-    "torchscript": "a .pt file that torch.jit.load runs without DeepWire",
-    "onnx": "a .onnx model with a dynamic batch size, checked with onnxruntime",
-    "python": "standalone, readable PyTorch source + weights loader + train.py",
-}
+from engine.export import EXPORT_FORMATS, ExportResult, export_run
 
 
 def check_text(check: dict | None) -> tuple[str, bool]:
@@ -53,8 +46,8 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.format_box = QComboBox()
-        for fmt in FORMATS:
-            self.format_box.addItem(f"{fmt}  ({DESCRIPTIONS.get(fmt, '')})", fmt)
+        for fmt in EXPORT_FORMATS.values():
+            self.format_box.addItem(f"{fmt.name}  ({fmt.description})", fmt.name)
         self.weights_box = QComboBox()
         self.weights_box.addItems(["best", "last"])
         self.path_edit = QLineEdit()
@@ -90,16 +83,17 @@ class ExportDialog(QDialog):
         self.format_box.setCurrentIndex(self.format_box.findData(fmt))
 
     def _default_path(self) -> None:
-        fmt = self.fmt
-        name = "model-python" if fmt == "python" else f"model{SUFFIX[fmt]}"
-        self.path_edit.setText(str(self.run_path / "exports" / fmt / name))
+        fmt = EXPORT_FORMATS[self.fmt]
+        name = f"model-{fmt.name}" if fmt.folder_only else f"model{fmt.suffix}"
+        self.path_edit.setText(str(self.run_path / "exports" / fmt.name / name))
 
     def _browse(self) -> None:
-        if self.fmt == "python":
+        fmt = EXPORT_FORMATS[self.fmt]
+        if fmt.folder_only:
             path = QFileDialog.getExistingDirectory(self, "Export folder", self.path_edit.text())
         else:
             path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(),
-                                                  f"{self.fmt} (*{SUFFIX[self.fmt]})")
+                                                  f"{fmt.name} (*{fmt.suffix})")
         if path:
             self.path_edit.setText(path)
 

@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
 
 from editor.training.plotting import curve, palette, plot_widget
 from engine.errors import DeepWireError
-from engine.lineage import parent_of, tree_order
+from engine.lineage import parent_of, read_init, tree_order
 from engine.runs import PROJECT, Run, list_runs, read_json, slug
-from engine.train.events import EpochEnded, RunFailed, RunFinished
+from engine.runstate import read_state
+from engine.train.events import EpochEnded
 
 TRIAL_ID = re.compile(r"-trial-(\d+)(-\d+)?$")
 COLUMNS = ("run", "sweep", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr",
@@ -46,6 +47,8 @@ class RunSummary:
     best: dict[str, float]
     settings: dict
     history: list[dict]
+    message: str = ""
+    """Why the run failed or what is damaged in its folder (the status cell's tooltip)."""
 
     @property
     def trial(self) -> str | None:
@@ -66,19 +69,20 @@ class RunSummary:
 
 
 def summarize(run: Run) -> RunSummary:
-    """Read a run folder: metrics.json when the run ended, else its events so far."""
-    settings = run.graph.training
-    metrics = run.metrics()
-    if metrics:
-        return RunSummary(run, metrics.get("reason", "?"), metrics.get("epochs_done", 0), metrics.get("best_epoch"),
-                          metrics.get("best", {}), settings, metrics.get("history", []))
-    events = run.events()
+    """Read a run folder: its state, metrics.json when the run ended, else its events so far; a damaged
+    folder reads as 'corrupt' with the reason."""
+    state = read_state(run)
+    try:
+        settings = run.graph.training
+        metrics = run.metrics() if state.state in ("completed", "stopped") else {}
+        if metrics:
+            return RunSummary(run, state.label, metrics.get("epochs_done", 0), metrics.get("best_epoch"),
+                              metrics.get("best", {}), settings, metrics.get("history", []), state.message)
+        events = run.events()
+    except DeepWireError as exc:
+        return RunSummary(run, "corrupt", 0, None, {}, {}, [], str(exc))
     history = [{"epoch": e.epoch, "train": e.train, "val": e.val} for e in events if isinstance(e, EpochEnded)]
-    failed = next((e for e in events if isinstance(e, RunFailed)), None)
-    finished = next((e for e in events if isinstance(e, RunFinished)), None)
-    status = "failed" if failed else finished.reason if finished else "running or interrupted" if events else \
-        "did not start"
-    return RunSummary(run, status, len(history), None, {}, settings, history)
+    return RunSummary(run, state.label, len(history), None, {}, settings, history, state.message)
 
 
 def project_runs(run_dir: str | Path, project_name: str) -> list[Run]:
@@ -112,6 +116,8 @@ class RunHistory(QWidget):
     """The project's runs; `run_chosen(path)` when the user picks one (to evaluate or export it)."""
 
     run_chosen = Signal(str)
+    compare_requested = Signal(str, str)
+    """(run A, run B or '' for the current graph): the Compare button with two runs, or one run, selected."""
     branch_requested = Signal(str)
     """A new run starting from this run's best weights (with the current graph)."""
 
@@ -141,6 +147,10 @@ class RunHistory(QWidget):
         self.open_button.setToolTip("Show the selected run's graph snapshot in a new window")
         self.replace_button = QPushButton("Replace graph…")
         self.replace_button.setToolTip("Make the selected run's graph snapshot the current project (asks first)")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Compare the two selected runs, or the selected run with the current graph: "
+                                       "graph, settings and metrics side by side")
+        self.compare_button.clicked.connect(self._compare_selected)
         self.branch_button = QPushButton("Branch from this run")
         self.branch_button.setToolTip("Train the current graph starting from the selected run's best weights "
                                       "(layers whose names and shapes match carry over); the run history shows "
@@ -150,7 +160,7 @@ class RunHistory(QWidget):
         self.replace_button.clicked.connect(self.replace_with_selected)
         self.branch_button.clicked.connect(self.branch_selected)
         refresh.clicked.connect(self.refresh)
-        for button in (self.open_button, self.replace_button, self.branch_button, refresh):
+        for button in (self.compare_button, self.open_button, self.replace_button, self.branch_button, refresh):
             bar.addWidget(button)
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -199,7 +209,11 @@ class RunHistory(QWidget):
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
             parent = parent_of(s.run)
-            self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else ""))
+            carried = read_init(s.run.path).get("summary", "")
+            self.table.item(row, 0).setToolTip(str(s.run.path) + (f"\nbranched from {parent.name}" if parent else "")
+                                               + (f"\ninitial weights: {carried}" if carried else ""))
+            if s.message:
+                self.table.item(row, 2).setToolTip(s.message)
         keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
                        for k in h[split]})
         current = self.metric_box.currentText() or "val_loss"
@@ -226,10 +240,17 @@ class RunHistory(QWidget):
         chosen = self.selected() if self.summaries else []
         self.open_button.setEnabled(len(chosen) == 1)
         self.replace_button.setEnabled(len(chosen) == 1)
+        self.compare_button.setEnabled(len(chosen) in (1, 2))
         self.branch_button.setEnabled(len(chosen) == 1 and _has_weights(chosen[0].run))
         if len(chosen) == 1:
             self.run_chosen.emit(str(chosen[0].run.path))
         self.overlay()
+
+    def _compare_selected(self) -> None:
+        chosen = self.selected()
+        if len(chosen) in (1, 2):  # the table lists the newest first: the older run is A
+            runs = sorted(str(s.run.path) for s in chosen)
+            self.compare_requested.emit(runs[0], runs[1] if len(runs) == 2 else "")
 
     def overlay(self) -> None:
         """Draw the chosen metric of every selected run (or of all runs when none is selected)."""

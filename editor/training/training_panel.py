@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 
 from editor import theme
 from editor.training.form import Field, SectionForm, combo, field_for
+from editor.training.lr_finder import LRFinderDialog
 from editor.training.widgets import banner, header
 from engine.device import choose_device, device_name, mps_available
 from engine.errors import TrainingError
@@ -15,7 +16,7 @@ from engine.sections import TRAINING
 from engine.train.config import TrainingConfig
 
 FORM_GROUPS = (
-    ("Objective", ("loss", "label_smoothing")),
+    ("Objective", ("loss", "label_smoothing", "class_weights")),
     ("Optimizer", ("optimizer", "lr", "momentum", "nesterov", "weight_decay")),
     ("Schedule", ("schedule", "warmup_epochs", "step_size", "gamma", "plateau_patience", "plateau_factor")),
     ("Loop", ("epochs", "batch_size", "eval_batch_size", "clip", "clip_value", "seed")),
@@ -122,7 +123,19 @@ class TrainingPanel(QWidget):
             button.setToolTip(tip)
             button.clicked.connect(signal.emit)
             row.addWidget(button)
+        self.find_lr_button = QPushButton("Find LR\u2026")
+        self.find_lr_button.setToolTip("Learning-rate range test: short trainings while the LR grows, over several "
+                                       "seeds; shows the loss curve and suggests a learning rate")
+        self.find_lr_button.clicked.connect(self.find_lr)
+        self.lr_find_settings = {"repeats": 3, "steps": 100}
+        row.addWidget(self.find_lr_button)
         return row
+
+    def find_lr(self) -> LRFinderDialog:
+        """Open the range-test dialog on the current project (it runs in the background)."""
+        dialog = LRFinderDialog(self.controller, self, **self.lr_find_settings)
+        dialog.show()
+        return dialog
 
     def _rows(self) -> list[tuple[str, list[Field]]]:
         """The form: groups of declared training keys (engine/sections.py holds their labels, ranges and help)."""
@@ -177,6 +190,7 @@ class TrainingPanel(QWidget):
             form.show_rows({path: shown for path, shown in {
                 "momentum": c.optimizer in ("sgd", "rmsprop"), "nesterov": c.optimizer == "sgd",
                 "label_smoothing": c.loss in ("auto", "cross_entropy"),
+                "class_weights": c.loss in ("auto", "cross_entropy", "bce"),
                 "step_size": c.schedule == "step", "gamma": c.schedule == "step",
                 "plateau_patience": c.schedule == "plateau", "plateau_factor": c.schedule == "plateau",
                 "clip_value": c.clip != "none", "early_stopping.patience": c.early_stopping.enabled,
@@ -191,6 +205,7 @@ class TrainingPanel(QWidget):
     def set_run_state(self, state: str, can_continue: bool) -> None:
         """Enable the buttons that make sense: state is idle, running, paused or stopping."""
         self.start_button.setEnabled(state == "idle")
+        self.find_lr_button.setEnabled(state == "idle")
         self.pause_button.setEnabled(state == "running")
         self.resume_button.setEnabled(state == "paused" or (state == "idle" and can_continue))
         self.stop_button.setEnabled(state in ("running", "paused"))

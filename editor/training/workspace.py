@@ -23,7 +23,9 @@ from editor import theme
 from editor.runner import TrainingRunner
 from editor.training.activations import ActivationsView
 from editor.training.background import run_job
+from editor.training.compare_view import CompareView
 from editor.training.data_panel import DataPanel
+from editor.training.doctor_view import DoctorView
 from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
@@ -69,11 +71,14 @@ class TrainingWorkspace(QObject):
         self.activations = ActivationsView(controller)
         self.evaluation = EvaluationView()
         self.history = RunHistory(controller)
+        self.doctor = DoctorView(controller)
+        self.compare = CompareView(controller)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[QWidget, ScrollPage] = {}
         for widget, title in ((self.live, "Live"), (self.activations, "Activations"),
-                              (self.evaluation, "Evaluation"), (self.history, "Runs")):
+                              (self.evaluation, "Evaluation"), (self.doctor, "Doctor"), (self.history, "Runs"),
+                              (self.compare, "Compare")):
             self._pages[widget] = ScrollPage(widget)  # below a view's minimum size it scrolls: the canvas keeps its room
             self.tabs.addTab(self._pages[widget], title)
         self.data_dock = self._dock("Data", self.data_panel, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -185,6 +190,10 @@ class TrainingWorkspace(QObject):
         p.stop_requested.connect(r.stop)
         r.events.connect(self.live.add_events)
         r.events.connect(self.activations.add_events)
+        r.events.connect(self.doctor.add_events)
+        self.doctor.rerun_requested.connect(lambda run: self.train(init_from=run or None))
+        self.history.compare_requested.connect(self.compare_runs)
+        self.history.run_chosen.connect(lambda path: None if self.runner.busy else self.doctor.show_run(path))
         r.started.connect(self._started)
         r.finished.connect(self._finished)
         r.failed.connect(self._failed)
@@ -249,6 +258,7 @@ class TrainingWorkspace(QObject):
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()
+        self.doctor.reset(graph)
         self.selected_run = None
         self.evaluation_result = None
         self.evaluation.clear()
@@ -366,6 +376,12 @@ class TrainingWorkspace(QObject):
     def show_runs(self) -> None:
         self.history.set_run_dir(self.run_dir())
         self._show_tab(self.history)
+
+    def compare_runs(self, a: str, b: str = "") -> None:
+        """The Compare tab on run `a` against run `b` (or the current graph when `b` is empty)."""
+        self.compare.set_runs([s.run.path for s in self.history.summaries])
+        self.compare.choose(Path(a), Path(b) if b else None)
+        self._show_tab(self.compare)
 
     # ---- runner signals --------------------------------------------------------------------
     def _started(self, event: RunStarted) -> None:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import safeio
+from engine.data import images
+from engine.data.csvfile import read_table
 from engine.data.raw import RawData
 from engine.errors import DataError
 
@@ -91,13 +94,8 @@ def multitask_data(x: np.ndarray, frame, targets: list[str], source: str) -> Raw
 
 def load_csv(section: dict) -> RawData:
     """A CSV table: numeric `features` columns (default: all but the target) and a `target` column (or list)."""
-    import pandas as pd
-
     path = existing_file(section.get("path"), "path")
-    try:
-        frame = pd.read_csv(path, sep=section.get("delimiter", ","))
-    except (ValueError, OSError) as exc:
-        raise DataError(f"Cannot read CSV '{path}': {exc}") from exc
+    frame = read_table(path, section)
     if section.get("text"):
         return _csv_text(frame, section, path)
     features, targets = csv_columns(section, list(frame.columns), path)
@@ -187,15 +185,7 @@ def image_color(section: dict) -> str:
 
 def read_image(path: Path, size: tuple[int, int], color: str) -> np.ndarray:
     """One image as float32 (channels, height, width) in [0, 1]; DataError naming the file it cannot read."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            pixels = np.asarray(img.convert("L" if color == "grayscale" else "RGB").resize(size[::-1], Image.BILINEAR))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"Cannot read image '{path}': {exc}. Remove or replace the file.") from exc
-    pixels = pixels.astype(np.float32) / 255.0
-    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return images.read_image(path, size, 1 if color == "grayscale" else 3)
 
 
 def load_image_folder(section: dict) -> RawData:
@@ -220,17 +210,16 @@ def load_arrays(section: dict) -> RawData:
     """Arrays from one .npz (`x_key`, `y_key`) or from .npy files (`x_path`, optional `y_path`)."""
     if section["source"] == "npz":
         path = existing_file(section.get("path"), "path")
-        with np.load(path, allow_pickle=False) as archive:
-            x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
-            if x_key not in archive:
-                raise DataError(f"'{path}' has no array '{x_key}'; its keys are {list(archive)}. Set 'x_key'.")
-            x = archive[x_key]
-            y = archive[y_key] if y_key in archive else None
+        archive = safeio.load_npz(path)
+        x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
+        if x_key not in archive:
+            raise DataError(f"'{path}' has no array '{x_key}'; its keys are {list(archive)}. Set 'x_key'.")
+        x, y = archive[x_key], archive.get(y_key)
         source = f"'{path}'"
     else:
         x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
-        x = np.load(x_path, allow_pickle=False)
-        y = np.load(existing_file(section["y_path"], "y_path"), allow_pickle=False) if section.get("y_path") else None
+        x = safeio.load_npy(x_path, "x_path")
+        y = safeio.load_npy(existing_file(section["y_path"], "y_path"), "y_path") if section.get("y_path") else None
         source = f"'{x_path}'"
     if y is None and section.get("task") not in (None, "autoencoder", "gan"):
         raise DataError(f"{source} has no target array; add one (y_key / y_path) or use task 'autoencoder'.")

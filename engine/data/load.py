@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from engine import safeio
 from engine.data import augment, files, preprocess, streaming, text
 from engine.data.builtin import builtin_info, load_builtin
 from engine.data.prepared import PreparedData, Split, StreamSplit
@@ -39,7 +39,16 @@ class Sample:
 
 
 def with_defaults(section: dict, seed: int | None = None) -> dict:
-    """A copy of `section` with every missing key filled in; DataError for an unknown source or task."""
+    """A copy of `section` with every missing key filled in; DataError for a missing or unknown source or task.
+
+    The source or a built-in set's name must be given: a project without data never trains on a default set.
+    """
+    if not isinstance(section, dict) or ("source" not in section and not section.get("name")):
+        raise DataError("The project has no data section (or it names no 'source'); choose the data to train on "
+                        "in the Data panel, or add e.g. \"data\": {\"source\": \"builtin\", \"name\": \"digits\"}.")
+    if section.get("source", "builtin") == "builtin" and not section.get("name"):
+        raise DataError("The data section uses a built-in dataset but names none; set 'name' (deepwire datasets "
+                        "lists them).")
     out = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
     split = {**DEFAULTS["split"], **({"seed": seed} if seed is not None else {}), **section.get("split", {})}
     out["split"] = split
@@ -82,8 +91,7 @@ def _memory_bytes(section: dict) -> int:
     if source == "image_folder":
         return files.decoded_image_bytes(section)
     if source == "npz":
-        with zipfile.ZipFile(files.existing_file(section.get("path"), "path")) as archive:
-            return sum(info.file_size for info in archive.infolist())
+        return safeio.zip_size(files.existing_file(section.get("path"), "path"))
     if source in ("csv", "npy"):
         return files.existing_file(section.get("x_path") or section.get("path"), "path").stat().st_size
     return 0

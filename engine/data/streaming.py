@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from engine.data import files, preprocess
+from engine import safeio
+from engine.data import csvfile, files, preprocess
 from engine.data.files import csv_columns, existing_file, infer_task
 from engine.errors import DataError
 
@@ -51,12 +52,14 @@ class CsvChunks:
     chunk_rows: int
     delimiter: str = ","
     columns: list[str] = field(default_factory=list)
+    header: bool = True
     offsets: list[int] = field(default_factory=list)  # byte offset of each chunk, plus the end
 
     def first_pass(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield (x, y) for every chunk while recording the chunk offsets."""
         with open(self.path, "rb") as f:
-            pos = len(f.readline())
+            pos = len(f.readline()) if self.header else 0
+            f.seek(pos)
             self.offsets = [pos]
             while lines := list(itertools.islice(f, self.chunk_rows)):
                 pos += sum(map(len, lines))
@@ -74,7 +77,11 @@ class CsvChunks:
     def _parse(self, data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         import pandas as pd
 
-        frame = pd.read_csv(io.BytesIO(data), header=None, names=self.columns, sep=self.delimiter)
+        try:
+            frame = pd.read_csv(io.BytesIO(data), header=None, names=self.columns, sep=self.delimiter)
+        except (ValueError, pd.errors.ParserError) as exc:  # a ragged or binary line inside the file
+            raise DataError(f"CSV '{self.path}': a chunk of rows cannot be read ({str(exc).strip()[:200]}); check "
+                            "that every row has the same number of cells") from None
         x = frame[self.features]
         if any(k not in "iufb" for k in x.dtypes.map(lambda d: d.kind)) or x.isna().any().any():
             raise DataError(f"CSV '{self.path}': feature columns {self.features} must be numeric with no empty "
@@ -94,7 +101,7 @@ class MappedArray:
 
     def open(self) -> np.ndarray:
         """A read-only memory map of the array (opened per read, so worker processes never share a handle)."""
-        return np.load(self.path, mmap_mode="r") if self.key is None else npz_member(self.path, self.key)
+        return safeio.load_npy(self.path, mmap=True) if self.key is None else npz_member(self.path, self.key)
 
 
 @dataclass
@@ -136,6 +143,15 @@ def rows_per_chunk(chunk_rows: int, sample_bytes: int) -> int:
 
 def npz_member(path: Path, key: str) -> np.ndarray:
     """A read-only memory map of array `key` inside an uncompressed .npz (np.savez) archive."""
+    try:
+        return _npz_member(path, key)
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"'{path}': not a readable .npz archive ({exc}). Save it with numpy.savez.") from None
+
+
+def _npz_member(path: Path, key: str) -> np.ndarray:
     with zipfile.ZipFile(path) as archive:
         names = [n.removesuffix(".npy") for n in archive.namelist()]
         if key not in names:
@@ -152,8 +168,8 @@ def npz_member(path: Path, key: str) -> np.ndarray:
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(f)
         offset = f.tell()
-    if dtype.hasobject:
-        raise DataError(f"'{path}': array '{key}' holds Python objects; save numbers only.")
+    if dtype.kind not in "biuf":
+        raise DataError(f"'{path}': array '{key}' holds {dtype} values, not numbers; save numbers only.")
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
@@ -192,16 +208,14 @@ def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
     rows = int(section["chunk_rows"])
     source = section["source"]
     if source == "csv":
-        import pandas as pd
-
         path = existing_file(section.get("path"), "path")
         if section.get("text"):
             raise DataError(f"CSV '{path}': a text column is read into memory (its vocabulary comes from the "
                             "training split), not in chunks; set \"stream\": false.")
         delimiter = section.get("delimiter", ",")
-        columns = [str(c) for c in pd.read_csv(path, nrows=0, sep=delimiter).columns]
+        columns, header = csvfile.header_columns(path, section)
         features, targets = csv_columns(section, columns, path)
-        return CsvChunks(path, features, targets, rows, delimiter, columns)
+        return CsvChunks(path, features, targets, rows, delimiter, columns, header)
     if source == "npy":
         x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
         y_path = existing_file(section["y_path"], "y_path") if section.get("y_path") else None
@@ -210,8 +224,7 @@ def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
     if source == "npz":
         path = existing_file(section.get("path"), "path")
         x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
-        with zipfile.ZipFile(path) as archive:
-            has_y = f"{y_key}.npy" in archive.namelist()
+        has_y = f"{y_key}.npy" in safeio.zip_names(path)
         return ArrayChunks(MappedArray(path, x_key), MappedArray(path, y_key) if has_y else None, rows,
                            bool(section.get("tokens")))
     if source == "image_folder":

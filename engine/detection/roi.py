@@ -26,7 +26,7 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, output_size: tuple[int
         raise ValueError("roi_align needs sampling_ratio >= 1 (the adaptive count is not supported)")
     n, c, h, w = features.shape
     ph, pw = output_size
-    k, s = len(rois), sampling_ratio
+    s = sampling_ratio
     offset = 0.5 if aligned else 0.0
     x0, y0, x1, y1 = (rois[:, i] * spatial_scale - offset for i in range(1, 5))
     rw, rh = x1 - x0, y1 - y0
@@ -53,7 +53,7 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, output_size: tuple[int
            + (wyh[:, :, None] * wxl[:, None, :])[..., None] * at(yh, xl)
            + (wyh[:, :, None] * wxh[:, None, :])[..., None] * at(yh, xh))
     out = out * (vy[:, :, None] & vx[:, None, :])[..., None].to(dtype)
-    return out.reshape(k, ph, s, pw, s, c).mean((2, 4)).permute(0, 3, 1, 2).contiguous()
+    return out.reshape(-1, ph, s, pw, s, c).mean((2, 4)).permute(0, 3, 1, 2).contiguous()
 
 
 def roi_pool(features: torch.Tensor, rois: torch.Tensor, output_size: tuple[int, int],

@@ -82,7 +82,13 @@ class EvaluationResult:
 
     @classmethod
     def load(cls, path: str | Path) -> EvaluationResult:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        from engine.errors import BadFileError
+        from engine.safeio import read_json
+
+        try:
+            return cls.from_dict(read_json(Path(path), "evaluation"))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise BadFileError(f"{path}: not a DeepWire evaluation ({exc}); evaluate the run again") from None
 
 
 def _finite(value: Any) -> Any:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from torch import fx
 
-from engine.errors import ExportError
 from engine.export import formats, preprocessing
+from engine.export.formats import EXPORT_FORMATS, ExportFormat, get_format, register_format
 from engine.graph import Graph
 
-FORMATS = ("safetensors", "torchscript", "onnx", "python")
-SUFFIX = {"safetensors": ".safetensors", "torchscript": ".pt", "onnx": ".onnx", "python": ".py"}
+FORMATS = EXPORT_FORMATS
+"""The export formats by name (a live view of the registry in formats.py)."""
 
 
 @dataclass
@@ -30,32 +30,26 @@ class ExportResult:
     check: dict | None = None
 
 
-def _main_file(fmt: str, out: Path) -> Path:
+def _main_file(fmt: ExportFormat, out: Path) -> Path:
     """`out` with the format's suffix is the file itself; any other path is a folder to write into."""
-    if out.suffix == SUFFIX[fmt] and fmt != "python":
+    if out.suffix == fmt.suffix and not fmt.folder_only:
         out.parent.mkdir(parents=True, exist_ok=True)
         return out
     out.mkdir(parents=True, exist_ok=True)
-    return out / formats.MAIN_FILE[fmt]
+    return out / fmt.main_file
 
 
 def export_model(graph: Graph, model: fx.GraphModule, data_info: dict | None, fmt: str,
                  out: str | Path) -> ExportResult:
     """Export a compiled `model` of `graph`; `data_info` is the run's data description (data.json)."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")
+    record_of = get_format(fmt)
     targets = model.deepwire_targets
     model = copy.deepcopy(model).cpu().eval()
     model.deepwire_targets = targets
-    main = _main_file(fmt, Path(out))
+    main = _main_file(record_of, Path(out))
     record = preprocessing.describe(graph, data_info)
     inputs = preprocessing.example_inputs(graph, formats.CHECK_BATCH)
-    if fmt == "python":
-        files, check = formats.write_python(graph, model, main, inputs, record)
-    else:
-        writer = {"safetensors": formats.write_safetensors, "torchscript": formats.write_torchscript,
-                  "onnx": formats.write_onnx}[fmt]
-        files, check = writer(graph, model, main, inputs)
+    files, check = record_of.write(graph, model, main, inputs, record)
     files.append(preprocessing.write(record, main.parent))
     return ExportResult(main, fmt, files, check)
 
@@ -69,4 +63,5 @@ def export_run(run_path: str | Path, fmt: str, out: str | Path, weights: str = "
     return export_model(graph, model, run.data_info() or None, fmt, out)
 
 
-__all__ = ["FORMATS", "ExportResult", "export_model", "export_run"]
+__all__ = ["EXPORT_FORMATS", "FORMATS", "ExportFormat", "ExportResult", "export_model", "export_run", "get_format",
+           "register_format"]

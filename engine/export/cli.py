@@ -10,6 +10,7 @@ from rich.table import Table
 
 from engine import importer_cli
 from engine.errors import DataError
+from engine.export.formats import EXPORT_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.add_argument("--plots", metavar="DIR", help="also write PNG plots into DIR")
     p.set_defaults(run=run_evaluate)
-    p = sub.add_parser("export", help="export a run's model: safetensors, torchscript, onnx or python source")
+    p = sub.add_parser("export", help=f"export a run's model: {', '.join(EXPORT_FORMATS)}")
     p.add_argument("run_path", metavar="RUN", help="run folder")
-    p.add_argument("--format", required=True, choices=("safetensors", "torchscript", "onnx", "python"))
+    p.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS))
     p.add_argument("--out", required=True, help="folder to write into (or the model file, e.g. model.onnx)")
     p.add_argument("--weights", choices=("best", "last"), default="best")
     p.set_defaults(run=run_export)

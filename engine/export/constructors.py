@@ -10,12 +10,12 @@ from typing import Any
 
 from torch import nn
 
-from engine.detection import anchors, boxes
+from engine.detection import anchors, boxes, roi
 from engine.detection import modules as detection_modules
 from engine.errors import ExportError
 from engine.layers import modules, op_modules, seq_modules
 
-HELPER_MODULES = (modules, seq_modules, op_modules, detection_modules, boxes, anchors)
+HELPER_MODULES = (modules, seq_modules, op_modules, detection_modules, boxes, anchors, roi)
 """Plain-torch files whose classes and functions exported source copies verbatim."""
 
 _SIMPLE: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -177,7 +177,8 @@ def _detection(m: nn.Module) -> str:
 
 
 _SPECIAL: dict[type, Callable[[Any], str]] = {
-    detection_modules.DenseHead: _detection,
+    detection_modules.DenseHead: _detection, detection_modules.RoIAlign: _detection,
+    detection_modules.BoxHead: _detection,
     nn.Conv1d: _conv, nn.Conv2d: _conv, nn.ConvTranspose2d: _conv,
     nn.RNN: _rnn, nn.LSTM: _rnn, nn.GRU: _rnn, nn.PReLU: _prelu, nn.TransformerEncoder: _encoder,
     seq_modules.Recurrent: _recurrent, seq_modules.Attention: _attention,

@@ -1,12 +1,20 @@
-"""One writer per export format; each writes its files and checks them against the model on a batch."""
+"""Export formats: one `ExportFormat` record each (name, suffix, main file, description, writer, loader).
+
+`EXPORT_FORMATS` is the registry: `deepwire export`, the editor's export dialog and `deepwire predict`
+read it, so a new format is one more record (`register_format`). Each writer writes its files and
+checks them against the model on a batch.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import fx
@@ -23,8 +31,15 @@ CHECK_BATCH = 5
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
-    """The state dict as safetensors (CPU, contiguous); keys are the model's attribute paths."""
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
+    """The state dict as safetensors (CPU, contiguous); keys are the model's attribute paths. A tied weight
+    (one tensor under two keys) is written under each key."""
+    seen: set[int] = set()
+    state = {}
+    for key, value in model.state_dict().items():
+        tensor = value.detach().cpu().contiguous()
+        state[key] = tensor.clone() if tensor.data_ptr() in seen else tensor
+        seen.add(tensor.data_ptr())
+    save_file(state, str(path))
 
 
 def _run(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]):
@@ -32,7 +47,7 @@ def _run(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]):
         return model(*inputs)
 
 
-def write_safetensors(graph: Graph, model: fx.GraphModule, main: Path, inputs) -> tuple[list[Path], dict]:
+def write_safetensors(graph: Graph, model: fx.GraphModule, main: Path, inputs, record: dict) -> tuple[list[Path], dict]:
     from engine.export.reload import load_safetensors_export
 
     save_weights(model, main)
@@ -43,7 +58,7 @@ def write_safetensors(graph: Graph, model: fx.GraphModule, main: Path, inputs) -
     return [main, project], check
 
 
-def write_torchscript(graph: Graph, model: fx.GraphModule, main: Path, inputs) -> tuple[list[Path], dict]:
+def write_torchscript(graph: Graph, model: fx.GraphModule, main: Path, inputs, record: dict) -> tuple[list[Path], dict]:
     example = tuple(x[:EXPORT_BATCH] for x in inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -57,7 +72,7 @@ def write_torchscript(graph: Graph, model: fx.GraphModule, main: Path, inputs) -
     return [main], check
 
 
-def write_onnx(graph: Graph, model: fx.GraphModule, main: Path, inputs) -> tuple[list[Path], dict]:
+def write_onnx(graph: Graph, model: fx.GraphModule, main: Path, inputs, record: dict) -> tuple[list[Path], dict]:
     import onnxruntime as ort
 
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
@@ -87,10 +102,12 @@ def write_python(graph: Graph, model: fx.GraphModule, main: Path, inputs, record
     save_weights(model, weights)
     train = folder / "train.py"
     train.write_text(train_source(graph, model_class_name(graph, model), model.deepwire_targets), encoding="utf-8")
+    project = folder / "project.json"
+    graph.save(project)  # lets `deepwire predict` read the export without importing model.py
     standalone = load_standalone(main)
     check = compare("python", _run(model, inputs), _run(standalone.load_model(weights), inputs),
                     len(inputs[0]), 1e-5, 1e-5)
-    return [main, weights, train], check
+    return [main, weights, train, project], check
 
 
 def load_standalone(path: Path):
@@ -104,6 +121,95 @@ def load_standalone(path: Path):
     return module
 
 
-MAIN_FILE = {"safetensors": "model.safetensors", "torchscript": "model.pt", "onnx": "model.onnx",
-             "python": "model.py"}
+Writer = Callable[[Graph, fx.GraphModule, Path, tuple, dict], tuple[list[Path], dict]]
+"""writer(graph, model, main file, example inputs, preprocessing record) -> (files written, output check)."""
+Forward = Callable[[tuple[torch.Tensor, ...]], np.ndarray]
+"""A loaded model as predict uses it: input tensors in, the (first) output as a numpy array."""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format: how it is written, how `deepwire predict` loads it back, what the GUI says about it."""
+
+    name: str
+    suffix: str
+    main_file: str
+    """The file name inside an export folder (`deepwire predict FOLDER` looks for it)."""
+    description: str
+    write: Writer
+    load: Callable[[Path, Path], Forward]
+    """load(main file, folder) -> Forward."""
+    folder_only: bool = False
+    """Always written into a folder, even when the target path has the format's suffix."""
+    precedence: int = 0
+    """When a folder holds the main files of several formats, the highest precedence is the export."""
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {}
+"""The export formats by name, in the order the CLI and the export dialog list them."""
+
+
+def register_format(fmt: ExportFormat) -> ExportFormat:
+    EXPORT_FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def get_format(name: str) -> ExportFormat:
+    if name not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format '{name}'; use one of {', '.join(EXPORT_FORMATS)}")
+    return EXPORT_FORMATS[name]
+
+
+def torch_forward(model: torch.nn.Module) -> Forward:
+    """A torch module as a Forward (no gradients, the first output when there are several)."""
+    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
+        with torch.no_grad():
+            out = model(*inputs)
+        return (out[0] if isinstance(out, tuple | list) else out).float().numpy()
+    return forward
+
+
+def _load_safetensors(main: Path, folder: Path) -> Forward:
+    from engine.export.reload import load_safetensors_export
+
+    if not (folder / "project.json").is_file():
+        raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
+                          "the model.py of a folder; export the run again, or run model.py yourself "
+                          "(its load_model function) in your own Python code if you trust it")
+    return torch_forward(load_safetensors_export(main)[1])
+
+
+def _load_torchscript(main: Path, _folder: Path) -> Forward:
+    try:
+        return torch_forward(torch.jit.load(str(main), map_location="cpu"))
+    except Exception as exc:  # noqa: BLE001  any damaged archive
+        raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
+                          "again") from None
+
+
+def _load_onnx(main: Path, _folder: Path) -> Forward:
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(str(main), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
+        raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
+                          "again") from None
+    names = [i.name for i in session.get_inputs()]
+    return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0]
+
+
+register_format(ExportFormat(
+    "safetensors", ".safetensors", "model.safetensors",
+    "weights + project file; reloads into an identical DeepWire model", write_safetensors, _load_safetensors))
+register_format(ExportFormat(
+    "torchscript", ".pt", "model.pt", "a .pt file that torch.jit.load runs without DeepWire", write_torchscript,
+    _load_torchscript))
+register_format(ExportFormat(
+    "onnx", ".onnx", "model.onnx", "a .onnx model with a dynamic batch size, checked with onnxruntime", write_onnx,
+    _load_onnx))
+register_format(ExportFormat(
+    "python", ".py", "model.py", "standalone, readable PyTorch source + weights loader + train.py", write_python,
+    lambda _main, folder: _load_safetensors(folder / "model.safetensors", folder),  # never runs model.py
+    folder_only=True, precedence=1))
 

@@ -51,13 +51,19 @@ def write(record: dict, folder: Path) -> Path:
 
 
 def read(folder: Path) -> dict:
+    from engine.safeio import read_json
+
     path = folder / FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ExportError(f"{path}: cannot read the preprocessing record ({exc})") from None
-    if record.get("format") != FORMAT:
-        raise ExportError(f"{path}: not a DeepWire preprocessing record")
+    record = read_json(path, "preprocessing record", error=ExportError)
+    inputs = record.get("inputs")
+    if record.get("format") != FORMAT or not isinstance(inputs, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("shape"), list) and isinstance(i.get("dtype"), str)
+            and all(isinstance(d, int) and d > 0 for d in i["shape"]) for i in inputs):
+        raise ExportError(f"{path}: not a DeepWire preprocessing record (or a damaged one); export the run again")
+    outputs, names = record.get("outputs") or [], record.get("class_names")
+    if (not isinstance(record.get("normalization", {}), dict) or not isinstance(outputs, list)
+            or not all(isinstance(o, dict) for o in outputs) or not isinstance(names, list | None)):
+        raise ExportError(f"{path}: its normalization, outputs or class names are damaged; export the run again")
     return record
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safetensors.torch import load_file
 from torch import fx
 
+from engine import safeio
 from engine.compile import compile_graph
 from engine.errors import ExportError
 from engine.graph import Graph
@@ -19,8 +19,7 @@ def load_safetensors_export(weights: str | Path) -> tuple[Graph, fx.GraphModule]
         weights = weights / "model.safetensors"
     graph = Graph.load(weights.parent / "project.json")
     model = compile_graph(graph)
-    try:
-        model.load_state_dict(load_file(str(weights)))
-    except (RuntimeError, OSError) as exc:
-        raise ExportError(f"{weights}: the weights do not fit the project beside them ({exc})") from None
+    todo = "Export the run again."
+    safeio.load_state_dict(model, safeio.load_safetensors(weights, "exported weights", todo, error=ExportError),
+                           weights, todo, error=ExportError)
     return graph, model.eval()

@@ -13,6 +13,7 @@ from engine.compile import class_name, python_name
 from engine.export.constructors import constructor, helper_classes, helper_source, literal
 from engine.graph import Graph
 from engine.layers.registry import get_spec
+from engine.layers.ties import tied_params
 from engine.shapes_format import format_shape
 from engine.validate import Validation, validate
 
@@ -132,7 +133,7 @@ def _dict_literal(value: object, indent: int = 0) -> str:
 def _class_source(graph: Graph, model: fx.GraphModule, validation: Validation, cls: str,
                   args: dict[str, str], taken: set[str]) -> str:
     targets = model.deepwire_targets
-    init, body, values, results = [], [], dict(args), {}
+    init, body, values, results, ties = [], [], dict(args), {}, []
     for nid in validation.order:
         node = graph.nodes[nid]
         spec = get_spec(node.type)
@@ -145,8 +146,11 @@ def _class_source(graph: Graph, model: fx.GraphModule, validation: Validation, c
             continue
         target = targets[nid]
         note = f"  # {ascii(node.name)}: {node.type} -> {format_shape(validation.shapes.get(nid))}"
-        if not node.shares:
+        owner = graph.nodes.get(node.shares) if node.shares else None
+        if owner is None or owner.type != node.type:
             init.append(f"        self.{target} = {constructor(model.get_submodule(target))}")
+            ties += [f"        self.{target}.{name} = self.{targets[owner.id]}.{name}  # tied weights"
+                     for name in (tied_params(node.type, owner.type) if owner is not None else ())]
         else:
             note += " (shared weights)"
         values[nid] = python_name(node.name, taken, "x")
@@ -155,6 +159,6 @@ def _class_source(graph: Graph, model: fx.GraphModule, validation: Validation, c
     ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
     lines = [f"class {cls}(nn.Module):",
              '    """The network of the DeepWire project named in PROJECT_NAME."""', "",
-             "    def __init__(self):", "        super().__init__()", *init, "",
+             "    def __init__(self):", "        super().__init__()", *init, *ties, "",
              f"    def forward(self, {', '.join(args.values())}):", *body, f"        return {ret}"]
     return "\n".join(lines)

@@ -69,7 +69,7 @@ PLACEHOLDER = LayerSpec(
     params=(Param("op", "str", "", key=True, doc="The operation it stands for."),
             Param("source", "str", "", doc="Where it was in the model code (file:line)."),
             Param("out_shape", "ints", (1,), min=0, max=1_000_000, doc="Per-sample output shape it had."),
-            Param("param_count", "int", 0, min=0, max=10**12, doc="Weights the original operation held.")),
+            Param("param_count", "int", 0, min=0, max=2**31 - 1, doc="Weights the original operation held.")),
     inputs=(Port("in", multi=True, doc="The tensors the operation read."),),
     build=lambda p, s: ops.Placeholder(list(p.out_shape)), check=_placeholder_check, role="placeholder",
 )

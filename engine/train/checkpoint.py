@@ -1,16 +1,24 @@
 """Checkpoints of a run: weights as safetensors, optimizer/schedule/RNG tensors for
-`torch.load(weights_only=True)`, and the plain counters as JSON."""
+`torch.load(weights_only=True)`, and the plain counters as JSON.
+
+Each checkpoint writes new `ckpt-<step>-<tag>.*` files, then `last.json` naming them (the moment it
+counts), then `last.safetensors` (a link to its weights) and removes older files: a process killed at
+any point leaves one complete, consistent checkpoint behind."""
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
+from engine import safeio
 from engine.errors import TrainingError
 from engine.runs import Run, read_json, write_atomic, write_json
 
@@ -48,23 +56,51 @@ def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def save_checkpoint(run: Run, weights: dict[str, torch.Tensor], tensors: dict, info: dict) -> Path:
-    """Write checkpoints/last.{safetensors,state.pt,json}; the JSON goes last and marks it complete."""
+    """Write a new checkpoint generation and make checkpoints/last.json point to it (see the module doc)."""
     folder = run.checkpoint_dir
     folder.mkdir(exist_ok=True)
-    save_weights(weights, folder / f"{LAST}.safetensors")
-    write_atomic(folder / f"{LAST}.state.pt", lambda tmp: torch.save(tensors, tmp))
-    write_json(folder / f"{LAST}.json", info, indent=None)  # RNG states: thousands of numbers, one line
+    stem = f"ckpt-{int(info.get('step', 0)):09d}-{secrets.token_hex(3)}"
+    files = {"weights": f"{stem}.safetensors", "state": f"{stem}.state.pt"}
+    save_weights(weights, folder / files["weights"])
+    write_atomic(folder / files["state"], lambda tmp: torch.save(tensors, tmp))
+    write_json(folder / f"{LAST}.json", {**info, "files": files}, indent=None)  # RNG states: thousands of numbers
+    _publish(folder / files["weights"], folder / f"{LAST}.safetensors")
+    for old in folder.iterdir():
+        if (old.name.startswith("ckpt-") or old.name.endswith(".tmp")) and old.name not in files.values():
+            old.unlink(missing_ok=True)
+        elif old.name == f"{LAST}.state.pt":  # the single-file layout of older versions
+            old.unlink(missing_ok=True)
     return folder / f"{LAST}.safetensors"
 
 
+def _publish(source: Path, target: Path) -> None:
+    """Make `target` an atomic copy of `source` (a hard link where the file system has them)."""
+    def link(tmp: str) -> None:
+        os.unlink(tmp)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+
+    write_atomic(target, link)
+
+
 def load_checkpoint(run: Run) -> tuple[dict[str, torch.Tensor], dict, dict]:
-    """(weights, optimizer/RNG tensors, counters) of the run's last checkpoint."""
+    """(weights, optimizer/RNG tensors, counters) of the run's last checkpoint; TrainingError when it is damaged."""
     folder = run.checkpoint_dir
     info = read_json(folder / f"{LAST}.json", None)
     if info is None:
-        raise TrainingError(f"run {run.id} has no checkpoint to resume from ({folder}/{LAST}.json is missing)")
-    weights = load_file(str(folder / f"{LAST}.safetensors"))
-    tensors = torch.load(folder / f"{LAST}.state.pt", map_location="cpu", weights_only=True)
+        raise TrainingError(f"run {run.id} has no checkpoint to resume from ({folder}/{LAST}.json is missing); it "
+                            "stopped before its first checkpoint, so train the project again")
+    files = info.get("files") or {"weights": f"{LAST}.safetensors", "state": f"{LAST}.state.pt"}
+    todo = f"The checkpoint of run {run.id} is damaged; train the project again or use its best weights."
+    names = [files.get(k) for k in ("weights", "state")] if isinstance(files, dict) else [None]
+    if not all(isinstance(n, str) and n == Path(n).name for n in names):
+        raise TrainingError(f"{folder / (LAST + '.json')}: names no checkpoint files. {todo}")
+    weights = safeio.load_safetensors(folder / names[0], "checkpoint weights", todo, error=TrainingError)
+    tensors = safeio.load_tensors(folder / names[1], "checkpoint state", todo, error=TrainingError)
+    if not isinstance(tensors, dict):
+        raise TrainingError(f"{folder / names[1]}: not a DeepWire checkpoint state. {todo}")
     return weights, tensors, info
 
 

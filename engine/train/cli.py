@@ -18,8 +18,10 @@ from rich.progress import (
 from rich.table import Table
 
 from engine import finetune
+from engine.errors import DeepWireError
 from engine.lineage import read_init
 from engine.runs import create_run, default_run_dir, list_runs
+from engine.runstate import read_state
 from engine.templates import load_project
 from engine.train import distributed
 from engine.train.config import TrainingConfig
@@ -178,21 +180,30 @@ def run_runs(args: argparse.Namespace) -> int:
         console.print(f"no runs in {root}")
         return 0
     table = Table(title=f"runs in {root}")
-    for col in ("run", "study", "project", "parent", "epochs", "ended", "best epoch", "best metrics"):
+    for col in ("run", "study", "project", "parent", "epochs", "state", "best epoch", "best metrics"):
         table.add_column(col)
+    notes = []
     for run in runs:
-        metrics = run.metrics()
-        project, study = run.graph.name, run.study or "-"
-        parent = Path(read_init(run.path).get("parent_run") or "-").name
+        state = read_state(run)
+        try:
+            metrics = run.metrics() if state.state in ("completed", "stopped") else {}
+            project, study = run.graph.name, run.study or "-"
+            parent = Path(read_init(run.path).get("parent_run") or "-").name
+        except DeepWireError as exc:
+            table.add_row(run.id, run.study or "-", "?", "-", "-", "corrupt", "-", "-")
+            notes.append(f"{run.id}: corrupt: {exc}")
+            continue
+        if state.message and state.state in ("failed", "corrupt"):
+            notes.append(f"{run.id}: {state.state}: {state.message}")
         if not metrics:
-            last = run.events()[-1:] if run.events_path.exists() else []
-            state = "failed" if last and isinstance(last[0], RunFailed) else "running or cut off"
-            table.add_row(run.id, study, project, parent, "-", state, "-", "-")
+            table.add_row(run.id, study, project, parent, "-", state.label, "-", "-")
             continue
         best = metrics.get("best") or {}
         val = {k: v for k, v in best.items() if k.startswith("val_")} or best
-        shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3])
-        table.add_row(run.id, study, project, parent, str(metrics.get("epochs_done", "-")), str(metrics.get("reason", "-")),
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in list(val.items())[:3] if isinstance(v, int | float))
+        table.add_row(run.id, study, project, parent, str(metrics.get("epochs_done", "-")), state.label,
                       str(metrics.get("best_epoch") or "-"), shown)
     console.print(table)
+    for note in notes:
+        console.print(note, markup=False)
     return 0

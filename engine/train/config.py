@@ -14,6 +14,7 @@ SCHEDULES = ("none", "step", "cosine", "one_cycle", "plateau")
 CLIPS = ("none", "norm", "value")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MODES = ("auto", "min", "max")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class TrainingConfig:
     huber_delta: float = 1.0
     margin: float = 1.0
     label_smoothing: float = 0.0
+    class_weights: str = "none"
+    """'balanced' weights each class's loss by how rare it is in the training split (cross-entropy, BCE)."""
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import queue
 import threading
 import time
@@ -90,7 +91,8 @@ class EpochEnded(Event):
 class Activations(Event):
     """Per-node summaries of outputs on a fixed probe batch.
 
-    `nodes[node_id]` = {"mean", "std", "zeros" (fraction), "nonfinite" (count), "min", "max",
+    `nodes[node_id]` = {"mean", "std", "zeros" (fraction), "dead" (fraction of units, features or channels,
+    zero for every probe sample), "nonfinite" (count), "min", "max",
     "hist" (counts in `bins` equal bins from min to max), "shape", "thumbs" (conv nodes: a few
     channels of the first probe sample as lists of rows of 0-255 ints)}.
     """
@@ -158,15 +160,26 @@ def event_from_dict(doc: dict) -> Event:
 
 
 def read_events(path: str | Path) -> list[Event]:
-    """Every event of an `events.jsonl` file; a truncated last line (crash) is skipped."""
+    """Every event of an `events.jsonl` file; lines that are cut off (crash) or damaged are skipped."""
     events = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                events.append(event_from_dict(json.loads(line)))
-            except (json.JSONDecodeError, ValueError, TypeError):
+                doc = json.loads(line)
+                if isinstance(doc, dict):
+                    events.append(event_from_dict(doc))
+            except (ValueError, TypeError, RecursionError):
                 continue
     return events
+
+
+def truncate_log(path: str | Path, size: int | None) -> None:
+    """Cut an events log back to its first `size` bytes (the events a checkpoint had seen); None keeps it."""
+    path = Path(path)
+    if size is None or not path.is_file() or path.stat().st_size <= int(size):
+        return
+    with open(path, "r+b") as fh:
+        fh.truncate(int(size))
 
 
 Listener = Callable[[Event], Any]
@@ -205,6 +218,11 @@ class EventBus:
         thread = threading.Thread(target=pump, daemon=True, name=f"deepwire-listener-{len(self._threads)}")
         thread.start()
         self._threads.append(thread)
+
+    def log_size(self) -> int | None:
+        """Bytes written to the log so far (every event is flushed as it is written); None without a log."""
+        with self._lock:
+            return os.fstat(self._log.fileno()).st_size if self._log is not None else None
 
     def log_to(self, path: str | Path) -> None:
         self._log = open(path, "a", encoding="utf-8")  # noqa: SIM115  closed by close()

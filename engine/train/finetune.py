@@ -20,6 +20,7 @@ from engine.weights import LoadReport, load_into, open_weights
 if TYPE_CHECKING:
     from engine.train.trainer import Trainer
 
+
 class FineTuning(Callback):
     """Applies the project's fine-tuning settings to a trainer's model: set up before the optimizers exist,
     then a callback that unfreezes on schedule at each epoch's start."""

@@ -60,8 +60,21 @@ def node_outputs(node_map: NodeMap, record: Callable[[str, torch.Tensor], None])
             handle.remove()
 
 
+def _dead_units(x: torch.Tensor) -> torch.Tensor:
+    """Fraction of units that output zero for every sample (and every position): features of (N, F), channels
+    of (N, C, ...); for (N, A, B) a unit must be dead read either way (channels first or features last)."""
+    active = x != 0
+    channels = active.transpose(0, 1).reshape(x.shape[1], -1).any(1)
+    dead = 1 - channels.float().mean()
+    if x.dim() == 3:
+        dead = torch.minimum(dead, 1 - active.reshape(-1, x.shape[-1]).any(0).float().mean())
+    return dead
+
+
 def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
-    """[sum, sum of squares, non-zeros, min, max, hist...] of one output, on its device, in a few ops.
+    """[sum, sum of squares, non-zeros, min, max, dead, hist...] of one output, on its device, in a few ops.
+
+    `dead` is the fraction of units (features or channels) that are zero for every sample (`_dead_units`).
 
     A non-finite value makes the sum non-finite; `_finish_row` then recomputes that row on cleaned values.
     """
@@ -70,8 +83,9 @@ def _stats(x: torch.Tensor, bins: int) -> torch.Tensor:
     lo, hi = torch.aminmax(flat)
     clean = torch.nan_to_num(flat.float(), nan=0.0, posinf=0.0, neginf=0.0)  # histc refuses a non-finite range
     hist = torch.histc(clean.cpu() if clean.device.type == "mps" else clean, bins=bins, min=0, max=0)
+    dead = _dead_units(x) if x.dim() > 1 and len(x) else flat.new_zeros(())
     head = torch.stack([wide.sum(), torch.dot(wide, wide), torch.count_nonzero(flat).to(wide.dtype),
-                        lo.to(wide.dtype), hi.to(wide.dtype)])
+                        lo.to(wide.dtype), hi.to(wide.dtype), dead.to(wide.dtype)])
     return torch.cat([head, hist.to(head.device, head.dtype)])
 
 
@@ -83,10 +97,10 @@ def _finish_row(row: list[float], x: torch.Tensor, bins: int) -> dict:
         nonfinite = int(x.numel() - finite.sum())
         row = _stats(torch.where(finite, x.float(), 0.0), bins).cpu().tolist()
     n = max(x.numel(), 1)
-    total, squares, nonzero, lo, hi = row[:5]
+    total, squares, nonzero, lo, hi, dead = row[:6]
     mean = total / n
     return {"mean": mean, "std": max(squares / n - mean * mean, 0.0) ** 0.5, "zeros": 1.0 - nonzero / n,
-            "nonfinite": nonfinite, "min": lo, "max": hi, "hist": [int(v) for v in row[5:]]}
+            "dead": dead, "nonfinite": nonfinite, "min": lo, "max": hi, "hist": [int(v) for v in row[6:]]}
 
 
 def _thumbs(x: torch.Tensor, count: int) -> torch.Tensor:

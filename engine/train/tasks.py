@@ -14,7 +14,7 @@ from torch import fx, nn
 from torch.nn import functional as F
 
 from engine.data.preprocess import invert
-from engine.errors import TrainingError
+from engine.errors import DataError, TrainingError
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.shapes_format import format_shape
@@ -68,7 +68,9 @@ def check_inputs(ctx: StepContext, nodes: list[Node], shapes: tuple, dtypes: tup
     views: list[tuple | None] = []
     for node, shape, dtype in zip(nodes, shapes, dtypes, strict=True):
         want = _shape(ctx, node)[1:]
-        squeezed = [d for d in want if d != 1] == [d for d in shape if d != 1]
+        # the data may leave out size-1 dims the Input has (ids (N,) for a length-1 token Input), never add any:
+        # (N, 3, 1) read as (N, 3) would hide a data set that is not what the Input says
+        squeezed = [d for d in want if d != 1] == [d for d in shape if d != 1] and len(shape) < len(want)
         views.append(tuple(want) if tuple(want) != tuple(shape) and squeezed else None)
         if tuple(want) != tuple(shape) and not squeezed:
             raise TrainingError(f"Input '{node.name}' ({node.id}) has shape {format_shape((None, *want))} but the data "
@@ -108,15 +110,37 @@ class SupervisedTask:
         chosen = head.params.get("loss", "auto") if head.params.get("loss", "auto") != "auto" else cfg.loss
         self.loss_name = chosen if chosen != "auto" else losses.default_loss(self.output_task, data.task, head_type)
         self.loss_fn = losses.make_loss(self.loss_name, margin=cfg.margin, huber_delta=cfg.huber_delta,
-                                        label_smoothing=cfg.label_smoothing)
+                                        label_smoothing=cfg.label_smoothing, class_weights=self._class_weights())
         self._check_target()
         self.kind = data.task
+
+    def _class_weights(self) -> torch.Tensor | None:
+        """training.class_weights 'balanced': weights from the training split's class counts (None otherwise)."""
+        data, cfg = self.ctx.data, self.ctx.config
+        if cfg.class_weights == "none":
+            return None
+        if self.loss_name not in ("cross_entropy", "bce"):
+            raise TrainingError(f"training.class_weights 'balanced' needs a classification loss (cross_entropy or "
+                                f"bce), not {self.loss_name}; set it back to 'none'")
+        if data.streaming:
+            raise TrainingError("training.class_weights 'balanced' needs the data in memory to count the classes; "
+                                "set data.stream to false or class_weights to 'none'")
+        ids = data.split("train").target.reshape(-1)
+        if self.loss_name == "bce":
+            return losses.balanced_weights(torch.bincount(ids.round().long().clamp(0, 1), minlength=2))
+        classes = int(self.out_shape[-1])
+        return losses.balanced_weights(torch.bincount(ids.long().clamp(0, classes - 1), minlength=classes))
 
     def _check_target(self) -> None:
         data, out = self.ctx.data, self.out_shape[1:]
         target = tuple(data.target_shape)
         where = f"Output '{self.head.name}' ({self.head.id})"
         if self.loss_name == "cross_entropy":
+            if data.task not in ("multiclass", "binary"):
+                raise DataError(f"{where} predicts classes, but the targets of {data.source} are {data.task} values "
+                                "(decimal numbers, not class ids). If they are class labels, set the data section's "
+                                "task to 'multiclass' (or store them as whole numbers); if they are values to "
+                                "predict, set the Output's task to 'regression'")
             classes = data.num_classes
             if classes and out[-1] != classes:
                 raise TrainingError(f"{where} gives {out[-1]} scores per sample but the data has {classes} classes; "

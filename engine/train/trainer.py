@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine import runstate
 from engine.compile import compile_graph
 from engine.data import PreparedData, load_data
 from engine.device import choose_device, device_name
+from engine.doctor.datasummary import data_summary
 from engine.errors import DeepWireError, TrainingError
 from engine.graph import Graph
 from engine.runs import DATA, METRICS, Run, open_run, write_json
@@ -42,11 +44,13 @@ from engine.train.callbacks import (
 )
 from engine.train.config import TrainingConfig
 from engine.train.context import StepContext, TrainContext
+from engine.train.divergence import DivergenceStop
 from engine.train.events import Event, EventBus, RunFailed, RunStarted
 from engine.train.finetune import FineTuning
 from engine.train.metrics import Metrics
 from engine.train.optim import Schedule, make_optimizer, set_lr
 from engine.train.probes import NodeMap, first_nonfinite
+from engine.train.recording import RunRecorder
 from engine.train.tasks import make_task
 from engine.validate import validate
 
@@ -127,6 +131,7 @@ class Trainer:
     raises TrainingError after RunFailed.
     """
 
+    @runstate.marks_failed_start
     def __init__(self, graph: Graph, config: TrainingConfig | None = None, data: PreparedData | None = None, *,
                  run: Run | None = None, control: ControlToken | None = None, bus: EventBus | None = None,
                  device: str | None = None, callbacks: Sequence[Callback] = ()) -> None:
@@ -138,6 +143,7 @@ class Trainer:
         self.run = run if self.dist.main else None
         self.control = control or ControlToken()
         self.bus = bus or EventBus()
+        self.recorder: RunRecorder | None = None
         seed_everything(cfg.seed)
         self.data = data if data is not None else load_data(graph.data, seed=cfg.seed)
         self.validation = validate(graph)
@@ -177,9 +183,20 @@ class Trainer:
         self._epoch_progress: tuple[torch.Tensor, Metrics, float, float] | None = None
         self.resumed = False
         self.context = TrainContext(self)
-        self.callbacks: list[Callback] = [self.finetuning, Probes(), EarlyStopping(), *callbacks, EventEmitter()]
+        self.callbacks: list[Callback] = [DivergenceStop(), self.finetuning, Probes(), EarlyStopping(), *callbacks,
+                                          EventEmitter()]
         if self.run is not None:
-            self.callbacks.append(Checkpointer())
+            self.attach_run(self.run)
+
+    def attach_run(self, run: Run) -> None:
+        """Record into `run` from now on (its lock, state, events and checkpoints); also for a trainer built
+        before its run folder was made. A run another process is writing is refused (TrainingError)."""
+        if not self.dist.main:
+            return
+        self.recorder = RunRecorder(run.path, self.bus)
+        self.run = run
+        self.callbacks.insert(0, self.recorder)
+        self.callbacks.append(Checkpointer())
 
     # ---- setup helpers -------------------------------------------------------------------
     def _precision(self) -> str:
@@ -217,7 +234,8 @@ class Trainer:
             device_name=device_name(self.device), task=self.task.kind, epochs=self.config.epochs,
             start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
             total_params=sum(p.numel() for p in self.model.parameters()),
-            metrics=list(self.metric_names), data=_jsonable(self.data.describe(vocab=False)), resumed=self.resumed,
+            metrics=list(self.metric_names), resumed=self.resumed,
+            data=_jsonable({**self.data.describe(vocab=False), "summary": data_summary(self.data)}),
             world_size=self.dist.world_size, frozen_params=self.finetuning.counts()[1],
             init=self.finetuning.describe())
 
@@ -289,7 +307,7 @@ class Trainer:
         except _NonFinite as exc:
             self._fail(*self._nonfinite_failure(exc))
         except DeepWireError as exc:
-            self._fail(str(exc), getattr(exc, "node_id", None), "")
+            self._fail(getattr(exc, "summary", str(exc)), getattr(exc, "node_id", None), getattr(exc, "hint", ""))
             raise
         except Exception as exc:
             self._fail(f"{type(exc).__name__}: {exc}", None, "see the traceback in the log")
@@ -497,6 +515,13 @@ class Trainer:
     def load_checkpoint(self) -> None:
         """Continue from the run's last checkpoint: weights, optimizers, schedule, RNGs, counters, callbacks."""
         weights, tensors, info = checkpoint.load_checkpoint(self.run)
+        try:
+            self._restore(weights, tensors, info)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+            raise TrainingError(f"the checkpoint of run {self.run.id} does not fit its project ({exc}); train the "
+                                "project again") from None
+
+    def _restore(self, weights: dict, tensors: dict, info: dict) -> None:
         self.model.load_state_dict(weights)
         for opt, state in zip(self.optimizers, tensors["optimizers"], strict=True):
             opt.load_state_dict(state)
@@ -528,10 +553,15 @@ class Trainer:
         if epochs is not None:
             config = config.replace(epochs=epochs)
         trainer = cls(graph, config, run=run, **kwargs)
-        trainer.load_checkpoint()
-        if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
-            raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
-                                f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
+        try:
+            trainer.load_checkpoint()
+            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
+                raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
+                                    f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
+        except BaseException:
+            trainer.recorder.release()
+            raise
+        trainer.recorder.cut_events()
         return trainer
 
 

@@ -60,12 +60,22 @@ def test_load_weights_freeze_a_group_train_and_see_the_lock_and_counts(window, q
     action.trigger()
     assert all(controller.view.nodes[nid].view._look.frozen for nid in convs)
     assert not controller.view.nodes[controller.graph.by_name("fc1").id].view._look.frozen
+    controller.select_node(convs[0])
+    assert window.properties.status_label.text().endswith("parameters  ·  frozen")
     frozen_count = sum(controller.validation.param_counts[nid] for nid in convs)
     assert f"{frozen_count:,} frozen" in window.params_label.text()
     controller.undo()
     assert not controller.view.nodes[convs[0]].view._look.frozen and "frozen" not in window.params_label.text()
     controller.redo()
     assert controller.view.nodes[convs[0]].view._look.frozen and isinstance(item, GroupItem)
+
+    again = window.finetune.load_weights()
+    assert again.fresh_button.isVisible() and again.path_edit.text() == "pretrained.safetensors"
+    again.fresh_button.click()
+    assert "weights" not in controller.graph.finetune and controller.view.loaded == set()
+    controller.undo()
+    assert controller.graph.finetune["weights"] == "pretrained.safetensors"
+    qtbot.waitUntil(lambda: controller.view.loaded == weighted)  # the marks follow the undo (debounced)
 
     window.training.train()
     qtbot.waitUntil(lambda: not window.training.runner.busy, timeout=TIMEOUT_MS)
@@ -99,6 +109,7 @@ def test_branch_a_run_after_adding_a_node_and_see_the_lineage(window, qtbot, tmp
     rows = [ws.history.table.item(r, 0).text() for r in range(ws.history.table.rowCount())]
     assert rows == [parent.name, f"\u2514\u2500 {child.name}"]
     assert f"branched from {parent.name}" in ws.history.table.item(1, 0).toolTip()
+    assert "initial weights: loaded 5 of 5 node(s)" in ws.history.table.item(1, 0).toolTip()
     assert "finetune" not in controller.graph.to_dict()  # a branch is a one-off: the project is unchanged
 
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from engine.datacheck import MATCH_DATA
 from engine.graph import Graph
+from engine.templates import blank_project
 
 TIMEOUT_MS = 120_000
 
@@ -25,7 +26,7 @@ def wait_data(qtbot, window) -> None:
 
 # ---- 1: data and graph checked together --------------------------------------------------------
 def test_a_default_input_on_digits_is_not_valid_and_is_fixed_from_the_node(window, qtbot):
-    window.controller.load_graph(Graph(name="Untitled"))
+    window.controller.load_graph(blank_project())
     c = window.controller
     ids = [c.graph.add_node(t).id for t in ("Input", "Flatten", "Dense", "Output")]  # added before the data loaded
     for a, b in zip(ids, ids[1:], strict=False):
@@ -45,7 +46,7 @@ def test_a_default_input_on_digits_is_not_valid_and_is_fixed_from_the_node(windo
 
 
 def test_a_new_input_follows_the_chosen_dataset(window, qtbot):
-    window.controller.load_graph(Graph(name="Untitled"))
+    window.controller.load_graph(blank_project())
     wait_data(qtbot, window)
     ids = wire_blank(window.controller)
     inp = window.controller.graph.nodes[ids[0]]
@@ -56,7 +57,7 @@ def test_a_new_input_follows_the_chosen_dataset(window, qtbot):
 def test_train_refuses_an_invalid_project_without_a_run_folder(window, qtbot, tmp_path):
     ws = window.training
     ws.runner.backend = "thread"
-    window.controller.load_graph(Graph(name="Untitled"))
+    window.controller.load_graph(blank_project())
     c = window.controller
     ids = [c.graph.add_node(t).id for t in ("Input", "Flatten", "Dense", "Output")]
     for a, b in zip(ids, ids[1:], strict=False):

@@ -192,3 +192,22 @@ def test_replace_accepted_loads_the_runs_graph_as_unsaved_work_that_undo_does_no
     assert window.controller.graph.to_dict() == snapshot.to_dict()
     assert window.document.modified and "*" in window.windowTitle()
     assert history.table.rowCount() == 4, "the trial's graph is still the same project: its runs stay listed"
+
+
+def test_the_runs_tab_shows_each_runs_state_with_the_reason_and_keeps_a_corrupt_one(tmp_path):
+    from editor.training.run_history import summarize
+    from engine import runstate
+
+    done = open_run(train_run(iris_mlp(), tmp_path))
+    nodata = iris_mlp()
+    nodata.data = {}
+    never = create_run(nodata, tmp_path)
+    with pytest.raises(Exception, match="no data section"):
+        Trainer(nodata, run=never)
+    broken = create_run(iris_mlp(), tmp_path)
+    (broken.path / "project.json").write_text("{ cut")
+    summaries = {s.run.path: s for s in map(summarize, (done, never, broken))}
+    assert summaries[done.path].status == "completed" and summaries[done.path].epochs_done == 2
+    assert summaries[never.path].status == "failed" and "no data section" in summaries[never.path].message
+    assert summaries[broken.path].status == "corrupt" and "project.json" in summaries[broken.path].message
+    assert runstate.read_state(never).state == "failed"

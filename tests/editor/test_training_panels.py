@@ -425,3 +425,16 @@ def test_a_section_edit_in_the_editor_revalidates_at_once(controller, qtbot):
     panel.field("epochs").setValue(4)  # the form's edit fixes it, and the problem goes without any graph edit
     assert controller.graph.training["epochs"] == 4
     assert "training.epochs" not in controller.validation.report()
+
+
+def test_a_csv_without_a_header_row_is_read_as_data_and_the_panel_says_so(controller, qtbot, tmp_path):
+    path = tmp_path / "noheader.csv"
+    path.write_text("".join(f"{i * 0.5},{i % 3},{i % 2}\n" for i in range(60)))
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("csv"))
+    panel.csv_path.setText(str(path))
+    panel.csv_path.editingFinished.emit()
+    qtbot.waitUntil(lambda: "read as data" in panel.note.text(), timeout=TIMEOUT_MS)
+    assert not panel.note.isHidden() and "col1" in panel.note.text()
+    assert sum(panel.info["splits"].values()) == 60, "the first row is a sample"

@@ -83,11 +83,23 @@ def test_summary_is_a_table_of_nodes_shapes_and_params(capsys):
     assert "Total parameters: 19,754" in out
 
 
+def test_summary_has_cost_columns_and_the_training_memory_estimate(capsys):
+    assert main(["summary", "lenet", "--batch-size", "10", "--no-latency"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "FLOPs" in line)
+    assert "output mem" in header
+    conv1_row = next(line for line in out.splitlines() if " conv1 " in line)
+    assert "69.1 KFLOP" in conv1_row  # 2 * 10 * (6 * 8 * 8) * (1 * 3 * 3)
+    assert "15.4 KB" in conv1_row  # 10 * 6 * 8 * 8 float32 values
+    assert "Training memory estimate:" in out and "optimizer state" in out
+
+
 def test_summary_marks_shared_weights(capsys):
     assert main(["summary", "siamese"]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if " conv_b " in line)
-    assert "(shares conv_a)" in row and row.rstrip(" │").endswith(" 0")
+    cells = [c.strip() for c in row.split("│")]
+    assert "(shares conv_a)" in row and cells[4] == "0"  # node, type, shape, params
 
 
 def test_summary_of_a_broken_project_exits_1(tmp_path: Path, capsys):

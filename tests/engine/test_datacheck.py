@@ -13,8 +13,9 @@ from engine.validate import validate_project
 
 
 def blank_digits_net() -> Graph:
-    """What a newcomer wires on a blank project: a default Input (1×28×28) → Flatten → Dense(64) → Output."""
-    g = Graph(name="first")
+    """What a newcomer wires on a blank project after choosing the digits data: a default Input (1×28×28) →
+    Flatten → Dense(64) → Output. (A project without a data section has no data to check against.)"""
+    g = Graph(name="first", data={"source": "builtin", "name": "digits"})
     nodes = [g.add_node(t, pos=(i * 200.0, 0.0)) for i, t in enumerate(("Input", "Flatten", "Dense", "Output"))]
     for a, b in zip(nodes, nodes[1:], strict=False):
         g.connect(a.id, b.id)

@@ -357,3 +357,35 @@ def test_attention_exports_to_onnx_with_a_dynamic_batch(tmp_path):
     result = export_model(g, model, None, "onnx", tmp_path)
     assert result.check["passed"] and result.check["batch"] == 5
     assert _reload(result, example_inputs(g, 9))[0].shape == (9, 6, 8)
+
+
+def test_a_new_export_format_is_one_record(tmp_path, capsys, monkeypatch):
+    """A format registered in a test (weights in an .npz beside the project) exports through the CLI and
+    predicts, with nothing else touched."""
+    from engine.export.checks import compare
+    from engine.export.formats import EXPORT_FORMATS, ExportFormat, torch_forward
+    from engine.predict import predict_file
+
+    def load(main: Path, folder: Path):
+        model = compile_graph(Graph.load(folder / "project.json")).eval()
+        with np.load(main) as archive:
+            model.load_state_dict({k: torch.from_numpy(archive[k]) for k in archive.files})
+        return torch_forward(model)
+
+    def write(graph, model, main, inputs, record):
+        np.savez(main, **{k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
+        graph.save(main.parent / "project.json")
+        with torch.no_grad():
+            want, got = model(*inputs), torch.from_numpy(load(main, main.parent)(inputs))
+        return [main, main.parent / "project.json"], compare("npz", want, got, len(inputs[0]), 1e-6, 0.0)
+
+    monkeypatch.setitem(EXPORT_FORMATS, "npz", ExportFormat("npz", ".npz", "model.npz", "weights as NumPy arrays",
+                                                            write, load))
+    run = _stand_in_run(tmp_path)
+    assert cli_main(["export", str(run), "--format", "npz", "--out", str(tmp_path / "npz")]) == 0
+    assert "check: outputs match" in capsys.readouterr().out
+    csv = tmp_path / "flowers.csv"
+    csv.write_text("sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n")
+    expected, got = predict_file(run, csv), predict_file(tmp_path / "npz", csv)
+    assert [r["classes"][0][0] for r in got] == [r["classes"][0][0] for r in expected]
+    assert [r["classes"][0][1] for r in got] == pytest.approx([r["classes"][0][1] for r in expected], abs=1e-6)

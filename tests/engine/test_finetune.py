@@ -4,7 +4,7 @@ reach the optimizer, progressive unfreezing thaws from the head back, branched r
 from __future__ import annotations
 
 import json
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -221,6 +221,11 @@ def test_summary_shows_trainable_and_frozen(tmp_path: Path, capsys):
     assert cli_main(["summary", str(tmp_path / "p.json")]) == 0
     out = capsys.readouterr().out
     assert "frozen 160)" in out and "frozen" in out.split("conv2d1", 1)[1].splitlines()[0]
+    assert "Initial weights" not in out
+    graph.finetune = {"weights": "w.safetensors"}
+    graph.save(tmp_path / "p.json")
+    assert cli_main(["summary", str(tmp_path / "p.json")]) == 0
+    assert "Initial weights: w.safetensors" in capsys.readouterr().out
 
 
 def test_adapt_head_resizes_the_last_dense_for_the_data():
@@ -247,7 +252,7 @@ def test_adapt_head_adds_a_dense_when_the_network_ends_without_one():
 
 
 @pytest.mark.slow
-def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weights(tmp_path: Path):
+def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weights(tmp_path: Path, monkeypatch):
     from sklearn.datasets import load_digits
 
     from engine.export import export_run
@@ -264,10 +269,12 @@ def test_exported_train_script_keeps_frozen_parts_and_starts_from_the_run_weight
     folder = result.path.parent
     x, y = load_digits(return_X_y=True)
     np.savez(tmp_path / "digits.npz", x=(x / 16).reshape(-1, 1, 8, 8).astype(np.float32), y=y)
-    proc = subprocess.run([sys.executable, str(folder / "train.py"), "--data", str(tmp_path / "digits.npz"),
-                           "--epochs", "1", "--out", str(tmp_path / "tuned.safetensors")], cwd=folder,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    monkeypatch.syspath_prepend(str(folder))  # train.py imports model.py beside it; run it in this process
+    monkeypatch.delitem(sys.modules, "model", raising=False)
+    monkeypatch.setattr(sys, "argv", ["train.py", "--data", str(tmp_path / "digits.npz"), "--epochs", "1",
+                                      "--out", str(tmp_path / "tuned.safetensors")])
+    runpy.run_path(str(folder / "train.py"), run_name="__main__")
+    sys.modules.pop("model", None)
     module = load_standalone(result.path)
     exported = module.load_model(folder / "model.safetensors").state_dict()
     tuned = module.load_model(tmp_path / "tuned.safetensors").state_dict()

@@ -107,7 +107,7 @@ def test_sequence_first_transformer_maps_onto_batch_first_layers():
 
 def test_module_hierarchy_becomes_groups_and_the_graph_is_laid_out():
     graph = check_exact(next(c for c in TUTORIAL_CASES if c.name == "channel_shuffle"))
-    assert [g.name for g in graph.groups] == ["branch2"]
+    assert [g.name for g in graph.groups] == ["branch2 (Sequential)"]
     assert len({n.pos for n in graph.nodes.values()}) == len(graph.nodes)
 
 
@@ -144,3 +144,15 @@ def test_a_graph_of_import_layers_exports(fmt, tmp_path):
     model = compile_graph(graph).eval()
     result = export_model(graph, model, None, fmt, tmp_path)
     assert result.check["passed"], result.check
+
+
+@pytest.mark.parametrize("fmt", ["python", "safetensors"])
+def test_tied_weights_export_once_per_key_and_stay_tied_in_source(fmt, tmp_path):
+    from engine.export import export_model
+
+    graph = check_exact(TUTORIAL_CASES[0])
+    model = compile_graph(graph).eval()
+    result = export_model(graph, model, None, fmt, tmp_path)
+    assert result.check["passed"], result.check
+    if fmt == "python":
+        assert "self.decoder.weight = self.encoder.weight" in (tmp_path / "model.py").read_text()

@@ -290,7 +290,7 @@ def test_cli_import_writes_a_project(tmp_path, capsys):
     assert graph.output_nodes()[0].params["task"] == "regression"
     model = compile_graph(graph)
     state = load_file(tmp_path / "net.safetensors")  # the module's weights, keyed like the compiled project
-    assert set(state) == {"fc.weight", "fc.bias"}
+    assert set(state) == {"fc.weight", "fc.bias"} and graph.finetune["weights"] == "net.safetensors"
     model.load_state_dict(state)
     assert load_reference(f"{source}:Net").__name__ == "Net"
     assert cli_main(["import", f"{source}:Nope", "--input-shape", "3", "--out", str(out)]) == 2

@@ -20,9 +20,10 @@ from engine.train.config import TrainingConfig
 from engine.validate import validate
 
 STEMS = ["mlp", "lenet", "resnet", "lstm_classifier", "gru_tagger", "sentiment", "next_word", "transformer_classifier",
-         "wave_generator", "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet"]
+         "wave_generator", "conv_autoencoder", "gan", "siamese", "recommender", "localizer", "unet", "detector",
+         "two_stage_detector"]
 GALLERY_TAGS = {"image classification", "sequence modelling", "text", "generative", "recommender", "similarity",
-                "tabular", "object localization", "segmentation"}
+                "tabular", "object localization", "segmentation", "object detection"}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -220,7 +220,7 @@ def test_runs_lists_sweep_trials_with_their_study(tmp_path, monkeypatch, capsys)
 
 
 def test_nan_run_fails_naming_the_first_non_finite_node(tmp_path):
-    graph = iris_mlp({"optimizer": "sgd", "lr": 1e12, "momentum": 0.0, "epochs": 5})
+    graph = iris_mlp({"optimizer": "sgd", "lr": 1e30, "momentum": 0.0, "epochs": 5})
     run = create_run(graph, tmp_path)
     with pytest.raises(TrainingError, match="NaN or infinite") as info:
         Trainer(graph, run=run).fit()

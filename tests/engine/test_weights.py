@@ -185,3 +185,29 @@ def test_cli_weights_reports_and_use_writes_the_project(tmp_path: Path, capsys):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     assert cli_main(["weights", str(tmp_path / "small.json"), str(tmp_path / "junk.pt")]) == 2
     assert "cannot be read as weights" in capsys.readouterr().err
+
+
+def test_deepwire_import_carries_the_weights_into_training(tmp_path: Path, capsys):
+    from engine import finetune
+    from engine.cli import main as cli_main
+    from engine.graph import Graph
+    from engine.train.trainer import Trainer
+
+    source = tmp_path / "net.py"
+    source.write_text("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+                      "    def __init__(self):\n        super().__init__()\n        torch.manual_seed(7)\n"
+                      "        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU())\n        self.fc = nn.Linear(8, 3)\n\n"
+                      "    def forward(self, x):\n        return self.fc(self.body(x))\n")
+    out = tmp_path / "net.json"
+    assert cli_main(["import", str(source), "--input-shape", "4", "--task", "multiclass", "--out", str(out)]) == 0
+    graph = Graph.load(out)
+    assert graph.finetune == {"weights": "net.safetensors"}
+    graph.data = {"source": "builtin", "name": "iris"}
+    trainer = Trainer(finetune.resolved(graph, tmp_path))
+    assert trainer.finetuning.report.complete
+    torch.manual_seed(7)
+    original = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    head = nn.Linear(8, 3)
+    x = torch.randn(6, 4)
+    with torch.no_grad():
+        assert torch.equal(trainer.model(x), head(original(x)))

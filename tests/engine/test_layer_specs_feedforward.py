@@ -1,4 +1,4 @@
-"""Layer catalogue part A: convolution, pooling, normalization, regularization, activation, reshape."""
+"""Feed-forward layer specs (convolution, pooling, normalization, regularization, activation, reshape): shapes, numbers vs PyTorch, checks."""
 
 from __future__ import annotations
 

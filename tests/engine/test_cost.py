@@ -1,0 +1,131 @@
+"""Cost per node: FLOPs agree with torch's FlopCounterMode and the textbook formulas; the training-memory
+estimate is within 20 % of the measured peak of a real CPU training step; the does-not-fit warning."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+import engine.memory
+from engine.compile import compile_graph
+from engine.cost import analyse
+from engine.graph import Graph
+from engine.memory import backward_peak, memory_problems, training_config
+from engine.templates import load_project
+from engine.train.optim import make_optimizer
+from engine.validate import validate
+
+
+def batch_for(graph: Graph, batch: int) -> tuple[torch.Tensor, ...]:
+    v = validate(graph)
+    out = []
+    for node in graph.input_nodes():
+        shape = (batch, *v.shapes[node.id][1:])
+        ints = v.dtypes[node.id].startswith("int")
+        out.append(torch.zeros(shape, dtype=torch.int64) if ints else torch.randn(shape))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("template", ["lenet", "resnet", "transformer_classifier", "siamese"])
+def test_flops_per_node_add_up_to_flop_counter_mode_of_the_whole_model(template: str):
+    graph = load_project(template)
+    report = analyse(graph, batch_size=12, latency=False)
+    model, inputs = compile_graph(graph).train(), batch_for(graph, 12)
+    with FlopCounterMode(display=False) as counter:  # training mode: eval's fused attention kernel is not counted
+        model(*inputs)
+    assert counter.get_total_flops() > 0
+    assert report.total("flops") == counter.get_total_flops()
+
+
+def conv_dense_graph() -> Graph:
+    g = Graph(name="textbook")
+    image = g.add_node("Input", "image", {"kind": "image", "channels": 3, "height": 16, "width": 12}).id
+    conv = g.add_node("Conv2d", "conv", {"out_channels": 8, "kernel_size": 5, "padding": "valid", "stride": 1}).id
+    flat = g.add_node("Flatten", "flat").id
+    fc = g.add_node("Dense", "fc", {"units": 7}).id
+    out = g.add_node("Output", "out", {"task": "multiclass"}).id
+    for a, b in ((image, conv), (conv, flat), (flat, fc), (fc, out)):
+        g.connect(a, b)
+    return g
+
+
+def test_conv2d_and_dense_flops_follow_the_textbook_formula():
+    graph = conv_dense_graph()
+    batch = 6
+    report = analyse(graph, batch_size=batch, latency=False)
+    conv, fc = graph.by_name("conv").id, graph.by_name("fc").id
+    h_out, w_out = 16 - 5 + 1, 12 - 5 + 1
+    assert report.nodes[conv].flops == 2 * batch * 8 * h_out * w_out * 3 * 5 * 5  # 2 FLOPs per multiply-add
+    assert report.nodes[fc].flops == 2 * batch * (8 * h_out * w_out) * 7
+    assert report.nodes[conv].params == 8 * 3 * 5 * 5 + 8
+    assert report.nodes[conv].activation_bytes == batch * 8 * h_out * w_out * 4
+    assert report.biggest("flops", 1) == [conv]
+
+
+def test_latency_is_measured_for_every_layer():
+    report = analyse(load_project("lenet"), batch_size=8)
+    assert report.device == "cpu"
+    assert report.nodes and all(c.latency_ms is not None and c.latency_ms > 0 for c in report.nodes.values())
+
+
+def measured_peak(graph: Graph, batch: int, tmp_path: Path) -> int:
+    """Peak bytes of live tensors during one training step (forward, backward, optimizer step), read from torch
+    profiler's memory timeline: every CPU allocation and free, by category (parameters, gradients, optimizer
+    state, inputs, activations, temporaries). The step before the profiled one creates the optimizer state."""
+    torch.manual_seed(0)
+    model = compile_graph(graph).train()
+    optimizer = make_optimizer(model.parameters(), training_config(graph))
+    inputs = batch_for(graph, batch)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        out = model(*inputs)
+        (out[0] if isinstance(out, tuple) else out).float().square().mean().backward()
+        optimizer.step()
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof:
+        step()
+    path = tmp_path / "timeline.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated in favour of a CUDA-only recorder; the CPU timeline still works
+        prof.export_memory_timeline(str(path), device="cpu")
+    _times, sizes = json.loads(path.read_text())
+    return max(sum(row) for row in sizes)
+
+
+@pytest.mark.parametrize("template", ["lenet", "mlp", "resnet"])
+def test_training_memory_estimate_is_within_20_percent_of_the_measured_peak(template: str, tmp_path: Path):
+    graph = load_project(template)
+    estimate = analyse(graph, batch_size=64, latency=False).memory
+    peak = measured_peak(graph, 64, tmp_path)
+    assert estimate.weights == 4 * validate(graph).total_params
+    assert estimate.optimizer == 2 * estimate.gradients  # Adam keeps two moments
+    assert abs(estimate.total - peak) <= 0.2 * peak, (estimate, peak)
+
+
+def test_backward_peak_frees_what_each_node_saved_as_the_backward_pass_passes_it():
+    # forward keeps 10 + 20 + 30; backward through the last node holds those plus its output and input grads
+    assert backward_peak([(10, 5, 1), (20, 6, 5), (30, 7, 6)]) == 60 + 7 + 6
+    assert backward_peak([(100, 50, 1), (0, 1, 50)]) == 100 + 50 + 1
+    assert backward_peak([]) == 0
+
+
+def test_a_model_too_big_for_the_device_gets_a_warning_naming_its_biggest_nodes(monkeypatch):
+    graph = load_project("resnet")
+    v = validate(graph)
+    assert not [p for p in v.problems if p.kind == "memory"]
+    [problem] = memory_problems(graph, v, capacity=1_000_000)
+    assert problem.severity == "warning" and problem.node_id is None
+    assert "batch size 64" in problem.message and "'stem_conv'" in problem.message
+    assert "batch_size" in problem.hint
+    monkeypatch.setattr(engine.memory, "device_memory", lambda device: 1_000_000)
+    assert [p.kind for p in validate(graph).problems] == ["memory"]
+    graph.training = {**graph.training, "batch_size": 1}
+    assert not validate(graph).problems
