@@ -16,10 +16,25 @@ def settled(insight, qtbot) -> None:
 
 
 def open_lenet(window, qtbot):
-    window.document.new(load_project("lenet"))
     insight = window.insight
+    insight.dock.raise_()
+    qtbot.waitUntil(lambda: insight.preview.enabled)
+    window.document.new(load_project("lenet"))
     settled(insight, qtbot)
     return insight
+
+
+def test_the_preview_runs_only_while_it_can_be_seen(window, qtbot):
+    insight = window.insight
+    window.properties_dock.raise_()
+    qtbot.waitUntil(lambda: not insight.preview.enabled)
+    window.document.new(load_project("lenet"))
+    settled(insight, qtbot)
+    assert insight.preview.result is None
+    insight.strips_action.setChecked(True)
+    assert insight.preview.enabled
+    settled(insight, qtbot)
+    assert insight.preview.result is not None
 
 
 def test_the_preview_follows_edits_and_stops_at_a_broken_node(window, qtbot):
