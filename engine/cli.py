@@ -21,7 +21,8 @@ COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli",
 COMMAND_INDEX: dict[str, dict[str, str]] = {
     "engine.cli_project": {
         "validate": "check a project; exit 1 if it has errors",
-        "summary": "table of nodes, output shapes and parameter counts",
+        "summary": "table of nodes: output shapes, parameters, FLOPs, activation memory, latency; totals and the "
+                   "training-memory estimate",
         "layers": "the layer catalogue",
         "templates": "list the built-in example projects",
         "datasets": "list the built-in offline datasets (data.source 'builtin')",
@@ -37,7 +38,7 @@ COMMAND_INDEX: dict[str, dict[str, str]] = {
     },
     "engine.export.cli": {
         "evaluate": "confusion matrix, per-class scores, ROC/PR, regression errors of a run",
-        "export": "export a run's model: safetensors, torchscript, onnx or python source",
+        "export": "export a run's model: safetensors, torchscript, onnx, python",
         "predict": "run a trained model (run or export folder) on a csv/image/npy/npz file (or .txt for a text model)",
         "generate": "continue a text with a run trained to predict the next word",
         "import": "turn a torch.nn.Module into a DeepWire project (torch.fx)",

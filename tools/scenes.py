@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from editor.app import application, settle  # noqa: E402
 from editor.main_window import MainWindow  # noqa: E402
 from editor.window_layout import apply_default_layout  # noqa: E402
-from engine.graph import Graph  # noqa: E402
 from engine.templates import load_project  # noqa: E402
 
 SCENES = ("blank", "training", "evaluation", "unet", "resnet")
@@ -54,7 +53,7 @@ def window_of(width: int, height: int) -> MainWindow:
 
 def blank(window: MainWindow) -> None:
     """A new project with a few layers wired from the palette, the Input following the digits data."""
-    window.document.new(Graph(name="Untitled"))
+    window.new_blank()
     wait_for(lambda: window.controller.data_info is not None)
     c = window.controller
     ids = [c.add_node(t, pos=(i * 220.0, 0.0)) for i, t in enumerate(("Input", "Flatten", "Dense", "ReLU", "Dense",

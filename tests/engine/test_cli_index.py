@@ -13,7 +13,7 @@ def test_the_index_lists_what_each_command_module_registers_with_its_help():
     for module in cli.COMMAND_MODULES:
         parser = cli.build_parser((module,))
         registered = {action.dest: action.help for action in parser._subparsers._group_actions[0]._choices_actions}  # noqa: SLF001
-        assert registered == cli.COMMAND_INDEX.get(module), module
+        assert registered == cli.COMMAND_INDEX.get(module), f"update engine.cli.COMMAND_INDEX[{module!r}]"
 
 
 def test_help_and_choosing_a_command_do_not_import_torch():
