@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from editor import theme
-from editor.main_window import MainWindow
 from editor.settings import Settings
-from editor.welcome import EXAMPLE
-from engine.errors import ProjectFileError
-from engine.templates import list_templates, load_project
+from editor.splash import StartupSplash
 
-DEFAULT_PROJECT = EXAMPLE
+if TYPE_CHECKING:
+    from editor.main_window import MainWindow
+
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -48,13 +48,17 @@ def settle(ms: int = 300) -> None:
 
 def open_project(window: MainWindow, ref: str | None) -> None:
     """Show `ref` (a project path or a template stem) in the window, or the LeNet example when None."""
+    from editor.welcome import EXAMPLE  # (imported here: the start paints its splash before any engine code)
+    from engine.errors import ProjectFileError
+    from engine.templates import list_templates, load_project
+
     if ref and ref not in list_templates():
         window.open_file(ref)
         return
     try:
-        window.document.new(load_project(ref or DEFAULT_PROJECT))
+        window.document.new(load_project(ref or EXAMPLE))
     except ProjectFileError as exc:
-        window.show_error("Cannot open the project", f"<b>{ref or DEFAULT_PROJECT}</b> could not be opened.",
+        window.show_error("Cannot open the project", f"<b>{ref or EXAMPLE}</b> could not be opened.",
                           str(exc))
         return
     window.controller.fit_view()
@@ -70,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # the training runner's child process re-enters a frozen (PyInstaller) app
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
+    splash = StartupSplash()
+    splash.show_now()  # painted before PyTorch loads (the window needs it: a few seconds on a first start)
+    from editor.main_window import MainWindow
+
     window = MainWindow()
     window.show()
+    splash.finish(window)
     if args.self_test:
         open_project(window, args.project)
         app.processEvents()
@@ -84,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def start(window: MainWindow, project: str | None) -> None:
-    """Offer crash recovery, else open `project` (or the example), with the welcome view on a first run."""
+    """Offer crash recovery, else open `project` (or the project open when the editor last closed, or the
+    example), with the welcome view on a first run."""
     if window.offer_restore():
         return
-    first_run = is_first_run(project, Settings())
-    open_project(window, project)
+    settings = Settings()
+    first_run = is_first_run(project, settings)
+    last = settings.last_project
+    open_project(window, project or (str(last) if last is not None else None))
     if first_run:
         window.show_welcome()

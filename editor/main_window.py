@@ -39,6 +39,7 @@ from editor.settings import Settings
 from editor.sweep.install import install_sweep
 from editor.training.install import install_training
 from editor.welcome import EXAMPLE, WelcomeView
+from editor.window_layout import apply_default_layout, restore_layout, save_layout
 from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.layers.registry import all_specs, get_spec
@@ -73,8 +74,6 @@ class MainWindow(QMainWindow):
             dock.setTitleBarWidget(QWidget(dock))
         self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
         self.problems_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.properties_dock], [250, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.actions_: dict[str, QAction] = {}
         self._build_actions()
         self._build_menus()
@@ -97,6 +96,8 @@ class MainWindow(QMainWindow):
         self.finetune = install_finetune(self, self.controller)
         self.insight = install_insight(self, self.controller)
         self.training.set_default_device(Settings().device)
+        if not restore_layout(self):
+            apply_default_layout(self)
 
     # ---- construction ----------------------------------------------------------------------
     def _fit_to_screen(self, share: float = 0.9) -> None:
@@ -356,6 +357,8 @@ class MainWindow(QMainWindow):
         if not self.training.confirm_close() or not self.confirm_discard():
             event.ignore()
             return
+        save_layout(self, self._state_before_welcome if self.welcome_visible else None)
+        Settings().last_project = self.document.path  # the next start reopens it
         self.document.close_cleanly()
         event.accept()
 

@@ -90,6 +90,16 @@ class Settings:
     def welcome_shown(self, shown: bool) -> None:
         self._set("welcome_shown", bool(shown))
 
+    @property
+    def last_project(self) -> Path | None:
+        """The saved project that was open when the editor last closed (None: none, or it is gone)."""
+        value = self.store.value("last_project", "")
+        return Path(value) if isinstance(value, str) and value and Path(value).is_file() else None
+
+    @last_project.setter
+    def last_project(self, path: Path | str | None) -> None:
+        self._set("last_project", str(Path(path).resolve()) if path else "")
+
     def recent_files(self) -> list[Path]:
         """Recently opened or saved projects, newest first, only those that still exist."""
         value = self.store.value("recent_files", [])

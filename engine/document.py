@@ -96,8 +96,9 @@ class Document:
     # ---- whole document ---------------------------------------------------------------------
     def load(self, graph: Graph) -> None:
         """Edit `graph` from now on, with an empty history."""
+        if getattr(self, "graph", None) is None or graph.data != self.graph.data:
+            self.data_info = None  # the same data section keeps its description (nobody reloads unchanged data)
         self.graph = graph
-        self.data_info = None
         self._done: list[Step] = []
         self._undone: list[Step] = []
         self.revalidate("open", True)

@@ -28,15 +28,14 @@ from engine.document import Change, Document, Step
 from engine.errors import GraphError, Problem
 from engine.graph import Edge, Graph
 from engine.layers.registry import get_spec
-from engine.layout import LEGIBLE_ZOOM, layered_layout
+from engine.layout import layered_layout
 from engine.templates import blank_project
 from engine.validate import Validation
 
 PASTE_OFFSET = 40.0
 FIT_MARGIN = 40.0
 READABLE_ZOOM = 0.7
-"""Below this a node's 8.5 pt text is under 6 px tall: fitting stops here and shows the graph's start,
-unless going down to engine.layout's LEGIBLE_ZOOM shows all of it, or its bands' whole width."""
+"""Below this a node's 8.5 pt text is under 6 px tall: centring on a node zooms in to at least this."""
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 ZOOM_STEP = 1.2
 LAYOUT_GAP_Y = 46.0
@@ -378,23 +377,14 @@ class CanvasController(QObject):
         return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
 
     def fit_view(self) -> None:
-        """Show the whole network, at no more than 100 % and no less than a zoom where text is legible;
-        a network too big for that shows its top, as wide as it is where a legible zoom allows, and the
-        rest is a scroll down (a strip too long for any legible zoom shows its start, top left)."""
+        """Show the whole network, at no more than 100 % (below the legible zoom a node shows only its name,
+        large: see nodes.SIMPLE_ZOOM)."""
         rect = self._content_rect()
         if rect is None:
             return
         size = self.widget.viewport().size()
-        scale = min(size.width() / rect.width(), size.height() / rect.height(), 1.0)
-        if scale >= LEGIBLE_ZOOM:
-            self._show(rect.center(), scale)
-        else:
-            across = (size.width() - 4) / rect.width()
-            zoom = across if LEGIBLE_ZOOM <= across < READABLE_ZOOM else READABLE_ZOOM
-            w, h = size.width() / zoom, size.height() / zoom
-            left = rect.left() if w < rect.width() else rect.center().x() - w / 2
-            top = rect.top() if h < rect.height() else rect.center().y() - h / 2
-            self._show(QPointF(left + w / 2, top + h / 2), zoom)
+        scale = min((size.width() - 4) / rect.width(), (size.height() - 4) / rect.height(), 1.0)
+        self._show(rect.center(), scale)
         self.widget.keep_fit = True
 
     def zoom_in(self) -> None:

@@ -13,7 +13,7 @@ from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
 from editor import theme
 from engine.layers.registry import get_spec
@@ -26,7 +26,12 @@ PORT_Y = 15.0
 """Height of an unnamed port's centre below the header: the same on every node, so wires run level."""
 MIN_WIDTH = 170.0
 LINE_GAP = 2.0
+SIMPLE_ZOOM = 0.5
+"""Below this zoom a node's small text cannot be read: it shows only its name, drawn large (the fitted view of
+a big network)."""
 LOCK_W = 10.0
+SHAPE_GAP = "   "
+"""Between a node's output shape and its parameter count on the shape line (editor.canvas.view writes it)."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,8 @@ class ProblemNoteItem(QGraphicsItem):
         y = self._text_rect.bottom() + 3.0
         if fix:
             fix_metrics = QFontMetricsF(self.FIX_FONT)
-            self._fix_rect = QRectF(self.PAD, y, fix_metrics.horizontalAdvance(fix) + 18.0, fix_metrics.height() + 5.0)
+            self._fix_rect = QRectF(self.PAD, y, fix_metrics.horizontalAdvance(self._pill_text()) + 14.0,
+                                    fix_metrics.height() + 5.0)
             y = self._fix_rect.bottom() + 1.0
         else:
             self._fix_rect = QRectF()
@@ -211,8 +217,11 @@ class ProblemNoteItem(QGraphicsItem):
             painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
             painter.setFont(self.FIX_FONT)
             painter.setPen(QColor("#ffffff"))
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"\u2692 {self.fix}")
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, self._pill_text())
         painter.restore()
+
+    def _pill_text(self) -> str:
+        return f"\u2692 {self.fix}"
 
     def click_fix(self) -> None:
         """What a click on the fix pill does: the node's `on_fix` (set by the canvas view)."""
@@ -244,6 +253,7 @@ class LayerNodeItem(NodeItem):
         self._title_key: tuple | None = None
         self._title_box = (0.0, 0.0)
         self.note_item: ProblemNoteItem | None = None
+        self._simple = False
         self.on_fix = None
         """Called (no arguments) when the fix pill under the node is clicked; the canvas view sets it."""
 
@@ -339,7 +349,9 @@ class LayerNodeItem(NodeItem):
         in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
         out_w = max((t.boundingRect().width() for p, t in self._output_items.items() if p.display_name),
                     default=0.0)
-        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()) + 2 * BODY_PAD + 8
+        # the shape line (last) does not widen the node: it changes with every wire, and a node that grows when
+        # it is first connected moves its ports away from the next drag (a long shape is elided instead)
+        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()[:-1]) + 2 * BODY_PAD + 8
         width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
         return width, self._header_height() + self._ports_height() + self._body_height()
 
@@ -351,7 +363,7 @@ class LayerNodeItem(NodeItem):
 
     def _draw_node_horizontal(self):
         for port, text in list(self._input_items.items()) + list(self._output_items.items()):
-            text.setVisible(port.display_name and port.isVisible())
+            text.setVisible(port.display_name and port.isVisible() and not self._simple)
         self._width, self._height = self._calc_size_horizontal()
         self._set_text_color(QColor(theme.TEXT).getRgb())  # port labels, on the node's body
         self._text_item.setDefaultTextColor(QColor(theme.NODE_TITLE))
@@ -393,6 +405,8 @@ class LayerNodeItem(NodeItem):
         self._icon_item.setVisible(False)
         for port in (*self._input_items, *self._output_items):  # a few pixels wide when zoomed out: not drawn
             port.setVisible(not mode)
+        if self._simple:
+            self._text_item.setVisible(False)
         if self.note_item is not None:
             self.note_item.setVisible(bool(self._look.note) and not mode)
 
@@ -406,6 +420,8 @@ class LayerNodeItem(NodeItem):
         if self._proxy_mode:  # zoomed far out: one block in the header colour, its outline only when it matters
             self._paint_far(painter)
             return
+        simple = lod < SIMPLE_ZOOM
+        self._set_simple(simple)
         painter.save()
         rect = QRectF(0.5, 0.5, self._width - 1.0, self._height - 1.0)
         radius = 6.0
@@ -421,19 +437,24 @@ class LayerNodeItem(NodeItem):
         painter.fillRect(QRectF(rect.x(), self._header_height() - radius, rect.width(), radius), head_color)
         painter.fillRect(QRectF(rect.x(), rect.y() + 2, 3.0, self._header_height() - 2), self._category)
 
-        if self._look.badge and not self._proxy_mode:
+        if self._look.badge and not self._proxy_mode and not simple:
             self._paint_badge(painter, rect)
-        if (self._look.frozen or self._look.loaded) and not self._proxy_mode:
+        if (self._look.frozen or self._look.loaded) and not self._proxy_mode and not simple:
             self._paint_marks(painter, rect)
-        if not self._proxy_mode:
+        if simple and not self._proxy_mode:
+            self._paint_name(painter, rect)
+        elif not self._proxy_mode:
             y = self._header_height() + 3.0 + self._ports_height() + 3.0
             for text, font, color in self._lines():
                 metrics = QFontMetricsF(font)
                 painter.setFont(font)
                 painter.setPen(color)
-                painter.drawText(QRectF(BODY_PAD, y, rect.width() - 2 * BODY_PAD, metrics.height()),
+                room = rect.width() - 2 * BODY_PAD
+                if metrics.horizontalAdvance(text) > room and SHAPE_GAP in text:
+                    text = text.split(SHAPE_GAP)[0]  # the shape without its parameter count (the tooltip has it)
+                painter.drawText(QRectF(BODY_PAD, y, room, metrics.height()),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
+                                 metrics.elidedText(text, Qt.TextElideMode.ElideRight, room))
                 y += metrics.height() + LINE_GAP
 
         border, width = QColor(theme.BORDER), 1.0
@@ -447,6 +468,29 @@ class LayerNodeItem(NodeItem):
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, radius, radius)
         painter.restore()
+
+    def _set_simple(self, simple: bool) -> None:
+        """At low zoom the header text and port names hide: the name is painted large over the whole node."""
+        if simple == self._simple:
+            return
+        self._simple = simple
+        self._text_item.setVisible(not simple and not self._proxy_mode)
+        for port, text in (*self._input_items.items(), *self._output_items.items()):
+            text.setVisible(bool(port.display_name) and not simple)
+
+    def _paint_name(self, painter: QPainter, rect: QRectF) -> None:
+        """The node's name, as big as the node allows (about 11 pt on screen at the zoom it is seen at)."""
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) or 1.0
+        room = rect.width() - 2 * BODY_PAD
+        size = min(11.0 / lod, rect.height() * 0.45)
+        while size > 6.0 / lod and QFontMetricsF(_font(size, bold=True)).horizontalAdvance(self.name) > room:
+            size *= 0.9  # a long name gets smaller before it gets cut
+        font = _font(size, bold=True)
+        painter.setFont(font)
+        painter.setPen(QColor(theme.TEXT))
+        metrics = QFontMetricsF(font)
+        painter.drawText(rect.adjusted(BODY_PAD, 0, -BODY_PAD, 0), Qt.AlignmentFlag.AlignCenter,
+                         metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
 
     LOADED_TEXT = "loaded"
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QColor, QUndoStack
 
 from editor import theme
-from editor.canvas.nodes import LayerNode, NodeLook, flush_drawing, node_class
+from editor.canvas.nodes import SHAPE_GAP, LayerNode, NodeLook, flush_drawing, node_class
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
 from editor.canvas.wires import Obstacles, deferred_wrapping
@@ -63,7 +63,7 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     shape = validation.shapes.get(node.id) if validation else None
     count = validation.param_counts.get(node.id, 0) if validation else 0
     arrow = "\u2190" if spec.role == "output" else "\u2192"
-    shape_text = f"{arrow} {format_shape(shape)}" + (f"   {count:,} params" if count else "")
+    shape_text = f"{arrow} {format_shape(shape)}" + (f"{SHAPE_GAP}{count:,} params" if count else "")
     severity = ""
     if any(p.severity == "error" for p in problems):
         severity = "error"

@@ -106,6 +106,8 @@ class PreviewPanel(QWidget):
 
     def _draw(self) -> None:
         result, nid = self.live.result, self.shown_node()
+        if nid is not None and nid not in self.controller.graph.nodes:
+            nid = None  # a result of the graph before (another project was opened meanwhile)
         if result is None or nid is None:
             node = self.controller.graph.nodes.get(self.node_id) if self.node_id else None
             self.title.setText(f"<i>{html.escape(node.name)} is not reached by the preview</i>" if node else "")

@@ -30,8 +30,7 @@ from editor.sweep.job import SweepJob
 from editor.sweep.results import ResultsView
 from editor.sweep.section import Target, add_dimension, all_targets, edit_sweep
 from editor.training.workspace import expected_metrics
-from engine.sweep import SweepConfig, SweepError, SweepResult, TrialRow, load_sweep
-from engine.sweep.study import study_name
+from engine.sweep import SweepConfig, SweepError, TrialRow
 
 SAMPLERS = (("grid", "Grid: every combination"), ("random", "Random"), ("tpe", "TPE (Bayesian, learns as it goes)"))
 SPACE_CHANGED = "another search space"
@@ -46,6 +45,13 @@ def _spin(minimum: int, maximum: int, special: str = "", suffix: str = "") -> QS
     if suffix:
         spin.setSuffix(suffix)
     return spin
+
+
+def default_direction(metric: str) -> str:
+    """'minimize' for a loss or an error (val_loss, val_mae), else 'maximize' (the trainer's 'auto' monitor mode)."""
+    from engine.train.config import TrainingConfig
+
+    return "maximize" if TrainingConfig().replace(monitor=metric, monitor_mode="auto").mode == "max" else "minimize"
 
 
 class SweepDialog(QDialog):
@@ -207,7 +213,9 @@ class SweepDialog(QDialog):
             self.metric_box.addItems(metrics)
             self.metric_box.setCurrentText(objective.get("metric") or (config.metric if config else metrics[0]))
         with QSignalBlocker(self.direction):
-            self.direction.setCurrentText(objective.get("direction") or (config.direction if config else "maximize"))
+            metric = self.metric_box.currentText()
+            self.direction.setCurrentText(objective.get("direction") or (config.direction if config else
+                                                                          default_direction(metric)))
         trials = budget.get("trials", 20 if budget.get("minutes") is None else None)
         for spin, value in ((self.trials, trials), (self.minutes, budget.get("minutes")),
                             (self.epochs, section.get("epochs")), (self.seed, section.get("seed", 0))):
@@ -220,6 +228,8 @@ class SweepDialog(QDialog):
         for edit, key in ((self.storage, "storage"), (self.name, "name")):
             if not edit.hasFocus():
                 edit.setText(section.get(key) or "")
+        from engine.sweep.study import study_name  # optuna: on first use, not at the editor's start
+
         self.name.setPlaceholderText(f"default: {study_name(config, self.controller.graph.name)}" if config else "")
         self._show_state(config, error)
 
@@ -308,6 +318,8 @@ class SweepDialog(QDialog):
             self.results.set_rows([], config.metric, config.direction)
             return
         try:
+            from engine.sweep import load_sweep
+
             rows = load_sweep(self.controller.graph, folder)
         except SweepError as exc:
             self._status(str(exc), theme.ERROR_COLOR)
@@ -332,7 +344,7 @@ class SweepDialog(QDialog):
         self.results.add_row(row)
         self._show_state()
 
-    def _finished(self, result: SweepResult) -> None:
+    def _finished(self, result) -> None:
         self.results.set_rows(result.rows, result.metric, result.direction)
         self._show_state()
         best = result.best

@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor.training import gcguard
 from engine.graph import Graph
-from engine.sweep import run_sweep
 
 DRAIN_MS = 50
 
@@ -52,6 +51,8 @@ class SweepJob(QObject):
 
         def work() -> None:
             try:
+                from engine.sweep import run_sweep  # optuna loads with the first sweep, not with the editor
+
                 result = run_sweep(snapshot, folder, on_trial=lambda row: out.put(("trial", row)), stop=stop,
                                    workers=workers)
             except Exception as exc:  # noqa: BLE001  shown to the user; the editor keeps running

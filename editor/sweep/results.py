@@ -249,12 +249,8 @@ class ResultsView(QWidget):
                                  data=[r.number for r in sized])
         self.front_points.setData([r.params_count for r in front], [r.value for r in front],
                                   data=[r.number for r in front])
-        corner = 1 if self.direction == "maximize" else 0  # the legend goes where the points are not
-        for widget in (self.by_trial, self.by_size):
-            item = widget.getPlotItem()
-            item.setLabel("left", self.metric_name, color=theme.MUTED)
-            if item.legend is not None:
-                item.legend.anchor((1, corner), (1, corner), offset=(-8, -8 if corner else 8))
+        for widget in (self.by_trial, self.by_size):  # (their legends sit below the plots, off the points)
+            widget.getPlotItem().setLabel("left", self.metric_name, color=theme.MUTED)
 
     def _summarize(self) -> None:
         if not self.rows:

@@ -49,6 +49,11 @@ def image_of(values: list) -> QPixmap | None:
                                            Qt.TransformationMode.FastTransformation)
 
 
+ROW_PX = 15
+"""Least height of a confusion-matrix row (its count label is 7.5 pt)."""
+MAX_MATRIX_HEIGHT = 420
+
+
 class ConfusionMatrix(pg.PlotWidget):
     """Heat map, true classes down, predicted across, each cell labelled with its count or fraction."""
 
@@ -76,6 +81,7 @@ class ConfusionMatrix(pg.PlotWidget):
 
     def show_matrix(self, matrix: np.ndarray, names: list[str], normalized: bool) -> None:
         n = len(matrix)
+        self.setMinimumHeight(min(MAX_MATRIX_HEIGHT, 60 + ROW_PX * n))  # rows stay readable; the page scrolls
         scale = matrix.max() if matrix.size and matrix.max() > 0 else 1
         self.image.setImage(matrix.T.astype(float), levels=(0, scale))
         self.image.setRect(0, 0, n, n)
@@ -121,8 +127,8 @@ class EvaluationView(QWidget):
         layout.addLayout(top)
         grid = QGridLayout()
         self.confusion = ConfusionMatrix()
-        self.roc = plot_widget("ROC (one-vs-rest)", "false positive rate", "true positive rate", legend_at=(-8, -8))
-        self.pr = plot_widget("Precision-recall", "recall", "precision", legend_at=(8, -8))
+        self.roc = plot_widget("ROC (one-vs-rest)", "false positive rate", "true positive rate")
+        self.pr = plot_widget("Precision-recall", "recall", "precision")
         self.residuals = plot_widget("Residuals (prediction - truth)", "prediction", "residual")
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -286,6 +292,7 @@ class EvaluationView(QWidget):
             text.setAlignment(Qt.AlignmentFlag.AlignCenter)
             text.setToolTip(f"sample #{sample['index']} of the split: true {sample['true']}, predicted {sample['pred']}")
             box.addWidget(text)
+            cell.setMinimumHeight(cell.sizeHint().height())  # the caption is never cut off under its picture
             self.wrong_grid.addWidget(cell, k // WRONG_COLUMNS, k % WRONG_COLUMNS)
 
 

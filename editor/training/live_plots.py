@@ -2,7 +2,8 @@
 
 `LivePlots.add_events(events)` takes one tick's worth of events from the runner and calls `setData`
 once per changed curve, so the plots refresh at the runner's ~20 Hz however many events arrived.
-The x axis of every plot is the epoch (batches are fractions of an epoch).
+The x axis of every plot is the epoch (batches are fractions of an epoch); it is not labelled, to leave the
+height to the curves.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QW
 
 from editor import theme
 from editor.training.diagnosis import format_eta, gradient_warning, overfitting_hint
-from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget
+from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget, tidy_ranges
 from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
 
 COLUMNS = 4
+GRAD_LEGEND_COLUMNS = 5
+"""Layer names per row under the gradient plot: one row for a small network, so the curves keep the height."""
 LOG_FLOOR = 1e-12
 
 
@@ -131,14 +134,14 @@ class LivePlots(QWidget):
         self.plots: dict = {}
         self.curves: dict = {}
         self._grad_curves: dict = {}
-        loss = self.plots["loss"] = plot_widget("Loss", "epoch")
+        loss = self.plots["loss"] = plot_widget("Loss", legend_in_title=True)
         self.curves["batch_raw"] = curve(loss, None, TRAIN_COLOR, 1.0, alpha=70)
-        self.curves["batch_smooth"] = curve(loss, "train (per batch, smoothed)", TRAIN_COLOR, 1.5)
-        self.curves["train_loss"] = curve(loss, "train (epoch)", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
-        self.curves["val_loss"] = curve(loss, "validation (epoch)", VAL_COLOR, 2.0, symbol="o")
-        self.plots["lr"] = plot_widget("Learning rate", "epoch")
+        self.curves["batch_smooth"] = curve(loss, "batches", TRAIN_COLOR, 1.5)
+        self.curves["train_loss"] = curve(loss, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
+        self.curves["val_loss"] = curve(loss, "val", VAL_COLOR, 2.0, symbol="o")
+        self.plots["lr"] = plot_widget("Learning rate")
         self.curves["lr"] = curve(self.plots["lr"], None, theme.OK_COLOR, 2.0)
-        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", "epoch", log_y=True, legend_at=(8, -8))
+        self.plots["grads"] = plot_widget("Gradient norm per layer (log)", log_y=True)
         self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
         self.show_metrics([])
@@ -152,11 +155,9 @@ class LivePlots(QWidget):
             return
         for name in wanted:
             if name not in self.plots:
-                falling = name.endswith("loss") or name in ("mae", "rmse")
-                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), "epoch",
-                                                      legend_at=(-8, 8) if falling else (-8, -8))
+                plot = self.plots[name] = plot_widget(name.replace("_", " ").capitalize(), legend_in_title=True)
                 self.curves[f"train_{name}"] = curve(plot, "train", TRAIN_COLOR, 2.0, dashed=True, symbol="o")
-                self.curves[f"val_{name}"] = curve(plot, "validation", VAL_COLOR, 2.0, symbol="o")
+                self.curves[f"val_{name}"] = curve(plot, "val", VAL_COLOR, 2.0, symbol="o")
         for plot in self.plots.values():
             self.grid.removeWidget(plot)
             plot.hide()
@@ -171,7 +172,7 @@ class LivePlots(QWidget):
             colours = palette(len(self._grad_curves))
             for c, colour in zip(self._grad_curves.values(), colours, strict=True):
                 c.setPen(colour, width=1.5)
-            self.plots["grads"].getPlotItem().legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(8, -8))
+            self.plots["grads"].getPlotItem().legend.setColumnCount(min(len(self._grad_curves), GRAD_LEGEND_COLUMNS))
         return self._grad_curves[node_id]
 
     # ---- events --------------------------------------------------------------------------------
@@ -230,6 +231,9 @@ class LivePlots(QWidget):
             warning = gradient_warning(s.last_grads, self.names)
             self.gradient_banner.setText(warning or "")
             self.gradient_banner.setVisible(bool(warning))
+        if kinds & {BatchEnded, EpochEnded, Gradients}:
+            for name in self.shown:
+                tidy_ranges(self.plots[name])
         if end is not None:
             self._show_end(end)
 

@@ -42,10 +42,10 @@ from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, Multil
 
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
-LIVE_SHARE = 0.5
-"""Fraction of the window height the bottom training dock takes while a run is shown."""
-BOTTOM_SHARE = 0.24
-"""Fraction of the window height the bottom docks take on open: the canvas gets the room."""
+LIVE_SHARE = 0.42
+"""Fraction of the window height the bottom training dock grows to when a view is shown in it while it is
+lower than USABLE_SHARE (a taller one, sized by the user, stays as it is)."""
+USABLE_SHARE = 0.3
 
 
 def expected_metrics(graph) -> list[str]:
@@ -137,16 +137,11 @@ class TrainingWorkspace(QObject):
         self.training_panel.set_default_device(name)
 
     def _initial_layout(self) -> None:
-        """On open: the editing panels (Properties, Problems) in front and the bottom area kept low."""
+        """On open: the editing panels (Properties, Problems) in front (the window sizes the docks)."""
         for name in ("properties_dock", "problems_dock"):
             dock = getattr(self.window, name, None)
             if isinstance(dock, QDockWidget):
                 dock.raise_()
-        bottom = [d for d in self.window.findChildren(QDockWidget)
-                  if self.window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
-        if bottom:
-            height = int(self.window.height() * BOTTOM_SHARE)
-            self.window.resizeDocks(bottom[:1], [height], Qt.Orientation.Vertical)
 
     def _build_actions(self) -> None:
         style = self.window.style()
@@ -425,9 +420,8 @@ class TrainingWorkspace(QObject):
         self.views_dock.show()
         self.views_dock.raise_()
         self.tabs.setCurrentWidget(self._pages[widget])
-        height = int(self.window.height() * LIVE_SHARE)
-        if self.views_dock.height() < height:
-            self.window.resizeDocks([self.views_dock], [height], Qt.Orientation.Vertical)
+        if self.views_dock.height() < self.window.height() * USABLE_SHARE:
+            self.window.resizeDocks([self.views_dock], [int(self.window.height() * LIVE_SHARE)], Qt.Orientation.Vertical)
 
     def _error(self, title: str, text: str, hint: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self.window)

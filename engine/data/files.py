@@ -18,7 +18,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 def existing_file(path: str | Path | None, what: str) -> Path:
     """`path` as a Path; DataError naming it when it is missing."""
     if not path:
-        raise DataError(f"The data section needs a '{what}' path; set it to your file.")
+        raise DataError(f"The data section has no '{what}' yet; set it to your file.")
     p = Path(path).expanduser()
     if not p.exists():
         raise DataError(f"Data file not found: '{p}' ({what}). Check the path in the data section.")

@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
+
+
+class _SklearnMetrics:
+    """sklearn.metrics, imported on first use (it takes seconds; the editor imports this module at start)."""
+
+    def __getattr__(self, name: str):
+        from sklearn import metrics
+
+        return getattr(metrics, name)
+
+
+skm = _SklearnMetrics()
 
 CLASSIFICATION = ("multiclass", "binary", "multilabel")
 TOP_WRONG = 10

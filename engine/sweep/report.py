@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+if TYPE_CHECKING:  # optuna loads only when a sweep runs or is read (the editor starts without it)
+    import optuna
+    from optuna.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ def row_from_trial(trial: FrozenTrial) -> TrialRow:
     duration = None
     if trial.datetime_start is not None and trial.datetime_complete is not None:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    from optuna.trial import TrialState
+
     value = trial.value if trial.state == TrialState.COMPLETE else attrs.get("last_value")
     params = trial.params or trial.system_attrs.get("fixed_params", {})  # queued grid points show their values
     return TrialRow(trial.number, trial.state.name, value, dict(params), attrs.get("params_count"),

@@ -336,16 +336,22 @@ def test_fit_shows_a_small_network_whole_at_no_more_than_100_percent(ctl):
     assert all(shown.contains(ctl.view.node_rect(n)) for n in ctl.graph.nodes)
 
 
-def test_fit_of_a_network_too_big_to_read_shows_its_start_at_a_legible_zoom(ctl):
-    from editor.canvas.controller import READABLE_ZOOM
+def test_fit_of_a_network_too_big_to_read_shows_all_of_it_with_names_only(ctl, qtbot):
+    from editor.canvas.nodes import SIMPLE_ZOOM
     graph = load_project("lenet")
     for i, node in enumerate(graph.nodes.values()):
         node.pos = (i * 600.0, 0.0)  # one very long strip
     ctl.load_graph(graph)
-    assert ctl.zoom() == pytest.approx(READABLE_ZOOM, rel=0.02)
+    assert ctl.zoom() < SIMPLE_ZOOM
     shown = _visible(ctl)
-    first, last = list(graph.nodes)[0], list(graph.nodes)[-1]
-    assert shown.contains(ctl.view.node_rect(first)) and not shown.intersects(ctl.view.node_rect(last))
+    assert all(shown.contains(ctl.view.node_rect(n)) for n in graph.nodes), "the whole strip fits"
+    ctl.widget.viewport().repaint()
+    item = ctl.view.nodes[list(graph.nodes)[0]].view
+    assert item._simple or item._proxy_mode, "at this zoom a node shows only its name, large (or, smaller, a block)"
+    assert not item._text_item.isVisible()
+    ctl.center_on(list(graph.nodes)[0])
+    ctl.widget.viewport().repaint()
+    assert not item._simple
 
 
 def test_zoom_in_out_and_center_on_a_node(ctl):

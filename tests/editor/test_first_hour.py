@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.datacheck import MATCH_DATA
@@ -220,3 +221,186 @@ def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkp
     assert ws.runner.last_outcome.reason == "stopped"
     assert (ws.runner.run_path / "checkpoints" / "last.json").is_file()
     assert ws.resumable_run() == ws.runner.run_path
+
+
+# ---- 4: the canvas gets the room; docks remember their size; fit fits --------------------------
+@pytest.mark.parametrize("size", [(1280, 800), (1440, 900)])
+def test_the_canvas_gets_most_of_the_window_and_fit_shows_the_whole_graph(qtbot, size):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+    from engine.templates import load_project
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    from editor.window_layout import apply_default_layout
+
+    apply_default_layout(window)
+    QApplication.processEvents()
+    canvas = window.controller.widget.viewport()
+    area = canvas.width() * canvas.height()
+    assert area >= 0.36 * size[0] * size[1], (canvas.width(), canvas.height())  # was ~0.34 (670×530 at 1280×800)
+    assert canvas.height() >= 0.6 * size[1]
+    window.document.new(load_project("lenet"))
+    window.training._show_tab(window.training.live)  # the training views open below, as when a run starts
+    QApplication.processEvents()
+    window.controller.fit_view()
+    shown = window.controller.widget.mapToScene(canvas.rect()).boundingRect()
+    assert all(shown.contains(window.controller.view.node_rect(n)) for n in window.controller.graph.nodes)
+
+
+def test_dock_sizes_are_remembered_across_sessions(qtbot, answers):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(1280, 800)
+    first.show()
+    first.resizeDocks([first.problems_dock], [340], Qt.Orientation.Vertical)
+    first.resizeDocks([first.palette_dock], [210], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    height, width = first.problems_dock.height(), first.palette_dock.width()
+    assert first.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.resize(1280, 800)
+    again.show()
+    QApplication.processEvents()
+    assert abs(again.problems_dock.height() - height) <= 4 and abs(again.palette_dock.width() - width) <= 4
+    again.training._show_tab(again.training.live)
+    QApplication.processEvents()
+    assert abs(again.training.views_dock.height() - height) <= 4, "a run's views keep the user's (taller) size"
+
+
+# ---- the newcomer's first hour, end to end --------------------------------------------------------
+@pytest.mark.slow
+def test_newcomer_blank_project_to_a_reopened_project_with_its_runs(qtbot, answers, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.new_blank()
+    wait_data(qtbot, window)
+    c, ws = window.controller, window.training
+    ws.runner.backend = "thread"
+    for type_id in ("Input", "Flatten", "Dense", "ReLU", "Dense", "Output"):  # as the palette adds them
+        window.palette.layer_activated.emit(type_id)
+    ids = list(c.graph.nodes)
+    for a, b in zip(ids, ids[1:], strict=False):
+        c.connect(a, b)
+    out = ids[-1]
+
+    # the default Dense (64 units) before the Output does not match the 10 digit classes: the node says so
+    assert "✖" in window.valid_label.text()
+    note = c.view.nodes[out].view.note_item
+    assert note.isVisible() and "10 classes" in note.text and note.fix == "Match the data"
+    note.click_fix()
+    qtbot.waitUntil(lambda: c.validation.ok)
+    assert c.graph.nodes[ids[-2]].params["units"] == 10 and "valid" in window.valid_label.text()
+
+    # train, stop, resume to the end (then it is evaluated)
+    c.graph.training.update({"epochs": 3, "batch_size": 16, "events": {"summaries": False, "batch_rate_hz": 1000}})
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    assert ws.stop_and_wait()
+    assert ws.runner.last_outcome.reason == "stopped" and ws.training_panel.resume_button.isEnabled()
+    run = ws.runner.run_path
+    ws.resume()
+    qtbot.waitUntil(lambda: not ws.runner.busy, timeout=TIMEOUT_MS)
+    assert ws.runner.last_outcome.reason == "completed" and ws.runner.run_path == run
+    qtbot.waitUntil(lambda: ws.evaluation_result is not None, timeout=TIMEOUT_MS)
+    assert ws.evaluation_result.metrics["accuracy"] > 0.5
+
+    # export ONNX (its onnxruntime check passes), save, reopen: the runs are listed and Export/Predict enabled
+    dialog = ws.open_export()
+    dialog.set_format("onnx")
+    dialog.path_edit.setText(str(tmp_path / "first.onnx"))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None or dialog.error is not None, timeout=TIMEOUT_MS)
+    assert dialog.error is None and dialog.result.check["passed"] is True
+    dialog.close()
+    project = tmp_path / "first" / "first.json"
+    project.parent.mkdir()
+    assert window._save_to(project)
+    assert (project.parent / "runs" / run.name).is_dir(), "the run moved beside the saved project"
+    window.new_blank()
+    assert ws.history.summaries == [] and not ws.actions["predict"].isEnabled()
+    assert window.open_file(project)
+    QApplication.processEvents()
+    ws.show_runs()
+    assert [s.run.id for s in ws.history.summaries] == [run.name]
+    assert ws.actions["export"].isEnabled() and ws.actions["predict"].isEnabled()
+    assert ws.target_run() == project.parent / "runs" / run.name
+    again = ws.open_export()
+    assert again is not None
+    again.close()
+
+
+# ---- 5: plots readable at 1280×800 ----------------------------------------------------------------
+def test_a_constant_learning_rate_and_a_one_epoch_run_get_readable_axes(qtbot):
+    from editor.training.live_plots import LivePlots
+    from engine.train.events import BatchEnded, EpochEnded, RunStarted
+
+    live = LivePlots()
+    qtbot.addWidget(live)
+    live.resize(1200, 300)
+    live.show()
+    live.reset({"n1": "conv1"}, ["accuracy"])
+    started = RunStarted("r", None, "p", {"batch_size": 16}, "cpu", "CPU", "multiclass", 1, 0, 4, 100,
+                         ["accuracy"])
+    batches = [BatchEnded(1, b, 4, b, 0.5, 0.001) for b in range(1, 5)]
+    epoch = EpochEnded(1, 1, {"loss": 0.5, "accuracy": 0.8}, {"loss": 0.6, "accuracy": 0.7}, 0.001, 64.0, 1.0)
+    live.add_events([started, *batches, epoch])
+    (low, high) = live.plots["lr"].getPlotItem().viewRange()[1]
+    assert 0 < low < 0.001 < high < 0.002, "a constant 0.001 is drawn in a band around 0.001, not at '0' of ±0.4"
+    (x0, x1) = live.plots["accuracy"].getPlotItem().viewRange()[0]
+    assert -0.1 < x0 <= 0 and 1 <= x1 < 1.2, "one epoch: the x axis runs 0..1, not -5..10"
+    loss = live.plots["loss"].getPlotItem()
+    assert "train" in loss.titleLabel.text and "val" in loss.titleLabel.text and not loss.legend.isVisible(), \
+        "two or three curves are named in the title, costing no height"
+    from editor.training.plotting import curve, plot_widget
+
+    many = plot_widget("Gradient norm per layer")
+    qtbot.addWidget(many)
+    many.resize(400, 300)
+    many.show()
+    for k in range(5):
+        curve(many, f"layer{k}", "#ffffff").setData([0, 1], [k, k + 1])
+    item = many.getPlotItem()
+    qtbot.waitUntil(lambda: item.legend.scenePos().y() > 0)
+    assert not item.legend.sceneBoundingRect().intersects(item.vb.sceneBoundingRect()), "the legend is off the curves"
+
+
+# ---- 8: a node keeps its width (and its ports their places) when it is first connected --------------
+def test_connecting_a_node_does_not_move_its_ports(window):
+    c = window.controller
+    c.load_graph(Graph(name="x"))
+    inp = c.add_node("Input", pos=(0.0, 0.0))
+    conv = c.add_node("Conv2d", pos=(300.0, 0.0))
+    dense = c.add_node("Dense", pos=(600.0, 0.0))
+    item = c.view.nodes[conv].view
+    before = (item.width, [p.scenePos() for p in item.outputs])
+    c.connect(inp, conv)
+    c.connect(conv, dense)
+    item = c.view.nodes[conv].view
+    assert "params" in c.view.nodes[conv].view._look.shape, "the shape line now carries the parameter count"
+    assert (item.width, [p.scenePos() for p in item.outputs]) == before
+
+
+# ---- 10: wording ---------------------------------------------------------------------------------
+def test_wording_a_missing_path_and_a_loss_objective():
+    from editor.sweep.dialog import default_direction
+    from engine.data.files import existing_file
+    from engine.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        existing_file(None, "path")
+    assert "'path' path" not in str(caught.value) and "no 'path'" in str(caught.value)
+    assert default_direction("val_loss") == "minimize" and default_direction("val_accuracy") == "maximize"
