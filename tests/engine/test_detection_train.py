@@ -102,3 +102,18 @@ def test_predict_writes_boxes_as_csv_and_json_from_the_run_and_its_onnx_export(o
     small = found[0]["boxes"]
     if big["boxes"] and small:
         assert big["boxes"][0]["box"][2] == pytest.approx(2 * small[0]["box"][2], abs=3.0)
+
+
+@pytest.mark.slow
+def test_two_stage_template_beats_the_mean_box_baseline():
+    graph = load_project("two_stage_detector")
+    graph.data["options"] = dict(SMALL)
+    graph.training["epochs"] = 5
+    graph.training["events"] = {"summaries": False}
+    with single_thread():
+        result = Trainer(graph, device="cpu").fit()
+    baseline = _baseline_map50(graph)
+    assert result.final["test_detections_map50"] > max(0.08, 10 * baseline)
+    assert "val_proposals_loss" in result.final and "val_proposals_map50" not in result.final
+    first, last = result.history[0]["val"], result.history[-1]["val"]
+    assert last["proposals_loss"] < first["proposals_loss"] and last["detections_loss"] < first["detections_loss"]
