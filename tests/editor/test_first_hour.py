@@ -82,10 +82,9 @@ def test_a_shape_error_shows_its_message_and_fix_on_the_node(window, qtbot):
     note = c.view.nodes[dense].view.note_item
     assert note is not None and note.isVisible() and note.fix.startswith("Insert")
     assert note.text and note.text[0].isupper()
-    center = note.mapToScene(note.fix_rect().center())
-    viewport_pos = c.widget.mapFromScene(center)
     c.fit_view()
-    viewport_pos = c.widget.mapFromScene(center)
+    # the note is drawn at screen size at any zoom: map its pill through its device transform
+    viewport_pos = note.deviceTransform(c.widget.viewportTransform()).map(note.fix_rect().center()).toPoint()
     qtbot.mouseClick(c.widget.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos)
     qtbot.waitUntil(lambda: any(n.type == "Flatten" for n in c.graph.nodes.values()))
     assert c.validation.problems_for(dense) == []
