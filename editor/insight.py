@@ -39,6 +39,9 @@ class Insight(QObject):
             window.tabifyDockWidget(properties, self.dock)
             properties.raise_()
         self._menu()
+        self.dock.visibilityChanged.connect(lambda _shown: self._follow())
+        self.strips_action.toggled.connect(lambda _on: self._follow())
+        self._follow()
         props = getattr(window, "properties", None)
         if props is not None:
             props.cost_text = self.cost.line
@@ -49,7 +52,12 @@ class Insight(QObject):
         document = getattr(window, "document", None)
         if document is not None and hasattr(document, "replaced"):
             document.replaced.connect(lambda: self.preview.use_weights(None))
-        self.preview.schedule()
+
+    def _follow(self) -> None:
+        """Preview only while someone can see it: the Preview panel is shown or the strips are on (on a large
+        graph every edit would otherwise pay for a preview nobody looks at)."""
+        self.preview.set_enabled(self.dock.isVisible() and not self.dock.visibleRegion().isEmpty()
+                                 or self.strips_action.isChecked())
 
     def _toggle(self, text: str, slot, tip: str) -> QAction:
         action = QAction(text, self.window)

@@ -14,7 +14,7 @@ import warnings
 from engine.errors import DataWarning, DeepWireError
 
 COMMAND_MODULES = ("engine.cli_project", "engine.train.cli", "engine.sweep.cli", "engine.export.cli",
-                   "engine.weights_cli", "engine.doctor.cli", "engine.cli_lr_find")
+                   "engine.weights_cli", "engine.doctor.cli", "engine.cli_lr_find", "engine.sections_cli")
 """Each module defines `register(subparsers)` adding its subcommands with `set_defaults(run=fn)`."""
 
 

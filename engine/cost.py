@@ -18,6 +18,7 @@ import torch
 from torch import fx
 from torch.utils.flop_counter import FlopCounterMode
 
+from engine import finetune
 from engine.compile import compile_graph
 from engine.device import choose_device
 from engine.graph import Graph
@@ -200,9 +201,11 @@ def _nbytes(value) -> int:
 
 def _memory(model: fx.GraphModule, cfg: TrainingConfig, report: CostReport, ids: list[str],
             validation: Validation, graph: Graph, batch: int) -> TrainingMemory:
-    params = [p for p in model.parameters()]
-    weights = sum(p.numel() * p.element_size() for p in params)
-    trainable = sum(p.numel() * p.element_size() for p in params if p.requires_grad)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    frozen = finetune.frozen_ids(graph)  # frozen nodes get neither gradients nor optimizer state
+    trained = {id(p): p for nid, target in model.deepwire_targets.items() if nid not in frozen
+               for p in model.get_submodule(target).parameters()}
+    trainable = sum(p.numel() * p.element_size() for p in trained.values())
     in_bytes = {nid: sum(report.nodes[e.src].activation_bytes for e in graph.incoming(nid) if e.src in report.nodes)
                 for nid in ids}
     inputs = sum(shape_bytes(validation.shapes[n.id], validation.dtypes.get(n.id, "float32"), batch)

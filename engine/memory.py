@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from engine import finetune
 from engine.device import choose_device
 from engine.errors import DeepWireError, Problem
 from engine.graph import Graph
@@ -84,9 +85,9 @@ def quick_training_memory(graph: Graph, validation: Validation, cfg: TrainingCon
     batch = cfg.batch_size
     per_node = {nid: shape_bytes(validation.shapes.get(nid), validation.dtypes.get(nid, "float32"), batch)
                 for nid in validation.order}
-    params = 4 * validation.total_params
+    trainable, frozen = finetune.param_split(graph, validation.param_counts)
     steps = [(b, b, b) for b in per_node.values()]
-    total = params * (2 + optimizer_states(cfg)) + backward_peak(steps)
+    total = 4 * (trainable * (2 + optimizer_states(cfg)) + frozen) + backward_peak(steps)
     ranked = sorted(per_node, key=per_node.get, reverse=True)[:3]
     return total, ranked
 

@@ -41,7 +41,8 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
 
     run = open_run(folder)
     model, graph = run.load_model(weights)
-    return Predictor(preprocessing.describe(graph, run.data_info() or None), torch_forward(model))
+    record = preprocessing.describe(graph, run.data_info() or None)
+    return Predictor(record, torch_forward(model, preprocessing.output_index(record)))
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
@@ -125,11 +126,14 @@ def _image(path: Path, spec: dict) -> np.ndarray:
     return images.read_image(path, (height, width), channels)[None]
 
 
-def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> list[dict]:
-    """One row per sample: predicted class names with confidences, or values (in data units)."""
+def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1, score_threshold: float = 0.5) -> list[dict]:
+    """One row per sample: predicted class names with confidences, values (in data units), or for a detector
+    the boxes scored at least `score_threshold`."""
     task = (record.get("outputs") or [{}])[0].get("task") or record.get("task")
     names = record.get("class_names")
     rows = []
+    if task == "detection":
+        return describe_detections(names, outputs, score_threshold)
     if task == "multiclass":
         probs = softmax(outputs.reshape(len(outputs), -1, outputs.shape[-1]))
         for i, p in enumerate(probs):
@@ -150,11 +154,58 @@ def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1) -> lis
     return rows
 
 
+def describe_detections(names: list[str] | None, outputs: np.ndarray, score_threshold: float = 0.5) -> list[dict]:
+    """Per image {'index', 'boxes': [{'class', 'score', 'box': [x0, y0, x1, y1]}]}, best first, after NMS."""
+    from engine.detection.postprocess import detect
+
+    found = detect(torch.as_tensor(outputs), score_threshold)
+    return [{"index": i, "boxes": [{"class": _name(names, int(c)), "score": float(s), "box": [float(v) for v in b]}
+                                   for c, s, b in zip(d.labels, d.scores, d.boxes, strict=True)]}
+            for i, d in enumerate(found)]
+
+
+def write_predictions(rows: list[dict], path: str | Path) -> Path:
+    """Predictions as JSON (the rows as they are) or CSV (one line per sample, or per box for a detector)."""
+    import csv
+    import json
+
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        return path
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path}: write predictions to a .csv or .json file")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        if rows and "boxes" in rows[0]:
+            out.writerow(["sample", "class", "score", "x0", "y0", "x1", "y1"])
+            for row in rows:
+                for b in row["boxes"]:
+                    out.writerow([row["index"], b["class"], f"{b['score']:.4f}", *(f"{v:.2f}" for v in b["box"])])
+        else:
+            out.writerow(["sample", "prediction"])
+            for row in rows:
+                out.writerow([row["index"], json.dumps(row.get("values", row.get("classes")))])
+    return path
+
+
 def _name(names: list[str] | None, index: int) -> str:
     return str(names[index]) if names and index < len(names) else str(index)
 
 
-def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1) -> list[dict]:
-    """Load a model (run or export) and describe its predictions for every sample of a file."""
+def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1, score_threshold: float = 0.5
+                 ) -> list[dict]:
+    """Load a model (run or export) and describe its predictions for every sample of a file (a detector's boxes
+    on an image file in that image's own pixels)."""
     predictor = load_predictor(model_path)
-    return describe_predictions(predictor.record, predictor(read_input(input_path, predictor.record)), top)
+    rows = describe_predictions(predictor.record, predictor(read_input(input_path, predictor.record)), top,
+                                score_threshold)
+    if rows and "boxes" in rows[0] and Path(input_path).suffix.lower() in IMAGE_SUFFIXES:
+        from PIL import Image
+
+        with Image.open(input_path) as img:
+            width, height = img.size
+        _, model_h, model_w = predictor.record["inputs"][0]["shape"]
+        for b in rows[0]["boxes"]:
+            b["box"] = [v * (width / model_w if i % 2 == 0 else height / model_h) for i, v in enumerate(b["box"])]
+    return rows

@@ -138,10 +138,15 @@ class Previewer:
         spec = get_spec(node.type)
         if spec.role == "input":
             index = placeholders[node.id]
+            want = validation.shapes[node.id][1:]
+            if data.task == "gan" and (index >= len(inputs) or tuple(inputs[0].shape[1:]) != tuple(want)):
+                noise = torch.randn((1, *want), generator=torch.Generator().manual_seed(sample))
+                return noise, ("noise", index, sample)  # the generator's Input: noise, as in training
+            if data.task == "gan":
+                index = 0  # the discriminator's Input: the real sample
             if index >= len(inputs):
                 raise DeepWireError(f"the data gives {len(inputs)} input(s) per sample; this is input {index + 1}")
             x = inputs[index]
-            want = validation.shapes[node.id][1:]
             if tuple(x.shape[1:]) != tuple(want):
                 if x[0].numel() != math.prod(want):
                     raise DeepWireError(f"the data's samples have shape {format_shape((None, *x.shape[1:]))} but "

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.evidence import draw_evidence, evidence_plot
+from editor.training.lr_finder import LRFinderDialog
 from editor.training.sections import set_section
 from engine.doctor import Diagnosis, Doctor
 from engine.doctor.remedies import REMEDIES, apply_remedy, offered
@@ -37,6 +38,8 @@ from engine.train.events import Activations, EpochEnded, Event, Gradients, RunFa
 REDIAGNOSE = (RunStarted, EpochEnded, Gradients, Activations, RunFailed, RunFinished)
 SEVERITY_MARK = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 BADGE_CHARS = 22
+DIALOG_REMEDIES = ("find_lr",)
+"""Remedies the view runs through their own dialog (in the background) instead of applying at once."""
 
 
 def severity_colour(severity: str) -> str:
@@ -77,6 +80,8 @@ class DoctorView(QWidget):
         self.running = False
         self._pinned: set[str] = set()
         self.remedy_buttons: dict[str, tuple[QPushButton, QPushButton]] = {}
+        self.lr_dialog: LRFinderDialog | None = None
+        self.lr_find_settings = {"repeats": 3, "steps": 100}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.status = QLabel("The doctor reads a run as it trains: press Train, or pick a run under Runs.")
@@ -242,7 +247,7 @@ class DoctorView(QWidget):
             return
         for r in offered(self.controller.graph, d):
             row = QHBoxLayout()
-            apply = QPushButton(f"Apply: {r.title}")
+            apply = QPushButton(f"{r.title}…" if r.id in DIALOG_REMEDIES else f"Apply: {r.title}")
             apply.setToolTip(r.explain)
             apply.clicked.connect(lambda _c=False, rid=r.id: self.apply(rid))
             rerun = QPushButton("Apply and re-run")
@@ -250,6 +255,7 @@ class DoctorView(QWidget):
                              "the run's best weights where layers still match (from scratch if it saved none).")
             rerun.setEnabled(not self.running)
             rerun.clicked.connect(lambda _c=False, rid=r.id: self.apply(rid, rerun=True))
+            rerun.setVisible(r.id not in DIALOG_REMEDIES)
             text = QLabel(r.explain)
             text.setWordWrap(True)
             text.setStyleSheet(f"color: {theme.MUTED};")
@@ -272,6 +278,11 @@ class DoctorView(QWidget):
         d = self.current()
         if d is None:
             return None
+        if remedy_id == "find_lr":  # a range test trains for a while: its dialog runs it in the background
+            self.lr_dialog = LRFinderDialog(self.controller, self, **self.lr_find_settings)
+            self.lr_dialog.show()
+            self.status.setText("Finding the learning rate: the dialog's Apply sets it (Edit ▸ Undo takes it back).")
+            return "the Find LR dialog is open"
         try:
             what = apply_remedy_edit(self.controller, remedy_id, d)
         except DeepWireError as exc:

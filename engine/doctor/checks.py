@@ -334,7 +334,7 @@ def diverging(ctx: Context) -> list[Diagnosis]:
          + f".{where} Each step overshoots the minimum it aims at and lands somewhere worse, and the next, "
          "larger gradient overshoots further. The learning rate is the usual cause: lower it (ten times is a "
          "good first try) or clip the gradients so a single step can never be huge."),
-        (_loss_evidence(r, log_y=True),), ("lower_lr", "clip_gradients"),
+        (_loss_evidence(r, log_y=True),), ("lower_lr", "clip_gradients", "find_lr"),
         {"start": start, "last": _median(recent) if recent else math.nan})]
 
 
@@ -392,7 +392,7 @@ def lr_too_high(ctx: Context) -> list[Diagnosis]:
         "lr_too_high", "Learning rate too high", "warning", tuple(ctx.outputs()),
         f"The training loss {what}. Steps that are too long jump across the valley of the loss instead of "
         f"walking down into it. Try a learning rate ten times lower than {r.params.get('lr', '?')}.",
-        (_loss_evidence(r, log_y=spiked),), ("lower_lr", "clip_gradients"),
+        (_loss_evidence(r, log_y=spiked),), ("lower_lr", "clip_gradients", "find_lr"),
         {"ups": ups, "peak": max(loss) / start, "above_best": loss[-1] / min(loss)})]
 
 
@@ -412,7 +412,7 @@ def lr_too_low(ctx: Context) -> list[Diagnosis]:
         f"The training loss falls in every epoch but slowly and at an even pace, still {loss[-1] / start:.0%} of "
         "where it started: the run ends long before the loss levels off. The steps are too short; a learning "
         f"rate ten times higher than {r.params.get('lr', '?')} (or more epochs) gets further in the same time.",
-        (_loss_evidence(r),), ("raise_lr",), {"level": loss[-1] / start})]
+        (_loss_evidence(r),), ("raise_lr", "find_lr"), {"level": loss[-1] / start})]
 
 
 # ---- generalisation ----------------------------------------------------------------------------

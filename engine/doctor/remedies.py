@@ -26,6 +26,8 @@ SGD_DECAY = 5e-4
 WIDEN_FACTOR = 4
 CLIP_NORM = 1.0
 EARLY_PATIENCE = 3
+FIND_LR_REPEATS, FIND_LR_STEPS = 2, 60
+"""The range test the find_lr remedy runs (the editor opens the Find LR dialog instead, which runs in the background)."""
 
 Apply = Callable[[Graph, Diagnosis], str]
 Applies = Callable[[Graph, Diagnosis], bool]
@@ -349,6 +351,22 @@ remedy("lower_lr", "Lower the learning rate ÷10",
 remedy("raise_lr", "Raise the learning rate ×10",
        "Take steps ten times longer, so the loss gets somewhere in the same number of epochs.",
        lambda g, d: _lr(g) * 10 <= 1.0)(_scale_lr(10.0))
+
+
+@remedy("find_lr", "Find the learning rate",
+        "Run the learning-rate range test (short trainings while the rate grows, a few seeds) and use the rate "
+        "it suggests: a tenth of the rate where the loss was lowest, kept only if it beats the current one.",
+        lambda g, d: g.data.get("task") != "gan")
+def find_lr_remedy(g: Graph, d: Diagnosis) -> str:
+    from engine.lr_find import find_lr
+
+    result = find_lr(g, repeats=FIND_LR_REPEATS, steps=FIND_LR_STEPS)
+    if result.keep_default:
+        return f"the range test keeps the learning rate {_lr(g):g} ({result.reason})"
+    old = _lr(g)
+    g.training["lr"] = float(f"{result.suggested_lr:.3g}")
+    g.touch()
+    return f"learning rate {old:g} → {g.training['lr']:g} (range test: {result.reason})"
 
 
 @remedy("clip_gradients", "Clip gradients",

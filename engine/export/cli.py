@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", metavar="EXPORT_OR_RUN")
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
+    p.add_argument("--score", type=float, default=0.5, help="detection: boxes scored at least this (default 0.5)")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file")
     p.set_defaults(run=run_predict)
     p = sub.add_parser("generate", help="continue a text with a run trained to predict the next word")
     p.add_argument("run_path", metavar="RUN", help="run folder of a next-word model (data task next_step on text)")
@@ -91,14 +93,19 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from engine.predict import predict_file
+    from engine.predict import predict_file, write_predictions
 
-    rows = predict_file(args.model, args.input, args.top)
+    rows = predict_file(args.model, args.input, args.top, args.score)
+    if args.out:
+        print(f"wrote {write_predictions(rows, args.out)}")
     table = Table(title=f"Predictions for {args.input}")
     table.add_column("sample", justify="right")
     table.add_column("prediction")
     for row in rows:
-        if "values" in row:
+        if "boxes" in row:
+            text = "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                             for b in row["boxes"]) or "(no box)"
+        elif "values" in row:
             text = ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
         else:
             classes = row["classes"]

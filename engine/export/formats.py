@@ -160,13 +160,20 @@ def get_format(name: str) -> ExportFormat:
     return EXPORT_FORMATS[name]
 
 
-def torch_forward(model: torch.nn.Module) -> Forward:
-    """A torch module as a Forward (no gradients, the first output when there are several)."""
+def torch_forward(model: torch.nn.Module, index: int = 0) -> Forward:
+    """A torch module as a Forward (no gradients; output number `index` when there are several)."""
     def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
         with torch.no_grad():
             out = model(*inputs)
-        return (out[0] if isinstance(out, tuple | list) else out).float().numpy()
+        return (out[index] if isinstance(out, tuple | list) else out).float().numpy()
     return forward
+
+
+def _predicted_output(folder: Path) -> int:
+    """Which output of an exported model predict reads (a detector's last), from its preprocessing.json."""
+    from engine.export import preprocessing
+
+    return preprocessing.output_index(preprocessing.read(folder)) if (folder / preprocessing.FILE).exists() else 0
 
 
 def _load_safetensors(main: Path, folder: Path) -> Forward:
@@ -176,18 +183,18 @@ def _load_safetensors(main: Path, folder: Path) -> Forward:
         raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
                           "the model.py of a folder; export the run again, or run model.py yourself "
                           "(its load_model function) in your own Python code if you trust it")
-    return torch_forward(load_safetensors_export(main)[1])
+    return torch_forward(load_safetensors_export(main)[1], _predicted_output(folder))
 
 
-def _load_torchscript(main: Path, _folder: Path) -> Forward:
+def _load_torchscript(main: Path, folder: Path) -> Forward:
     try:
-        return torch_forward(torch.jit.load(str(main), map_location="cpu"))
+        return torch_forward(torch.jit.load(str(main), map_location="cpu"), _predicted_output(folder))
     except Exception as exc:  # noqa: BLE001  any damaged archive
         raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
                           "again") from None
 
 
-def _load_onnx(main: Path, _folder: Path) -> Forward:
+def _load_onnx(main: Path, folder: Path) -> Forward:
     import onnxruntime as ort
 
     try:
@@ -195,8 +202,8 @@ def _load_onnx(main: Path, _folder: Path) -> Forward:
     except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
         raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
                           "again") from None
-    names = [i.name for i in session.get_inputs()]
-    return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[0]
+    names, index = [i.name for i in session.get_inputs()], _predicted_output(folder)
+    return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[index]
 
 
 register_format(ExportFormat(

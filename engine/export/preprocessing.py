@@ -98,3 +98,10 @@ def example_inputs(graph: Graph, batch: int = 3, seed: int = 0) -> tuple[torch.T
         else:
             out.append(torch.randn((batch, *shape), generator=gen))
     return tuple(out)
+
+
+def output_index(record: dict) -> int:
+    """The output predictions are read from: the last one of a detector (its final boxes, after the proposals of
+    a two-stage detector), else the first."""
+    outputs = record.get("outputs") or []
+    return len(outputs) - 1 if outputs and all(o.get("task") == "detection" for o in outputs) else 0

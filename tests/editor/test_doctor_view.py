@@ -102,9 +102,14 @@ def test_the_doctor_follows_a_run_live_and_a_healthy_run_gets_nothing(doctor):
     graph = iris_mlp({"epochs": 12, "batch_size": 16, "lr": 0.01, "events": EVENTS})
     controller.load_graph(graph)
     view.reset(graph)
-    trainer = Trainer(graph)
-    queue = trainer.bus.queue()
-    trainer.fit()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models train faster and steadier on one thread
+    try:
+        trainer = Trainer(graph)
+        queue = trainer.bus.queue()
+        trainer.fit()
+    finally:
+        torch.set_num_threads(before)
     events = []
     while (event := queue.get()) is not None:
         events.append(event)
@@ -200,3 +205,27 @@ def test_a_section_remedy_shows_in_the_training_panel_and_undoes(qtbot):
     controller.undo()
     assert "class_weights" not in controller.graph.training
     assert panel.forms[0].fields["class_weights"].widget.currentText() == "none"
+
+
+def test_find_lr_opens_the_range_test_dialog_whose_apply_is_undoable(qtbot):
+    from engine.doctor import Diagnosis
+
+    graph = iris_mlp({"epochs": 2, "lr": 1e-5})
+    controller = CanvasController(graph=graph)
+    view = DoctorView(controller)
+    qtbot.addWidget(view)
+    view.graph = graph
+    view.lr_find_settings = {"repeats": 1, "steps": 20}
+    view._set([Diagnosis("lr_too_low", "Learning rate too low", "info", (graph.by_name("output").id,), "why",
+                         remedies=("raise_lr", "find_lr"))])
+    apply, rerun = view.remedy_buttons["find_lr"]
+    assert apply.text() == "Find the learning rate…" and not rerun.isVisibleTo(view)
+    qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
+    dialog = view.lr_dialog
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    assert dialog.result is not None and not dialog.result.keep_default
+    dialog.apply()
+    assert controller.graph.training["lr"] == pytest.approx(float(f"{dialog.result.suggested_lr:.3g}"))
+    controller.undo()
+    assert controller.graph.training["lr"] == 1e-5

@@ -16,10 +16,25 @@ def settled(insight, qtbot) -> None:
 
 
 def open_lenet(window, qtbot):
-    window.document.new(load_project("lenet"))
     insight = window.insight
+    insight.dock.raise_()
+    qtbot.waitUntil(lambda: insight.preview.enabled)
+    window.document.new(load_project("lenet"))
     settled(insight, qtbot)
     return insight
+
+
+def test_the_preview_runs_only_while_it_can_be_seen(window, qtbot):
+    insight = window.insight
+    window.properties_dock.raise_()
+    qtbot.waitUntil(lambda: not insight.preview.enabled)
+    window.document.new(load_project("lenet"))
+    settled(insight, qtbot)
+    assert insight.preview.result is None
+    insight.strips_action.setChecked(True)
+    assert insight.preview.enabled
+    settled(insight, qtbot)
+    assert insight.preview.result is not None
 
 
 def test_the_preview_follows_edits_and_stops_at_a_broken_node(window, qtbot):
@@ -95,3 +110,20 @@ def test_cost_colouring_marks_the_costliest_node_and_properties_show_cost(window
     assert label.isVisible() and "FLOP" in label.text() and "ms" in label.text()
     insight.cost_action.setChecked(False)
     assert insight.cost.item(top) is None
+
+
+def test_zoomed_far_out_nodes_are_drawn_as_blocks_without_ports_or_text(window, qtbot):
+    window.document.new(load_project("resnet"))
+    controller = window.controller
+    item = controller.view.nodes[controller.graph.by_name("block1_conv1").id].view
+    controller.fit_view()
+    controller.widget.viewport().repaint()
+    assert not item._proxy_mode and item._text_item.isVisible()  # noqa: SLF001  the drawing state under test
+    for _ in range(30):
+        controller.zoom_out()
+    controller.widget.viewport().repaint()
+    assert item._proxy_mode and not item._text_item.isVisible()  # noqa: SLF001
+    assert not any(port.isVisible() for port in item.inputs)
+    controller.fit_view()
+    controller.widget.viewport().repaint()
+    assert not item._proxy_mode and all(port.isVisible() for port in item.inputs)  # noqa: SLF001

@@ -110,6 +110,18 @@ def test_training_memory_estimate_is_within_20_percent_of_the_measured_peak(temp
     assert abs(estimate.total - peak) <= 0.2 * peak, (estimate, peak)
 
 
+def test_frozen_nodes_need_no_gradients_or_optimizer_state():
+    graph = load_project("lenet")
+    full = analyse(graph, batch_size=8, latency=False).memory
+    fc2 = graph.by_name("fc2")
+    fc2.trainable = False
+    frozen = analyse(graph, batch_size=8, latency=False).memory
+    fc2_bytes = 4 * (84 * 120 + 84)
+    assert frozen.weights == full.weights
+    assert frozen.gradients == full.gradients - fc2_bytes
+    assert frozen.optimizer == full.optimizer - 2 * fc2_bytes
+
+
 def test_backward_peak_frees_what_each_node_saved_as_the_backward_pass_passes_it():
     # forward keeps 10 + 20 + 30; backward through the last node holds those plus its output and input grads
     assert backward_peak([(10, 5, 1), (20, 6, 5), (30, 7, 6)]) == 60 + 7 + 6

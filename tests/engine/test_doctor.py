@@ -224,6 +224,8 @@ def test_a_tiny_learning_rate_is_too_low_and_raising_it_learns_faster():
     faster = run.remedied(d, "raise_lr")
     assert faster.graph.training["lr"] == pytest.approx(3e-3)
     assert _loss(faster) < _loss(run) - 0.1
+    found = run.remedied(d, "find_lr")  # the range test picks a rate itself
+    assert found.graph.training["lr"] > 3e-3 and _loss(found) < _loss(run) - 0.1
 
 
 # ---- generalisation ----------------------------------------------------------------------------

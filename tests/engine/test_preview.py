@@ -108,3 +108,13 @@ def test_trained_weights_change_the_preview_and_random_ones_come_back():
     assert not torch.allclose(trained_out, random_out)
     previewer.use_weights(None)
     assert torch.equal(previewer.run(graph).nodes[fc3].output, random_out)
+
+
+def test_a_gan_previews_its_generator_from_noise_and_its_discriminator_from_a_sample():
+    graph = load_project("gan")
+    result = Previewer().run(graph, sample=3)
+    assert result.stopped_at is None and set(result.nodes) == set(graph.nodes)
+    noise = graph.by_name("noise").id
+    again = Previewer().run(graph, sample=3)
+    assert torch.equal(result.nodes[noise].output, again.nodes[noise].output)  # seeded by the sample
+    assert result.nodes[graph.by_name("image").id].kind == "image"

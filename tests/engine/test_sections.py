@@ -138,3 +138,12 @@ def test_sweep_targets_are_checked_against_the_declared_training_keys():
     config = sweep({"target": "training.early_stopping.patience", "low": 1, "high": 4})
     trial = apply_values(graph, {config.dimensions[0].target: 3})
     assert TrainingConfig.from_dict(trial.training).early_stopping.patience == 3
+
+
+def test_deepwire_settings_prints_each_declared_key_from_its_declaration(capsys, monkeypatch):
+    assert cli_main(["settings", "training", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| `lr` | `0.001` | number (> 0) |" in out and "| `optimizer` | `'adam'` | sgd / adam / adamw / rmsprop |" in out
+    narrow_epochs(monkeypatch, 5)
+    assert cli_main(["settings", "training"]) == 0
+    assert "training.epochs = 10  [whole number (> 0, <= 5)]" in capsys.readouterr().out

@@ -25,9 +25,10 @@ from tests.engine.train_helpers import iris_mlp, single_thread
 
 KILLS = 20
 EPOCHS = 40
-SETTINGS = {"epochs": EPOCHS, "batch_size": 16, "checkpoint_every_s": 1e-9, "lr": 0.01,
+SETTINGS = {"epochs": EPOCHS, "batch_size": 16, "checkpoint_every_s": 0.005, "lr": 0.01,
             "events": {"summaries": False}}
-"""A checkpoint after every batch, so kills land before, during and after checkpoint writes."""
+"""A checkpoint every few batches (the writer thread is nearly always busy), so kills land before, during and
+after checkpoint writes."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and forkserver")]
 
@@ -70,7 +71,7 @@ def test_twenty_kills_and_resumes_end_like_an_uninterrupted_run(tmp_path):
             if child.is_alive():
                 os.kill(child.pid, signal.SIGKILL)
                 kills += 1
-        child.join(60)
+        child.join(300)  # the last process trains to the end, on a busy machine that can take a while
         assert child.exitcode is not None, "the training process hung"
         if child.exitcode == 0:
             break
