@@ -167,6 +167,7 @@ def long_lenet():
     return graph
 
 
+@pytest.mark.slow
 def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
@@ -206,6 +207,7 @@ def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continu
     assert ws2.runner.last_outcome.reason == "stopped" and ws2.runner.last_outcome.epochs_done >= 0
 
 
+@pytest.mark.slow
 def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkpoint(window, qtbot):
     import os
     import signal
