@@ -53,6 +53,9 @@ COMMAND_INDEX: dict[str, dict[str, str]] = {
     "engine.cli_lr_find": {
         "lr-find": "learning-rate range test: loss vs LR over several seeds and a suggested LR",
     },
+    "engine.sections_cli": {
+        "settings": "every setting of the training, data, sweep and finetune sections",
+    },
 }
 """The commands (name: help) each module of COMMAND_MODULES registers, so that `deepwire --help` and choosing a
 command import no command module (they import torch): only the one that runs. A module missing here still works,

@@ -368,6 +368,8 @@ class CanvasController(QObject):
 
     def _content_rect(self) -> QRectF | None:
         items = [v.view for v in self.view.nodes.values() if v.view.isVisible()]
+        items += [v.view.note_item for v in self.view.nodes.values()  # a problem's note is part of what to see
+                  if v.view.isVisible() and v.view.note_item is not None and v.view.note_item.isVisible()]
         items += list(self.view.groups.values())
         if not items:
             return None

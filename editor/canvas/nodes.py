@@ -172,6 +172,7 @@ class ProblemNoteItem(QGraphicsItem):
         self.text, self.fix, self.color = "", "", QColor(theme.ERROR_COLOR)
         self._rect, self._text_rect, self._fix_rect = QRectF(), QRectF(), QRectF()
         self.setZValue(2.0)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)  # readable at any zoom
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setCursor(Qt.CursorShape.ArrowCursor)
 

@@ -82,10 +82,9 @@ def test_a_shape_error_shows_its_message_and_fix_on_the_node(window, qtbot):
     note = c.view.nodes[dense].view.note_item
     assert note is not None and note.isVisible() and note.fix.startswith("Insert")
     assert note.text and note.text[0].isupper()
-    center = note.mapToScene(note.fix_rect().center())
-    viewport_pos = c.widget.mapFromScene(center)
     c.fit_view()
-    viewport_pos = c.widget.mapFromScene(center)
+    # the note is drawn at screen size at any zoom: map its pill through its device transform
+    viewport_pos = note.deviceTransform(c.widget.viewportTransform()).map(note.fix_rect().center()).toPoint()
     qtbot.mouseClick(c.widget.viewport(), Qt.MouseButton.LeftButton, pos=viewport_pos)
     qtbot.waitUntil(lambda: any(n.type == "Flatten" for n in c.graph.nodes.values()))
     assert c.validation.problems_for(dense) == []
@@ -168,6 +167,7 @@ def long_lenet():
     return graph
 
 
+@pytest.mark.slow
 def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
@@ -207,6 +207,7 @@ def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continu
     assert ws2.runner.last_outcome.reason == "stopped" and ws2.runner.last_outcome.epochs_done >= 0
 
 
+@pytest.mark.slow
 def test_a_training_process_told_to_end_stops_after_its_batch_and_keeps_a_checkpoint(window, qtbot):
     import os
     import signal
