@@ -72,11 +72,15 @@ def backward_peak(steps: list[tuple[int, int, int]]) -> int:
     return peak
 
 
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "bool": 1, "uint8": 1}
+"""Bytes per value by dtype name; integer inputs become int64 token ids (8)."""
+
+
 def shape_bytes(shape: Shape | None, dtype: str, batch: int) -> int:
     if shape is None:
         return 0
-    size = torch.empty((), dtype=getattr(torch, "int64" if dtype.startswith("int") else dtype, torch.float32))
-    return batch * math.prod(d for d in shape[1:] if d is not None) * size.element_size()
+    size = 8 if dtype.startswith("int") else DTYPE_BYTES.get(dtype, 4)
+    return batch * math.prod(d for d in shape[1:] if d is not None) * size
 
 
 def quick_training_memory(graph: Graph, validation: Validation, cfg: TrainingConfig) -> tuple[int, list[str]]:

@@ -37,7 +37,7 @@ class LRFinderDialog(QDialog):
         self.status = QLabel(f"Running {repeats} range tests of {steps} batches with different seeds...")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.plot = plot_widget("Loss while the learning rate grows", "learning rate", "smoothed loss", legend_at=(8, -8))
+        self.plot = plot_widget("Loss while the learning rate grows", "learning rate", "smoothed loss", legend_in_title=True)
         self.plot.getPlotItem().setLogMode(x=True)
         layout.addWidget(self.plot, 1)
         self.reason = QLabel("")

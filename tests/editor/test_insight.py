@@ -115,15 +115,16 @@ def test_cost_colouring_marks_the_costliest_node_and_properties_show_cost(window
 def test_zoomed_far_out_nodes_are_drawn_as_blocks_without_ports_or_text(window, qtbot):
     window.document.new(load_project("resnet"))
     controller = window.controller
-    item = controller.view.nodes[controller.graph.by_name("block1_conv1").id].view
-    controller.fit_view()
+    nid = controller.graph.by_name("block1_conv1").id
+    item = controller.view.nodes[nid].view
+    controller.center_on(nid)
     controller.widget.viewport().repaint()
-    assert not item._proxy_mode and item._text_item.isVisible()  # noqa: SLF001  the drawing state under test
+    assert not item._proxy_mode and all(port.isVisible() for port in item.inputs)  # noqa: SLF001  the drawing state
     for _ in range(30):
         controller.zoom_out()
     controller.widget.viewport().repaint()
     assert item._proxy_mode and not item._text_item.isVisible()  # noqa: SLF001
     assert not any(port.isVisible() for port in item.inputs)
-    controller.fit_view()
+    controller.center_on(nid)
     controller.widget.viewport().repaint()
     assert not item._proxy_mode and all(port.isVisible() for port in item.inputs)  # noqa: SLF001
