@@ -8,11 +8,7 @@ faster; used where start-up time matters more than isolation). Either way the tr
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
-import os
 import queue
-import signal
 import threading
 import traceback
 from dataclasses import dataclass
@@ -20,18 +16,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from editor.training import gcguard
+from editor.jobs import DRAIN_MS, ProcessJob, ThreadJob
 from engine.errors import DeepWireError
 from engine.graph import Graph
 from engine.runs import CHECKPOINTS, read_json
-from engine.train.events import Event, RunFailed, RunFinished, RunStarted, event_from_dict
+from engine.train.events import RunFailed, RunFinished, RunStarted, event_from_dict
 
-DRAIN_MS = 50
 BACKENDS = ("process", "thread")
-WORKER_NICENESS = 5
-"""The training process yields the CPU to the editor when both want it (POSIX only)."""
-EXIT_WAIT_S = 2.0
-"""How long the editor waits for a training process whose events ended to be gone, to read its exit code."""
 
 
 @dataclass(frozen=True)
@@ -84,125 +75,31 @@ def train(request: RunRequest, bus, control) -> None:
         pass
 
 
-def _process_main(request: RunRequest, events, commands: mp.Queue) -> None:
-    """Child process: train, sending events as JSON text (plain to unpickle) through the pipe `events`, and
-    obeying 'pause'/'resume'/'stop' commands; the pipe closes when the process ends, however it ends."""
-    from engine.train.events import EventBus
+def _control():
+    """The trainer's pause/resume/stop token (imported in the worker: the GUI never loads the trainer)."""
     from engine.train.trainer import ControlToken
 
-    if hasattr(os, "nice"):
-        os.nice(WORKER_NICENESS)
-    control, bus = ControlToken(), EventBus()
-    sender = threading.Thread(target=_send_events, args=(bus.queue(), events), name="deepwire-events")
+    return ControlToken()
+
+
+def _train_job(outbox, control, request: RunRequest) -> None:
+    """A job's work (see editor/jobs.py): train, sending each event as a plain dict to `outbox`."""
+    from engine.train.events import EventBus
+
+    bus = EventBus()
+    sender = threading.Thread(target=_send_events, args=(bus.queue(), outbox), name="deepwire-events")
     sender.start()
-
-    def obey() -> None:
-        while (command := commands.get()) is not None:
-            getattr(control, command)()
-
-    threading.Thread(target=obey, daemon=True, name="deepwire-commands").start()
-    _stop_when_editor_ends(control)
     train(request, bus, control)
     sender.join()
-    events.close()
 
 
-def _stop_when_editor_ends(control) -> None:
-    """However the editor ends (closed, terminated, crashed), the run stops after its batch and saves a checkpoint
-    that Resume continues: on SIGTERM (how an exiting editor ends its child) and when the parent process is gone."""
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: control.stop())
-    parent = mp.parent_process()
-
-    def watch() -> None:
-        parent.join()
-        control.stop()
-
-    if parent is not None:
-        threading.Thread(target=watch, daemon=True, name="deepwire-parent").start()
-
-
-def _send_events(outbox: queue.SimpleQueue, events) -> None:
+def _send_events(events: queue.SimpleQueue, outbox) -> None:
     """Send what the bus hands out until it closes (an editor that went away ends the sending quietly)."""
     try:
-        while (event := outbox.get()) is not None:
-            events.send_bytes(json.dumps(event.to_dict(), allow_nan=True).encode())
+        while (event := events.get()) is not None:
+            outbox.send(event.to_dict())
     except OSError:
         return
-
-
-class _ThreadWorker:
-    def __init__(self, request: RunRequest) -> None:
-        from engine.train.events import EventBus
-        from engine.train.trainer import ControlToken
-
-        self.control, self.bus = ControlToken(), EventBus()
-        self._queue = self.bus.queue()
-        gcguard.hold()
-        self._thread = threading.Thread(target=self._train, args=(request,), daemon=True, name="deepwire-training")
-        self._thread.start()
-
-    def _train(self, request: RunRequest) -> None:
-        try:
-            train(request, self.bus, self.control)
-        finally:
-            gcguard.release_from_worker()
-
-    def command(self, name: str) -> None:
-        getattr(self.control, name)()
-
-    def drain(self) -> tuple[list[Event], bool]:
-        """(events so far, True once the run's stream has ended)."""
-        out: list[Event] = []
-        while True:
-            try:
-                event = self._queue.get_nowait()
-            except queue.Empty:
-                return out, not self._thread.is_alive() and not out
-            if event is None:
-                return out, True
-            out.append(event)
-
-    def exit_note(self) -> str:
-        return "The training thread ended without reporting a result."
-
-
-class _ProcessWorker:
-    def __init__(self, request: RunRequest) -> None:
-        ctx = mp.get_context("spawn")
-        self._events, writer = ctx.Pipe(duplex=False)
-        self._commands: mp.Queue = ctx.Queue()
-        self.process = ctx.Process(target=_process_main, args=(request, writer, self._commands), daemon=True,
-                                   name="deepwire-training")
-        self.process.start()
-        writer.close()  # the child holds the only writing end: its end (a kill included) reads as end of file
-
-    def command(self, name: str) -> None:
-        self._commands.put(name)
-
-    def drain(self) -> tuple[list[Event], bool]:
-        out: list[Event] = []
-        try:
-            while self._events.poll():
-                out.append(event_from_dict(json.loads(self._events.recv_bytes())))
-        except (EOFError, OSError):  # the child closed its end or died (OSError: in the middle of an event)
-            return out, True
-        return out, not self.process.is_alive() and not self._events.poll()
-
-    def exit_note(self) -> str:
-        self.process.join(EXIT_WAIT_S)
-        code = self.process.exitcode
-        if code is not None and code < 0:
-            name = _signal_name(-code)
-            why = ", usually by the system when memory runs out" if -code == signal.SIGKILL else ""
-            return f"The training process ended unexpectedly: it was killed by {name}{why}."
-        return f"The training process ended unexpectedly with exit code {code}."
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 class TrainingRunner(QObject):
@@ -231,7 +128,7 @@ class TrainingRunner(QObject):
         self.last_outcome: RunFinished | RunFailed | None = None
         self.worker_lost = False
         """True when the last run's worker ended without reporting how the run ended (killed, crashed)."""
-        self._worker: _ThreadWorker | _ProcessWorker | None = None
+        self._worker: ProcessJob | ThreadJob | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
         self._timer.timeout.connect(self.drain)
@@ -266,8 +163,8 @@ class TrainingRunner(QObject):
             raise RuntimeError("a run is already in progress; stop it first")
         self.last_outcome, self.worker_lost = None, False
         self.run_path = Path(request.resume) if request.resume else None
-        worker = _ProcessWorker if self.backend == "process" else _ThreadWorker
-        self._worker = worker(request)
+        job = ProcessJob if self.backend == "process" else ThreadJob
+        self._worker = job(_train_job, _control, (request,), name="deepwire-training")
         self._set_state("running")
         self._timer.start()
 
@@ -290,7 +187,8 @@ class TrainingRunner(QObject):
         """Hand out what the worker produced since the last tick (the timer calls this every 50 ms)."""
         if self._worker is None:
             return
-        events, ended = self._worker.drain()
+        messages, ended = self._worker.drain()
+        events = [event_from_dict(message) for message in messages]
         for event in events:
             if isinstance(event, RunStarted):
                 self.run_path = Path(event.run_dir) if event.run_dir else self.run_path
@@ -298,7 +196,7 @@ class TrainingRunner(QObject):
                 self.last_outcome = event
         if ended and self.last_outcome is None:
             self.worker_lost = True
-            self.last_outcome = RunFailed(self._worker.exit_note(), None, self._lost_hint())
+            self.last_outcome = RunFailed(self._worker.exit_note(f"The training {self.backend}"), None, self._lost_hint())
             events.append(self.last_outcome)
         if events:
             self.events.emit(events)

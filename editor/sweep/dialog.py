@@ -365,6 +365,6 @@ class SweepDialog(QDialog):
         self.load_results()
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop a running sweep and wait for its thread (the editor is closing)."""
+        """Stop a running sweep and wait for its process (the editor is closing)."""
         self.job.stop()
         self.job.wait(timeout)

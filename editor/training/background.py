@@ -1,4 +1,8 @@
-"""Run a slow call (evaluation, export, loading data) on a worker thread and get its result as a Qt signal."""
+"""Run a slow call (evaluation, export, loading data) on a worker thread and get its result as a Qt signal.
+
+Long-running work (training, sweeps) uses `editor/jobs.py` instead; these calls stay on a thread because they
+are closures over the editor's live objects (models, datasets) and return large in-memory results.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ live rows, stops, and opens a trial; the results view marks the Pareto front; "s
 from __future__ import annotations
 
 import math
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,28 @@ def test_results_view_highlights_the_pareto_front_and_sorts(qtbot):
     front = view.front_points
     assert list(zip(front.xData, front.yData, strict=True)) == [(50, 0.80), (200, 0.70)]
     assert "best val_loss 0.7 (trial 2" in view.summary.text()
+
+
+@pytest.mark.slow  # a sweep process starts (torch and optuna load in it) before the kill
+def test_a_sweep_whose_process_is_killed_mid_trial_is_reported_and_the_editor_keeps_working(dialog, window, qtbot):
+    add_width_grid(dialog, qtbot)
+    dialog.epochs.setValue(500)  # the first trial is still training when the process is killed
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    trials = data_dir() / "runs"
+    qtbot.waitUntil(lambda: any(any(p.iterdir()) for p in trials.glob("sweep-*")), timeout=TIMEOUT_MS)
+    pid = dialog.job._worker.process.pid
+    assert pid != os.getpid(), "trials run in a child process, not in the editor"
+
+    with qtbot.waitSignal(dialog.job.failed, timeout=TIMEOUT_MS) as failed:
+        os.kill(pid, signal.SIGKILL)
+
+    assert "sweep process ended unexpectedly" in failed.args[0] and "SIGKILL" in failed.args[0]
+    assert "could not run" in dialog.status.text() and "SIGKILL" in dialog.status.text()
+    assert not dialog.job.busy and dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()
+    # the editor is alive and usable: an edit lands in the project and undoes
+    dialog.epochs.setValue(3)
+    assert window.controller.graph.sweep["epochs"] == 3
+    window.controller.undo_stack.undo()  # (merged with the earlier epochs edit: one step back to no epochs key)
+    assert window.controller.graph.sweep.get("epochs") != 3
+    window.controller.undo_stack.redo()
+    assert window.controller.graph.sweep["epochs"] == 3 and dialog.epochs.value() == 3
