@@ -39,6 +39,8 @@ READABLE_ZOOM = 0.7
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 ZOOM_STEP = 1.2
 LAYOUT_GAP_Y = 46.0
+BADGE_SOURCES = ("doctor", "live")
+"""Badge slots a node can show at once, joined in this order (the first one's colour is used)."""
 
 
 class CanvasController(QObject):
@@ -51,6 +53,7 @@ class CanvasController(QObject):
     def __init__(self, parent: QObject | None = None, graph: Graph | None = None):
         super().__init__(parent)
         self.view = CanvasView(self)
+        self._badge_slots: dict[str, dict[str, tuple[str, str, str]]] = {}
         self.widget = self.view.widget
         self.undo_stack = QUndoStack(self)
         self.document = Document(on_change=self._changed, record=self._record)
@@ -163,14 +166,29 @@ class CanvasController(QObject):
         return params
 
     # ---- live badges ----------------------------------------------------------------------
-    def set_node_badge(self, node_id: str, text: str, color: str = "", tooltip: str = "") -> None:
+    def set_node_badge(self, node_id: str, text: str, color: str = "", tooltip: str = "",
+                       source: str = "live") -> None:
         """Show a small live pill at a node's top-right (e.g. "40% dead"); empty text removes it.
+        Each `source` (BADGE_SOURCES) has its own slot on the node, so the doctor's badge never hides the live one.
         Not an edit: no undo, no validation; it stays until cleared, the node goes or the graph is replaced."""
-        if node_id in self.graph.nodes:
-            self.view.set_badge(node_id, text, color, tooltip)
+        if node_id not in self.graph.nodes:
+            return
+        slots = self._badge_slots.setdefault(node_id, {})
+        if text:
+            slots[source] = (text, color, tooltip)
+        else:
+            slots.pop(source, None)
+        shown = [slots[s] for s in BADGE_SOURCES if s in slots]
+        if not shown:
+            self._badge_slots.pop(node_id, None)
+            self.view.set_badge(node_id, "", "")
+            return
+        self.view.set_badge(node_id, " · ".join(b[0] for b in shown), shown[0][1],
+                            "\n".join(b[2] for b in shown if b[2]))
 
     def clear_node_badges(self) -> None:
         """Remove every live badge (a new run starts, or another graph is loaded)."""
+        self._badge_slots = {}
         self.view.clear_badges()
 
     def node_badge(self, node_id: str) -> str:

@@ -205,7 +205,7 @@ class DoctorView(QWidget):
     def _pin(self) -> None:
         """Badge every diagnosed node on the canvas with its (first) diagnosis."""
         for nid in self._pinned:
-            self.controller.set_node_badge(nid, "", "")
+            self.controller.set_node_badge(nid, "", "", source="doctor")
         self._pinned = set()
         for d in reversed(self.diagnoses):
             for nid in d.node_ids:
@@ -213,7 +213,7 @@ class DoctorView(QWidget):
                     text = f"{SEVERITY_MARK.get(d.severity, '•')} {d.title}"
                     text = text if len(text) <= BADGE_CHARS else text[:BADGE_CHARS - 1] + "…"
                     self.controller.set_node_badge(nid, text, severity_colour(d.severity),
-                                                   f"Doctor: {d.title}. {d.explanation}")
+                                                   f"Doctor: {d.title}. {d.explanation}", source="doctor")
                     self._pinned.add(nid)
 
     def _show_current(self, _row: int) -> None:
