@@ -17,8 +17,9 @@ from typing import Any
 
 from engine.data import augment, files, preprocess
 from engine.data.load import DEFAULTS as DATA_DEFAULTS
-from engine.data.load import FILE_NORMALIZE, SOURCES
+from engine.data.load import FILE_NORMALIZE
 from engine.data.raw import TASKS
+from engine.data.sources import SOURCE_NAMES
 from engine.errors import Problem, TrainingError
 from engine.layers.spec import PARAM_KINDS, Param
 from engine.train import config as training
@@ -221,7 +222,7 @@ TRAINING = Section("training", (
 ))
 
 DATA = Section("data", (
-    Key("source", "choice", DATA_DEFAULTS["source"], "Where the data comes from", choices=SOURCES),
+    Key("source", "choice", DATA_DEFAULTS["source"], "Where the data comes from", choices=SOURCE_NAMES),
     Key("name", "str", DATA_DEFAULTS["name"], "The built-in dataset"),
     Key("options", "any", {}, "The built-in dataset's own options"),
     Key("task", "choice", None, "What to learn from the data (default: the dataset's own task)", choices=TASKS,
