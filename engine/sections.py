@@ -237,7 +237,7 @@ DATA = Section("data", (
     Key("text", "str", "text", "The CSV column that holds text"),
     Key("tokens", "any", None, "How texts are split into words"),
     Key("delimiter", "str", ",", "The CSV delimiter"),
-    Key("dropna", "bool", False, "Drop CSV rows with missing values"),
+    Key("dropna", "bool", False, "Drop rows with missing values", title="Drop rows with empty cells"),
     Key("size", "ints", list(files.IMAGE_SIZE), "Every image is resized to this height and width (px)", min=1, max=4096, length=2),
     Key("color", "choice", files.COLORS[0], "grayscale: 1 channel; rgb: 3 channels", title="Colour",
         choices=files.COLORS),
