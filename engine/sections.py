@@ -19,7 +19,7 @@ from engine.data import augment, files, preprocess
 from engine.data.load import DEFAULTS as DATA_DEFAULTS
 from engine.data.load import FILE_NORMALIZE
 from engine.data.raw import TASKS
-from engine.data.sources import SOURCE_NAMES
+from engine.data.sources import DATA_SOURCES, SOURCE_NAMES
 from engine.errors import Problem, TrainingError
 from engine.layers.spec import PARAM_KINDS, Param
 from engine.train import config as training
@@ -342,8 +342,12 @@ def section_problems(name: str, section: dict | None) -> list[Problem]:
                         f"write \"{name}\": {{...}} in the project file")]
     problems = []
     known = {k.name: k for k in declared.keys}
+    own = set(DATA_SOURCES[section["source"]].keys) if name == "data" and section.get("source") in DATA_SOURCES \
+        else set()
     for path, value in flatten(section, declared):
         key = known.get(path)
+        if key is None and path in own:  # a key its data source's record adds: that source checks it
+            continue
         if key is None:
             close = difflib.get_close_matches(path, known, n=1)
             parent = path.rpartition(".")[0]

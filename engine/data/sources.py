@@ -25,7 +25,8 @@ IMAGE_SUFFIXES = files.IMAGE_SUFFIXES
 class DataSource:
     """How one kind of data is read, streamed, sized, predicted on and shown in the Data panel.
 
-    `page` names a hand-written page of the Data panel; without one the panel builds a page of a path row
+    `keys`: the data-section keys the source reads; one not declared in engine/sections.py is accepted (not warned
+    about) for this source only. `page` names a hand-written page of the Data panel; without one the panel builds a page of a path row
     (`folder` or a file matching `pattern`) and a form of `page_keys` (declared data keys). `panel_as`: the
     source whose panel entry this one shares (npy files are chosen on the npz page).
     """

@@ -36,7 +36,8 @@ def test_a_new_data_source_is_one_record(tmp_path, monkeypatch):
     for sample in samples:
         row = int(np.flatnonzero((np.abs(x - sample.inputs[0]) < 1e-6).all(axis=1))[0])
         assert sample.label == ("yes" if x[row, 0] > 0 else "no")
-    assert section_problems("data", section) == []
+    assert section_problems("data", {**section, "comment": "#"}) == []  # the record's own key is known for tsv
+    assert "data.comment is not a known setting" in section_problems("data", {"source": "csv", "comment": "#"})[0].message
     assert source_of(section) is TSV
     spec = {"name": "in", "kind": "features", "shape": [3], "dtype": "float32"}
     np.testing.assert_allclose(read_input(path, {"inputs": [spec]})[0], x, atol=1e-6)
