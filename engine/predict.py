@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine import safeio
-from engine.data import csvfile, images, text
+from engine.data import csvfile, text
+from engine.data.sources import IMAGE_SUFFIXES, predict_files, predict_source
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
 from engine.export.formats import EXPORT_FORMATS, torch_forward
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 @dataclass
@@ -69,32 +67,12 @@ def read_input(path: str | Path, record: dict) -> list[np.ndarray]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    specs = record["inputs"]
-    if suffix == ".npy":
-        return [safeio.load_npy(path)]
-    if suffix == ".npz":
-        archive = safeio.load_npz(path)
-        keys = ["x"] if len(specs) == 1 and "x" in archive else [f"x{i}" for i in range(len(specs))]
-        missing = [k for k in keys if k not in archive]
-        if missing:
-            raise DataError(f"{path}: no array(s) {missing}; its keys are {list(archive)}")
-        return [archive[k] for k in keys]
     if record.get("text") and suffix in (".csv", ".txt"):
         return [_texts(path, record["text"])]
-    if suffix == ".csv":
-        return [_csv(path, specs[0])]
-    if suffix in IMAGE_SUFFIXES:
-        return [_image(path, specs[0])]
-    raise DataError(f"{path}: predict reads .csv, .npy, .npz or image files (and .txt for a text model)")
-
-
-def _csv(path: Path, spec: dict) -> np.ndarray:
-    frame = csvfile.read_table(path, {}).select_dtypes("number")
-    width = int(np.prod(spec["shape"]))
-    if frame.shape[1] < width:
-        raise DataError(f"{path}: {frame.shape[1]} numeric column(s), but the model needs {width} per sample")
-    values = frame.iloc[:, :width].to_numpy(dtype=np.int64 if spec["dtype"].startswith("int") else np.float32)
-    return values.reshape(len(values), *spec["shape"])
+    source = predict_source(suffix)
+    if source is None:
+        raise DataError(f"{path}: predict reads {predict_files()} files (and .txt for a text model)")
+    return source.predict_read(path, record["inputs"])
 
 
 def _texts(path: Path, info: dict) -> np.ndarray:
@@ -117,13 +95,6 @@ def read_texts(path: Path, column: str) -> list[str]:
             raise DataError(f"{path}: no text column (the model was trained on column '{column}')")
         texts = frame[found].fillna("").astype(str).tolist()
     return texts
-
-
-def _image(path: Path, spec: dict) -> np.ndarray:
-    if spec["kind"] != "image":
-        raise DataError(f"{path}: the model's input '{spec['name']}' is {spec['kind']}, not an image")
-    channels, height, width = spec["shape"]
-    return images.read_image(path, (height, width), channels)[None]
 
 
 def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1, score_threshold: float = 0.5) -> list[dict]:

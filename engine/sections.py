@@ -17,8 +17,9 @@ from typing import Any
 
 from engine.data import augment, files, preprocess
 from engine.data.load import DEFAULTS as DATA_DEFAULTS
-from engine.data.load import FILE_NORMALIZE, SOURCES
+from engine.data.load import FILE_NORMALIZE
 from engine.data.raw import TASKS
+from engine.data.sources import DATA_SOURCES, SOURCE_NAMES
 from engine.errors import Problem, TrainingError
 from engine.layers.spec import PARAM_KINDS, Param
 from engine.train import config as training
@@ -221,7 +222,7 @@ TRAINING = Section("training", (
 ))
 
 DATA = Section("data", (
-    Key("source", "choice", DATA_DEFAULTS["source"], "Where the data comes from", choices=SOURCES),
+    Key("source", "choice", DATA_DEFAULTS["source"], "Where the data comes from", choices=SOURCE_NAMES),
     Key("name", "str", DATA_DEFAULTS["name"], "The built-in dataset"),
     Key("options", "any", {}, "The built-in dataset's own options"),
     Key("task", "choice", None, "What to learn from the data (default: the dataset's own task)", choices=TASKS,
@@ -236,7 +237,7 @@ DATA = Section("data", (
     Key("text", "str", "text", "The CSV column that holds text"),
     Key("tokens", "any", None, "How texts are split into words"),
     Key("delimiter", "str", ",", "The CSV delimiter"),
-    Key("dropna", "bool", False, "Drop CSV rows with missing values"),
+    Key("dropna", "bool", False, "Drop rows with missing values", title="Drop rows with empty cells"),
     Key("size", "ints", list(files.IMAGE_SIZE), "Every image is resized to this height and width (px)", min=1, max=4096, length=2),
     Key("color", "choice", files.COLORS[0], "grayscale: 1 channel; rgb: 3 channels", title="Colour",
         choices=files.COLORS),
@@ -341,8 +342,12 @@ def section_problems(name: str, section: dict | None) -> list[Problem]:
                         f"write \"{name}\": {{...}} in the project file")]
     problems = []
     known = {k.name: k for k in declared.keys}
+    own = set(DATA_SOURCES[section["source"]].keys) if name == "data" and section.get("source") in DATA_SOURCES \
+        else set()
     for path, value in flatten(section, declared):
         key = known.get(path)
+        if key is None and path in own:  # a key its data source's record adds: that source checks it
+            continue
         if key is None:
             close = difflib.get_close_matches(path, known, n=1)
             parent = path.rpartition(".")[0]

@@ -38,11 +38,10 @@ from editor.training.sections import set_key, set_section
 from editor.training.widgets import banner, header
 from engine.data import list_builtin, load_data, preview
 from engine.data import notes as data_notes
+from engine.data.sources import DATA_SOURCES, DataSource
 from engine.datacheck import input_shape_of
 from engine.sections import DATA, value_at
 
-SOURCES = (("builtin", "Built-in dataset"), ("csv", "CSV file"), ("image_folder", "Image folder"),
-           ("npz", "NumPy file (.npz / .npy)"))
 KEEP_ON_SWITCH = ("normalize", "split", "augment", "stream", "stream_threshold_mb", "chunk_rows", "resident_max_mb",
                   "workers")
 OPTION_LABELS = {"n_samples": "Samples", "n_pairs": "Pairs", "seq_len": "Sequence length", "steps": "Steps",
@@ -95,15 +94,17 @@ class DataPanel(QWidget):
         layout.setContentsMargins(0, 0, 8, 0)
         layout.addWidget(header("Source"))
         self.source_box = QComboBox()
-        for key, label in SOURCES:
-            self.source_box.addItem(label, key)
+        self.pages = QStackedWidget()
+        self.path_edits: list[QLineEdit] = []
+        self.source_forms: list[tuple[SectionForm, tuple[str, ...]]] = []
+        hand_written = {"builtin": self._builtin_page, "csv": self._csv_page, "images": self._images_page,
+                        "arrays": self._arrays_page}
+        for record in DATA_SOURCES.values():  # one entry and page per source record (npy shares the npz entry)
+            if record.panel_as is None:
+                self.source_box.addItem(record.title, record.name)
+                self.pages.addWidget(hand_written[record.page]() if record.page else self._declared_page(record))
         self.source_box.currentIndexChanged.connect(self._source_chosen)
         layout.addWidget(self.source_box)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self._builtin_page())
-        self.pages.addWidget(self._csv_page())
-        self.pages.addWidget(self._images_page())
-        self.pages.addWidget(self._arrays_page())
         layout.addWidget(self.pages)
         layout.addWidget(header("Preprocessing"))
         self.form = SectionForm(controller, "data")
@@ -212,6 +213,19 @@ class DataPanel(QWidget):
         with QSignalBlocker(spin):
             spin.setValue(int(self.section.get("text_length", 0)))
 
+    def _declared_page(self, record: DataSource) -> QWidget:
+        """The page of a source without a hand-written one: its path and a form of its declared `page_keys`."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._path_row(layout, record.folder, record.pattern)
+        form = SectionForm(self.controller, "data")
+        for path in record.page_keys:
+            form.add(field_for(DATA.key(path)))
+        layout.addLayout(form)
+        self.source_forms.append((form, record.page_keys))
+        return page
+
     def _path_row(self, layout: QVBoxLayout, folder: bool, pattern: str) -> QLineEdit:
         row = QHBoxLayout()
         edit = QLineEdit()
@@ -232,13 +246,14 @@ class DataPanel(QWidget):
         row.addWidget(edit, 1)
         row.addWidget(browse)
         layout.addLayout(row)
+        self.path_edits.append(edit)
         return edit
 
     def _csv_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.csv_path = self._path_row(layout, False, "CSV (*.csv *.tsv *.txt)")
+        self.csv_path = self._path_row(layout, False, DATA_SOURCES["csv"].pattern)
         form = QFormLayout()
         self.target_box = QComboBox()
         self.target_box.activated.connect(lambda _i: self._csv_columns_changed())
@@ -289,7 +304,7 @@ class DataPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.array_path = self._path_row(layout, False, "NumPy (*.npz *.npy)")
+        self.array_path = self._path_row(layout, False, DATA_SOURCES["npz"].pattern)
         row = QHBoxLayout()
         self.x_key, self.y_key = QLineEdit(), QLineEdit()
         for label, edit, key in (("inputs key", self.x_key, "x_key"), ("targets key", self.y_key, "y_key")):
@@ -312,7 +327,7 @@ class DataPanel(QWidget):
         source = self.source_box.currentData()
         self.pages.setCurrentIndex(self.source_box.currentIndex())
         current = self.section.get("source", "builtin")
-        if source == current or (source == "npz" and current == "npy"):
+        if source in (current, _panel_entry(current)):
             return
         if source == "builtin":
             self._switch({"source": "builtin", "name": DATA.default("name")})
@@ -334,8 +349,9 @@ class DataPanel(QWidget):
 
     def _set_path(self, path: str) -> None:
         source = self.source_box.currentData()
-        if source == "npz" and path.lower().endswith(".npy"):
-            source = "npy"
+        sharing = next((r.name for r in DATA_SOURCES.values() if r.panel_as == source
+                        and any(path.lower().endswith(x) for x in r.predict_suffixes)), None)
+        source = sharing or source
         new = {**self.section, "source": source, "path": path}
         if source == "csv":
             new.pop("features", None)
@@ -377,7 +393,7 @@ class DataPanel(QWidget):
         for w in widgets:
             w.blockSignals(True)
         try:
-            index = next(i for i, (key, _l) in enumerate(SOURCES) if key == ("npz" if source == "npy" else source))
+            index = max(0, self.source_box.findData(_panel_entry(source)))
             self.source_box.setCurrentIndex(index)
             self.pages.setCurrentIndex(index)
             if source == "builtin":
@@ -392,7 +408,7 @@ class DataPanel(QWidget):
                 self.task_box.setCurrentText(section.get("task") or info.task)
                 self._show_builtin_options(info, section.get("options", {}))
             path = section.get("path") or section.get("x_path") or ""
-            for edit in (self.csv_path, self.image_path, self.array_path):
+            for edit in self.path_edits:
                 edit.setText(path)
             size = section.get("size", DATA.default("size"))
             self.image_h.setValue(int(size[0]))
@@ -409,6 +425,8 @@ class DataPanel(QWidget):
             values["normalize"] = self._builtin_info().normalize
         self.form.refresh(values)
         self.large_form.refresh(values)
+        for form, keys in self.source_forms:
+            form.refresh({path: value_at(section, path, DATA.default(path)) for path in keys})
         if source == "csv" and section.get("path"):
             self._fill_columns(section)
         if section != self._shown_section:
@@ -566,3 +584,9 @@ class DataPanel(QWidget):
                  f"{_fmt_shape(want)}" for nid, have, want in wrong]
         self.match_label.setText(f"<span style='color:{theme.ERROR_COLOR}'>{'<br>'.join(lines)}</span>")
         self.match_button.show()
+
+
+def _panel_entry(source: str) -> str:
+    """The source-box entry that shows `source` (its own, or the one it shares: npy -> npz)."""
+    record = DATA_SOURCES.get(source)
+    return (record.panel_as or record.name) if record else source

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine import safeio
-from engine.data import augment, files, preprocess, streaming, text
-from engine.data.builtin import builtin_info, load_builtin
+from engine.data import augment, preprocess, streaming, text
+from engine.data.builtin import builtin_info
 from engine.data.prepared import PreparedData, Split, StreamSplit
 from engine.data.raw import TASKS, RawData
+from engine.data.sources import SOURCE_NAMES, source_of
 from engine.errors import DataError
 
-SOURCES = ("builtin", "csv", "image_folder", "npz", "npy")
+SOURCES = SOURCE_NAMES
+"""The data sources' names, live from the registry in engine/data/sources.py."""
 DEFAULTS = {
     "source": "builtin", "name": "digits", "options": {}, "augment": {},
     "split": {"val": 0.15, "test": 0.15, "seed": 0, "stratify": True},
@@ -52,8 +52,7 @@ def with_defaults(section: dict, seed: int | None = None) -> dict:
     out = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(section)}
     split = {**DEFAULTS["split"], **({"seed": seed} if seed is not None else {}), **section.get("split", {})}
     out["split"] = split
-    if out["source"] not in SOURCES:
-        raise DataError(f"Unknown data source '{out['source']}'; use one of {list(SOURCES)}.")
+    source_of(out)
     if out.get("task") is not None and out["task"] not in TASKS:
         raise DataError(f"Unknown task '{out['task']}'; use one of {list(TASKS)}.")
     if "normalize" not in out:
@@ -66,16 +65,7 @@ def with_defaults(section: dict, seed: int | None = None) -> dict:
 
 def load_raw(section: dict, seed: int | None = None) -> RawData:
     """The whole dataset of a (defaults-filled) in-memory section."""
-    source = section["source"]
-    if source == "builtin":
-        return load_builtin(section["name"], section["options"], section.get("task"), seed)
-    if source == "csv":
-        return files.load_csv(section)
-    if source == "image_folder":
-        return files.load_image_folder(section)
-    raw = files.load_arrays(section)
-    raw.channels_last = bool(section.get("channels_last"))
-    return raw
+    return source_of(section).read(section, seed)
 
 
 def wants_stream(section: dict) -> bool:
@@ -87,14 +77,7 @@ def wants_stream(section: dict) -> bool:
 
 def _memory_bytes(section: dict) -> int:
     """About how many bytes the section's data takes once loaded (0 for built-in sets, which are small)."""
-    source = section["source"]
-    if source == "image_folder":
-        return files.decoded_image_bytes(section)
-    if source == "npz":
-        return safeio.zip_size(files.existing_file(section.get("path"), "path"))
-    if source in ("csv", "npy"):
-        return files.existing_file(section.get("x_path") or section.get("path"), "path").stat().st_size
-    return 0
+    return source_of(section).size(section)
 
 
 def load_data(section: dict, *, seed: int | None = None) -> PreparedData:
@@ -177,10 +160,7 @@ def _streamed(section: dict) -> PreparedData:
 
 
 def _describe_source(section: dict) -> str:
-    if section["source"] == "builtin":
-        return f"built-in '{section['name']}'"
-    path = section.get("path") or section.get("x_path")
-    return f"{section['source']} '{Path(path).name if path else '?'}'"
+    return source_of(section).describe(section)
 
 
 def preview(section: dict, n: int = 16) -> list[Sample]:

@@ -204,35 +204,51 @@ class ImageChunks:
 
 
 def open_chunks(section: dict) -> CsvChunks | ArrayChunks | ImageChunks:
-    """The chunked reader for a streaming section (source 'csv', 'npy', 'npz' or 'image_folder')."""
-    rows = int(section["chunk_rows"])
-    source = section["source"]
-    if source == "csv":
-        path = existing_file(section.get("path"), "path")
-        if section.get("text"):
-            raise DataError(f"CSV '{path}': a text column is read into memory (its vocabulary comes from the "
-                            "training split), not in chunks; set \"stream\": false.")
-        delimiter = section.get("delimiter", ",")
-        columns, header = csvfile.header_columns(path, section)
-        features, targets = csv_columns(section, columns, path)
-        return CsvChunks(path, features, targets, rows, delimiter, columns, header)
-    if source == "npy":
-        x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
-        y_path = existing_file(section["y_path"], "y_path") if section.get("y_path") else None
-        return ArrayChunks(MappedArray(x_path), None if y_path is None else MappedArray(y_path), rows,
-                           bool(section.get("tokens")))
-    if source == "npz":
-        path = existing_file(section.get("path"), "path")
-        x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
-        has_y = f"{y_key}.npy" in safeio.zip_names(path)
-        return ArrayChunks(MappedArray(path, x_key), MappedArray(path, y_key) if has_y else None, rows,
-                           bool(section.get("tokens")))
-    if source == "image_folder":
-        listing = files.image_files(section)
-        order = np.random.default_rng(int(section["split"]["seed"])).permutation(len(listing))
-        return ImageChunks([listing[i] for i in order], files.image_size(section), files.image_color(section), rows)
-    raise DataError(f"Streaming works for csv, npy, npz and image_folder sources, not '{source}'; set "
-                    "\"stream\": false.")
+    """The chunked reader of a streaming section, from its data source's record (engine/data/sources.py)."""
+    from engine.data.sources import DATA_SOURCES, source_of
+
+    record = source_of(section)
+    if record.stream is None:
+        streamable = ", ".join(name for name, s in DATA_SOURCES.items() if s.stream is not None)
+        raise DataError(f"Streaming works for {streamable} sources, not '{record.name}'; set \"stream\": false.")
+    return record.stream(section)
+
+
+def csv_chunks(section: dict) -> CsvChunks:
+    """A CSV file in chunks of rows (a text column is read into memory, never streamed)."""
+    path = existing_file(section.get("path"), "path")
+    if section.get("text"):
+        raise DataError(f"CSV '{path}': a text column is read into memory (its vocabulary comes from the "
+                        "training split), not in chunks; set \"stream\": false.")
+    delimiter = section.get("delimiter", ",")
+    columns, header = csvfile.header_columns(path, section)
+    features, targets = csv_columns(section, columns, path)
+    return CsvChunks(path, features, targets, int(section["chunk_rows"]), delimiter, columns, header)
+
+
+def npy_chunks(section: dict) -> ArrayChunks:
+    """Memory-mapped .npy inputs (and targets) in chunks."""
+    x_path = existing_file(section.get("x_path") or section.get("path"), "x_path")
+    y_path = existing_file(section["y_path"], "y_path") if section.get("y_path") else None
+    return ArrayChunks(MappedArray(x_path), None if y_path is None else MappedArray(y_path),
+                       int(section["chunk_rows"]), bool(section.get("tokens")))
+
+
+def npz_chunks(section: dict) -> ArrayChunks:
+    """Memory-mapped arrays of an uncompressed .npz in chunks."""
+    path = existing_file(section.get("path"), "path")
+    x_key, y_key = section.get("x_key", "x"), section.get("y_key", "y")
+    has_y = f"{y_key}.npy" in safeio.zip_names(path)
+    return ArrayChunks(MappedArray(path, x_key), MappedArray(path, y_key) if has_y else None,
+                       int(section["chunk_rows"]), bool(section.get("tokens")))
+
+
+def image_chunks(section: dict) -> ImageChunks:
+    """An image folder's files in a seeded order, decoded a chunk at a time."""
+    listing = files.image_files(section)
+    order = np.random.default_rng(int(section["split"]["seed"])).permutation(len(listing))
+    return ImageChunks([listing[i] for i in order], files.image_size(section), files.image_color(section),
+                       int(section["chunk_rows"]))
 
 
 @dataclass

@@ -9,6 +9,7 @@ import torch
 
 from engine.data import preprocess
 from engine.data.load import load_data, load_raw, with_defaults
+from engine.data.sources import DATA_SOURCES, predict_source
 from engine.errors import DataError
 from engine.evaluate.metrics import EvaluationResult, evaluate_predictions
 from engine.runs import Run, open_run
@@ -123,9 +124,11 @@ def _split(graph, split: str) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
 
 def _file(path: Path, section: dict, info: dict) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     """A labelled .csv/.npz/.npy file, normalized with the run's training statistics."""
-    source = {".csv": "csv", ".npz": "npz", ".npy": "npy"}.get(path.suffix.lower())
-    if source is None:
-        raise DataError(f"{path}: evaluate a .csv, .npz or .npy file (or a split: train, val, test)")
+    record = predict_source(path.suffix.lower())
+    if record is None or record.folder:
+        accepted = ", ".join(x for s in DATA_SOURCES.values() if not s.folder for x in s.predict_suffixes)
+        raise DataError(f"{path}: evaluate a {accepted} file (or a split: train, val, test)")
+    source = record.name
     keys = ("features", "target", "delimiter", "tokens", "dropna") if section.get("source") == "csv" else ()
     raw = load_raw(with_defaults({"source": source, "path": str(path), "task": info.get("task"),
                                   **{k: section[k] for k in keys if k in section}}))

@@ -438,3 +438,36 @@ def test_a_csv_without_a_header_row_is_read_as_data_and_the_panel_says_so(contro
     qtbot.waitUntil(lambda: "read as data" in panel.note.text(), timeout=TIMEOUT_MS)
     assert not panel.note.isHidden() and "col1" in panel.note.text()
     assert sum(panel.info["splits"].values()) == 60, "the first row is a sample"
+
+
+def test_a_new_data_source_gets_its_entry_and_page_from_its_record(controller, qtbot, tmp_path, monkeypatch):
+    """A source registered in a test is offered in the Data panel; its page (a path row and a form of its declared
+    keys) edits the data section and the data loads through it."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from engine.data.sources import DATA_SOURCES
+    from tests.engine.tsv_source import TSV, write_tsv
+
+    path = tmp_path / "table.tsv"
+    write_tsv(path)
+    monkeypatch.setitem(DATA_SOURCES, "tsv", TSV)
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    assert [panel.source_box.itemData(i) for i in range(panel.source_box.count())] == \
+        ["builtin", "csv", "image_folder", "npz", "tsv"]
+    index = panel.source_box.findData("tsv")
+    assert panel.source_box.itemText(index) == "Tab-separated file"
+    panel.source_box.setCurrentIndex(index)
+    assert controller.graph.data["source"] == "tsv" and panel.pages.currentIndex() == index
+    page = panel.pages.currentWidget()
+    edit = page.findChild(QLineEdit)
+    edit.setText(str(path))
+    edit.editingFinished.emit()
+    assert controller.graph.data["path"] == str(path)
+    dropna = page.findChild(QCheckBox)
+    dropna.setChecked(not dropna.isChecked())
+    assert controller.graph.data["dropna"] is True
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info["input_shapes"] == [[3]], timeout=TIMEOUT_MS)
+    assert panel.info["class_names"] == ["no", "yes"] and "tsv" in panel.summary.text()
+    controller.undo_stack.undo()
+    assert "dropna" not in controller.graph.data
