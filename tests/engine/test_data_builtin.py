@@ -29,6 +29,7 @@ EXPECTED = {
     "ratings": ("regression", ((), ()), ("int64", "int64"), (1,), None),
     "digit_boxes": ("regression", ((1, 24, 24),), ("float32",), (4,), None),
     "shapes_seg": ("multiclass", ((1, 16, 16),), ("float32",), (16, 16), 3),
+    "digit_scenes": ("detection", ((1, 48, 48),), ("float32",), (4, 5), 5),
 }
 
 
