@@ -204,8 +204,9 @@ def train_source(graph: Graph, cls: str, targets: dict[str, str] | None = None) 
     config = TrainingConfig.from_dict(graph.training)
     data_task = graph.data.get("task") or "supervised"
     outputs = graph.output_nodes()
-    if data_task in ("detection", "multitask") or (len(outputs) > 1 and data_task != "gan"):
-        return _unsupported(cls, "detection" if data_task == "detection" else "multi-output")
+    detection = data_task == "detection" or any(o.params.get("task") == "detection" for o in outputs)
+    if detection or data_task == "multitask" or (len(outputs) > 1 and data_task != "gan"):
+        return _unsupported(cls, "detection" if detection else "multi-output")
     loss = config.loss
     if loss == "auto":
         head = graph.incoming(outputs[0].id)
