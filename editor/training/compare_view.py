@@ -1,9 +1,11 @@
 """The Compare view: two runs, or a run and the graph on the canvas, side by side. The 'after' graph is
-drawn with its added and changed nodes badged; tables list what changed (nodes, wires, settings) and what
-it did to the final metrics; one plot overlays a metric of both runs."""
+drawn with its added and changed nodes badged and the nodes it removed shown as faded ghosts; tables list
+what changed (nodes, wires, settings) and what it did to the final metrics; one plot overlays a metric of
+both runs."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -25,13 +27,17 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.canvas.controller import CanvasController
+from editor.canvas.view import node_look
 from editor.training.plotting import VAL_COLOR, curve, plot_widget
-from engine.diff import RunDiff, Side, diff_sides, load_side
+from engine.diff import NodeChange, RunDiff, Side, diff_sides, load_side
 from engine.errors import DeepWireError
+from engine.graph import Graph
+from engine.layout import DY, GAP_X, NODE_MIN_WIDTH, node_widths
 
 CURRENT = "Current graph (on the canvas)"
 A_COLOR = "#8b949e"
 BADGE_CHARS = 24
+GHOST_OPACITY = 0.5
 LOWER_IS_BETTER = ("loss", "mae", "rmse")
 
 
@@ -49,6 +55,25 @@ def better(name: str, a: float | None, b: float | None) -> bool | None:
         return None
     lower = name.split("_", 1)[-1] in LOWER_IS_BETTER
     return b < a if lower else b > a
+
+
+def with_ghosts(a: Graph, b: Graph, removed: list[str]) -> Graph:
+    """A copy of `b` holding A's `removed` nodes at their A position (moved down a lane while that covers one
+    of B's nodes) with A's wires into them. Wires out of a ghost are left out, so B's shapes stay B's."""
+    shown = b.copy()
+    widths = node_widths(a)
+    for nid in removed:
+        ghost = copy.deepcopy(a.nodes[nid])
+        if ghost.shares not in (*shown.nodes, *removed):
+            ghost.shares = None
+        x, y = ghost.pos
+        while any(abs(o.pos[0] - x) < max(widths.get(o.id, NODE_MIN_WIDTH), widths[nid]) + GAP_X
+                  and abs(o.pos[1] - y) < DY * 0.7 for o in shown.nodes.values()):
+            y += DY
+        ghost.pos = (x, y)
+        shown.nodes[nid] = ghost
+    shown.edges += [e for e in a.edges if e.dst in removed and e.src in shown.nodes]
+    return shown
 
 
 class CompareView(QWidget):
@@ -152,9 +177,11 @@ class CompareView(QWidget):
     def show_diff(self, result: RunDiff) -> RunDiff:
         self.result = result
         g = result.graph
-        self.canvas.load_graph(result.b.graph.copy())
+        removed = [n.node_id for n in g.of_kind("removed") if n.node_id in result.a.graph.nodes]
+        self.canvas.load_graph(with_ghosts(result.a.graph, result.b.graph, removed))
         for n in g.nodes:
             if n.kind == "removed":
+                self._show_ghost(n, result.a.graph)
                 continue
             text = "+ added" if n.kind == "added" else "~ " + ", ".join(
                 f"{k} {_fmt(a)}→{_fmt(b)}" for k, (a, b) in n.changes.items())
@@ -179,8 +206,22 @@ class CompareView(QWidget):
         self.summary.setText(
             f"A = {result.a.label}, B = {result.b.label}: {added} node(s) added, {removed} removed, {changed} changed "
             f"({g.weights_before:,} → {g.weights_after:,} weights), {len(result.settings)} setting(s) changed. "
-            "The canvas shows B; removed nodes are listed in the table.")
+            "The canvas shows B; nodes removed since A are drawn faded, where they were in A.")
         return result
+
+    def _show_ghost(self, n: NodeChange, a: Graph) -> None:
+        """Badge and fade a node that A had and B removed (it is on the compare canvas only), without the
+        problem notes validation gives a node that now leads nowhere."""
+        params = ", ".join(f"{k} {_fmt(v)}" for k, v in n.params_before.items())
+        fed = ", ".join(a.nodes[e.dst].name for e in a.outgoing(n.node_id))
+        self.canvas.set_node_badge(n.node_id, "− removed", theme.ERROR_COLOR,
+                                   f"Removed in B: {n.type} with {params or 'no params'} ({n.weights_before:,} weights)"
+                                   + (f"; in A it fed {fed}" if fed else ""))
+        item = self.canvas.view.nodes.get(n.node_id)
+        if item is not None:
+            graph = self.canvas.graph
+            item.view.set_look(node_look(graph, graph.nodes[n.node_id], self.canvas.validation, []))
+            item.view.setOpacity(GHOST_OPACITY)
 
     def _fill_changes(self, result: RunDiff) -> None:
         rows = []

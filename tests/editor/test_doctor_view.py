@@ -10,12 +10,14 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
+from editor import theme
 from editor.canvas.controller import CanvasController
 from editor.training.compare_view import CURRENT, CompareView
 from editor.training.doctor_view import DoctorView
 from engine.graph import Graph
 from engine.runs import create_run, open_run
 from engine.train.trainer import Trainer
+from engine.validate import validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from train_helpers import chain, iris_mlp  # noqa: E402
@@ -174,6 +176,33 @@ def test_compare_two_runs_badges_the_canvas_and_fills_the_tables(qtbot, two_runs
     curves = view.curve_data()
     assert len(curves) == 2 and all(xs == [1.0, 2.0, 3.0] for xs, _ in curves.values())
     assert "1 node(s) added, 1 removed, 1 changed" in view.summary.text()
+
+
+def test_compare_draws_a_removed_node_as_a_ghost_without_touching_the_runs(qtbot, two_runs):
+    a, b, after = two_runs
+    before_graph = open_run(a).graph
+    relu = before_graph.by_name("relu2")
+    view = CompareView(CanvasController(graph=after))
+    qtbot.addWidget(view)
+    view.set_runs([b, a])
+    view.choose(a, b)
+    shown = view.canvas.graph
+    assert relu.id not in after.nodes and relu.id in shown.nodes
+    assert shown.nodes[relu.id].params == relu.params and shown.nodes[relu.id].pos[0] == relu.pos[0]
+    assert all(abs(n.pos[1] - shown.nodes[relu.id].pos[1]) >= 80 for n in after.nodes.values()
+               if n.pos[0] == relu.pos[0])  # moved down a lane, off B's node that took its spot
+    assert view.canvas.node_badge(relu.id) == "− removed"
+    assert view.canvas.view.badges[relu.id][1] == theme.ERROR_COLOR
+    assert "Removed in B: ReLU" in view.canvas.view.badges[relu.id][2]
+    assert "in A it fed dense3" in view.canvas.view.badges[relu.id][2]
+    assert view.canvas.view.nodes[relu.id].view.opacity() < 1
+    assert not view.canvas.view.nodes[relu.id].view._look.note  # no 'leads nowhere' note on the ghost
+    dense1, dense3 = before_graph.by_name("dense1").id, before_graph.by_name("dense3").id
+    wires = {(e.src, e.dst) for e in shown.edges}
+    assert (dense1, relu.id) in wires  # A's wire into the ghost is drawn
+    assert (relu.id, dense3) not in wires and (after.by_name("drop").id, dense3) in wires  # B's wiring kept
+    assert view.canvas.validation.shapes[dense3] == validate(after).shapes[dense3]
+    assert relu.id not in open_run(b).graph.nodes and open_run(a).graph.nodes[relu.id] == relu  # runs untouched
 
 
 def test_compare_a_run_with_the_current_graph(qtbot, two_runs):
