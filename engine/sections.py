@@ -239,6 +239,10 @@ DATA = Section("data", (
     Key("delimiter", "str", ",", "The CSV delimiter"),
     Key("dropna", "bool", False, "Drop rows with missing values", title="Drop rows with empty cells"),
     Key("size", "ints", list(files.IMAGE_SIZE), "Every image is resized to this height and width (px)", min=1, max=4096, length=2),
+    Key("annotations", "str", "", "The boxes of a detection folder: a COCO-style .json or a file,x0,y0,x1,y1,label "
+        ".csv inside it"),
+    Key("image_size", "ints", list(files.IMAGE_SIZE), "Every detection image is resized to this height and width "
+        "(px), its boxes scaled alike", min=1, max=4096, length=2),
     Key("color", "choice", files.COLORS[0], "grayscale: 1 channel; rgb: 3 channels", title="Colour",
         choices=files.COLORS),
     Key("channels_last", "bool", False, "The arrays hold channels in their last dimension"),

@@ -218,7 +218,9 @@ class DataPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._path_row(layout, record.folder, record.pattern)
+        path = self._path_row(layout, record.folder, record.pattern)
+        if record.folder:
+            path.setPlaceholderText("the folder to read")
         form = SectionForm(self.controller, "data")
         for path in record.page_keys:
             form.add(field_for(DATA.key(path)))

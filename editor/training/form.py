@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
 from editor.training.sections import set_key
 from editor.training.widgets import SciSpinBox
@@ -22,6 +22,45 @@ class Field:
     label: str
     widget: QWidget
     tip: str = ""
+
+
+class TextEdit(QLineEdit):
+    """A line edit with the spin boxes' `value` / `setValue` / `valueChanged`, sent when editing finishes."""
+
+    valueChanged = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.editingFinished.connect(self._finished)
+
+    def value(self) -> Any:
+        return self.text().strip()
+
+    def setValue(self, value: Any) -> None:
+        self.setText("" if value is None else str(value))
+
+    def _finished(self) -> None:
+        value = self.value()
+        if value is not None:
+            self.valueChanged.emit(value)
+
+
+class IntsEdit(TextEdit):
+    """Whole numbers typed as '32, 40'; a text of another count or non-numbers is not written."""
+
+    def __init__(self, length: int | None) -> None:
+        super().__init__()
+        self.length = length
+
+    def value(self) -> list[int] | None:
+        try:
+            values = [int(v) for v in self.text().replace(",", " ").split()]
+        except ValueError:
+            return None
+        return values if values and self.length in (None, len(values)) else None
+
+    def setValue(self, value: Any) -> None:
+        self.setText(", ".join(str(v) for v in value or ()))
 
 
 def combo(choices: tuple[str, ...] | list[str], editable: bool = False, values: tuple | None = None) -> QComboBox:
@@ -68,6 +107,10 @@ def widget_for(key: Key) -> QWidget:
             return sci_spin(key.lowest, key.highest)
         decimals = key.decimals if key.decimals is not None else 3
         return float_spin(key.lowest, key.highest, key.step or 0.1, decimals)
+    if key.kind == "str":
+        return TextEdit()
+    if key.kind == "ints":
+        return IntsEdit(key.length)
     raise ValueError(f"{key.name}: a {key.kind} setting has no form widget")
 
 
@@ -100,6 +143,8 @@ def show_value(widget: QWidget, value: Any) -> None:
                 widget.setEditText(str(value))
         elif isinstance(widget, QSpinBox):
             widget.setValue(int(value))
+        elif isinstance(widget, TextEdit):
+            widget.setValue(value)
         else:
             widget.setValue(float(value))
 

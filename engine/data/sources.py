@@ -15,6 +15,7 @@ import numpy as np
 from engine import safeio
 from engine.data import files, streaming
 from engine.data.builtin import load_builtin
+from engine.data.detection_folder import annotated_image_bytes, load_detection_folder
 from engine.data.raw import RawData
 from engine.errors import DataError
 
@@ -169,3 +170,7 @@ register_source(DataSource(
     "npy", "NumPy arrays (.npy)", _arrays, streaming.npy_chunks, _file_bytes,
     keys=("path", "x_path", "y_path", "channels_last", "tokens"), predict_suffixes=(".npy",), predict_read=_npy_input,
     page="arrays", panel_as="npz"))
+register_source(DataSource(
+    "detection_folder", "Detection images + boxes", load_detection_folder, size=annotated_image_bytes,
+    keys=("path", "annotations", "image_size", "color"), page_keys=("annotations", "image_size", "color"),
+    folder=True))

@@ -454,7 +454,7 @@ def test_a_new_data_source_gets_its_entry_and_page_from_its_record(controller, q
     panel = DataPanel(controller)
     qtbot.addWidget(panel)
     assert [panel.source_box.itemData(i) for i in range(panel.source_box.count())] == \
-        ["builtin", "csv", "image_folder", "npz", "tsv"]
+        ["builtin", "csv", "image_folder", "npz", "detection_folder", "tsv"]
     index = panel.source_box.findData("tsv")
     assert panel.source_box.itemText(index) == "Tab-separated file"
     panel.source_box.setCurrentIndex(index)
@@ -471,3 +471,30 @@ def test_a_new_data_source_gets_its_entry_and_page_from_its_record(controller, q
     assert panel.info["class_names"] == ["no", "yes"] and "tsv" in panel.summary.text()
     controller.undo_stack.undo()
     assert "dropna" not in controller.graph.data
+
+
+def test_the_detection_folder_page_sets_the_annotations_and_image_size(controller, qtbot, tmp_path):
+    """The declared page of `detection_folder`: path, annotations file and image size typed in, the boxes load."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from editor.training.form import IntsEdit, TextEdit
+    from tests.engine.test_detection_data import _csv, _folder
+
+    _csv(_folder(tmp_path))
+    panel = DataPanel(controller)
+    qtbot.addWidget(panel)
+    panel.source_box.setCurrentIndex(panel.source_box.findData("detection_folder"))
+    page = panel.pages.currentWidget()
+    path = next(e for e in page.findChildren(QLineEdit) if not isinstance(e, TextEdit))
+    assert path.placeholderText() == "the folder to read"
+    path.setText(str(tmp_path))
+    path.editingFinished.emit()
+    annotations = next(e for e in page.findChildren(TextEdit) if not isinstance(e, IntsEdit))
+    size = page.findChild(IntsEdit)
+    for edit, text in ((annotations, "boxes.csv"), (size, "32, 40"), (size, "32")):
+        edit.setText(text)
+        edit.editingFinished.emit()
+    assert controller.graph.data["annotations"] == "boxes.csv" and controller.graph.data["image_size"] == [32, 40]
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info.get("input_shapes") == [[1, 32, 40]],
+                    timeout=TIMEOUT_MS)
+    assert panel.info["class_names"] == ["cat", "dog"] and panel.info["task"] == "detection"
