@@ -80,7 +80,6 @@ class WelcomeView(QWidget):
         self._drawn_in = theme.CURRENT
         self.setStyleSheet(_style())
         self.gallery = Gallery(detail=False)
-        self.gallery.tasks.setFixedWidth(180)
         self.gallery.activated.connect(self.template_chosen.emit)
 
         page = QWidget(objectName="Welcome")
@@ -192,6 +191,7 @@ class WelcomeView(QWidget):
         column.addWidget(_label("Working networks grouped by the task they suit. Pick a task on the left; "
                                 "double-click a network to open it.", "Muted", wrap=True))
         column.addWidget(self.gallery, 1)
+        self.gallery.fit_tasks(180)  # narrow, but never clipping a task's name or count
         row = QHBoxLayout()
         self.template_info = _label("", "Muted", wrap=True)
         row.addWidget(self.template_info, 1)

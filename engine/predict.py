@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import csvfile, text
+from engine.data import csvfile, notes, text
 from engine.data.sources import IMAGE_SUFFIXES, predict_files, predict_source
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
@@ -97,6 +97,38 @@ def read_texts(path: Path, column: str) -> list[str]:
     return texts
 
 
+def training_range(record: dict) -> tuple[float, float] | None:
+    """The span of the float inputs the model was trained on, as the run's normalization record keeps it."""
+    norm = record.get("normalization") or {}
+    if "range" in norm:
+        return float(norm["range"][0]), float(norm["range"][1])
+    if norm.get("method") == "minmax":
+        return float(np.min(norm["min"])), float(np.max(norm["max"]))
+    return None
+
+
+def scale_warning(record: dict, raw: list[np.ndarray], where: str) -> str | None:
+    """A warning when the float inputs of `where` lie on another scale than the training data (raw 0-255 pixels
+    for a model trained on 0-1, say): far outside its span, or squeezed into a small part of it."""
+    span = training_range(record)
+    floats = [np.asarray(x, dtype=np.float64) for x, spec in zip(raw, record.get("inputs") or [], strict=False)
+              if not str(spec.get("dtype", "")).startswith("int") and np.size(x)]
+    if span is None or not floats:
+        return None
+    values = np.concatenate([x.ravel() for x in floats])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    low, high = float(values.min()), float(values.max())
+    width = span[1] - span[0]
+    outside = low < span[0] - 0.5 * width or high > span[1] + 0.5 * width
+    squeezed = width > 0 and 0 < high - low < 0.05 * width
+    if not (outside or squeezed):
+        return None
+    return (f"{where}: values span {low:.3g} to {high:.3g} but the model was trained on {span[0]:.3g} to "
+            f"{span[1]:.3g}; scale them the same way as the training data, or the predictions mean little")
+
+
 def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1, score_threshold: float = 0.5) -> list[dict]:
     """One row per sample: predicted class names with confidences, values (in data units), or for a detector
     the boxes scored at least `score_threshold`."""
@@ -169,8 +201,11 @@ def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1, s
     """Load a model (run or export) and describe its predictions for every sample of a file (a detector's boxes
     on an image file in that image's own pixels)."""
     predictor = load_predictor(model_path)
-    rows = describe_predictions(predictor.record, predictor(read_input(input_path, predictor.record)), top,
-                                score_threshold)
+    raw = read_input(input_path, predictor.record)
+    warning = scale_warning(predictor.record, raw, str(input_path))
+    if warning:
+        notes.warn(warning)
+    rows = describe_predictions(predictor.record, predictor(raw), top, score_threshold)
     if rows and "boxes" in rows[0] and Path(input_path).suffix.lower() in IMAGE_SUFFIXES:
         from PIL import Image
 

@@ -150,3 +150,6 @@ class CanvasViewer(NodeViewer):
                 self.command.emit(name)
                 return
         super().keyPressEvent(event)
+        # NodeGraphQt writes a modifier hint ("CTRL: Deselect Nodes") beside the cursor and hides it only on the
+        # key's release, which a shortcut that opens a dialog swallows: the hint then stays on the canvas.
+        self._cursor_text.setVisible(False)

@@ -44,7 +44,6 @@ class Gallery(QWidget):
         self._by_stem = {t.stem: t for t in self.templates}
 
         self.tasks = QListWidget()
-        self.tasks.setFixedWidth(210)
         self.tasks.setSpacing(1)
         present = {task for t in self.templates for task in t.tasks}
         for task in (ALL, *TASKS, OTHER_TASK):
@@ -53,6 +52,7 @@ class Gallery(QWidget):
                 item = QListWidgetItem(f"{task}  ({count})")
                 item.setData(STEM_ROLE, task)
                 self.tasks.addItem(item)
+        self.fit_tasks(210)
 
         self.list = QListWidget()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
@@ -88,6 +88,15 @@ class Gallery(QWidget):
         self.list.currentItemChanged.connect(lambda _cur, _prev: self._show_current())
         self.list.itemActivated.connect(lambda item: self.activated.emit(item.data(STEM_ROLE)))
         self.tasks.setCurrentRow(0)
+
+    def fit_tasks(self, minimum: int) -> None:
+        """Make the task list `minimum` px wide, or wider where a task name and its count need it (in the
+        list's current style and font), with room for a scroll bar."""
+        tasks = self.tasks
+        tasks.ensurePolished()
+        need = tasks.sizeHintForColumn(0) + 2 * (tasks.frameWidth() + tasks.spacing()) + \
+            tasks.verticalScrollBar().sizeHint().width()
+        tasks.setFixedWidth(max(minimum, need))
 
     def changeEvent(self, event) -> None:
         """After a theme switch (the new stylesheet sends StyleChange) draw the diagrams again in its colours."""

@@ -247,8 +247,11 @@ class SweepDialog(QDialog):
             text = "Stopping after the current batch…" if self.job.stopping else \
                 f"Running… {len(self.results.rows)} trial(s) recorded so far."
             self._status(text, theme.ACCENT)
+        elif not self.section.get("dimensions"):  # the engine's message shows the JSON a project file needs
+            self._status("Add a dimension to search: pick a node param or training setting and press "
+                         f"{self.add_button.text()}.", theme.MUTED)
         elif error:
-            self._status(error, theme.ERROR_COLOR if self.section.get("dimensions") else theme.MUTED)
+            self._status(error, theme.ERROR_COLOR)
         else:
             self._status(self._plan(config), theme.OK_COLOR)
         self.start_button.setEnabled(not busy and config is not None)

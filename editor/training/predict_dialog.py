@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.background import run_job
+from editor.training.widgets import banner
 from engine.data import text
 from engine.errors import DeepWireError
 from engine.export import preprocessing
@@ -45,6 +46,7 @@ from engine.predict import (
     load_predictor,
     read_input,
     read_texts,
+    scale_warning,
 )
 from engine.runs import BEST, CHECKPOINTS, open_run
 from engine.shapes import infer_shapes
@@ -146,6 +148,7 @@ class Prediction:
     rows: list[dict]
     sources: list[str]
     thumbnails: list[QImage]
+    warning: str = ""  # the input lies on another scale than the training data (engine.predict.scale_warning)
 
 
 def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: list[str] | None,
@@ -160,18 +163,19 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
         return Prediction(rows, list(prompts), [])
     if texts is not None:
         raw = [text.encode(texts, record["text"]["vocab"], int(record["text"]["seq_len"]))]
-        sources, thumbs = list(texts), []
+        sources, thumbs, warning = list(texts), [], ""
     else:
         parts = [_read(path, info, record) for path in paths]
         raw = [np.concatenate([part[i] for part in parts]) for i in range(len(parts[0]))]
         sources = _sources(paths, raw[0], info)
         thumbs = _thumbnails(paths, raw[0]) if info.kind == "image" else []
+        warning = scale_warning(record, raw, paths[0].name if len(paths) == 1 else f"{len(paths)} files") or ""
     try:
         outputs = predictor(raw)
     except READ_ERRORS as exc:
         where = paths[0].name if len(paths) == 1 else "the typed texts" if texts is not None else "these files"
         raise PredictError(f"The model cannot take {where}: {exc}\n{input_hint(info)}") from exc
-    return Prediction(describe_predictions(record, outputs, top), sources, thumbs)
+    return Prediction(describe_predictions(record, outputs, top), sources, thumbs, warning)
 
 
 def _prompts(path: Path, column: str) -> list[str]:
@@ -269,6 +273,8 @@ class PredictDialog(QDialog):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
+        self.scale_banner = banner("warning")
+        layout.addWidget(self.scale_banner)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -437,6 +443,8 @@ class PredictDialog(QDialog):
         self.error = ""
         self.predict_button.setEnabled(True)
         self._fill(self.prediction)
+        self.scale_banner.setText(f"⚠ {self.prediction.warning}")
+        self.scale_banner.setVisible(bool(self.prediction.warning))
         rows = self.prediction.rows
         cut = self.info.task not in ("multiclass", "binary", "multilabel") and rows and \
             np.size(rows[0]["values"]) > MAX_VALUE_COLUMNS
@@ -446,6 +454,7 @@ class PredictDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self._job = None
         self.predict_button.setEnabled(True)
+        self.scale_banner.hide()
         self._show_error(str(exc) if isinstance(exc, PredictError) else f"Prediction failed: {exc}")
 
     def _show_error(self, message: str) -> None:

@@ -102,7 +102,10 @@ def _in_memory(raw: RawData, section: dict) -> PreparedData:
     if floats:
         if len({x.shape[1:] for x in floats}) > 1:
             raise DataError("All float inputs must have the same per-sample shape to share normalization.")
-        norm = preprocess.fit(section["normalize"], np.concatenate([x[train] for x in floats]), raw.channels_last)
+        train_floats = np.concatenate([x[train] for x in floats])
+        norm = preprocess.fit(section["normalize"], train_floats, raw.channels_last)
+        if norm["method"] != "none":  # the span predict compares new inputs with (engine/predict.py)
+            norm["range"] = [float(train_floats.min()), float(train_floats.max())]
     scale_target = section.get("normalize_target", raw.task in ("regression", "next_step")
                                and section["normalize"] != "none")
     if scale_target:

@@ -393,3 +393,19 @@ def test_node_faces_show_sizes_with_times_and_an_axis_order_as_a_tuple():
     conv = next(n for n in lenet.nodes.values() if n.type == "Conv2d")
     conv.params["kernel_size"] = [3, 5]
     assert "kernel_size 3\u00d75" in node_look(lenet, conv, None, []).params
+
+
+@pytest.mark.parametrize("key, modifier", [(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier),
+                                           (Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)])
+def test_a_held_modifier_leaves_no_hint_text_on_the_canvas(ctl, qtbot, key, modifier):
+    """NodeGraphQt writes 'CTRL: Deselect Nodes' beside the cursor until the key's release, which a shortcut
+    opening a dialog (Ctrl+S) swallows; the canvas shows no such hint (issue 16, item 10)."""
+    from PySide6.QtWidgets import QGraphicsTextItem
+
+    ctl.add_node("Dense", pos=(0.0, 0.0), params={"units": 4})
+    viewer = ctl.widget
+    viewer.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, key, modifier))  # its release never arrives
+    hints = [item.toPlainText() for item in viewer.scene().items()
+             if isinstance(item, QGraphicsTextItem) and item.isVisible() and item.toPlainText().strip()
+             and ("Deselect" in item.toPlainText() or "Selection" in item.toPlainText())]
+    assert hints == []

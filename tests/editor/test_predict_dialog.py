@@ -245,6 +245,24 @@ def test_a_digits_array_gets_thumbnails_drawn_from_its_samples(qtbot, digits_run
     assert not dialog.table.item(3, 0).icon().isNull()
 
 
+def test_raw_digits_on_another_scale_show_a_warning_strip_that_goes_with_scaled_ones(qtbot, digits_run, tmp_path):
+    images = load_digits().images[:4, None].astype(np.float32)
+    raw, scaled = tmp_path / "raw16.npy", tmp_path / "scaled.npy"
+    np.save(raw, images)
+    np.save(scaled, images / 16.0)
+    dialog = dialog_on(qtbot, digits_run)
+    assert dialog.scale_banner.isHidden()
+    dialog.set_paths([raw])
+    predict(qtbot, dialog)
+    assert dialog.error == "" and dialog.table.rowCount() == 4
+    assert dialog.scale_banner.isVisible()
+    text = dialog.scale_banner.text()
+    assert "raw16.npy" in text and "values span 0 to 16" in text and "trained on 0 to 1" in text
+    dialog.set_paths([scaled])
+    predict(qtbot, dialog)
+    assert dialog.scale_banner.isHidden()
+
+
 def test_predict_action_follows_the_selected_run(qtbot, window, iris_run, tmp_path):
     ws = window.training
     action = ws.actions["predict"]

@@ -187,6 +187,14 @@ def test_dialog_edits_are_undoable_and_the_fields_follow(dialog, window, qtbot):
     assert dialog.dimensions.cellWidget(0, 5).text() == "4, 32"
 
 
+def test_an_empty_sweep_asks_for_a_dimension_in_words_not_json(dialog, qtbot):
+    settle(qtbot)
+    text = dialog.status.text()
+    assert "Add a dimension" in text and "Add dimension" in text
+    assert "{" not in text and "&quot;" not in text and '"target"' not in text
+    assert not dialog.start_button.isEnabled()
+
+
 def test_a_section_that_cannot_run_says_why_and_start_is_off(dialog, window, qtbot):
     pick(dialog.add_target, "training.lr")
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)

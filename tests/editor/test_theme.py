@@ -9,7 +9,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPalette
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel
 
 from editor import theme
@@ -159,3 +159,33 @@ def test_code_view_and_welcome_diagram_follow_a_live_switch(window, qtbot):
     choose_theme(window, qtbot, "light")
     qtbot.waitUntil(lambda: keyword_colour() == theme.LIGHT.code_keyword)
     assert diagram_background() == theme.LIGHT.base
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_a_disabled_toolbar_label_is_drawn_in_the_muted_colour(qapp, qtbot, name):
+    """A text-under-icon toolbar action that is disabled looks disabled: its label in MUTED, not TEXT
+    (issue 16, item 10)."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    theme.apply_theme(qapp, name)
+    colours = theme.THEMES[name]
+    bar = QToolBar()
+    qtbot.addWidget(bar)
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    enabled, disabled = QAction("Predict WWW", bar), QAction("Predict WWW", bar)
+    disabled.setEnabled(False)
+    bar.addAction(enabled)
+    bar.addAction(disabled)
+    bar.show()
+
+    def ink(action) -> str:
+        """The label's colour: its pixel that stands out most from the toolbar's background."""
+        image = bar.grab(bar.widgetForAction(action).geometry()).toImage()
+        ground = QColor(colours.window).lightness()
+        pixels = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+        return max(pixels, key=lambda c: abs(c.lightness() - ground)).name()
+
+    assert isinstance(bar.widgetForAction(disabled), QToolButton)
+    assert ink(enabled) == colours.text
+    assert ink(disabled) == colours.muted

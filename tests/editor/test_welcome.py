@@ -65,6 +65,20 @@ def test_help_welcome_shows_it_any_time_and_go_to_editor_restores_the_panels(win
     assert window.minimumSizeHint() == smallest  # the hidden welcome view no longer bounds the window's size
 
 
+def test_every_task_name_and_count_fits_the_welcome_task_list(window, qtbot):
+    """The longest task ('Detection & segmentation  (4)') was clipped in a 180 px list (issue 16, item 10)."""
+    window.resize(1280, 800)
+    welcome = window.show_welcome()
+    qtbot.waitExposed(welcome)
+    tasks = welcome.gallery.tasks
+    metrics = tasks.fontMetrics()
+    assert tasks.count() > 1 and not tasks.horizontalScrollBar().isVisible()
+    for row in range(tasks.count()):
+        item = tasks.item(row)
+        rect = tasks.visualItemRect(item)
+        assert metrics.horizontalAdvance(item.text()) + 8 <= rect.width() <= tasks.viewport().width(), item.text()
+
+
 def test_choosing_a_template_opens_it_and_leaves_the_welcome_view(window, qtbot):
     welcome = window.show_welcome()
     gallery = welcome.gallery
