@@ -60,4 +60,7 @@ def hold() -> None:
 
 def release_from_worker() -> None:
     """Call as the worker thread's last act; the release happens on the GUI thread."""
-    _the_keeper().released.emit()
+    try:
+        _the_keeper().released.emit()
+    except RuntimeError:  # the application (and the keeper with it) was destroyed while the worker ran
+        return
