@@ -110,7 +110,11 @@ def _probe(spec: LayerSpec, params: Params, build_shapes: tuple[Shape, ...], in_
         return _failure(spec, in_shapes, exc)
     if failed:
         fixable = len(failed) > 2 and failed[2]
-        return NodeShapes(in_shapes, None, error=(failed[0], failed[1], spec.fix if fixable else None))
+        error = (failed[0], failed[1], spec.fix if fixable else None)
+        if spec.declared is not None:
+            shape, count = spec.declared(params, list(in_shapes))
+            return NodeShapes(in_shapes, tuple(shape), param_count=count, error=error)
+        return NodeShapes(in_shapes, None, error=error)
     try:
         out, count = _run(spec, params, build_shapes, in_shapes, dtypes, torch.device("meta"))
         if _ids_in(dtypes) and count <= ID_CHECK_MAX_PARAMS and _numel(in_shapes) <= ID_CHECK_MAX_VALUES:

@@ -14,6 +14,11 @@ def _placeholder_check(p: Params, shapes: list[Shape]) -> tuple[str, str]:
             "replace this node with layers that compute the same, or change the model code and import again")
 
 
+def _placeholder_declared(p: Params, shapes: list[Shape]) -> tuple[Shape, int]:
+    """The recorded per-sample output shape with the batch dim of its first input, and the weight count."""
+    return (shapes[0][0], *p.out_shape), int(p.param_count)
+
+
 LEARNED_TENSOR = LayerSpec(
     type_id="LearnedTensor", category="Core", title="Learned Tensor",
     summary="A trained tensor of a fixed shape, the same for every sample: a class token or position embedding.",
@@ -71,7 +76,8 @@ PLACEHOLDER = LayerSpec(
             Param("out_shape", "ints", (1,), min=0, max=1_000_000, doc="Per-sample output shape it had."),
             Param("param_count", "int", 0, min=0, max=2**31 - 1, doc="Weights the original operation held.")),
     inputs=(Port("in", multi=True, doc="The tensors the operation read."),),
-    build=lambda p, s: ops.Placeholder(list(p.out_shape)), check=_placeholder_check, role="placeholder",
+    build=lambda p, s: ops.Placeholder(list(p.out_shape)), check=_placeholder_check,
+    declared=_placeholder_declared, role="placeholder",
 )
 
 register(LEARNED_TENSOR, DROP_PATH, PLACEHOLDER)

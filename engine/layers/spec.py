@@ -139,6 +139,8 @@ class LayerSpec:
     stand-in for an operation no layer computes (never offered in the palette, never validates).
     `check(params, in_shapes)` returns (message, hint) for an input shape the layer cannot take, or
     (message, hint, True) for a layout error (wrong number of dims) that inserting `fix` mends.
+    `declared(params, in_shapes)` gives (output shape, weight count) a node passes on even though its
+    check refuses it (the Placeholder's recorded shape), so the nodes after it still get shapes.
     """
 
     type_id: str
@@ -156,6 +158,7 @@ class LayerSpec:
     check: CheckFn | None = None
     fix: str | None = None
     role: str = "layer"
+    declared: Callable[[Params, list[Shape]], tuple[Shape, int]] | None = None
     input_shape: Callable[[Params], tuple[Shape, str]] | None = None
     """For Input nodes: (per-sample shape, dtype name) from the params."""
     min_inputs: int = 1

@@ -18,6 +18,7 @@ from engine.graph import Graph
 from engine.importer import import_model, import_module, load_reference, transfer_weights
 from engine.layers.registry import get_spec
 from engine.layers.spec import Params
+from engine.shapes import infer_shapes
 from engine.templates import list_templates, load_project
 from engine.validate import validate
 
@@ -360,3 +361,41 @@ def test_a_sequence_first_recurrent_layer_reads_its_last_step():
     tokens = torch.randint(0, 20, (4, 7))
     with torch.no_grad():
         torch.testing.assert_close(model(tokens), src(tokens), atol=1e-6, rtol=1e-5)
+
+
+class DiffInTheMiddle(nn.Module):
+    """A conv, an op DeepWire has no layer for that shrinks the last dim, then a head that needs that shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 8 * 7, 2)
+
+    def forward(self, x):
+        return self.head(torch.flatten(torch.diff(self.conv(x), dim=-1), 1))
+
+
+def test_nodes_after_a_placeholder_get_shapes_from_its_recorded_output_and_only_it_fails_validation():
+    imported = import_model(DiffInTheMiddle(), [(3, 8, 8)])
+    graph = imported.graph
+    (holder,) = [n for n in graph.nodes.values() if n.type == "Placeholder"]
+    assert holder.params["out_shape"] == [4, 8, 7]
+    shapes = infer_shapes(graph)
+    assert shapes.out_shape(holder.id) == (None, 4, 8, 7)
+    after = {n.type: shapes.out_shape(n.id) for n in graph.nodes.values() if n.type != "Placeholder"}
+    assert after["Flatten"] == (None, 224) and after["Dense"] == (None, 2) and after["Output"] == (None, 2)
+    assert shapes.nodes[graph.by_name("head").id].param_count == 224 * 2 + 2
+    validation = validate(graph)
+    assert [(p.node_id, "replace this node" in p.hint) for p in validation.errors] == [(holder.id, True)]
+    with pytest.raises(GraphError, match="placeholder for 'torch.diff'"):
+        compile_graph(graph)
+
+
+def test_the_checks_of_nodes_after_a_placeholder_still_run():
+    graph = import_model(DiffInTheMiddle(), [(3, 8, 8)]).graph
+    output = next(n for n in graph.nodes.values() if n.type == "Output")
+    output.params["task"] = "binary"  # the head gives 2 values per sample, a binary Output wants 1
+    holder = next(n for n in graph.nodes.values() if n.type == "Placeholder")
+    errors = validate(graph).errors
+    assert sorted(p.node_id for p in errors) == sorted([holder.id, output.id])
+    assert any("binary Output expects one logit" in p.message for p in errors if p.node_id == output.id)
