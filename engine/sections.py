@@ -346,8 +346,8 @@ def section_problems(name: str, section: dict | None) -> list[Problem]:
                         f"write \"{name}\": {{...}} in the project file")]
     problems = []
     known = {k.name: k for k in declared.keys}
-    own = set(DATA_SOURCES[section["source"]].keys) if name == "data" and section.get("source") in DATA_SOURCES \
-        else set()
+    source = section.get("source") if name == "data" else None
+    own = set(DATA_SOURCES[source].keys) if isinstance(source, str) and source in DATA_SOURCES else set()
     for path, value in flatten(section, declared):
         key = known.get(path)
         if key is None and path in own:  # a key its data source's record adds: that source checks it
