@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor.canvas.preview_strip import PreviewStripItem
 from editor.training.background import run_job
+from engine.lazy import LazyModule
 from engine.preview import PREVIEW_THREADS, Previewer, PreviewResult
+
+torch = LazyModule("torch")
 
 DEBOUNCE_MS = 120
 
@@ -81,6 +83,8 @@ class LivePreview(QObject):
             return
         self._again = False
         graph, validation, sample = self.controller.graph.copy(), self.controller.validation, self.sample
+        if validation.pending:
+            return  # PyTorch is still loading; the validation that follows starts this again
         weights, self._weights = self._weights, None
         previewer = self.previewer
 

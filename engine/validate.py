@@ -24,6 +24,8 @@ class Validation:
     dtypes: dict[str, str] = field(default_factory=dict)
     param_counts: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    pending: bool = False
+    """Not checked yet (the editor paints before PyTorch, which shape inference needs, has loaded)."""
 
     @property
     def errors(self) -> list[Problem]:

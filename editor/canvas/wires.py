@@ -20,6 +20,8 @@ _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
 WRAP_OUT = 22.0
 WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
+WRAP_LANE = 8.0
+"""How far apart wrap wires into the same input port run (a U-Net's skip and upsampling wires into one Concat)."""
 FAR_LOD = 0.3
 """Below this zoom wires are drawn without antialiasing or shape labels."""
 
@@ -154,12 +156,21 @@ class ShapePipeItem(PipeItem):
             self.label_end = route[1]
             self._draw_direction_pointer()
 
-    def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None) -> float | None:
-        """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer
-        and no group title; None when there is none below the source."""
-        y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER
+    def _lane(self) -> int:
+        """This wire's place among the wrap wires into the same input port, so they run side by side rather than
+        on top of each other: 0 for the wire from the lowest (then rightmost) source, which turns in first."""
+        i = _centre(self.input_port)
+        wrapping = [p for p in self.input_port.connected_pipes
+                    if p.output_port is not None and _centre(p.output_port).x() - 2 * WRAP_OUT >= i.x()]
+        wrapping.sort(key=lambda p: (-_centre(p.output_port).y(), -_centre(p.output_port).x()))
+        return wrapping.index(self) if self in wrapping else 0
+
+    def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None, shift: float = 0.0) -> float | None:
+        """The lowest height (`shift` higher for a wire's lane) above the target's row where a wire from `o` back to
+        `i` crosses no layer and no group title; None when there is none below the source."""
+        y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER - shift
         while y > o.y() + 2 * WRAP_RADIUS:
-            lane = QRectF(i.x() - WRAP_OUT, y - 6, o.x() - i.x() + 2 * WRAP_OUT, 12)
+            lane = QRectF(i.x() - WRAP_OUT - shift, y - 6, o.x() - i.x() + 2 * WRAP_OUT + shift, 12)
             blocked = obstacles.blocks(lane) if obstacles is not None else any(
                 _blocks(item, lane) for item in self.scene().items(lane))
             if not blocked:
@@ -176,10 +187,11 @@ class ShapePipeItem(PipeItem):
         i, o = _centre(self.input_port), _centre(self.output_port)
         if i.x() > o.x() - 2 * WRAP_OUT:
             return None
-        gutter = self._free_gutter(i, o, obstacles)
+        shift = WRAP_LANE * self._lane()
+        gutter = self._free_gutter(i, o, obstacles, shift)
         if gutter is None:
             return None
-        points = [i, QPointF(i.x() - WRAP_OUT, i.y()), QPointF(i.x() - WRAP_OUT, gutter),
+        points = [i, QPointF(i.x() - WRAP_OUT - shift, i.y()), QPointF(i.x() - WRAP_OUT - shift, gutter),
                   QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
         end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
         return _rounded(points if from_input else points[::-1], WRAP_RADIUS), end

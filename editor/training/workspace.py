@@ -29,16 +29,24 @@ from editor.training.doctor_view import DoctorView
 from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
-from editor.training.predict_dialog import PredictDialog, run_has_weights
-from editor.training.run_folders import adopt_runs, latest_run, runs_folder, stopped_with_checkpoint
+from editor.training.run_folders import (
+    adopt_runs,
+    latest_run,
+    run_has_weights,
+    runs_folder,
+    stopped_with_checkpoint,
+)
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
 from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
+from engine.lazy import LazyModule
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
+
+predict_dialog = LazyModule("editor.training.predict_dialog")  # PyTorch: imported when Predict opens
 
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
@@ -88,7 +96,7 @@ class TrainingWorkspace(QObject):
         self.selected_run: Path | None = None
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
-        self.predict_dialog: PredictDialog | None = None
+        self.predict_dialog: predict_dialog.PredictDialog | None = None
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -363,13 +371,13 @@ class TrainingWorkspace(QObject):
         self.export_dialog.show()
         return self.export_dialog
 
-    def open_predict(self) -> PredictDialog | None:
+    def open_predict(self) -> predict_dialog.PredictDialog | None:
         """The Predict dialog on the selected run (the action is enabled only when that run has weights)."""
         run = self.target_run()
         if not run_has_weights(run):
             self._message("Nothing to predict with yet", "Train the network first (or pick a run under Runs).")
             return None
-        self.predict_dialog = PredictDialog(run, self.window)
+        self.predict_dialog = predict_dialog.PredictDialog(run, self.window)
         self.predict_dialog.show()
         return self.predict_dialog
 

@@ -14,13 +14,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
-from torch import nn
 
 from engine import safeio
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 from engine.runs import Run, read_json, write_atomic, write_json
+
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
+safetensors_torch = LazyModule("safetensors.torch")
 
 LAST = "last"
 
@@ -52,7 +54,7 @@ def cpu_copy(tree):
 
 
 def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
-    write_atomic(path, lambda tmp: save_file(state, tmp))
+    write_atomic(path, lambda tmp: safetensors_torch.save_file(state, tmp))
 
 
 def save_checkpoint(run: Run, weights: dict[str, torch.Tensor], tensors: dict, info: dict) -> Path:
