@@ -9,8 +9,10 @@ height to the curves.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from editor import theme
@@ -20,6 +22,9 @@ from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
 
 COLUMNS = 4
+BATCH_REDRAW_S = 0.25
+"""Batch curves are redrawn at most this often (every redraw repaints the plots; at each 50 ms drain of the events
+that kept the GUI thread busy enough to make the editor stutter during a run)."""
 GRAD_LEGEND_COLUMNS = 5
 """Layer names per row under the gradient plot: one row for a small network, so the curves keep the height."""
 LOG_FLOOR = 1e-12
@@ -144,6 +149,10 @@ class LivePlots(QWidget):
         self.plots["grads"] = plot_widget("Gradient norm per layer (log)", log_y=True)
         self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
+        self._batches_drawn = 0.0
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.timeout.connect(self._draw_batches)
         self.show_metrics([])
 
     # ---- layout --------------------------------------------------------------------------------
@@ -180,6 +189,7 @@ class LivePlots(QWidget):
         """Forget the current run; `names` maps node ids to display names, `metrics` are the expected metrics."""
         self.names = dict(names or {})
         self.series = RunSeries()
+        self._batch_timer.stop()
         self.gradient_banner.hide()
         self.overfit_banner.hide()
         self.progress.setValue(0)
@@ -212,10 +222,11 @@ class LivePlots(QWidget):
         if set(s.metric_names()) - set(self.shown):
             self.show_metrics(s.metric_names())
         if BatchEnded in kinds:
-            self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
-            self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
-            self.curves["lr"].setData(s.lr_x, s.lr)
-            self._show_progress()
+            due = time.monotonic() - self._batches_drawn >= BATCH_REDRAW_S
+            if due or EpochEnded in kinds or end is not None:
+                self._draw_batches(tidy=not kinds & {EpochEnded, Gradients})
+            elif not self._batch_timer.isActive():
+                self._batch_timer.start(int(BATCH_REDRAW_S * 1000))
         if EpochEnded in kinds:
             for split in ("train", "val"):
                 for name, values in getattr(s, split).items():
@@ -231,11 +242,23 @@ class LivePlots(QWidget):
             warning = gradient_warning(s.last_grads, self.names)
             self.gradient_banner.setText(warning or "")
             self.gradient_banner.setVisible(bool(warning))
-        if kinds & {BatchEnded, EpochEnded, Gradients}:
+        if kinds & {EpochEnded, Gradients}:
             for name in self.shown:
                 tidy_ranges(self.plots[name])
         if end is not None:
             self._show_end(end)
+
+    def _draw_batches(self, tidy: bool = True) -> None:
+        """The per-batch loss, learning rate and progress as received so far."""
+        s = self.series
+        self._batch_timer.stop()
+        self._batches_drawn = time.monotonic()
+        self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
+        self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
+        self.curves["lr"].setData(s.lr_x, s.lr)
+        self._show_progress()
+        for name in ("loss", "lr") if tidy else ():
+            tidy_ranges(self.plots[name])
 
     def _show_progress(self) -> None:
         s, b = self.series, self.series.last_batch
