@@ -24,7 +24,7 @@ from editor.main_window import MainWindow  # noqa: E402
 from editor.window_layout import apply_default_layout  # noqa: E402
 from engine.templates import load_project  # noqa: E402
 
-SCENES = ("blank", "training", "evaluation", "unet", "resnet", "imported-resnet18")
+SCENES = ("blank", "training", "evaluation", "unet", "resnet", "imported-resnet18", "imported-resnet18-zoomed")
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 300
 
@@ -109,6 +109,18 @@ def imported_resnet18(window: MainWindow) -> None:
     window.controller.fit_view()
 
 
+def imported_resnet18_zoomed(window: MainWindow) -> None:
+    """The imported ResNet-18 at the legible zoom, on its stem and first residual block."""
+    from PySide6.QtCore import QPointF
+
+    from editor.canvas.controller import READABLE_ZOOM
+
+    imported_resnet18(window)
+    c = window.controller
+    first = c.view.node_rect(c.graph.input_nodes()[0].id)
+    c._show(QPointF(first.left() + 360, first.top() + 330), READABLE_ZOOM)  # noqa: SLF001  a view, not an edit
+
+
 def template(stem: str):
     def show(window: MainWindow) -> None:
         window.document.new(load_project(stem))
@@ -121,7 +133,8 @@ def template(stem: str):
 def shoot(scene: str, width: int, height: int, out_dir: Path) -> Path:
     window = window_of(width, height)
     {"blank": blank, "training": training, "evaluation": evaluation, "unet": template("unet"),
-     "resnet": template("resnet"), "imported-resnet18": imported_resnet18}[scene](window)
+     "resnet": template("resnet"), "imported-resnet18": imported_resnet18,
+     "imported-resnet18-zoomed": imported_resnet18_zoomed}[scene](window)
     settle(400)
     path = out_dir / f"{scene}-{width}x{height}.png"
     window.grab().save(str(path))

@@ -175,7 +175,7 @@ class CanvasView(QObject):
         self.sync_groups(graph)
         self.sync_links(graph)
         pipes = [self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
-                 if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]]
+                 if graph.nodes[edge.dst].pos[0] < self._right(edge.src)]
         pipes = [pipe for pipe in pipes if pipe is not None and pipe.isVisible()]
         obstacles = Obstacles([v.view.sceneBoundingRect() for v in self.nodes.values() if v.view.isVisible()]
                               + [g.mapRectToScene(g.title_rect()) for g in self.groups.values()])
@@ -185,6 +185,11 @@ class CanvasView(QObject):
                 if route is None:
                     pipe.draw_path(pipe.input_port, pipe.output_port)
                 pipe.apply_route(route)
+
+    def _right(self, node_id: str) -> float:
+        """The right edge of a node as drawn (where its output ports are)."""
+        view = self.nodes.get(node_id)
+        return view.view.sceneBoundingRect().right() if view is not None else float("inf")
 
     def _create(self, node: Node) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,

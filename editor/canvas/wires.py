@@ -20,6 +20,8 @@ _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
 WRAP_OUT = 22.0
 WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
+MAX_LEG_SHIFTS = 4
+"""How often a wrap wire's leg down from its source moves right past a layer before it gives up and crosses."""
 WRAP_LANE = 8.0
 """How far apart wrap wires into the same input port run (a U-Net's skip and upsampling wires into one Concat)."""
 FAR_LOD = 0.3
@@ -65,6 +67,11 @@ class Obstacles:
         for rect in rects:
             for band in range(int(rect.top() // self.BAND), int(rect.bottom() // self.BAND) + 1):
                 self._bands.setdefault(band, []).append(rect)
+
+    def first(self, rect: QRectF) -> QRectF | None:
+        """The first obstacle `rect` intersects, or None."""
+        return next((r for band in range(int(rect.top() // self.BAND), int(rect.bottom() // self.BAND) + 1)
+                     for r in self._bands.get(band, ()) if r.intersects(rect)), None)
 
     def blocks(self, lane: QRectF) -> bool:
         return any(rect.intersects(lane) for band in range(int(lane.top() // self.BAND), int(lane.bottom() // self.BAND) + 1)
@@ -178,6 +185,24 @@ class ShapePipeItem(PipeItem):
             y -= WRAP_GUTTER / 2
         return None
 
+    def _blocked(self, rect: QRectF, obstacles: Obstacles | None) -> QRectF | None:
+        """The first layer or group title `rect` runs over (its scene rect), or None."""
+        if obstacles is not None:
+            return obstacles.first(rect)
+        item = next((item for item in self.scene().items(rect) if _blocks(item, rect)), None)
+        return item.sceneBoundingRect() if item is not None else None
+
+    def _down_leg(self, o: QPointF, gutter: float, obstacles: Obstacles | None) -> float:
+        """Where the leg from the source's port down to the gutter runs: right of the source, moved further right
+        past any layer in the way (a residual block cut into two bands: its shortcut passes the layers it skips)."""
+        x = o.x() + WRAP_OUT
+        for _ in range(MAX_LEG_SHIFTS):
+            hit = self._blocked(QRectF(x - 4, o.y() + WRAP_RADIUS, 8, gutter - o.y() - 2 * WRAP_RADIUS), obstacles)
+            if hit is None:
+                break
+            x = hit.right() + WRAP_OUT / 2
+        return x
+
     def wrap_route(self, from_input: bool = True, obstacles: Obstacles | None = None) -> tuple[QPainterPath, QPointF] | None:
         """A wire into a later row of a wrapped layout: out to the right, along the gap above the target's
         row, and into it from the left, with rounded corners (NodeGraphQt's S-curve would cut across); with
@@ -191,8 +216,9 @@ class ShapePipeItem(PipeItem):
         gutter = self._free_gutter(i, o, obstacles, shift)
         if gutter is None:
             return None
+        leg = self._down_leg(o, gutter, obstacles)
         points = [i, QPointF(i.x() - WRAP_OUT - shift, i.y()), QPointF(i.x() - WRAP_OUT - shift, gutter),
-                  QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
-        end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
+                  QPointF(leg, gutter), QPointF(leg, o.y()), o]
+        end = QPointF(leg - 2 * WRAP_RADIUS, gutter)
         return _rounded(points if from_input else points[::-1], WRAP_RADIUS), end
 
