@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.runner import TrainingRunner
+from editor.training import detached
 from editor.training.activations import ActivationsView
 from editor.training.background import run_job
 from editor.training.compare_view import CompareView
@@ -97,6 +98,8 @@ class TrainingWorkspace(QObject):
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
         self.predict_dialog: predict_dialog.PredictDialog | None = None
+        self.background_process = None
+        """The detached `deepwire resume` a run was handed to when the window closed (`detached.py`)."""
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -325,18 +328,19 @@ class TrainingWorkspace(QObject):
         return self.resumable_run() is not None
 
     def confirm_close(self) -> bool:
-        """Before the window closes: a running run is stopped after asking, keeping a checkpoint Resume continues.
-        False when the user keeps the window open."""
+        """Before the window closes, ask about a running run: stop it (keeping a checkpoint Resume continues) or keep
+        it training in the background (`detached.py`). False when the user keeps the window open."""
         if not self.runner.busy:
             return True
-        answer = QMessageBox.question(
-            self.window, "A run is training",
-            "Stop the run and close DeepWire? The run keeps a checkpoint: open the project again and press Resume "
-            "to continue it where it stopped.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer != QMessageBox.StandardButton.Yes:
+        answer = detached.ask_about_run(self.window)
+        if answer == detached.CANCEL:
             return False
-        return self.stop_and_wait()
+        run = self.runner.run_path
+        if not self.stop_and_wait():
+            return False
+        if answer == detached.BACKGROUND and run is not None and stopped_with_checkpoint(run):
+            self.background_process = detached.continue_detached(Path(run))
+        return True
 
     def stop_and_wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
         """Stop the run and wait (the window stays responsive) until it has saved its checkpoint and ended."""
