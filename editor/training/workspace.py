@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor import theme
+from editor import theme, warmup
 from editor.runner import TrainingRunner
 from editor.training import detached
 from editor.training.activations import ActivationsView
@@ -259,6 +259,10 @@ class TrainingWorkspace(QObject):
     def train(self, init_from: str | None = None) -> None:
         """Train the project (from the weights of the run `init_from` when given: a branch of that run)."""
         if self.runner.busy:
+            return
+        if self.controller.validation.pending:  # the window was drawn before PyTorch loaded: check the graph first
+            self.training_panel.status.setText("Starting as soon as the graph is checked (PyTorch is loading)…")
+            warmup.after_load(lambda: self.train(init_from))
             return
         if not self._ready_to_train():
             return

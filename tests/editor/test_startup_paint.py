@@ -64,6 +64,10 @@ drawn = len(controller.view.ngraph.all_nodes())
 assert 'torch' not in sys.modules, 'torch imported before the first paint'
 assert drawn == len(controller.graph.nodes) > 5, drawn
 assert controller.validation.pending and 'checking' in window.valid_label.text()
+ws = window.training
+ws.runner.backend = 'thread'
+ws.train()  # pressed before the graph could be checked: it starts once it is
+assert not ws.runner.busy and 'as soon as' in ws.training_panel.status.text()
 thread = warmup.load_in_background(window)
 clock = QElapsedTimer()
 clock.start()
@@ -73,6 +77,8 @@ thread.join(10)
 validation = controller.validation
 assert not validation.pending and all(validation.shapes[n] for n in controller.graph.nodes)
 assert 'valid' in window.valid_label.text() and 'checking' not in window.valid_label.text()
+assert ws.runner.busy, 'the Train pressed while PyTorch loaded started the run'
+assert ws.stop_and_wait()
 window.document.close_cleanly()
 controller.undo_stack.setClean()
 window.close()
