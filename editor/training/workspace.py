@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, Qt
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -247,13 +247,19 @@ class TrainingWorkspace(QObject):
         self.evaluation_result = None
         if not self.runner.busy:
             self.runner.run_path, self.runner.last_outcome = None, None
-            self.live.reset({}, expected_metrics(self.controller.graph))
+            self.live.reset({})
             self.live.clear_run()
+            QTimer.singleShot(0, self._prepare_plots)  # after the window has painted: making plots takes a while
             self.training_panel.status.setText("")
         self.evaluation.clear()
         self.activations.reset()
         self.history.set_run_dir(self.run_dir())
         self._update_enabled()
+
+    def _prepare_plots(self) -> None:
+        """Make the plots of the project's metrics now, not on the click on Train (each takes tens of ms)."""
+        if not self.runner.busy:
+            self.live.show_metrics(expected_metrics(self.controller.graph))
 
     # ---- actions ---------------------------------------------------------------------------
     def train(self, init_from: str | None = None) -> None:
