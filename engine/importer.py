@@ -28,7 +28,7 @@ from engine.graph import Graph
 from engine.importer_map import HIDDEN, LSTM_STATE, MHA_OUT, RNN_OUT, SEQ, STALE, Mapped, Unmappable
 from engine.importer_report import ImportProblem, format_report
 from engine.importer_trace import Recorder, example_sets, forward_inputs, trace
-from engine.layers.tensor_ops import tensor_dim
+from engine.layers.split import MAX_PIECES
 
 TENSOR_KINDS = ("tensor", SEQ)
 _TORCH_DIR = str(Path(torch.__file__).parent)
@@ -40,7 +40,7 @@ SEQ_SAFE = {"Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU",
 @dataclass
 class Value:
     """What an fx node stands for: a DeepWire node's output (possibly sequence-first, (T, N, ...)), a part
-    of a tuple-returning layer's result, a constant, a stored tensor, or pieces of a split."""
+    of a tuple-returning layer's result, a constant, a stored tensor, or the pieces of a split."""
 
     node_id: str = ""
     kind: str = "tensor"
@@ -49,7 +49,10 @@ class Value:
     tensor: torch.Tensor | None = None
     sources: tuple[Any, ...] = ()
     """For stored tensors: the parameters / buffers it was computed from."""
-    pieces: tuple | None = None
+    pieces: int = 0
+    """For the tuple a split returns: how many pieces (each an output port of the Split node)."""
+    port: str = "out"
+    """The output port of `node_id` this value leaves from (a Split's piece)."""
 
 
 @dataclass
@@ -185,14 +188,16 @@ class _Builder:
     # ---- graph edits ----------------------------------------------------------------------
     def add(self, type_id: str, name: str, params: dict | None = None, inputs: Sequence[Any] = (),
             ports: Sequence[str] | None = None, weights: dict | None = None) -> str:
-        ids = [self.tensor(src) if not isinstance(src, str) else src for src in inputs]
+        """Add a node fed by `inputs` (fx nodes, node ids, or (node id, output port) of a Split's piece)."""
+        ids = [self.tensor(src) if not isinstance(src, str | tuple) else src for src in inputs]
         try:
             node = self.graph.add_node(type_id, name=name, params=params or {})
         except GraphError as exc:  # a value outside the layer's allowed range
             raise Unmappable(str(exc)) from None
         try:
             for i, src in enumerate(ids):
-                self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+                src, src_port = src if isinstance(src, tuple) else (src, "out")
+                self.graph.connect(src, node.id, src_port, dst_port=ports[i] if ports else "in")
             if weights:
                 self.set_weights(node.id, weights)
         except (GraphError, Unmappable) as exc:
@@ -225,7 +230,8 @@ class _Builder:
                 self.owners.setdefault(id(tensor), (nid, key))
         self.result.weights[nid] = dict(weights)
 
-    def tensor(self, arg: Any) -> str:
+    def tensor(self, arg: Any) -> str | tuple[str, str]:
+        """Where the layer output `arg` leaves: a node id, or (node id, port) for a piece of a Split."""
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is None:
             raise Unmappable(f"takes {arg!r}, which is not the output of a mapped layer")
@@ -233,9 +239,11 @@ class _Builder:
             raise Unmappable("uses a stored tensor where a layer output is needed")
         if value.kind == STALE:
             raise Unmappable("uses both the full sequence and the last step of one recurrent layer")
+        if value.kind == "pieces":
+            raise Unmappable("uses all the pieces of a split as one value (take them one by one: a, b = ...)")
         if value.kind not in TENSOR_KINDS:
             raise Unmappable("uses the raw (output, state) tuple of a recurrent or attention layer")
-        return value.node_id
+        return value.node_id if value.port == "out" else (value.node_id, value.port)
 
     def value(self, arg: Any) -> Value | None:
         return self.values.get(arg) if isinstance(arg, fx.Node) else None
@@ -260,7 +268,7 @@ class _Builder:
     def alias(self, node: fx.Node, src: Any, kind: str = "tensor") -> None:
         self.tensor(src)
         old = self.values[src]
-        self.values[node] = Value(old.node_id, kind, seq_first=old.seq_first)
+        self.values[node] = Value(old.node_id, kind, seq_first=old.seq_first, port=old.port)
 
     def placeholder(self, node: fx.Node, reason: str) -> None:
         """An operation that does not map becomes a Placeholder keeping its output shape and weight count."""
@@ -419,7 +427,8 @@ class _Builder:
             self.arithmetic(node, args, kwargs)
         elif fn is torch.cat or fn is torch.concat:
             self.concat(node, args, kwargs)
-        elif fn in ("chunk", torch.chunk, "split", torch.split):
+        elif fn in ("chunk", torch.chunk, "split", torch.split, "unbind", torch.unbind, "tensor_split",
+                    torch.tensor_split):
             self.split(node, args, kwargs)
         elif fn in M.PERMUTES:
             self.permute(node, args)
@@ -570,7 +579,16 @@ class _Builder:
                         weights={"value": key})
 
     def concat(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
-        tensors, dim = list(args[0]), _arg(args, kwargs, 1, "dim", 0)
+        dim = _arg(args, kwargs, 1, "dim", 0)
+        if isinstance(args[0], fx.Node):  # torch.cat(x.chunk(2)): every piece of a split, in order
+            value = self.value(args[0])
+            if value is None or value.kind != "pieces":
+                raise Unmappable("concatenates something that is not a list of tensors")
+            axis = _axis(dim, len(node.meta["dw_shape"]), value.seq_first)
+            wires = [(value.node_id, f"out{i}") for i in range(value.pieces)]
+            self.values[node] = Value(self.add("Concat", node.name, {"axis": axis}, wires), seq_first=value.seq_first)
+            return
+        tensors = list(args[0])
         refs = [t for t in tensors if (v := self.value(t)) is not None and v.kind in TENSOR_KINDS]
         if not refs:
             raise Unmappable("concatenating stored tensors only")
@@ -586,25 +604,25 @@ class _Builder:
         self.values[node] = Value(self.add("Concat", node.name, {"axis": axis}, ids), seq_first=seq_first)
 
     def split(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        """chunk / split / tensor_split / unbind: one Split node whose output ports are the pieces."""
         src = args[0]
         self.tensor(src)
         value = self.values[src]
-        shape = self.shape(src)
-        if node.target in ("chunk", torch.chunk):
-            chunks, dim = args[1] if len(args) > 1 else kwargs["chunks"], _arg(args, kwargs, 2, "dim", 0)
-            axis = _axis(dim, len(shape), value.seq_first)
-            self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first,
-                                      pieces=("chunk", int(chunks), axis))
-            return
-        size, dim = args[1] if len(args) > 1 else kwargs["split_size_or_sections"], _arg(args, kwargs, 2, "dim", 0)
-        axis = _axis(dim, len(shape), value.seq_first)
-        length = shape[tensor_dim(axis)]
-        sizes = list(size) if isinstance(size, list | tuple) else [size] * math.ceil(length / size)
-        bounds, start = [], 0
-        for s in sizes:
-            bounds.append((start, min(start + s, length)))
-            start += s
-        self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first, pieces=("split", bounds, axis))
+        real = node.args[0].meta["dw_shape"]
+        unbind = node.target in ("unbind", torch.unbind)
+        dim = _arg(args, kwargs, 1 if unbind else 2, "dim", 0) % len(real)
+        axis = _axis(dim, len(real), value.seq_first)
+        parts = _tensors(node.meta.get("dw_parts"))
+        if not parts:
+            raise Unmappable("a split into no pieces")
+        if len(parts) > MAX_PIECES:
+            raise Unmappable(f"a split into {len(parts)} pieces (a Split node has at most {MAX_PIECES})")
+        sizes = [1] * len(parts) if unbind else [int(t.shape[dim]) for t in parts]
+        params = {"axis": axis, "squeeze": unbind}
+        params |= {"chunks": len(sizes), "sizes": []} if len(set(sizes)) == 1 else {"sizes": sizes}
+        nid = self.add("Split", node.name, params, [src])
+        seq_first = value.seq_first and not (unbind and axis == 0)  # unbinding the time dim leaves (N, ...)
+        self.values[node] = Value(nid, "pieces", seq_first=seq_first, pieces=len(sizes))
 
     def getitem(self, node: fx.Node, args: tuple) -> None:
         src, index = args
@@ -612,14 +630,9 @@ class _Builder:
         if value is None:
             raise Unmappable("indexes something that is not a mapped layer output")
         if value.kind == "pieces":
-            kind, spec, axis = value.pieces
-            if kind == "chunk":
-                nid = self.add("Chunk", node.name, {"chunks": spec, "index": int(index), "axis": axis},
-                               [value.node_id])
-            else:
-                start, end = spec[index]
-                nid = self.add("Slice", node.name, {"axis": axis, "start": start, "end": end}, [value.node_id])
-            self.values[node] = Value(nid, seq_first=value.seq_first)
+            if not isinstance(index, int) or not -value.pieces <= index < value.pieces:
+                raise Unmappable(f"takes pieces {index!r} of a split (only one piece at a time maps)")
+            self.values[node] = Value(value.node_id, seq_first=value.seq_first, port=f"out{index % value.pieces}")
         elif value.kind in (RNN_OUT, MHA_OUT) and index == 0:
             self.values[node] = Value(value.node_id, SEQ if value.kind == RNN_OUT else "tensor",
                                       seq_first=value.seq_first)
@@ -706,7 +719,7 @@ class _Builder:
             raise Unmappable("permute that moves the batch dim")
         perm = [_bf_dim(real[_bf_dim(k, b_out == 1)], value.seq_first) for k in range(rank)]
         if perm == list(range(rank)):
-            self.values[node] = Value(value.node_id, seq_first=b_out == 1)
+            self.values[node] = Value(value.node_id, seq_first=b_out == 1, port=value.port)
             return
         nid = self.add("Permute", node.name, {"dims": [d - 1 for d in perm[1:]]}, [src])
         self.values[node] = Value(nid, seq_first=b_out == 1)

@@ -139,7 +139,7 @@ def test_a_graph_of_import_layers_exports(fmt, tmp_path):
 
     graph = check_exact(ZooCase("many_ops", ManyOps, [(3, 9, 9)]))
     types = {n.type for n in graph.nodes.values()}
-    assert {"Hardswish", "Reduce", "Hardsigmoid", "Chunk", "ChannelShuffle", "Interpolate", "AdaptiveAvgPool2d",
+    assert {"Hardswish", "Reduce", "Hardsigmoid", "Split", "ChannelShuffle", "Interpolate", "AdaptiveAvgPool2d",
             "Slice", "LearnedTensor", "ScaleShift", "Select", "LogSoftmax", "Unsqueeze", "Squeeze"} <= types
     model = compile_graph(graph).eval()
     result = export_model(graph, model, None, fmt, tmp_path)
