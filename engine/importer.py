@@ -26,13 +26,13 @@ from engine import importer_map as M
 from engine.errors import GraphError
 from engine.graph import Graph
 from engine.importer_map import HIDDEN, LSTM_STATE, MHA_OUT, RNN_OUT, SEQ, STALE, Mapped, Unmappable
-from engine.importer_report import ImportProblem, format_report
+from engine.importer_report import ImportProblem, ImportWarning, format_report
 from engine.importer_trace import Recorder, example_sets, forward_inputs, trace
 from engine.layers.split import MAX_PIECES
 
 TENSOR_KINDS = ("tensor", SEQ)
 _TORCH_DIR = str(Path(torch.__file__).parent)
-SEQ_SAFE = {"Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
+SEQ_SAFE = {"Embedding", "Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
             "Hardswish", "Hardsigmoid", "Mish", "ScaleShift", "DropPath"}
 """Layers that act on the last dim or on each value alone, so they may read a sequence-first tensor."""
 
@@ -63,9 +63,10 @@ class Imported:
     weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     """node id -> {name inside the node's built module: tensor}."""
     problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
     def report(self) -> str:
-        return format_report(self.graph.name, self.problems)
+        return format_report(self.graph.name, self.problems, self.warnings)
 
 
 def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
@@ -78,25 +79,29 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]], name
 
 
 def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
-                 task: str | None = None, output: str | int | None = None, layout: bool = True) -> Imported:
+                 task: str | None = None, output: str | int | None = None, layout: bool = True,
+                 batch_axes: Sequence[int] | None = None) -> Imported:
     """Import `module` given each input's per-sample shape (no batch dim).
 
     Forward arguments after those inputs are fixed to their defaults (None without one). An input read by
     an Embedding becomes a token input; `task` sets the Output nodes' task (default: multiclass for a last
     dim >= 2, else regression); `output` picks one entry (key or index) of a dict or tuple result.
+    `batch_axes` gives, per input, where the model expects the batch: 0 (the default) or 1 for a
+    sequence-first (T, N, ...) input; the project itself takes every input batch-first.
     """
+    axes = check_batch_axes(batch_axes, len(input_shapes))
     was_training = module.training
     module.eval()
     try:
         names, fixed = forward_inputs(module, len(input_shapes))
-        examples, meta = example_sets(module, input_shapes, fixed, names)
+        examples, meta = example_sets(module, input_shapes, fixed, names, axes)
         gm = trace(module, M.is_leaf, names, fixed, examples)
         try:
             Recorder(gm).record(examples[0], tuple(fixed.values()), meta)
         except Exception as exc:  # noqa: BLE001
             raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
                              f"{[tuple(s) for s in input_shapes]} after tracing: {exc}") from None
-        imported = _Builder(gm, name or type(module).__name__, task, output).build()
+        imported = _Builder(gm, name or type(module).__name__, task, output, dict(zip(names, axes, strict=True))).build()
         if imported.problems:
             lines = _source_lines(module, names, fixed, examples)
             for problem in imported.problems:
@@ -158,8 +163,9 @@ def _module_path(node: fx.Node) -> str:
 class _Builder:
     """Walks the traced graph in order, adding one DeepWire node (or none, or a few) per operation."""
 
-    def __init__(self, gm: fx.GraphModule, name: str, task: str | None, output: str | int | None):
-        self.gm, self.task, self.output_key = gm, task, output
+    def __init__(self, gm: fx.GraphModule, name: str, task: str | None, output: str | int | None,
+                 batch_axes: dict[str, int]):
+        self.gm, self.task, self.output_key, self.batch_axes = gm, task, output, batch_axes
         self.result = Imported(Graph(name=name))
         self.graph = self.result.graph
         self.values: dict[fx.Node, Value] = {}
@@ -322,10 +328,16 @@ class _Builder:
         if not node.meta.get("dw_input"):
             self.values[node] = Value(kind="const", const=node.meta.get("dw_value"))
             return
-        shape = node.meta["dw_shape"][1:]
+        real = node.meta["dw_shape"]
+        seq_first = self.batch_axes.get(node.target, 0) == 1
+        shape = (real[0], *real[2:]) if seq_first else real[1:]
         nid = self.add("Input", node.name, _input_params(shape, node.meta["dw_dtype"]))
         self.first_input = self.first_input or nid
-        self.values[node] = Value(nid)
+        if seq_first:
+            self.result.warnings.append(ImportWarning(
+                "sequence-first input", f"the model reads input '{node.target}' as (T, N, ...); the project takes it "
+                f"batch-first, (N, T, ...), and gives sequence-first results batch-first too"))
+        self.values[node] = Value(nid, seq_first=seq_first)
 
     def learned(self, node: fx.Node) -> None:
         """A tensor computed from stored tensors alone (a reshaped scale, a sliced table, an expanded token)."""
@@ -355,8 +367,8 @@ class _Builder:
                 raise Unmappable(f"the model returns {'a dict' if isinstance(result, dict) else 'a tuple'} whose "
                                  f"entry {label!r} is not a tensor; pick the tensor to keep with --output KEY")
             value = self.values[out]
-            if value.seq_first:
-                raise Unmappable("the model returns a sequence-first (T, N, ...) tensor")
+            if value.seq_first and 1 not in self.batch_axes.values():
+                raise Unmappable("the model returns a sequence-first (T, N, ...) tensor from batch-first inputs")
             shape = self.shape(out)
             task = self.task or ("multiclass" if len(shape) >= 2 and shape[-1] >= 2 else "regression")
             self.current = None
@@ -377,8 +389,7 @@ class _Builder:
         batch_first = _batch_first(module)
         if batch_first is not None:
             if batch_first == seq_first:
-                raise Unmappable("a sequence-first layer gets a batch-first tensor (or the reverse); DeepWire "
-                                 "imports sequence-first models only where they transpose a batch-first input")
+                raise Unmappable(self.layout_mismatch(node, batch_first))
             extra = list(args[1:]) + [v for k, v in node.kwargs.items() if k not in ("need_weights",)]
             if mapped.type_id == "MultiHeadAttention" and isinstance(module, nn.MultiheadAttention):
                 inputs, ports = _attention_inputs(node, args)
@@ -399,6 +410,17 @@ class _Builder:
                            weights=extra_weights)
         kind = mapped.kind
         self.values[node] = Value(nid, kind, seq_first=seq_first)
+
+    def layout_mismatch(self, node: fx.Node, batch_first: bool) -> str:
+        """Why a batch_first=False layer cannot read this tensor (or the reverse), naming the inputs behind it."""
+        if batch_first:
+            return "a batch-first layer reads a sequence-first (T, N, ...) tensor"
+        inputs = sorted({n.target for n in _inputs_behind(node.args[0]) if self.batch_axes.get(n.target, 0) == 0})
+        named = ", ".join(f"'{n}'" for n in inputs) or "the input"
+        return (f"{type(self.gm.get_submodule(node.target)).__name__} '{node.target}' is sequence-first "
+                f"(batch_first=False) but reads {named} as batch-first; if the model takes {named} as (T, N, ...), "
+                "say where the batch is: --input-shape T,N,... with the letter N at the batch position "
+                "(batch_axes=[1] in Python)")
 
     def dense_on_maps(self, node: fx.Node, name: str, params: dict, weights: dict) -> None:
         """A Linear applied to the last dim of a channels-last map (N, H, W, C), as ConvNeXt does: Dense
@@ -469,6 +491,7 @@ class _Builder:
                 rank = len(in_shape)
                 if seq_first and dim % rank in (0, 1):
                     raise Unmappable("softmax over the time or batch dim of a sequence-first tensor")
+                mapped.params["_seq_ok"] = True  # over a feature dim: the same dim in the batch-first view
             return mapped
         if fn in (torch.flatten, "flatten"):
             start, end = _arg(args, kwargs, 1, "start_dim", 0), _arg(args, kwargs, 2, "end_dim", -1)
@@ -648,6 +671,10 @@ class _Builder:
         elif value.kind in (SEQ, HIDDEN):
             raise Unmappable(f"indexes a recurrent output with {index!r}; only out[:, -1] or h_n[-1] "
                              "(the last step) maps")
+        elif value.kind == "tensor" and "dw_shape" not in src.meta:  # a Placeholder stands for a tuple
+            if index != 0:
+                raise Unmappable(f"takes item {index!r} of the results of an operation that did not map")
+            self.alias(node, src)
         elif value.kind == "tensor":
             self.index(node, src, index)
         else:
@@ -785,6 +812,30 @@ class _Builder:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+def _inputs_behind(node: Any) -> list[fx.Node]:
+    """The model inputs (placeholders) a value is computed from."""
+    seen, stack, found = set(), [node], []
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, fx.Node) or n in seen:
+            continue
+        seen.add(n)
+        if n.op == "placeholder" and n.meta.get("dw_input"):
+            found.append(n)
+        stack.extend(n.all_input_nodes)
+    return found
+
+
+def check_batch_axes(batch_axes: Sequence[int] | None, count: int) -> list[int]:
+    """One batch axis per input, each 0 (batch-first) or 1 (sequence-first); GraphError saying what to give."""
+    axes = [0] * count if batch_axes is None else [int(a) for a in batch_axes]
+    if len(axes) != count:
+        raise GraphError(f"{len(axes)} batch axes for {count} input(s): give one per input")
+    if any(a not in (0, 1) for a in axes):
+        raise GraphError(f"batch axes {axes}: the batch must be an input's first (0) or second (1) dim")
+    return axes
+
 
 def _tie_allowed(node_type: str, owner_type: str) -> bool:
     from engine.layers.ties import tied_params

@@ -102,10 +102,12 @@ def forward_inputs(module: nn.Module, count: int) -> tuple[list[str], dict[str, 
 
 
 def example_sets(module: nn.Module, shapes: Sequence[Sequence[int]], fixed: dict[str, Any],
-                 names: list[str]) -> tuple[list[tuple], bool]:
-    """Two different example batches (batch 2), float or token ids as the model needs, and whether the model
-    also runs on meta tensors (shapes only, much faster than computing a large model's outputs)."""
-    dims = [(2, *[int(d) for d in s]) for s in shapes]
+                 names: list[str], batch_axes: Sequence[int] | None = None) -> tuple[list[tuple], bool]:
+    """Two different example batches (batch 2, at each input's batch axis), float or token ids as the model
+    needs, and whether the model also runs on meta tensors (shapes only, much faster than computing a large
+    model's outputs)."""
+    axes = list(batch_axes or [0] * len(shapes))
+    dims = [tuple([int(d) for d in s][:a] + [2] + [int(d) for d in s][a:]) for s, a in zip(shapes, axes, strict=True)]
     gen = torch.Generator().manual_seed(0)
     floats = [torch.randn(d, generator=gen) for d in dims]
     error: Exception | None = None
@@ -124,8 +126,13 @@ def example_sets(module: nn.Module, shapes: Sequence[Sequence[int]], fixed: dict
                 error = exc
                 continue
             return [first, second], meta
+    hint = ""
+    if any(isinstance(m, nn.RNNBase | nn.MultiheadAttention | nn.TransformerEncoderLayer) for m in module.modules()) \
+            and not any(axes):
+        hint = ("; if an input is sequence-first, (T, N, ...), mark the batch position with the letter N: "
+                "--input-shape T,N,... (batch_axes=[1] in Python)")
     raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
-                     f"{[tuple(s) for s in shapes]} (batch 2): {_first_line(error)}")
+                     f"{[tuple(s) for s in shapes]} (batch 2): {_first_line(error)}{hint}")
 
 
 def to_meta(tensors: tuple) -> tuple:

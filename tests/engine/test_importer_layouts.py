@@ -1,0 +1,79 @@
+"""Importer: sequence-first inputs (declared batch position, or a clear message naming the input)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.cli import main as cli_main
+from engine.compile import compile_graph
+from engine.errors import GraphError
+from engine.graph import Graph
+from engine.importer import import_model, transfer_weights
+from engine.importer_cli import parse_input_shape
+from tests.engine.import_zoo import RNNModel, randomize_batchnorm
+
+
+def _word_lm() -> RNNModel:
+    """pytorch/examples' word language model as written there: (T, N) token input, batch_first=False LSTM."""
+    torch.manual_seed(0)
+    return RNNModel(ntoken=50, ninp=16, nhid=16, batch_first=False).eval()
+
+
+def test_a_declared_sequence_first_input_imports_exactly_and_the_project_is_batch_first():
+    src = _word_lm()
+    randomize_batchnorm(src)
+    imported = import_model(src, [(12,)], output=0, batch_axes=[1])
+    assert not imported.problems, imported.report()
+    assert [w.kind for w in imported.warnings] == ["sequence-first input"]
+    assert "reads input 'input' as (T, N, ...)" in imported.report()
+    graph = imported.graph
+    assert graph.input_nodes()[0].params == {**graph.input_nodes()[0].params, "kind": "tokens", "seq_len": 12}
+    lstm = next(n for n in graph.nodes.values() if n.type == "LSTM")
+    assert lstm.params["return_sequences"] and not any(n.type == "Permute" for n in graph.nodes.values())
+    model = compile_graph(graph).eval()
+    transfer_weights(imported, model)
+    tokens = torch.randint(0, 50, (12, 3))  # (T, N) as the original reads it
+    with torch.no_grad():
+        want = src(tokens, None)[0].transpose(0, 1)  # (N, T, V): the project's batch-first layout
+        got = model(tokens.transpose(0, 1).contiguous())
+    assert (want - got).abs().max().item() <= 1e-5
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in src.parameters())
+
+
+def test_an_undeclared_sequence_first_input_gets_a_message_naming_it_and_what_to_do():
+    imported = import_model(_word_lm(), [(12,)], output=0)
+    report = imported.report()
+    assert "LSTM 'rnn' is sequence-first (batch_first=False) but reads 'input' as batch-first" in report
+    assert "--input-shape T,N,... with the letter N at the batch position" in report
+
+
+def test_input_shape_parses_the_batch_position():
+    assert parse_input_shape("1,28,28") == ((1, 28, 28), 0)
+    assert parse_input_shape("35,N") == ((35,), 1)
+    assert parse_input_shape("n,35") == ((35,), 0)
+    with pytest.raises(GraphError, match="first or second dim"):
+        parse_input_shape("35,2,N")
+    with pytest.raises(GraphError, match="whole numbers"):
+        parse_input_shape("35,x")
+    with pytest.raises(GraphError, match="batch must be an input's first"):
+        import_model(_word_lm(), [(12,)], batch_axes=[2])
+    with pytest.raises(GraphError, match="1 batch axes for 2 input"):
+        import_model(_word_lm(), [(12,), (3,)], batch_axes=[1])
+
+
+def test_cli_imports_a_sequence_first_model(tmp_path, capsys):
+    source = tmp_path / "lm.py"
+    source.write_text(
+        "from torch import nn\n\n\nclass LM(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.emb = nn.Embedding(30, 8)\n        self.rnn = nn.GRU(8, 8)\n        self.out = nn.Linear(8, 30)\n\n"
+        "    def forward(self, src):\n        return self.out(self.rnn(self.emb(src))[0])\n")
+    out = tmp_path / "lm.json"
+    assert cli_main(["import", str(source), "--input-shape", "10,N", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning (sequence-first input)" in err and "imported exactly" in err
+    types = [n.type for n in Graph.load(out).nodes.values()]
+    assert types == ["Input", "Embedding", "GRU", "Dense", "Output"]
+    assert cli_main(["import", str(source), "--input-shape", "10", "--out", str(out)]) == 0
+    assert "GRU 'rnn' is sequence-first (batch_first=False) but reads 'src' as batch-first" in capsys.readouterr().err
