@@ -24,14 +24,13 @@ from torch.nn import functional as F
 
 from engine import importer_map as M
 from engine.errors import GraphError
-from engine.graph import Graph
+from engine.graph import Edge, Graph
 from engine.importer_map import HIDDEN, LSTM_STATE, MHA_OUT, RNN_OUT, SEQ, STALE, Mapped, Unmappable
 from engine.importer_report import ImportProblem, ImportWarning, format_report
-from engine.importer_trace import Recorder, example_sets, forward_inputs, trace
+from engine.importer_trace import Recorder, example_sets, forward_inputs, source_line, trace
 from engine.layers.split import MAX_PIECES
 
 TENSOR_KINDS = ("tensor", SEQ)
-_TORCH_DIR = str(Path(torch.__file__).parent)
 SEQ_SAFE = {"Embedding", "Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
             "Hardswish", "Hardsigmoid", "Mish", "ScaleShift", "DropPath"}
 """Layers that act on the last dim or on each value alone, so they may read a sequence-first tensor."""
@@ -95,15 +94,17 @@ def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name:
     try:
         names, fixed = forward_inputs(module, len(input_shapes))
         examples, meta = example_sets(module, input_shapes, fixed, names, axes)
-        gm = trace(module, M.is_leaf, names, fixed, examples)
+        gm = trace(module, M.is_leaf, names, fixed, examples, stack_traces=True)
         try:
             Recorder(gm).record(examples[0], tuple(fixed.values()), meta)
         except Exception as exc:  # noqa: BLE001
             raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
                              f"{[tuple(s) for s in input_shapes]} after tracing: {exc}") from None
-        imported = _Builder(gm, name or type(module).__name__, task, output, dict(zip(names, axes, strict=True))).build()
+        builder = _Builder(gm, name or type(module).__name__, task, output, dict(zip(names, axes, strict=True)))
+        imported = builder.build()
+        builder.training_branches(module, names, fixed, examples)
         if imported.problems:
-            lines = _source_lines(module, names, fixed, examples)
+            lines = {n.name: source_line(n) for n in gm.graph.nodes}
             for problem in imported.problems:
                 problem.source = lines.get(problem.fx_name, "")
                 node = imported.graph.nodes.get(problem.node_id)
@@ -116,25 +117,6 @@ def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name:
 
         arrange(imported.graph)
     return imported
-
-
-def _source_lines(module: nn.Module, names, fixed, examples) -> dict[str, str]:
-    """fx node name -> 'file.py:LINE' of the model code that made it (a second trace, only when needed)."""
-    try:
-        gm = trace(module, M.is_leaf, names, fixed, examples, stack_traces=True)
-    except GraphError:
-        return {}
-    lines = {}
-    for node in gm.graph.nodes:
-        text = node.stack_trace or ""
-        found = [line.strip() for line in text.splitlines()
-                 if line.strip().startswith("File ") and _TORCH_DIR not in line]
-        if found:
-            parts = found[-1].split('"')
-            where = parts[1] if len(parts) > 2 else ""
-            number = found[-1].split("line ")[-1].split(",")[0]
-            lines[node.name] = f"{Path(where).name}:{number}"
-    return lines
 
 
 def _describe(node: fx.Node, gm: fx.GraphModule) -> str:
@@ -410,6 +392,44 @@ class _Builder:
                            weights=extra_weights)
         kind = mapped.kind
         self.values[node] = Value(nid, kind, seq_first=seq_first)
+
+    def training_branches(self, module: nn.Module, names: list[str], fixed: dict, examples: list[tuple]) -> None:
+        """Compare with a training-mode trace: a training-only dropout on a value becomes a Dropout node after
+        it; every other difference becomes a named warning with its source line (engine/importer_training)."""
+        from engine.importer_layout import module_groups
+        from engine.importer_training import compare_modes, dropout_type, report
+
+        found = compare_modes(module, self.gm, names, fixed, examples)
+        if isinstance(found, str):
+            self.result.warnings.append(ImportWarning(
+                "training mode", f"the model does not trace in training mode ({found}), so code under "
+                "`if self.training:` is not checked"))
+            return
+        train_only, eval_only, twins = found
+        mapped: dict[fx.Node, str] = {}
+        for n in train_only:
+            drop = dropout_type(n, module)
+            source = n.args[0] if n.args else None
+            twin = twins.get(source)
+            if drop is None or twin is None or len(source.users) != 1 or \
+                    (v := self.values.get(twin)) is None or v.kind not in TENSOR_KINDS:
+                continue
+            if v.seq_first and drop[0] == "Dropout2d":
+                continue
+            mapped[n] = self.insert_after(v, drop[0], {"p": drop[1]}, n)
+        if mapped:
+            self.graph.groups = module_groups(self.graph, self.paths, self.classes)
+        self.result.warnings += report(train_only, eval_only, mapped)
+
+    def insert_after(self, value: Value, type_id: str, params: dict, made_by: fx.Node) -> str:
+        """A new node on every wire leaving `value` (its node and port); returns the new node's name."""
+        leaving = {i for i, e in enumerate(self.graph.edges) if e.src == value.node_id and e.src_port == value.port}
+        name = made_by.target if made_by.op == "call_module" else made_by.name
+        self.current = made_by
+        nid = self.add(type_id, name, params, [value.node_id if value.port == "out" else (value.node_id, value.port)])
+        self.graph.edges = [Edge(nid, "out", e.dst, e.dst_port) if i in leaving else e  # in place: wire order counts
+                            for i, e in enumerate(self.graph.edges)]
+        return self.graph.nodes[nid].name
 
     def layout_mismatch(self, node: fx.Node, batch_first: bool) -> str:
         """Why a batch_first=False layer cannot read this tensor (or the reverse), naming the inputs behind it."""

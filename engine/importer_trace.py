@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ from torch.nn.utils.stateless import _reparametrize_module  # meta weights for a
 
 from engine.errors import GraphError
 
+_TORCH_DIR = str(Path(torch.__file__).parent)
 META_FROM = 1_000_000
 """Models are run on meta tensors (shapes only, far cheaper than computing a convolution network's
 outputs), except small recurrent ones: an LSTM on meta tensors first loads torch's compiler stack
@@ -230,6 +232,17 @@ def _data_dependent(gm: fx.GraphModule) -> set[fx.Node]:
             if n.target not in ("size", "dim") and not (n.target is getattr and n.args[1] in ("shape", "ndim")):
                 found.add(n)
     return found
+
+
+def source_line(node: fx.Node) -> str:
+    """'file.py:LINE' of the model code that made a node traced with stack traces ('' when unknown)."""
+    found = [line.strip() for line in (node.stack_trace or "").splitlines()
+             if line.strip().startswith("File ") and _TORCH_DIR not in line]
+    if not found:
+        return ""
+    parts = found[-1].split('"')
+    where = parts[1] if len(parts) > 2 else ""
+    return f"{Path(where).name}:{found[-1].split('line ')[-1].split(',')[0]}"
 
 
 def _has_tensor(value: Any) -> bool:

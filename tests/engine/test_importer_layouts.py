@@ -77,3 +77,63 @@ def test_cli_imports_a_sequence_first_model(tmp_path, capsys):
     assert types == ["Input", "Embedding", "GRU", "Dense", "Output"]
     assert cli_main(["import", str(source), "--input-shape", "10", "--out", str(out)]) == 0
     assert "GRU 'rnn' is sequence-first (batch_first=False) but reads 'src' as batch-first" in capsys.readouterr().err
+
+
+class TrainingBranches(torch.nn.Module):
+    """Code under `if self.training:` (two dropouts, added noise) and under `if not self.training:`."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(8, 8), torch.nn.Linear(8, 3)
+        self.drop = torch.nn.Dropout(0.3)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        if self.training:
+            x = self.drop(x)
+        h = torch.nn.functional.relu(x)
+        if self.training:
+            h = torch.nn.functional.dropout(h, 0.2)
+        if self.training:
+            h = h + torch.randn_like(h) * 0.1
+        if not self.training:
+            h = h * 2
+        return self.fc2(h)
+
+
+def test_training_only_dropouts_become_dropout_nodes_and_other_branches_are_named_warnings():
+    src = TrainingBranches()
+    imported = import_model(src, [(8,)])
+    assert not imported.problems and src.training  # the module is left in the mode it came in
+    graph = imported.graph
+    order = [n.id for n in graph.nodes.values()]
+    chain, nid = [], graph.input_nodes()[0].id
+    while True:
+        out = [e.dst for e in graph.edges if e.src == nid]
+        if not out:
+            break
+        nid = out[0]
+        node = graph.nodes[nid]
+        chain.append((node.type, node.params.get("p")))
+    assert chain == [("Dense", None), ("ReLU", None), ("Dropout", 0.3), ("ReLU", None), ("Dropout", 0.2),
+                     ("ScaleShift", None), ("Dense", None), ("Output", None)]
+    assert len(order) == 9
+    kinds = [(w.kind, w.source) for w in imported.warnings]
+    assert ("training-only branch", "test_importer_layouts.py:93") in kinds  # self.drop(x)
+    assert ("training-only branch", "test_importer_layouts.py:96") in kinds  # F.dropout
+    assert ("evaluation-only branch", "test_importer_layouts.py:100") in kinds  # h * 2
+    report = imported.report()
+    assert "training-only module 'drop' became 'drop'" in report
+    assert "code that runs only in training (add, mul, randn_like) is not in the project" in report
+    assert "test_importer_layouts.py:98" in report
+    model = compile_graph(graph).eval()
+    transfer_weights(imported, model)
+    x = torch.randn(4, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), src.eval()(x))
+    assert src.drop.p == 0.3 and not any(b is not None and b.numel() for b in src.buffers())
+
+
+def test_a_model_without_mode_branches_gets_no_warning():
+    imported = import_model(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5), torch.nn.ReLU()), [(3,)])
+    assert imported.warnings == [] and imported.report().endswith("imported exactly")
