@@ -405,12 +405,11 @@ class _Builder:
                 "training mode", f"the model does not trace in training mode ({found}), so code under "
                 "`if self.training:` is not checked"))
             return
-        train_only, eval_only, twins = found
         mapped: dict[fx.Node, str] = {}
-        for n in train_only:
+        for n in found.train_only:
             drop = dropout_type(n, module)
             source = n.args[0] if n.args else None
-            twin = twins.get(source)
+            twin = found.twins.get(source)
             if drop is None or twin is None or len(source.users) != 1 or \
                     (v := self.values.get(twin)) is None or v.kind not in TENSOR_KINDS:
                 continue
@@ -419,7 +418,7 @@ class _Builder:
             mapped[n] = self.insert_after(v, drop[0], {"p": drop[1]}, n)
         if mapped:
             self.graph.groups = module_groups(self.graph, self.paths, self.classes)
-        self.result.warnings += report(train_only, eval_only, mapped)
+        self.result.warnings += report(found, mapped)
 
     def insert_after(self, value: Value, type_id: str, params: dict, made_by: fx.Node) -> str:
         """A new node on every wire leaving `value` (its node and port); returns the new node's name."""

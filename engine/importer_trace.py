@@ -21,7 +21,8 @@ from torch.nn.utils.stateless import _reparametrize_module  # meta weights for a
 
 from engine.errors import GraphError
 
-_TORCH_DIR = str(Path(torch.__file__).parent)
+_TORCH_DIR = str(Path(torch.__file__).parent / "_")[:-1]
+"""torch's own folder with a trailing separator (torchvision's folder starts with the same letters)."""
 META_FROM = 1_000_000
 """Models are run on meta tensors (shapes only, far cheaper than computing a convolution network's
 outputs), except small recurrent ones: an LSTM on meta tensors first loads torch's compiler stack
@@ -234,15 +235,22 @@ def _data_dependent(gm: fx.GraphModule) -> set[fx.Node]:
     return found
 
 
+def user_frames(node: fx.Node) -> list[str]:
+    """'file.py:LINE' of each model-code frame that made a node traced with stack traces, outermost first."""
+    frames = []
+    for line in (node.stack_trace or "").splitlines():
+        line = line.strip()
+        if line.startswith("File ") and _TORCH_DIR not in line:
+            parts = line.split('"')
+            where = parts[1] if len(parts) > 2 else ""
+            frames.append(f"{Path(where).name}:{line.split('line ')[-1].split(',')[0]}")
+    return frames
+
+
 def source_line(node: fx.Node) -> str:
     """'file.py:LINE' of the model code that made a node traced with stack traces ('' when unknown)."""
-    found = [line.strip() for line in (node.stack_trace or "").splitlines()
-             if line.strip().startswith("File ") and _TORCH_DIR not in line]
-    if not found:
-        return ""
-    parts = found[-1].split('"')
-    where = parts[1] if len(parts) > 2 else ""
-    return f"{Path(where).name}:{found[-1].split('line ')[-1].split(',')[0]}"
+    frames = user_frames(node)
+    return frames[-1] if frames else ""
 
 
 def _has_tensor(value: Any) -> bool:

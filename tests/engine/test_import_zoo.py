@@ -156,3 +156,25 @@ def test_tied_weights_export_once_per_key_and_stay_tied_in_source(fmt, tmp_path)
     assert result.check["passed"], result.check
     if fmt == "python":
         assert "self.decoder.weight = self.encoder.weight" in (tmp_path / "model.py").read_text()
+
+
+@pytest.mark.slow
+def test_googlenet_auxiliary_heads_are_named_as_training_only_branches():
+    try:
+        tv = load_torchvision_models()
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    torch.manual_seed(0)
+    src = tv.googlenet(weights=None, aux_logits=True, init_weights=False).eval()
+    randomize_batchnorm(src)
+    imported = import_model(src, [(3, 224, 224)])
+    assert not imported.problems, imported.report()
+    branches = [w for w in imported.warnings if w.kind == "training-only branch"]
+    heads = [w for w in branches if "module 'aux1." in w.message or "module 'aux2." in w.message]
+    assert len(heads) == 2 and all(w.source.startswith("googlenet.py:") for w in heads)
+    assert not any(n.name.startswith("aux") for n in imported.graph.nodes.values())
+    model = compile_graph(imported.graph).eval()
+    transfer_weights(imported, model)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert (model(x) - src(x)).abs().max().item() <= 1e-5
