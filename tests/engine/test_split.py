@@ -150,3 +150,20 @@ def test_a_whole_split_concatenated_maps_and_a_slice_of_its_pieces_is_a_placehol
     assert "takes pieces slice(None, None, -1) of a split" in imported.report()
     concat = next(n for n in imported.graph.nodes.values() if n.type == "Concat")
     assert sorted(e.src_port for e in imported.graph.incoming(concat.id)) == ["out0", "out1"]
+
+
+def test_a_new_head_after_a_split_piece_keeps_reading_that_piece():
+    from engine.head import HeadTarget, adapt_head
+
+    g = Graph(name="head")
+    i = g.add_node("Input", params={"kind": "image", "channels": 4, "height": 3, "width": 3})
+    s = g.add_node("Split", params={"sizes": [1, 3]})
+    out = g.add_node("Output", params={"task": "multiclass"})
+    g.connect(i.id, s.id)
+    g.connect(s.id, out.id, "out1")
+    adapt_head(g, HeadTarget("multiclass", 5))
+    v = validate(g)
+    assert v.ok, v.report()
+    flatten = next(n for n in g.nodes.values() if n.type == "Flatten")
+    assert [e.src_port for e in g.incoming(flatten.id)] == ["out1"]
+    assert v.in_shapes[flatten.id] == ((None, 3, 3, 3),) and v.shapes[out.id] == (None, 5)
