@@ -83,7 +83,10 @@ def test_torchvision_model_imports_exactly(case):
         load_torchvision_models()
     except ImportError:
         pytest.skip("torchvision is not installed")
-    check_exact(case)
+    graph = check_exact(case)
+    if case.name == "tv_shufflenet_v2_x0_5":  # every unit's chunk is one Split node with both pieces wired
+        splits = [n for n in graph.nodes.values() if n.type == "Split"]
+        assert splits and all(len({e.src_port for e in graph.outgoing(n.id)}) == 2 for n in splits)
 
 
 def test_tied_weights_become_one_shared_table():
@@ -108,6 +111,8 @@ def test_sequence_first_transformer_maps_onto_batch_first_layers():
 def test_module_hierarchy_becomes_groups_and_the_graph_is_laid_out():
     graph = check_exact(next(c for c in TUTORIAL_CASES if c.name == "channel_shuffle"))
     assert [g.name for g in graph.groups] == ["branch2 (Sequential)"]
+    split = next(n for n in graph.nodes.values() if n.type == "Split")  # x1, x2 = x.chunk(2, dim=1): one node
+    assert sorted(e.src_port for e in graph.outgoing(split.id)) == ["out0", "out1"]
     assert len({n.pos for n in graph.nodes.values()}) == len(graph.nodes)
 
 
