@@ -137,3 +137,16 @@ def test_training_only_dropouts_become_dropout_nodes_and_other_branches_are_name
 def test_a_model_without_mode_branches_gets_no_warning():
     imported = import_model(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5), torch.nn.ReLU()), [(3,)])
     assert imported.warnings == [] and imported.report().endswith("imported exactly")
+
+
+def test_a_model_that_only_traces_in_evaluation_mode_says_training_code_was_not_checked():
+    class DataBranchInTraining(torch.nn.Module):
+        def forward(self, x):
+            if self.training and x.sum() > 0:
+                x = x * 2
+            return x + 1
+
+    imported = import_model(DataBranchInTraining(), [(3,)])
+    assert not imported.problems
+    assert [w.kind for w in imported.warnings] == ["training mode"]
+    assert "code under `if self.training:` is not checked" in imported.report()
