@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="turn a torch.nn.Module into a DeepWire project (torch.fx)")
     p.add_argument("ref", metavar="MODULE:CLASS|FILE.py[:CLASS]")
     p.add_argument("--input-shape", action="append", required=True, metavar="D,D,...",
-                   help="per-sample shape of an input without the batch dim, e.g. 1,28,28; repeat per input")
+                   help="per-sample shape of an input without the batch dim, e.g. 1,28,28; repeat per input; "
+                        "for a sequence-first (T, N) input put N at the batch position, e.g. 35,N")
     p.add_argument("--task", choices=("multiclass", "binary", "multilabel", "regression"))
     p.add_argument("--name", help="project name (default: the class name)")
     p.add_argument("--out", required=True, metavar="PROJECT.json")
