@@ -1,5 +1,6 @@
 """Run a trained run's model on new data (a file, several images or typed texts) off the GUI thread and show
-one table row per sample: predicted classes with confidences, or values in data units; Save as CSV writes it."""
+one table row per sample: predicted classes with confidences, or values in data units (a column group per head
+of a multi-head project), or a detector's boxes drawn on the images with a score slider; Save as CSV writes it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.background import run_job
+from editor.training.boxes_view import MIN_THRESHOLD, BoxesPanel
 from editor.training.widgets import banner
 from engine.data import text
 from engine.errors import DeepWireError
@@ -80,6 +82,10 @@ class ModelInfo:
     @property
     def task(self) -> str | None:
         return (self.record.get("outputs") or [{}])[0].get("task") or self.record.get("task")
+
+    @property
+    def detector(self) -> bool:
+        return self.task == "detection"
 
     @property
     def next_word(self) -> bool:
@@ -149,6 +155,16 @@ class Prediction:
     sources: list[str]
     thumbnails: list[QImage]
     warning: str = ""  # the input lies on another scale than the training data (engine.predict.scale_warning)
+    pixels: np.ndarray | None = None
+    """A detector's input images (N, C, H, W) at the model's size, which its boxes are drawn on."""
+
+    def box_examples(self) -> list[dict]:
+        """A detector's images with their predicted boxes, as `BoxesPanel` draws them (no true boxes)."""
+        if self.pixels is None:
+            return []
+        return [{"index": k, "label": source, "image": image, "truth": [],
+                 "pred": [[b["class_id"], b["score"], *b["box"]] for b in row["boxes"]]}
+                for k, (row, source, image) in enumerate(zip(self.rows, self.sources, self.pixels, strict=True))]
 
 
 def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: list[str] | None,
@@ -171,10 +187,13 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
         thumbs = _thumbnails(paths, raw[0]) if info.kind == "image" else []
         warning = scale_warning(record, raw, paths[0].name if len(paths) == 1 else f"{len(paths)} files") or ""
     try:
-        outputs = predictor(raw)
+        outputs = predictor.outputs(raw)
     except READ_ERRORS as exc:
         where = paths[0].name if len(paths) == 1 else "the typed texts" if texts is not None else "these files"
         raise PredictError(f"The model cannot take {where}: {exc}\n{input_hint(info)}") from exc
+    if info.detector:  # every box the slider can show; the dialog hides the weaker ones
+        rows = describe_predictions(record, outputs, score_threshold=MIN_THRESHOLD)
+        return Prediction(rows, sources, thumbs, warning, np.asarray(raw[0]))
     return Prediction(describe_predictions(record, outputs, top), sources, thumbs, warning)
 
 
@@ -229,25 +248,50 @@ def array_image(sample: np.ndarray) -> QImage:
     return image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
 
-def result_columns(info: ModelInfo, rows: list[dict]) -> tuple[list[str], list[list[object]]]:
-    """Headers and per-sample cells (numbers stay numbers) after the '#' and 'input' columns."""
-    task = info.task
+def result_columns(info: ModelInfo, rows: list[dict], threshold: float = 0.5) -> tuple[list[str], list[list[object]]]:
+    """Headers and per-sample cells (numbers stay numbers) after the '#' and 'input' columns: one group of columns
+    per head of a multi-head project (headed '<head>: ...'), a detector's boxes scored at least `threshold`."""
     if rows and "continuation" in rows[0]:
         return ["continued text"], [[row["continuation"]] for row in rows]
+    if rows and "heads" in rows[0]:
+        headers, cells = [], [[] for _ in rows]
+        for name, spec in zip(rows[0]["heads"], _answering_specs(info), strict=True):
+            part_headers, part_cells = answer_columns(spec.get("task"), name, [r["heads"][name] for r in rows],
+                                                      threshold)
+            headers += [h if h.startswith(name) else f"{name}: {h}" for h in part_headers]
+            for row, part in zip(cells, part_cells, strict=True):
+                row += part
+        return headers, cells
+    name = (info.record.get("outputs") or [{}])[0].get("name") or "value"
+    return answer_columns(info.task, name, rows, threshold)
+
+
+def _answering_specs(info: ModelInfo) -> list[dict]:
+    outputs = info.record.get("outputs") or []
+    return [outputs[i] for i in preprocessing.answering_outputs(info.record)]
+
+
+def answer_columns(task: str | None, name: str, rows: list[dict], threshold: float = 0.5
+                   ) -> tuple[list[str], list[list[object]]]:
+    """Headers and cells of one head's answers (its classes, values or boxes)."""
+    if rows and "boxes" in rows[0]:
+        shown = [[b for b in row["boxes"] if b["score"] >= threshold] for row in rows]
+        return [f"boxes (score ≥ {threshold:.2f})", "class score (x0, y0, x1, y1)"], [
+            [len(boxes), "; ".join(f"{b['class']} {b['score']:.2f} ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                                   for b in boxes) or "none"] for boxes in shown]
     if task in ("multiclass", "binary") and rows and not isinstance(rows[0]["classes"][0], list):
         k = len(rows[0]["classes"])
         headers = ["class", "confidence"] if k == 1 else \
             [h for i in range(1, k + 1) for h in (f"class {i}", f"confidence {i}")]
-        return headers, [[x for name, p in row["classes"] for x in (name, p)] for row in rows]
+        return headers, [[x for label, p in row["classes"] for x in (label, p)] for row in rows]
     if task in ("multiclass", "binary"):  # one class per position (a sequence labeller)
         return ["classes", "mean confidence"], [
             [" ".join(pos[0][0] for pos in row["classes"]), float(np.mean([pos[0][1] for pos in row["classes"]]))]
             for row in rows]
     if task == "multilabel":
         return ["classes (confidence > 0.5)"], [
-            [", ".join(f"{name} {p:.0%}" for name, p in row["classes"]) or "none"] for row in rows]
+            [", ".join(f"{label} {p:.0%}" for label, p in row["classes"]) or "none"] for row in rows]
     values = [np.ravel(row["values"]).tolist()[:MAX_VALUE_COLUMNS] for row in rows]
-    name = (info.record.get("outputs") or [{}])[0].get("name") or "value"
     width = len(values[0]) if values else 1
     return ([name] if width == 1 else [f"{name}[{i}]" for i in range(width)]), values
 
@@ -275,6 +319,10 @@ class PredictDialog(QDialog):
         layout.addWidget(self.status)
         self.scale_banner = banner("warning")
         layout.addWidget(self.scale_banner)
+        self.boxes = BoxesPanel(title="Predicted boxes with class and score")
+        self.boxes.slider.valueChanged.connect(lambda _v: self.prediction and self._fill(self.prediction))
+        self.boxes.setVisible(self.info.detector)
+        layout.addWidget(self.boxes, 2)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -446,9 +494,11 @@ class PredictDialog(QDialog):
         self.scale_banner.setText(f"⚠ {self.prediction.warning}")
         self.scale_banner.setVisible(bool(self.prediction.warning))
         rows = self.prediction.rows
-        cut = self.info.task not in ("multiclass", "binary", "multilabel") and rows and \
-            np.size(rows[0]["values"]) > MAX_VALUE_COLUMNS
-        note = f" (the first {MAX_VALUE_COLUMNS} of {np.size(rows[0]['values'])} values each)" if cut else ""
+        answers = (list(rows[0]["heads"].values()) if "heads" in rows[0] else [rows[0]]) if rows else []
+        widest = max((np.size(a["values"]) for a in answers if "values" in a), default=0)
+        note = f" (the first {MAX_VALUE_COLUMNS} of {widest} values each)" if widest > MAX_VALUE_COLUMNS else ""
+        if self.info.detector:
+            self.boxes.show_result(self.prediction.box_examples(), self.info.record.get("class_names") or [])
         self._say(f"{len(rows)} prediction(s){note}.", theme.OK_COLOR)
 
     def _failed(self, exc: Exception) -> None:
@@ -467,7 +517,7 @@ class PredictDialog(QDialog):
 
     # ---- results ---------------------------------------------------------------------------
     def _fill(self, prediction: Prediction) -> None:
-        headers, cells = result_columns(self.info, prediction.rows)
+        headers, cells = result_columns(self.info, prediction.rows, self.boxes.threshold)
         thumbs = prediction.thumbnails
         lead = (["image"] if thumbs else []) + ["#", "input"]
         self.table.clear()

@@ -102,20 +102,24 @@ def run_predict(args: argparse.Namespace) -> int:
     table.add_column("sample", justify="right")
     table.add_column("prediction")
     for row in rows:
-        if "boxes" in row:
-            text = "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
-                             for b in row["boxes"]) or "(no box)"
-        elif "values" in row:
-            text = ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
-        else:
-            classes = row["classes"]
-            if classes and isinstance(classes[0], list):
-                text = " ".join(step[0][0] for step in classes)
-            else:
-                text = ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
+        text = " · ".join(f"{name}: {_answer_text(part)}" for name, part in row["heads"].items()) \
+            if "heads" in row else _answer_text(row)
         table.add_row(str(row["index"]), text)
     Console().print(table)
     return 0
+
+
+def _answer_text(row: dict) -> str:
+    """One sample's answer (or one head's) in words: boxes, values or classes with confidences."""
+    if "boxes" in row:
+        return "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                         for b in row["boxes"]) or "(no box)"
+    if "values" in row:
+        return ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
+    classes = row["classes"]
+    if classes and isinstance(classes[0], list):
+        return " ".join(step[0][0] for step in classes)
+    return ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
 
 
 def _flat(values) -> list[float]:
