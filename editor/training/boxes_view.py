@@ -47,7 +47,7 @@ def draw_boxes(example: dict, class_names: list[str], threshold: float, pixels: 
     for _cls, *box in example["truth"]:
         painter.setPen(truth_pen)
         painter.drawRect(QRectF(box[0] * scale, box[1] * scale, (box[2] - box[0]) * scale, (box[3] - box[1]) * scale))
-    for cls, score, *box in example["pred"]:
+    for cls, score, *box in sorted(example["pred"], key=lambda p: p[1]):  # the best box's label ends on top
         if score < threshold:
             continue
         colour = colours[int(cls) % len(colours)]

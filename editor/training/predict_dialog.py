@@ -534,7 +534,8 @@ class PredictDialog(QDialog):
                 self.table.setItem(r, c, self._cell(value, "confidence" in self.table.horizontalHeaderItem(c).text()))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(lead) - 1, QHeaderView.ResizeMode.Stretch)
+        stretched = self.table.columnCount() - 1 if self.info.detector else len(lead) - 1  # the box listing
+        header.setSectionResizeMode(stretched, QHeaderView.ResizeMode.Stretch)
         if thumbs:
             self.table.verticalHeader().setDefaultSectionSize(THUMB + 6)
         self.save_button.setEnabled(bool(cells))
