@@ -141,6 +141,8 @@ def describe_predictions(record: dict, outputs: np.ndarray | list[np.ndarray], t
     (`Predictor.outputs`): a project with several answering heads gives per sample {'index', 'heads': {Output
     name: its answer}}. An answer is predicted class names with confidences, values (in data units), or for a
     detector the boxes scored at least `score_threshold`."""
+    if isinstance(outputs, list | tuple) and len(outputs) < len(record.get("outputs") or []):
+        outputs = outputs[0]  # a loader that gives one output gives the main one
     if isinstance(outputs, np.ndarray):
         return describe_head(record, preprocessing.output_index(record), outputs, top, score_threshold)
     heads = preprocessing.answering_outputs(record)

@@ -185,3 +185,28 @@ def test_predict_answers_for_every_head_from_the_run_the_cli_and_exports(two_hea
             [r["heads"]["digit"]["classes"][0][0] for r in rows]
         np.testing.assert_allclose([r["heads"]["box"]["values"] for r in got],
                                    [r["heads"]["box"]["values"] for r in rows], atol=1e-4)
+
+
+def test_which_heads_answer_and_how_their_answers_are_named():
+    import numpy as np
+
+    from engine.predict import describe_predictions
+
+    record = {"outputs": [{"name": "kind", "task": "multiclass", "class_names": ["big", "small"]},
+                          {"name": "size", "task": "regression"}],
+              "class_names": None, "normalization": {"method": "none"}}
+    kind, size = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([[1.5], [-2.0]])
+    rows = describe_predictions(record, [kind, size])
+    assert [r["heads"]["kind"]["classes"][0][0] for r in rows] == ["big", "small"]
+    assert [r["heads"]["size"]["values"] for r in rows] == [[1.5], [-2.0]]
+    assert rows[0]["heads"]["kind"]["classes"][0][1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    only_main = [[("big", pytest.approx(0.881, abs=1e-3))], [("small", pytest.approx(0.731, abs=1e-3))]]
+    assert [r["classes"] for r in describe_predictions(record, kind)] == only_main  # the main output alone
+    assert [r["classes"] for r in describe_predictions(record, [kind])] == only_main  # a loader giving one
+    detector = {"outputs": [{"name": "proposals", "task": "detection"}, {"name": "detections", "task": "detection"}],
+                "class_names": ["a", "b"], "normalization": {"method": "none"}}
+    proposals = np.zeros((1, 1, 9))
+    found = np.array([[[0, 0, 4, 4, 1, 1, 5, 5, -9.0, 3.0]]])
+    [row] = describe_predictions(detector, [proposals, found])
+    assert row["boxes"] == [{"class": "b", "class_id": 1, "score": pytest.approx(1 / (1 + np.exp(-3.0))),
+                             "box": [1.0, 1.0, 5.0, 5.0]}]
