@@ -271,6 +271,14 @@ def _answering_specs(info: ModelInfo) -> list[dict]:
     return [outputs[i] for i in preprocessing.answering_outputs(info.record)]
 
 
+def _task_text(task: str | None, names: list) -> str:
+    """A head's task, with its classes when it has names for them."""
+    if not names:
+        return task or "?"
+    shown = ", ".join(str(n) for n in names[:6]) + (", …" if len(names) > 6 else "")
+    return f"{task}, {len(names)} classes ({shown})"
+
+
 def answer_columns(task: str | None, name: str, rows: list[dict], threshold: float = 0.5
                    ) -> tuple[list[str], list[list[object]]]:
     """Headers and cells of one head's answers (its classes, values or boxes)."""
@@ -347,11 +355,12 @@ class PredictDialog(QDialog):
         info, spec = self.info, self.info.record["inputs"][0]
         box = QGroupBox("Model")
         form = QFormLayout(box)
-        names = info.record.get("class_names") or []
-        task = info.task or "?"
-        if names:
-            shown = ", ".join(str(n) for n in names[:6]) + (", …" if len(names) > 6 else "")
-            task = f"{task}, {len(names)} classes ({shown})"
+        heads = _answering_specs(info)
+        if len(heads) > 1:
+            task = " · ".join(f"{h.get('name')}: {_task_text(h.get('task'), h.get('class_names') or [])}"
+                              for h in heads)
+        else:
+            task = _task_text(info.task, info.record.get("class_names") or [])
         if info.kind == "text":
             what = f"texts, tokenized as the '{info.record['text']['column']}' column was in training"
         elif info.kind == "image":

@@ -10,6 +10,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
 
 from editor.training.predict_dialog import PredictDialog
 from engine.data import load_data
@@ -106,6 +107,8 @@ def test_a_classifier_with_an_auxiliary_box_head_shows_both_heads_answers(qtbot,
     np.save(tmp_path / "images.npy", images.numpy())
     dialog = _predict(qtbot, run, tmp_path / "images.npy")
     assert not dialog.boxes.isVisible()
+    task = next(w.text() for w in dialog.findChildren(QLabel) if w.text().startswith("digit: "))
+    assert task == "digit: multiclass, 10 classes (0, 1, 2, 3, 4, 5, …) · box: regression"
     headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
     assert headers[3:] == ["digit: class", "digit: confidence", "box[0]", "box[1]", "box[2]", "box[3]"]
     from engine.runs import open_run
