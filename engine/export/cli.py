@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
     p.add_argument("--score", type=float, default=0.5, help="detection: boxes scored at least this (default 0.5)")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file (a model "
+                   "with several Outputs: every head's answer, a CSV column per head)")
     p.set_defaults(run=run_predict)
     p = sub.add_parser("generate", help="continue a text with a run trained to predict the next word")
     p.add_argument("run_path", metavar="RUN", help="run folder of a next-word model (data task next_step on text)")
