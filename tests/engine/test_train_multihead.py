@@ -178,7 +178,7 @@ def test_predict_answers_for_every_head_from_the_run_the_cli_and_exports(two_hea
         table = list(csv.DictReader(f))
     assert list(table[0]) == ["sample", "digit", "box"]
     assert json.loads(table[0]["box"]) == pytest.approx(rows[0]["heads"]["box"]["values"])
-    for fmt in ("torchscript", "onnx"):
+    for fmt in ("torchscript", "onnx", "python", "safetensors"):
         exported = export_run(two_head_run.path, fmt, tmp_path / fmt)
         got = predict_file(exported.path.parent, tmp_path / "images.npy")
         assert [r["heads"]["digit"]["classes"][0][0] for r in got] == \
