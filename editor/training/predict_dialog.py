@@ -107,7 +107,9 @@ def model_info(run_path: str | Path) -> ModelInfo:
     record = preprocessing.describe(graph, run.data_info() or None)
     metrics = run.metrics()
     best = metrics.get("best", {})
-    shown = next(((k, v) for k, v in best.items() if k.startswith("val_") and k != "val_loss"), None) \
+    monitor = metrics.get("monitor")
+    shown = ((monitor, best[monitor]) if monitor in best and monitor != "val_loss" else None) \
+        or next(((k, v) for k, v in best.items() if k.startswith("val_") and k != "val_loss"), None) \
         or next(iter(best.items()), None)
     epoch = f" (epoch {metrics['best_epoch']})" if metrics.get("best_epoch") else ""
     best_text = f"{shown[0]} {shown[1]:.4g}{epoch}" if shown else "no finished epoch recorded"

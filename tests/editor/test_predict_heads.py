@@ -75,6 +75,7 @@ def _coloured_pixels(image: QImage) -> int:
 def test_a_detectors_boxes_are_drawn_with_class_and_score_and_follow_the_slider(qtbot, detector_run, scenes):
     dialog = _predict(qtbot, detector_run, scenes)
     panel = dialog.boxes
+    assert dialog.info.best.startswith("val_map50 ")  # the metric the run monitored
     assert panel.isVisible() and len(panel.cells) == 3
     panel.slider.setValue(panel.slider.minimum())
     low = panel.threshold
