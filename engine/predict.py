@@ -246,11 +246,20 @@ def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1, s
         notes.warn(warning)
     rows = describe_predictions(predictor.record, predictor.outputs(raw), top, score_threshold)
     if rows and "boxes" in rows[0] and Path(input_path).suffix.lower() in IMAGE_SUFFIXES:
-        from PIL import Image
-
-        with Image.open(input_path) as img:
-            width, height = img.size
-        _, model_h, model_w = predictor.record["inputs"][0]["shape"]
-        for b in rows[0]["boxes"]:
-            b["box"] = [v * (width / model_w if i % 2 == 0 else height / model_h) for i, v in enumerate(b["box"])]
+        scale_boxes(rows[0], box_scale(input_path, predictor.record))
     return rows
+
+
+def box_scale(image_path: str | Path, record: dict) -> tuple[float, float]:
+    """(x, y) factors from the model's input pixels to those of an image file (which was resized to fit)."""
+    from engine.safeio import load_image
+
+    width, height = load_image(Path(image_path)).size
+    _, model_h, model_w = record["inputs"][0]["shape"]
+    return width / model_w, height / model_h
+
+
+def scale_boxes(row: dict, scale: tuple[float, float]) -> None:
+    """Multiply the x and y coordinates of a detector's row of boxes by `scale` (in place)."""
+    for b in row["boxes"]:
+        b["box"] = [v * scale[i % 2] for i, v in enumerate(b["box"])]

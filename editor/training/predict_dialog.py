@@ -44,10 +44,12 @@ from engine.generate import continue_text, is_next_word
 from engine.predict import (
     IMAGE_SUFFIXES,
     Predictor,
+    box_scale,
     describe_predictions,
     load_predictor,
     read_input,
     read_texts,
+    scale_boxes,
     scale_warning,
 )
 from engine.runs import BEST, CHECKPOINTS, open_run
@@ -159,14 +161,21 @@ class Prediction:
     warning: str = ""  # the input lies on another scale than the training data (engine.predict.scale_warning)
     pixels: np.ndarray | None = None
     """A detector's input images (N, C, H, W) at the model's size, which its boxes are drawn on."""
+    scales: list[tuple[float, float]] | None = None
+    """Per sample, the (x, y) factors from the model's pixels to the boxes' (an image file's own, as `deepwire
+    predict` gives them)."""
 
     def box_examples(self) -> list[dict]:
-        """A detector's images with their predicted boxes, as `BoxesPanel` draws them (no true boxes)."""
+        """A detector's images with their predicted boxes in the model's pixels, as `BoxesPanel` draws them (no
+        true boxes)."""
         if self.pixels is None:
             return []
+        scales = self.scales or [(1.0, 1.0)] * len(self.rows)
         return [{"index": k, "label": source, "image": image, "truth": [],
-                 "pred": [[b["class_id"], b["score"], *b["box"]] for b in row["boxes"]]}
-                for k, (row, source, image) in enumerate(zip(self.rows, self.sources, self.pixels, strict=True))]
+                 "pred": [[b["class_id"], b["score"], *(v / scale[i % 2] for i, v in enumerate(b["box"]))]
+                          for b in row["boxes"]]}
+                for k, (row, source, image, scale) in enumerate(zip(self.rows, self.sources, self.pixels, scales,
+                                                                     strict=True))]
 
 
 def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: list[str] | None,
@@ -195,7 +204,11 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
         raise PredictError(f"The model cannot take {where}: {exc}\n{input_hint(info)}") from exc
     if info.detector:  # every box the slider can show; the dialog hides the weaker ones
         rows = describe_predictions(record, outputs, score_threshold=MIN_THRESHOLD)
-        return Prediction(rows, sources, thumbs, warning, np.asarray(raw[0]))
+        images = paths and all(p.suffix.lower() in IMAGE_SUFFIXES for p in paths)
+        scales = [box_scale(p, record) for p in paths] if images else [(1.0, 1.0)] * len(rows)
+        for row, scale in zip(rows, scales, strict=True):
+            scale_boxes(row, scale)
+        return Prediction(rows, sources, thumbs, warning, np.asarray(raw[0]), scales)
     return Prediction(describe_predictions(record, outputs, top), sources, thumbs, warning)
 
 

@@ -99,6 +99,38 @@ def test_a_detectors_boxes_are_drawn_with_class_and_score_and_follow_the_slider(
     assert f"{panel.threshold:.2f}" in panel.value.text()
 
 
+def test_boxes_on_image_files_are_listed_in_their_own_pixels_and_drawn_on_the_models(qtbot, detector_run, scenes,
+                                                                                      tmp_path):
+    from PIL import Image
+
+    pixels = np.load(scenes)
+    paths = []
+    for k, side in enumerate((96, 144)):  # two files, each three times or twice the model's 48 pixels
+        paths.append(tmp_path / f"scene{k}.png")
+        Image.fromarray((pixels[k, 0] * 255).astype(np.uint8)).resize((side, side), Image.NEAREST).save(paths[-1])
+    dialog = PredictDialog(detector_run)
+    qtbot.addWidget(dialog)
+    dialog.set_paths(paths)
+    dialog.start_predict()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=60_000)
+    assert not dialog.error, dialog.error
+    low, found = dialog.boxes.slider.minimum() / 100, 0
+    for k, path in enumerate(paths):
+        [row] = predict_file(detector_run, path, score_threshold=low)
+        cli = row["boxes"]
+        found += len(cli)
+        mine = dialog.prediction.rows[k]["boxes"]
+        assert [b["class"] for b in mine] == [b["class"] for b in cli]
+        for a, b in zip(mine, cli, strict=True):
+            assert a["box"] == pytest.approx(b["box"], abs=1e-3)
+        drawn = dialog.prediction.box_examples()[k]["pred"]
+        side = (96, 144)[k]
+        for a, b in zip(drawn, cli, strict=True):
+            assert a[2:] == pytest.approx([v * 48 / side for v in b["box"]], abs=1e-3)
+            assert max(a[2:]) <= 48 + 1
+    assert found
+
+
 def test_a_classifier_with_an_auxiliary_box_head_shows_both_heads_answers(qtbot, tmp_path):
     graph = classifier_with_box_head(epochs=1)
     graph.data["options"] = {"n_samples": 300}
