@@ -29,7 +29,19 @@ def expected_metrics(graph: Graph) -> list[str]:
     names = [list(TASK_METRICS.get(n.params.get("task", "multiclass"), ClassMetrics).names) for n in outputs]
     if len(outputs) > 1 or graph.data.get("task") == "multitask":
         return ["loss", *(f"{h}_{m}" for h, own in zip(head_names(outputs), names, strict=True) for m in own)]
+    if outputs and _contrastive(graph, outputs[0]):
+        return list(BinaryMetrics.names)
     return names[0] if names else list(ClassMetrics.names)
+
+
+def _contrastive(graph: Graph, output: Node) -> bool:
+    """A Siamese head trained with the contrastive loss (chosen, or `auto` on a Distance layer), which reports
+    how well its distances separate the pairs as binary metrics."""
+    chosen = output.params.get("loss", "auto")
+    chosen = chosen if chosen != "auto" else graph.training.get("loss", "auto")
+    incoming = graph.incoming(output.id)
+    distance = bool(incoming) and graph.nodes[incoming[0].src].type == "Distance"
+    return chosen == "contrastive" or (chosen == "auto" and distance and output.params.get("task") == "regression")
 
 
 def _scores_classes(graph: Graph, output: Node) -> bool:

@@ -24,7 +24,8 @@ def _small(graph, options: dict):
     _small(load_project("detector"), {"n_samples": 60}),
     _small(load_project("two_stage_detector"), {"n_samples": 60}),
     load_project("mlp"),
-], ids=["classifier+box", "detector", "two_stage_detector", "mlp"])
+    load_project("siamese"),
+], ids=["classifier+box", "detector", "two_stage_detector", "mlp", "siamese"])
 def test_the_expected_metric_names_are_the_trainers(graph):
     assert expected_metrics(graph) == list(Trainer(graph).metric_names)
 
