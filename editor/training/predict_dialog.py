@@ -111,6 +111,7 @@ def model_info(run_path: str | Path) -> ModelInfo:
     best = metrics.get("best", {})
     monitor = metrics.get("monitor")
     shown = ((monitor, best[monitor]) if monitor in best and monitor != "val_loss" else None) \
+        or next(((k, v) for k, v in best.items() if k.startswith("val_") and not k.endswith("loss")), None) \
         or next(((k, v) for k, v in best.items() if k.startswith("val_") and k != "val_loss"), None) \
         or next(iter(best.items()), None)
     epoch = f" (epoch {metrics['best_epoch']})" if metrics.get("best_epoch") else ""

@@ -142,6 +142,7 @@ def test_a_classifier_with_an_auxiliary_box_head_shows_both_heads_answers(qtbot,
     assert not dialog.boxes.isVisible()
     task = next(w.text() for w in dialog.findChildren(QLabel) if w.text().startswith("digit: "))
     assert task == "digit: multiclass, 10 classes (0, 1, 2, 3, 4, 5, …) · box: regression"
+    assert dialog.info.best.startswith("val_digit_accuracy ")  # a head's first metric that is not a loss
     headers = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
     assert headers[3:] == ["digit: class", "digit: confidence", "box[0]", "box[1]", "box[2]", "box[3]"]
     from engine.runs import open_run
