@@ -48,6 +48,18 @@ def test_live_plots_draw_every_heads_metrics_from_a_real_run(qtbot, tmp_path):
     assert all(not math.isnan(v) for v in drawn)
     assert "Digit accuracy" in plots.plots["digit_accuracy"].getPlotItem().titleLabel.text
 
+    replay = LivePlots()  # the run's events shown at once, without a layout made beforehand
+    qtbot.addWidget(replay)
+    replay.resize(1400, 700)
+    replay.show()
+    replay.add_events(read_events(run.events_path))
+
+    def rows_equally_tall() -> None:
+        heights = [replay.plots[name].height() for name in ("loss", "digit_recall", "box_r2")]  # one per row
+        assert min(heights) > 100 and max(heights) - min(heights) <= 4, heights
+
+    qtbot.waitUntil(rows_equally_tall, timeout=10_000)
+
 
 def test_the_sweep_dialog_offers_each_heads_metrics(window, qtbot):
     window.document.new(_graph())
