@@ -38,7 +38,7 @@ from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run
 from engine.train.events import RunFailed, RunFinished, RunStarted
-from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
+from engine.train.metric_names import expected_metrics as engine_expected_metrics
 
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
@@ -50,12 +50,7 @@ USABLE_SHARE = 0.3
 
 def expected_metrics(graph) -> list[str]:
     """The metrics a run of `graph` will most likely report (the trainer's RunStarted has the real list)."""
-    if graph.data.get("task") == "gan":
-        return list(GanMetrics.names)
-    outputs = graph.output_nodes()
-    task = outputs[0].params.get("task", "multiclass") if outputs else "multiclass"
-    return list({"binary": BinaryMetrics, "multilabel": MultilabelMetrics,
-                 "regression": RegressionMetrics}.get(task, ClassMetrics).names)
+    return engine_expected_metrics(graph)
 
 
 class TrainingWorkspace(QObject):

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
     p.add_argument("--score", type=float, default=0.5, help="detection: boxes scored at least this (default 0.5)")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file (a model "
+                   "with several Outputs: every head's answer, a CSV column per head)")
     p.set_defaults(run=run_predict)
     p = sub.add_parser("generate", help="continue a text with a run trained to predict the next word")
     p.add_argument("run_path", metavar="RUN", help="run folder of a next-word model (data task next_step on text)")
@@ -103,20 +104,24 @@ def run_predict(args: argparse.Namespace) -> int:
     table.add_column("sample", justify="right")
     table.add_column("prediction")
     for row in rows:
-        if "boxes" in row:
-            text = "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
-                             for b in row["boxes"]) or "(no box)"
-        elif "values" in row:
-            text = ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
-        else:
-            classes = row["classes"]
-            if classes and isinstance(classes[0], list):
-                text = " ".join(step[0][0] for step in classes)
-            else:
-                text = ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
+        text = " · ".join(f"{name}: {_answer_text(part)}" for name, part in row["heads"].items()) \
+            if "heads" in row else _answer_text(row)
         table.add_row(str(row["index"]), text)
     Console().print(table)
     return 0
+
+
+def _answer_text(row: dict) -> str:
+    """One sample's answer (or one head's) in words: boxes, values or classes with confidences."""
+    if "boxes" in row:
+        return "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                         for b in row["boxes"]) or "(no box)"
+    if "values" in row:
+        return ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
+    classes = row["classes"]
+    if classes and isinstance(classes[0], list):
+        return " ".join(step[0][0] for step in classes)
+    return ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
 
 
 def _flat(values) -> list[float]:
