@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -245,7 +245,7 @@ class TrainingWorkspace(QObject):
             self.runner.run_path, self.runner.last_outcome = None, None
             self.live.reset({})
             self.live.clear_run()
-            QTimer.singleShot(0, self._prepare_plots)  # after the window has painted: making plots takes a while
+            warmup.after_load(self._prepare_plots)  # at start-up after the first paint: plots take a while to make
             self.training_panel.status.setText("")
         self.evaluation.clear()
         self.activations.reset()
