@@ -302,8 +302,11 @@ class _Loader:
             if node.id in graph.nodes:
                 raise self.fail(f"nodes[{i}]", f"duplicate node id '{node.id}'; every node needs its own id")
             graph.nodes[node.id] = node
+        seen: set[Edge] = set()  # the duplicate check, without scanning every wire per wire
         for i, raw in enumerate(self.list(doc, "edges")):
-            graph.edges.append(self.edge(i, raw, graph))
+            edge = self.edge(i, raw, graph, seen)
+            seen.add(edge)
+            graph.edges.append(edge)
         for i, raw in enumerate(self.list(doc, "groups")):
             graph.groups.append(self.group(i, raw, graph))
         for node in graph.nodes.values():
@@ -382,7 +385,7 @@ class _Loader:
             raise self.fail(where, f"'lr_mult' must be a number of 0 or more, found {mult!r}")
         return trainable, float(mult)
 
-    def edge(self, i: int, raw: Any, graph: Graph) -> Edge:
+    def edge(self, i: int, raw: Any, graph: Graph, seen: set[Edge]) -> Edge:
         where = f"edges[{i}]"
         if not isinstance(raw, dict):
             raise self.fail(where, "expected an object with 'src', 'src_port', 'dst', 'dst_port'")
@@ -401,7 +404,7 @@ class _Loader:
                 raise self.fail(where, f"node '{node.name}' has no {side[:-1]} port '{values[port_key]}' "
                                        f"(ports: {', '.join(ports) or 'none'})")
         edge = Edge(**values)
-        if edge in graph.edges:
+        if edge in seen:
             raise self.fail(where, "the same wire appears twice")
         return edge
 
