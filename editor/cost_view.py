@@ -52,6 +52,7 @@ class CostView(QObject):
         self._items: dict[str, CostHeatItem] = {}
         self._job = DebouncedJob(self, DEBOUNCE_MS, self._prepare, self._done, self._failed)
         controller.graph_changed.connect(self.schedule)
+        controller.view.nodes_built.connect(self._on_built)
 
     @property
     def busy(self) -> bool:
@@ -100,7 +101,7 @@ class CostView(QObject):
         return f"cost: {self.error}" if self.error else ""
 
     def paint(self) -> None:
-        nodes = self.controller.view.nodes
+        nodes = self.controller.view.nodes.built  # a node without items yet gets its colour when it is built
         report = self.report if self.colouring else None
         shown = set(report.nodes) & set(nodes) if report is not None else set()
         for nid in [n for n, item in self._items.items() if n not in shown or item.parentItem() is not nodes[n].view]:
@@ -113,6 +114,9 @@ class CostView(QObject):
             if item is None:
                 item = self._items[nid] = CostHeatItem(view)
             item.set_cost(report.share(nid, self.measure), _short(report, nid, self.measure), view.width, view.height)
+
+    def _on_built(self, _ids: list) -> None:
+        self.paint()
 
     def item(self, nid: str) -> CostHeatItem | None:
         return self._items.get(nid)

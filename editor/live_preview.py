@@ -38,6 +38,7 @@ class LivePreview(QObject):
         self._weights: Callable[[], object] | None = None
         self.weights_label = "random weights (not trained yet)"
         controller.graph_changed.connect(self.schedule)
+        controller.view.nodes_built.connect(self._on_built)
 
     @property
     def busy(self) -> bool:
@@ -98,7 +99,7 @@ class LivePreview(QObject):
 
     # ---- strips on the canvas ---------------------------------------------------------------
     def _paint_strips(self) -> None:
-        nodes = self.controller.view.nodes
+        nodes = self.controller.view.nodes.built  # a node without items yet gets its strip when it is built
         shown = self.result.nodes if self.result is not None and self.strips_shown else {}
         for nid in [n for n, strip in self._strips.items() if n not in shown or n not in nodes
                     or strip.parentItem() is not nodes[n].view]:
@@ -113,6 +114,9 @@ class LivePreview(QObject):
             if strip is None:
                 strip = self._strips[nid] = PreviewStripItem(item)
             strip.show_preview(preview, item.width, item.height)
+
+    def _on_built(self, _ids: list) -> None:
+        self._paint_strips()
 
     def strip(self, nid: str) -> PreviewStripItem | None:
         return self._strips.get(nid)

@@ -367,8 +367,9 @@ class CanvasController(QObject):
         """Arrange the layers in depth columns, branches in lanes, deep networks wrapped into rows."""
         if not self.view.nodes:
             return
-        widths = {nid: v.view.width for nid, v in self.view.nodes.items()}
-        dy = max(v.view.height for v in self.view.nodes.values()) + LAYOUT_GAP_Y
+        sizes = {nid: self.view.size(nid) for nid in self.view.nodes}
+        widths = {nid: size[0] for nid, size in sizes.items()}
+        dy = max(size[1] for size in sizes.values()) + LAYOUT_GAP_Y
         self.move_nodes(layered_layout(self.graph, widths=widths, dy=dy), "auto-layout")
         self.fit_view()
 
@@ -385,16 +386,8 @@ class CanvasController(QObject):
         self.widget.set_scene_rect([centre.x() - w / 2, centre.y() - h / 2, w, h])
 
     def _content_rect(self) -> QRectF | None:
-        items = [v.view for v in self.view.nodes.values() if v.view.isVisible()]
-        items += [v.view.note_item for v in self.view.nodes.values()  # a problem's note is part of what to see
-                  if v.view.isVisible() and v.view.note_item is not None and v.view.note_item.isVisible()]
-        items += list(self.view.groups.values())
-        if not items:
-            return None
-        rect = items[0].sceneBoundingRect()
-        for item in items[1:]:
-            rect = rect.united(item.sceneBoundingRect())
-        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        rect = self.view.content_rect()  # a problem's note is part of what to see
+        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN) if rect is not None else None
 
     def fit_view(self) -> None:
         """Show the whole network, at no more than 100 % (below the legible zoom a node shows only its name,
@@ -456,7 +449,7 @@ class CanvasController(QObject):
         """Apply a problem's fix: match the graph to its data, or insert the fix layer (e.g. Flatten) in front of
         its node, wired in; False if none."""
         node_id = problem.node_id or ""
-        width = self.view.nodes[node_id].view.width if node_id in self.view.nodes else 170.0
+        width = self.view.size(node_id)[0] if node_id in self.view.nodes else 170.0
         return self.document.apply_fix(problem, width)
 
     def fix_node(self, node_id: str) -> None:
