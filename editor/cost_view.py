@@ -58,8 +58,11 @@ class CostView(QObject):
     def busy(self) -> bool:
         return self._job.busy
 
+    def _wanted(self) -> bool:
+        return self.colouring or len(self.controller.graph.nodes) <= AUTO_MAX_NODES
+
     def schedule(self) -> None:
-        if self.colouring or len(self.controller.graph.nodes) <= AUTO_MAX_NODES:
+        if self._wanted():
             self._job.schedule()
 
     def set_colouring(self, on: bool) -> None:
@@ -75,7 +78,10 @@ class CostView(QObject):
         self.paint()
 
     def _prepare(self):
-        """The analysis of the current graph to run off the GUI thread (None when the graph has errors)."""
+        """The analysis of the current graph to run off the GUI thread (None when the graph has errors, or has
+        grown too big to analyse while the colouring is off since it was scheduled)."""
+        if not self._wanted():
+            return None
         graph, validation = self.controller.graph.copy(), self.controller.validation
         if not validation.ok:
             self.report, self.error = None, "fix the graph's errors to see its cost"

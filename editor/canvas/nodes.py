@@ -249,16 +249,16 @@ PORT_ROW = PortEnum.SIZE.value + 1.0
 _label_probe: list[QGraphicsSimpleTextItem] = []
 
 
-_METRICS: dict[str, QFontMetricsF] = {}
+_METRICS: dict[int, tuple[QFont, QFontMetricsF]] = {}
 
 
 def metrics(font: QFont) -> QFontMetricsF:
-    """Font metrics, made once per font (making them costs more than asking them)."""
-    key = font.key()
-    found = _METRICS.get(key)
+    """Font metrics, made once per font object (making them costs more than asking them); the font is kept, so
+    its id stays its own."""
+    found = _METRICS.get(id(font))
     if found is None:
-        found = _METRICS[key] = QFontMetricsF(font)
-    return found
+        found = _METRICS[id(font)] = (font, QFontMetricsF(font))
+    return found[1]
 
 
 def _label_width(name: str) -> float:

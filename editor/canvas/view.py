@@ -114,6 +114,10 @@ def _note_text(problem, count: int) -> str:
     return f"{text[0].upper()}{text[1:]}{more}" if text else ""
 
 
+BUILD_CHUNK = 24
+"""Nodes built per turn of the event loop when they come into view."""
+
+
 class CanvasView(QObject):
     """Owns the NodeGraphQt graph and its viewer; knows nothing about undo."""
 
@@ -260,11 +264,18 @@ class CanvasView(QObject):
         self._build_timer.start()
 
     def _build_visible(self) -> None:
+        """Build the legible nodes in and just around the view, nearest the centre first, BUILD_CHUNK at a time
+        (events run between chunks, so a pan into unbuilt nodes stays smooth)."""
         viewer = self.viewer
         zoom = viewer.transform().m11()
         area = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
+        centre = area.center()
         area.adjust(-area.width() / 4, -area.height() / 4, area.width() / 4, area.height() / 4)  # a pan ahead
-        self.build([nid for nid in self.layer.ids_in(area) if self.records[nid].size[0] * zoom >= FAR_PX])
+        todo = [nid for nid in self.layer.ids_in(area) if self.records[nid].size[0] * zoom >= FAR_PX]
+        todo.sort(key=lambda nid: (self.records[nid].rect().center() - centre).manhattanLength())
+        self.build(todo[:BUILD_CHUNK])
+        if len(todo) > BUILD_CHUNK:
+            self._build_timer.start()
 
     def _create(self, nid: str) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
