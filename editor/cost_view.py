@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from editor.canvas.cost_overlay import CostHeatItem
+from editor.canvas.cost_overlay import CostHeatItem, heat_color
 from editor.debounced_job import DebouncedJob
 from engine.cost import CostReport, analyse, format_flops
 from engine.memory import format_bytes
@@ -120,6 +120,9 @@ class CostView(QObject):
             if item is None:
                 item = self._items[nid] = CostHeatItem(view)
             item.set_cost(report.share(nid, self.measure), _short(report, nid, self.measure), view.width, view.height)
+        self.controller.view.layer.set_halos(  # nodes without items yet: a halo painted by the canvas's far layer
+            {nid: heat_color(report.share(nid, self.measure)) for nid in report.nodes if nid not in nodes}
+            if report is not None else {})
 
     def _on_built(self, _ids: list) -> None:
         self.paint()

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem
 
 from editor import theme
+from editor.canvas.cost_overlay import HALO
 from editor.canvas.nodes import FAR_PX, PORT_ROW, NodeLook, port_offset
 from editor.canvas.wires import WRAP_GUTTER, WRAP_OUT
 from engine.graph import Edge, Node
@@ -132,6 +133,8 @@ class FarLayer(QGraphicsItem):
         self._cells: dict[tuple[int, int], set[str]] = {}
         self._wires: dict[Edge, tuple[QPolygonF, QRectF]] = {}
         self._rect = QRectF()
+        self.halos: dict[str, QColor] = {}
+        """Heat colours of unbuilt nodes (the cost colouring), painted as a halo around their blocks."""
         self.setZValue(-3.0)  # under the wires (-1) and NodeGraphQt's backdrops (-2)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -184,8 +187,12 @@ class FarLayer(QGraphicsItem):
         """Both ends of the painted wires whose bounds meet `area` (a drop or a click on a wire there)."""
         return {end for edge, (_, box) in self._wires.items() if box.intersects(area) for end in (edge.src, edge.dst)}
 
+    def set_halos(self, halos: dict[str, QColor]) -> None:
+        self.halos = halos
+        self.update()
+
     def boundingRect(self) -> QRectF:
-        return self._rect
+        return self._rect.adjusted(-HALO, -HALO, HALO, HALO)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         area = option.exposedRect
@@ -210,6 +217,9 @@ class FarLayer(QGraphicsItem):
             by_category.setdefault(rec.category, []).append(rect)
             if rec.look is not None and rec.look.severity:
                 outlined.append((rect, theme.ERROR_COLOR if rec.look.severity == "error" else theme.WARNING_COLOR))
+        for nid in (n for n in ids if n in self.halos):
+            painter.setBrush(self.halos[nid])
+            painter.drawRect(records[nid].rect().adjusted(-HALO, -HALO, HALO, HALO))
         for category, rects in by_category.items():
             painter.setBrush(QColor(theme.header_color(QColor(theme.category_color(category)).name())))
             painter.drawRects(rects)

@@ -257,7 +257,9 @@ class CanvasView(QObject):
     def build_in(self, area: QRectF) -> None:
         """Build the nodes in a scene area and the ends of the painted wires crossing it (the mouse is there)."""
         if len(self.nodes.built) < len(self.records):
-            self.build(self.layer.ids_in(area) + sorted(self.layer.wire_ends_in(area)))
+            ids = self.layer.ids_in(area) + sorted(self.layer.wire_ends_in(area))
+            near = {e.dst if e.src == nid else e.src for nid in ids for e in self.edges_at(nid)}
+            self.build(ids + sorted(near))  # with its neighbours, a dragged node's wires follow it
 
     def schedule_build(self) -> None:
         """Build what the view shows legibly, once the current paint is over (the scene must not change in it)."""

@@ -138,3 +138,15 @@ def test_members_of_a_collapsed_block_are_neither_painted_nor_shown(ctl, qtbot):
     assert all(not ctl.view.nodes[nid].view.isVisible() for nid in members)
     ctl.toggle_group_collapsed(gid)
     assert all(ctl.view.nodes[nid].view.isVisible() for nid in members)
+
+
+def test_cost_colouring_reaches_nodes_without_items(ctl, qtbot):
+    from editor.cost_view import CostView
+    ids = open_big(ctl, qtbot, LAZY_FROM)
+    cost = CostView(ctl, ctl)
+    cost.set_colouring(True)
+    qtbot.waitUntil(lambda: not cost.busy, timeout=60_000)
+    assert cost.report is not None and not ctl.view.nodes.built
+    assert set(ctl.view.layer.halos) == set(cost.report.nodes), "every costed node has a halo while it is a block"
+    ctl.view.build([ids[5]])
+    assert cost.item(ids[5]) is not None and ids[5] not in ctl.view.layer.halos, "built, it wears the heat item"
