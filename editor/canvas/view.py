@@ -114,7 +114,7 @@ def _note_text(problem, count: int) -> str:
     return f"{text[0].upper()}{text[1:]}{more}" if text else ""
 
 
-BUILD_CHUNK = 24
+BUILD_CHUNK = 12
 """Nodes built per turn of the event loop when they come into view."""
 
 
@@ -249,7 +249,9 @@ class CanvasView(QObject):
                 for nid in todo:
                     for edge in self.edges_at(nid):
                         if edge.src in built and edge.dst in built and self.pipe(edge) is None:
-                            pipes.append(self._make_pipe(edge))
+                            pipe = self._make_pipe(edge)
+                            if self.records[edge.dst].pos[0] < self.records[edge.src].pos[0]:
+                                pipes.append(pipe)  # into a later row: routed below
             self._route(pipes)
         self.layer.forget(todo)
         self.nodes_built.emit(todo)
