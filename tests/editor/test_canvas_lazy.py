@@ -150,3 +150,18 @@ def test_cost_colouring_reaches_nodes_without_items(ctl, qtbot):
     assert set(ctl.view.layer.halos) == set(cost.report.nodes), "every costed node has a halo while it is a block"
     ctl.view.build([ids[5]])
     assert cost.item(ids[5]) is not None and ids[5] not in ctl.view.layer.halos, "built, it wears the heat item"
+
+
+def test_a_wire_dragged_between_nodes_of_a_big_graph_and_undone(ctl, qtbot):
+    ids = open_big(ctl, qtbot)
+    a, b = ids[100], ids[103]  # Dense -> Dense, skipping a ReLU and a Dense
+    out_port = ctl.view.nodes[a].outputs()["out"].view  # reading them builds them, as a press on them does
+    in_port = ctl.view.nodes[b].inputs()["in"].view
+    old = next(e for e in ctl.graph.edges if e.dst == b)
+    ctl.widget.connection_changed.emit([], [(out_port, in_port)])
+    new = next(e for e in ctl.graph.edges if e.dst == b)
+    assert new.src == a and old not in ctl.graph.edges
+    assert ctl.view.pipe(new) is not None and old not in ctl.view.edges()
+    ctl.undo()
+    assert old in ctl.graph.edges and new not in ctl.graph.edges and new not in ctl.view.edges()
+    assert old in ctl.view.edges(), "the wire from the node without items is back, drawn by the far layer"
