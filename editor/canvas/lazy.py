@@ -138,6 +138,7 @@ class FarLayer(QGraphicsItem):
         self.setZValue(-3.0)  # under the wires (-1) and NodeGraphQt's backdrops (-2)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(True)
 
     def refresh(self) -> None:
         """File every node without items, and every wire touching one, anew (after the graph changed)."""
@@ -186,6 +187,15 @@ class FarLayer(QGraphicsItem):
     def wire_ends_in(self, area: QRectF) -> set[str]:
         """Both ends of the painted wires whose bounds meet `area` (a drop or a click on a wire there)."""
         return {end for edge, (_, box) in self._wires.items() if box.intersects(area) for end in (edge.src, edge.dst)}
+
+    def hoverMoveEvent(self, event) -> None:
+        """The tooltip of the block under the mouse (a built node shows its own)."""
+        pos = event.pos()
+        under = self.ids_in(QRectF(pos.x(), pos.y(), 0.5, 0.5))
+        look = self._view.records[under[0]].look if under else None
+        tip = look.tooltip if look is not None else ""
+        if tip != self.toolTip():
+            self.setToolTip(tip)
 
     def set_halos(self, halos: dict[str, QColor]) -> None:
         self.halos = halos

@@ -62,6 +62,8 @@ def test_a_big_graph_opens_as_blocks_and_builds_the_nodes_that_come_into_view(ct
     shot = ctl.widget.viewport().grab().toImage()
     block = shot.pixelColor(screen_pos(ctl, ids[3]))
     assert block != QColor(theme.CANVAS), "the far layer paints the blocks"
+    QTest.mouseMove(ctl.widget.viewport(), screen_pos(ctl, ids[3]))
+    assert ctl.graph.nodes[ids[3]].name in ctl.view.layer.toolTip(), "a block tells what it is"
 
     target = ids[210]
     ctl.center_on(target)
