@@ -157,15 +157,22 @@ class Graph:
         return node
 
     def remove_node(self, node_id: str) -> None:
-        self.node(node_id)
-        del self.nodes[node_id]
-        self.edges = [e for e in self.edges if node_id not in (e.src, e.dst)]
+        self.remove_nodes([node_id])
+
+    def remove_nodes(self, node_ids: list[str]) -> None:
+        """Remove nodes with their wires, in one pass over the graph (however many go)."""
+        gone = set(node_ids)
+        for node_id in node_ids:
+            self.node(node_id)
+        for node_id in gone:
+            del self.nodes[node_id]
+        self.edges = [e for e in self.edges if e.src not in gone and e.dst not in gone]
         for n in self.nodes.values():
-            if n.shares == node_id:
+            if n.shares in gone:
                 n.shares = None
         for g in self.groups:
-            if node_id in g.node_ids:
-                g.node_ids.remove(node_id)
+            if gone.intersection(g.node_ids):
+                g.node_ids[:] = [nid for nid in g.node_ids if nid not in gone]
         self.groups = [g for g in self.groups if g.node_ids]
         self.touch()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
-from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
@@ -59,6 +59,7 @@ class CanvasController(QObject):
         self.document = Document(on_change=self._changed, record=self._record)
         self._clipboard: dict | None = None
         self._selection: list[str] = []
+        self._syncing = False
         self.view.set_group_factory(self._make_group_item)
         self.view.fix_handler = self.fix_node
         v = self.view.viewer
@@ -71,7 +72,7 @@ class CanvasController(QObject):
         v.dropped.connect(self._on_dropped)
         v.command.connect(lambda name: getattr(self, name)())
         v.search_requested.connect(self.show_layer_search)
-        v.scene().selectionChanged.connect(self._on_selection_changed)
+        v.scene().selectionChanged.connect(self._on_scene_selection)
         v.refit.connect(self.fit_view)
         self.load_graph(graph or blank_project())
 
@@ -105,11 +106,16 @@ class CanvasController(QObject):
         """The document changed (an edit, undo or redo): redraw the canvas and tell the panels."""
         if not hasattr(self, "document"):
             return  # the document's first validation, while it is being made
-        with batched_drawing():
-            if change.structure:
-                self.view.sync(self.graph, change.validation)
-            else:
-                self.view.paint(self.graph, change.validation)
+        self._syncing = True  # removing selected items reports each one: the selection is read once, after
+        try:
+            with batched_drawing():
+                if change.structure:
+                    self.view.sync(self.graph, change.validation)
+                else:
+                    self.view.paint(self.graph, change.validation)
+        finally:
+            self._syncing = False
+        self._on_selection_changed()
         self.validation_changed.emit(change.validation)
         self.graph_changed.emit()
 
@@ -236,7 +242,7 @@ class CanvasController(QObject):
     # ---- selection ------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
         """Selected layer ids in project order (a selected collapsed block selects its layers)."""
-        chosen = {n.id for n in self.view.ngraph.selected_nodes()}
+        chosen = {n.id for n in self.view.ngraph.selected_nodes()} | self.view.selected_unbuilt
         for group in self.graph.groups:
             item = self.view.groups.get(group.id)
             if item is not None and item.collapsed and item.isSelected():
@@ -250,14 +256,24 @@ class CanvasController(QObject):
         scene = self.widget.scene()
         scene.blockSignals(True)
         scene.clearSelection()
+        built = self.view.nodes.built
+        self.view.select_unbuilt([nid for nid in ids if nid in self.view.nodes and nid not in built])
         for nid in ids:
-            if nid in self.view.nodes:
-                self.view.nodes[nid].view.setSelected(True)
+            if nid in built:
+                built[nid].view.setSelected(True)
         scene.blockSignals(False)
         self._on_selection_changed()
 
+    def _on_scene_selection(self) -> None:
+        """The user selected on the canvas: a plain click or band replaces the selection, so nodes selected while
+        they had no items drop out of it (Shift or Ctrl add to or take from it, leaving them)."""
+        held = QApplication.keyboardModifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        if not self._syncing and not held and self.view.selected_unbuilt:
+            self.view.select_unbuilt([])
+        self._on_selection_changed()
+
     def _on_selection_changed(self) -> None:
-        if not shiboken6.isValid(self.widget):  # the scene still reports while the viewer is torn down
+        if self._syncing or not shiboken6.isValid(self.widget):  # the scene still reports while the viewer is torn down
             return
         ids = self.selected_ids()
         if ids != self._selection:

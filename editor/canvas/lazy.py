@@ -225,7 +225,9 @@ class FarLayer(QGraphicsItem):
             rec = records[nid]
             rect = rec.rect()
             by_category.setdefault(rec.category, []).append(rect)
-            if rec.look is not None and rec.look.severity:
+            if nid in self._view.selected_unbuilt:
+                outlined.append((rect, theme.SELECTED))
+            elif rec.look is not None and rec.look.severity:
                 outlined.append((rect, theme.ERROR_COLOR if rec.look.severity == "error" else theme.WARNING_COLOR))
         for nid in (n for n in ids if n in self.halos):
             painter.setBrush(self.halos[nid])

@@ -149,6 +149,8 @@ class CanvasView(QObject):
         self.viewer.scene().addItem(self.layer)
         self.viewer.on_demand = self.build_in
         self._validation: Validation | None = None
+        self.selected_unbuilt: set[str] = set()
+        """Selected nodes that have no items yet (select all on a big graph selects without building)."""
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
         self._build_timer.setInterval(0)
@@ -253,8 +255,21 @@ class CanvasView(QObject):
                             if self.records[edge.dst].pos[0] < self.records[edge.src].pos[0]:
                                 pipes.append(pipe)  # into a later row: routed below
             self._route(pipes)
+        chosen = [nid for nid in todo if nid in self.selected_unbuilt]
+        if chosen:  # the item takes over the selection, silently: the selected ids stay the same
+            scene = self.viewer.scene()
+            blocked = scene.blockSignals(True)
+            for nid in chosen:
+                built[nid].view.setSelected(True)
+            scene.blockSignals(blocked)
+            self.selected_unbuilt.difference_update(chosen)
         self.layer.forget(todo)
         self.nodes_built.emit(todo)
+
+    def select_unbuilt(self, ids: list[str]) -> None:
+        """Set which nodes without items are selected (drawn outlined in the selection colour)."""
+        self.selected_unbuilt = set(ids)
+        self.layer.update()
 
     def build_in(self, area: QRectF) -> None:
         """Build the nodes in a scene area and the ends of the painted wires crossing it (the mouse is there)."""
@@ -316,6 +331,7 @@ class CanvasView(QObject):
             self._disconnect(edge)
         self._edges_at.pop(nid, None)
         self.records.pop(nid, None)
+        self.selected_unbuilt.discard(nid)
         obj = self.nodes.built.pop(nid, None)
         if obj is not None:
             self.ngraph.model.nodes.pop(nid, None)

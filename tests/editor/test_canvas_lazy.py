@@ -167,3 +167,21 @@ def test_a_wire_dragged_between_nodes_of_a_big_graph_and_undone(ctl, qtbot):
     ctl.undo()
     assert old in ctl.graph.edges and new not in ctl.graph.edges and new not in ctl.view.edges()
     assert old in ctl.view.edges(), "the wire from the node without items is back, drawn by the far layer"
+
+
+def test_select_all_on_a_big_graph_selects_without_building(ctl, qtbot):
+    ids = open_big(ctl, qtbot)
+    seen = []
+    ctl.selection_changed.connect(seen.append)
+    ctl.select_all()
+    assert ctl.selected_ids() == ids and seen[-1] == ids
+    assert not ctl.view.nodes.built, "selecting a block needs no items"
+    ctl.view.build([ids[7]])
+    assert ctl.view.nodes.built[ids[7]].view.isSelected() and ctl.selected_ids() == ids, "built, it stays selected"
+    QTest.mouseClick(ctl.widget.viewport(), Qt.MouseButton.LeftButton, pos=screen_pos(ctl, ids[45]))
+    assert ctl.selected_ids() == [ids[45]], "a plain click replaces the selection, blocks included"
+    ctl.select_all()
+    ctl.delete_selected()
+    assert not ctl.graph.nodes and not ctl.view.records and not ctl.view.selected_unbuilt
+    ctl.undo()
+    assert list(ctl.graph.nodes) == ids and len(ctl.view.edges()) == len(ids) - 1
