@@ -7,6 +7,7 @@ what was already built.
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, fields
 from functools import cache
@@ -319,14 +320,22 @@ def _recolour_built(app: QApplication, swaps: dict[str, str]) -> None:
     def swap_text(text: str) -> str:
         return pattern.sub(lambda m: swaps.get(m.group(0).lower(), m.group(0)), text)
 
-    for widget in app.allWidgets():
-        sheet = widget.styleSheet()
-        if sheet and swap_text(sheet) != sheet:
-            widget.setStyleSheet(swap_text(sheet))
-        if isinstance(widget, QLabel) and "#" in widget.text() and swap_text(widget.text()) != widget.text():
-            widget.setText(swap_text(widget.text()))
-        if isinstance(widget, pyqtgraph.PlotWidget):
-            _recolour_plot(widget, swaps)
+    # Libraries keep parentless menus that only Python's collector deletes; one collected in the middle of the
+    # walk would leave a dangling widget in it, so the collector waits until the walk is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for widget in app.allWidgets():
+            sheet = widget.styleSheet()
+            if sheet and swap_text(sheet) != sheet:
+                widget.setStyleSheet(swap_text(sheet))
+            if isinstance(widget, QLabel) and "#" in widget.text() and swap_text(widget.text()) != widget.text():
+                widget.setText(swap_text(widget.text()))
+            if isinstance(widget, pyqtgraph.PlotWidget):
+                _recolour_plot(widget, swaps)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _recolour_plot(widget, swaps: dict[str, str]) -> None:

@@ -23,6 +23,23 @@ def private_user_dirs(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def nothing_outlives_its_test():
+    """After each test: stop the autosave of any window it left open (it would write into the next test's data
+    folder), and collect the parentless menus pyqtgraph and NodeGraphQt leave for Python's collector."""
+    yield
+    import gc
+
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.document.close_cleanly()
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def answers(monkeypatch):
     """Modal message boxes never block: each records its call and returns the queued answer.
 

@@ -135,7 +135,7 @@ def test_autosave_timer_writes_unsaved_work_with_its_file_path(window, tmp_path,
     window.open_file(path)
     window.document._timer.setInterval(50)
     edited(window)
-    qtbot.waitUntil(files.autosave_path().is_file, timeout=2000)
+    qtbot.waitUntil(files.autosave_path().is_file, timeout=10_000)
     doc = json.loads(files.autosave_path().read_text())
     assert doc["path"] == str(path.resolve())
     assert Graph.from_dict(doc["project"]).to_dict() == window.controller.graph.to_dict()
