@@ -224,12 +224,13 @@ class FarLayer(QGraphicsItem):
         for nid in ids:
             rec = records[nid]
             rect = rec.rect()
-            by_category.setdefault(rec.category, []).append(rect)
+            if nid not in self.halos:
+                by_category.setdefault(rec.category, []).append(rect)
             if nid in self._view.selected_unbuilt:
                 outlined.append((rect, theme.SELECTED))
             elif rec.look is not None and rec.look.severity:
                 outlined.append((rect, theme.ERROR_COLOR if rec.look.severity == "error" else theme.WARNING_COLOR))
-        for nid in (n for n in ids if n in self.halos):
+        for nid in (n for n in ids if n in self.halos):  # costed: the block itself takes the heat colour
             painter.setBrush(self.halos[nid])
             painter.drawRect(records[nid].rect().adjusted(-HALO, -HALO, HALO, HALO))
         for category, rects in by_category.items():
@@ -237,6 +238,6 @@ class FarLayer(QGraphicsItem):
             painter.drawRects(rects)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for rect, colour in outlined:
-            painter.setPen(QPen(QColor(colour), 4.0))
+            painter.setPen(QPen(QColor(colour), max(4.0, 2.0 / lod) if lod else 4.0))  # at least 2 px on screen
             painter.drawRect(rect)
         painter.restore()

@@ -590,7 +590,8 @@ class LayerNodeItem(NodeItem):
         if self.selected:
             colour = theme.SELECTED
         if colour:
-            painter.setPen(QPen(QColor(colour), 4.0))
+            lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+            painter.setPen(QPen(QColor(colour), max(4.0, 2.0 / lod) if lod else 4.0))  # at least 2 px on screen
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect)
 
