@@ -53,12 +53,16 @@ class NodeRecord:
     parked: tuple[float, float] | None = None
     """Where a member of a collapsed block sits (hidden, inside the block), else None."""
 
+    output_ports: tuple = ()
+    """The spec's output ports for the node's params (a Split has one per piece)."""
+
     @classmethod
     def of(cls, node: Node) -> NodeRecord:
         spec = get_spec(node.type)
+        outputs = tuple(spec.output_ports(node.params))
         return cls(node.type, node.name, tuple(node.pos), tuple(p.name for p in spec.inputs),
-                   tuple(p.name for p in spec.outputs), len(spec.inputs) > 1 or len(spec.outputs) > 1,
-                   spec.category)
+                   tuple(p.name for p in outputs), len(spec.inputs) > 1 or len(outputs) > 1, spec.category,
+                   output_ports=outputs)
 
     def named_ports(self) -> tuple[list[str], list[str]]:
         return ([p for p in self.inputs] if len(self.inputs) > 1 else [],

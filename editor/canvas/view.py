@@ -99,6 +99,11 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix, frozen, loaded)
 
 
+def _out_ports(node: Node) -> list[str]:
+    """The output port names a node shows: a Split has one per piece, so a change of its params redraws it."""
+    return [p.name for p in get_spec(node.type).output_ports(node.params)]
+
+
 def first_problem(problems: list):
     """The problem a node's note shows: its first error, else its first warning."""
     return next((p for p in problems if p.severity == "error"), problems[0] if problems else None)
@@ -179,7 +184,8 @@ class CanvasView(QObject):
         with `validation`; new nodes get their look before their first layout, so each is laid out once.
         A big graph's nodes get their items later, when needed (see `build`)."""
         built = self.nodes.built
-        for nid in [n for n, rec in self.records.items() if n not in graph.nodes or graph.nodes[n].type != rec.type]:
+        for nid in [n for n, rec in self.records.items() if n not in graph.nodes or graph.nodes[n].type != rec.type
+                    or _out_ports(graph.nodes[n]) != list(rec.outputs)]:  # a Split's ports follow its params
             self._remove(nid)
         self.badges = {nid: badge for nid, badge in self.badges.items() if nid in graph.nodes}
         for nid, node in graph.nodes.items():
@@ -300,7 +306,10 @@ class CanvasView(QObject):
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
         makes its name unique and pushes undo commands: ~3 ms a node, all of it unneeded here)."""
         rec = self.records[nid]
-        obj = node_class(get_spec(rec.type))()
+        spec = get_spec(rec.type)
+        obj = node_class(spec)()
+        if spec.multi_output:
+            obj.add_outputs(rec.output_ports)
         obj.model.id = obj.view.id = nid
         temp = {key: obj.model.__dict__.pop(key) for key in _TEMP_KEYS}
         common = self.ngraph.model
@@ -370,7 +379,7 @@ class CanvasView(QObject):
             src, dst = self.records[edge.src], self.records[edge.dst]
             pipe.setVisible(src.parked is None or dst.parked is None)
             if self._validation is not None:
-                text = format_shape(self._validation.shapes.get(edge.src))
+                text = format_shape(self._validation.wire_shape(edge))
                 pipe.set_label(text)
                 self._wire_labels[edge] = text
         return pipe
@@ -554,7 +563,7 @@ class CanvasView(QObject):
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:
-            text = format_shape(validation.shapes.get(edge.src)) if validation else ""
+            text = format_shape(validation.wire_shape(edge)) if validation else ""
             if self._wire_labels.get(edge) != text:
                 pipe = self.pipe(edge)
                 if pipe is not None:  # a wire without its pipe yet gets its label when the pipe is made
