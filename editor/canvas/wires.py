@@ -22,8 +22,9 @@ WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
 MAX_LEG_SHIFTS = 4
 """How often a wrap wire's leg down from its source moves right past a layer before it gives up and crosses."""
-WRAP_LANE = 8.0
-"""How far apart wrap wires into the same input port run (a U-Net's skip and upsampling wires into one Concat)."""
+WRAP_LANE = 14.0
+"""How far apart wrap wires into the same input port run (a U-Net's skip and upsampling wires into one Concat):
+far enough for their shape labels not to overlap."""
 FAR_LOD = 0.3
 """Below this zoom wires are drawn without antialiasing or shape labels."""
 
@@ -173,15 +174,20 @@ class ShapePipeItem(PipeItem):
         return wrapping.index(self) if self in wrapping else 0
 
     def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None, shift: float = 0.0) -> float | None:
-        """The lowest height (`shift` higher for a wire's lane) above the target's row where a wire from `o` back to
-        `i` crosses no layer and no group title; None when there is none below the source."""
-        y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER - shift
+        """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer and no group
+        title, or for a later lane (`shift`) the lowest that far above it; None when there is none below the source."""
+        y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER
+        first = None
         while y > o.y() + 2 * WRAP_RADIUS:
             lane = QRectF(i.x() - WRAP_OUT - shift, y - 6, o.x() - i.x() + 2 * WRAP_OUT + shift, 12)
             blocked = obstacles.blocks(lane) if obstacles is not None else any(
                 _blocks(item, lane) for item in self.scene().items(lane))
             if not blocked:
-                return y
+                first = y if first is None else first
+                if first - y >= shift:
+                    return y
+                y = first - shift
+                continue
             y -= WRAP_GUTTER / 2
         return None
 
