@@ -123,6 +123,18 @@ def unfreeze_units(graph: Graph, param_counts: dict[str, int]) -> list[list[str]
     return sorted(units, key=lambda ids: -max(order.get(n, -1) for n in ids))
 
 
+def unfreeze_stages(graph: Graph, param_counts: dict[str, int]) -> list[set[str]]:
+    """The frozen node ids at each stage of progressive unfreezing: before any thaw, then after each unit of
+    `unfreeze_units` (the trainer's schedule, for the exported train.py); one stage when it is off."""
+    work = graph.copy()
+    stages = [frozen_ids(work)]
+    if config(graph).unfreeze_every:
+        for unit in unfreeze_units(graph, param_counts):
+            thaw(work, unit)
+            stages.append(frozen_ids(work))
+    return stages
+
+
 def thaw(graph: Graph, ids: list[str]) -> None:
     """Make the nodes `ids` trainable: their flags and those of the groups that hold them (used by the
     unfreezing schedule on the trainer's own copy of the graph)."""
