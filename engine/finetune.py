@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import GraphError, WeightsError
+from engine.errors import DeepWireError, GraphError, Problem, WeightsError
 from engine.graph import Graph
 from engine.topology import topology
 
@@ -62,6 +62,25 @@ def resolved(graph: Graph, base: str | os.PathLike | None) -> Graph:
     out = graph.copy()
     out.finetune = {**copy.deepcopy(graph.finetune), "weights": str((Path(base or ".") / weights).resolve())}
     return out
+
+
+def weights_problems(graph: Graph, base: str | os.PathLike | None = None) -> list[Problem]:
+    """A problem when `finetune.weights` (relative to `base`, the project's folder) is missing or cannot be
+    read as weights; nothing when it is unset or of the wrong type (the section check reports that)."""
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    if not isinstance(weights, str) or not weights.strip():
+        return []
+    from engine.weights import open_weights  # it imports torch
+
+    path = Path(weights) if Path(weights).is_absolute() else Path(base or ".") / weights
+    which = graph.finetune.get("which", "best")
+    try:
+        open_weights(path, which if which in WHICH else "best")
+    except DeepWireError as exc:
+        return [Problem(None, "finetune", f"finetune.weights: {exc}",
+                        "point it at an existing weights file, run or export folder (in the editor: File > Load "
+                        "weights…), or remove finetune.weights to start from fresh weights")]
+    return []
 
 
 def with_init(graph: Graph, weights: str | os.PathLike, which: str = "best") -> Graph:
