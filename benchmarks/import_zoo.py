@@ -61,7 +61,9 @@ def try_case(case: ZooCase) -> tuple[bool, str, float]:
         diff = (want - model(*inputs)).abs().max().item()
     same_count = sum(p.numel() for p in src.parameters()) == sum(p.numel() for p in model.parameters())
     exact = diff <= 1e-5 and same_count
-    return exact, f"{len(imported.graph.nodes)} nodes, max diff {diff:.1e}, params equal {same_count}", seconds
+    notes = sorted({w.kind for w in imported.warnings})
+    warned = f", warnings: {', '.join(notes)}" if notes else ""
+    return exact, f"{len(imported.graph.nodes)} nodes, max diff {diff:.1e}, params equal {same_count}{warned}", seconds
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import operator
 import re
 
 import torch
@@ -42,6 +43,20 @@ def class_name(project_name: str) -> str:
     return f"Model{name}" if name[0].isdigit() else name
 
 
+def _wire_value(graph: Graph, fx_graph: fx.Graph, values: dict, edge) -> fx.Node:
+    """The fx value a wire carries: the source's result, or one item of it for a layer with several outputs."""
+    spec = get_spec(graph.nodes[edge.src].type)
+    if not spec.multi_output:
+        return values[edge.src]
+    key = (edge.src, edge.src_port)
+    if key not in values:
+        names = [p.name for p in spec.output_ports(graph.nodes[edge.src].params)]
+        source = values[edge.src]
+        values[key] = fx_graph.call_function(operator.getitem, (source, names.index(edge.src_port)),
+                                             name=f"{source.name}_{edge.src_port}")
+    return values[key]
+
+
 def compile_graph(graph: Graph, device: torch.device | str | None = None,
                   validation: Validation | None = None) -> fx.GraphModule:
     """Build the model for a valid graph; raise GraphError listing every problem otherwise.
@@ -69,7 +84,8 @@ def compile_graph(graph: Graph, device: torch.device | str | None = None,
             values[nid] = fx_graph.placeholder(python_name(node.name, taken, "input"))
             continue
         ports = [p.name for p in spec.inputs]
-        args = tuple(values[e.src] for port in ports for e in edges_in.get(nid, []) if e.dst_port == port)
+        args = tuple(_wire_value(graph, fx_graph, values, e) for port in ports for e in edges_in.get(nid, [])
+                     if e.dst_port == port)
         if spec.role == "output":
             results[nid] = args[0]
             continue

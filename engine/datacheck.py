@@ -105,7 +105,9 @@ def check_data(graph: Graph, section: dict | None = None, *, info: dict | None =
         shapes = validate(graph).shapes
     problems = _check_inputs(graph, info)
     outputs = graph.output_nodes()
-    if len(outputs) == 1:
+    if info.get("task") == "detection":
+        problems += _check_detection(graph, outputs, info)
+    elif len(outputs) == 1:
         problems += _check_output(graph, outputs[0], info, shapes.get(outputs[0].id))
     return problems
 
@@ -162,6 +164,32 @@ def _check_output(graph: Graph, node: Node, info: dict, shape: Shape | None) -> 
     return []
 
 
+def _check_detection(graph: Graph, outputs: list[Node], info: dict) -> list[Problem]:
+    """Every Output of a detection dataset has task 'detection'; each detection layer with `num_classes` before
+    one scores the data's classes."""
+    problems, classes = [], info.get("num_classes")
+    for node in outputs:
+        if node.params.get("task") != "detection":
+            problems.append(Problem(node.id, "data_task", f"{_label(node)} predicts task "
+                                    f"'{node.params.get('task', 'multiclass')}' but the data is a 'detection' "
+                                    "dataset", "click 'Match the data' to set the task to 'detection'", fix=MATCH_DATA))
+            continue
+        layer = _class_layer(graph, node)
+        if classes and layer is not None and layer.params.get("num_classes") != classes:
+            problems.append(Problem(node.id, "data_classes", f"{_label(node)}: {_label(layer)} scores "
+                                    f"{layer.params.get('num_classes')} classes but the data has {classes}",
+                                    f"set its num_classes to {classes} (click 'Match the data')", fix=MATCH_DATA))
+    return problems
+
+
+def _class_layer(graph: Graph, output: Node) -> Node | None:
+    """The detection layer right before `output` when it has a `num_classes` param (a region proposal network,
+    scoring objectness, has none)."""
+    incoming = graph.incoming(output.id)
+    layer = graph.nodes[incoming[0].src] if incoming else None
+    return layer if layer is not None and "num_classes" in {p.name for p in get_spec(layer.type).params} else None
+
+
 def _numel(shape) -> int:
     n = 1
     for d in shape:
@@ -192,7 +220,9 @@ def match_data(graph: Graph, info: dict) -> list[str]:
                 changes.append(f"{node.name} takes {format_shape((None, *want))}")
     outputs = graph.output_nodes()
     want_task = OUTPUT_TASK_OF.get(info.get("task"))
-    if len(outputs) == 1 and want_task:
+    if info.get("task") == "detection":
+        changes += _match_detection(graph, outputs, info.get("num_classes"))
+    elif len(outputs) == 1 and want_task:
         out = outputs[0]
         if out.params.get("task", "multiclass") != want_task:
             out.params["task"] = want_task
@@ -204,6 +234,20 @@ def match_data(graph: Graph, info: dict) -> list[str]:
             changes.append(f"{found[0].name} gives {size} values")
     if changes:
         graph.touch()
+    return changes
+
+
+def _match_detection(graph: Graph, outputs: list[Node], classes: int | None) -> list[str]:
+    """Detection Outputs get task 'detection' and their class-scoring layers the data's class count."""
+    changes = []
+    for node in outputs:
+        if node.params.get("task") != "detection":
+            node.params["task"] = "detection"
+            changes.append(f"{node.name} predicts detection")
+        layer = _class_layer(graph, node)
+        if classes and layer is not None and layer.params.get("num_classes") != classes:
+            layer.params["num_classes"] = classes
+            changes.append(f"{layer.name} scores {classes} classes")
     return changes
 
 

@@ -228,6 +228,9 @@ class Document:
         old = node.params.get(name)
         if new == old:
             return False
+        if get_spec(node.type).multi_output:  # its ports follow its params: wires may go, so a graph step
+            self.edit(f"set {name}", lambda g: g.set_param(node_id, name, new))
+            return True
         node.params[name] = copy.deepcopy(new)
         self.graph.touch()
         self.last_step = Step(f"set {name}", "param", (node_id, name, copy.deepcopy(old)), (node_id, name, new),
@@ -446,7 +449,7 @@ def swap_type(g: Graph, node_id: str, type_id: str) -> None:
     fresh.id = node_id
     fresh.name = g.unique_name(spec.type_id) if old.name.startswith(old_spec.type_id.lower()) else old.name
     g.nodes = {k: (fresh if k == node_id else v) for k, v in g.nodes.items()}
-    ins, outs = [p.name for p in spec.inputs], [p.name for p in spec.outputs]
+    ins, outs = [p.name for p in spec.inputs], [p.name for p in spec.output_ports(fresh.params)]
     edges = []
     for e in g.edges:
         if e.dst == node_id:

@@ -172,7 +172,7 @@ class Graph:
     def connect(self, src: str, dst: str, src_port: str = "out", dst_port: str = "in") -> Edge:
         """Wire src.src_port -> dst.dst_port; a single-wire input port drops its old wire."""
         src_spec, dst_spec = get_spec(self.node(src).type), get_spec(self.node(dst).type)
-        if src_port not in {p.name for p in src_spec.outputs}:
+        if src_port not in {p.name for p in src_spec.output_ports(self.node(src).params)}:
             raise GraphError(f"{src_spec.title} has no output port '{src_port}'")
         ports = {p.name: p for p in dst_spec.inputs}
         if dst_port not in ports:
@@ -195,7 +195,11 @@ class Graph:
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set one param after checking it against the spec (raises GraphError with the reason)."""
         node = self.node(node_id)
-        node.params[name] = coerce_param(get_spec(node.type), name, value, f"node '{node.name}'")
+        spec = get_spec(node.type)
+        node.params[name] = coerce_param(spec, name, value, f"node '{node.name}'")
+        if spec.multi_output:  # fewer pieces: the wires from the ports that went go too
+            ports = {p.name for p in spec.output_ports(node.params)}
+            self.edges = [e for e in self.edges if e.src != node_id or e.src_port in ports]
         self.touch()
 
     def touch(self) -> None:
@@ -396,7 +400,8 @@ class _Loader:
             if node is None:
                 raise self.fail(where, f"the wire points to node '{values[end]}', which does not exist "
                                        "(dangling edge); remove the wire or restore the node")
-            ports = [p.name for p in getattr(get_spec(node.type), side)]
+            spec = get_spec(node.type)
+            ports = [p.name for p in (spec.output_ports(node.params) if side == "outputs" else spec.inputs)]
             if values[port_key] not in ports:
                 raise self.fail(where, f"node '{node.name}' has no {side[:-1]} port '{values[port_key]}' "
                                        f"(ports: {', '.join(ports) or 'none'})")

@@ -79,15 +79,15 @@ def adapt_head(graph: Graph, target: HeadTarget) -> list[str]:
     edge = incoming[0]
     x, y = output.pos
     chain = []
-    shape = validate(graph).shapes.get(edge.src)
+    shape = validate(graph).wire_shape(edge)
     if shape is not None and len(shape) > 2:
         chain.append(graph.add_node("Flatten", pos=(x, y)))
     chain.append(graph.add_node("Dense", graph.unique_name("head"), {"units": target.units}, pos=(x, y)))
     graph.disconnect(edge)
-    prev = edge.src
+    prev, port = edge.src, edge.src_port  # the wire may leave a Split's piece
     for node in chain:
-        graph.connect(prev, node.id, edge.src_port)
-        prev = node.id
+        graph.connect(prev, node.id, port)
+        prev, port = node.id, "out"
     graph.connect(prev, output.id)
     graph.nodes[output.id].pos = (x + 220.0 * len(chain), y)
     changes.append(f"added {' + '.join(get_spec(n.type).title for n in chain)} head '{chain[-1].name}' with "

@@ -24,15 +24,14 @@ from torch.nn import functional as F
 
 from engine import importer_map as M
 from engine.errors import GraphError
-from engine.graph import Graph
+from engine.graph import Edge, Graph
 from engine.importer_map import HIDDEN, LSTM_STATE, MHA_OUT, RNN_OUT, SEQ, STALE, Mapped, Unmappable
-from engine.importer_report import ImportProblem, format_report
-from engine.importer_trace import Recorder, example_sets, forward_inputs, trace
-from engine.layers.tensor_ops import tensor_dim
+from engine.importer_report import ImportProblem, ImportWarning, format_report
+from engine.importer_trace import Recorder, example_sets, forward_inputs, source_line, trace
+from engine.layers.split import MAX_PIECES
 
 TENSOR_KINDS = ("tensor", SEQ)
-_TORCH_DIR = str(Path(torch.__file__).parent)
-SEQ_SAFE = {"Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
+SEQ_SAFE = {"Embedding", "Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "ReLU6",
             "Hardswish", "Hardsigmoid", "Mish", "ScaleShift", "DropPath"}
 """Layers that act on the last dim or on each value alone, so they may read a sequence-first tensor."""
 
@@ -40,7 +39,7 @@ SEQ_SAFE = {"Dense", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU",
 @dataclass
 class Value:
     """What an fx node stands for: a DeepWire node's output (possibly sequence-first, (T, N, ...)), a part
-    of a tuple-returning layer's result, a constant, a stored tensor, or pieces of a split."""
+    of a tuple-returning layer's result, a constant, a stored tensor, or the pieces of a split."""
 
     node_id: str = ""
     kind: str = "tensor"
@@ -49,7 +48,10 @@ class Value:
     tensor: torch.Tensor | None = None
     sources: tuple[Any, ...] = ()
     """For stored tensors: the parameters / buffers it was computed from."""
-    pieces: tuple | None = None
+    pieces: int = 0
+    """For the tuple a split returns: how many pieces (each an output port of the Split node)."""
+    port: str = "out"
+    """The output port of `node_id` this value leaves from (a Split's piece)."""
 
 
 @dataclass
@@ -60,9 +62,10 @@ class Imported:
     weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     """node id -> {name inside the node's built module: tensor}."""
     problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
     def report(self) -> str:
-        return format_report(self.graph.name, self.problems)
+        return format_report(self.graph.name, self.problems, self.warnings)
 
 
 def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
@@ -75,27 +78,33 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]], name
 
 
 def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name: str | None = None,
-                 task: str | None = None, output: str | int | None = None, layout: bool = True) -> Imported:
+                 task: str | None = None, output: str | int | None = None, layout: bool = True,
+                 batch_axes: Sequence[int] | None = None) -> Imported:
     """Import `module` given each input's per-sample shape (no batch dim).
 
     Forward arguments after those inputs are fixed to their defaults (None without one). An input read by
     an Embedding becomes a token input; `task` sets the Output nodes' task (default: multiclass for a last
     dim >= 2, else regression); `output` picks one entry (key or index) of a dict or tuple result.
+    `batch_axes` gives, per input, where the model expects the batch: 0 (the default) or 1 for a
+    sequence-first (T, N, ...) input; the project itself takes every input batch-first.
     """
+    axes = check_batch_axes(batch_axes, len(input_shapes))
     was_training = module.training
     module.eval()
     try:
         names, fixed = forward_inputs(module, len(input_shapes))
-        examples, meta = example_sets(module, input_shapes, fixed, names)
-        gm = trace(module, M.is_leaf, names, fixed, examples)
+        examples, meta = example_sets(module, input_shapes, fixed, names, axes)
+        gm = trace(module, M.is_leaf, names, fixed, examples, stack_traces=True)
         try:
             Recorder(gm).record(examples[0], tuple(fixed.values()), meta)
         except Exception as exc:  # noqa: BLE001
             raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
                              f"{[tuple(s) for s in input_shapes]} after tracing: {exc}") from None
-        imported = _Builder(gm, name or type(module).__name__, task, output).build()
+        builder = _Builder(gm, name or type(module).__name__, task, output, dict(zip(names, axes, strict=True)))
+        imported = builder.build()
+        builder.training_branches(module, names, fixed, examples)
         if imported.problems:
-            lines = _source_lines(module, names, fixed, examples)
+            lines = {n.name: source_line(n) for n in gm.graph.nodes}
             for problem in imported.problems:
                 problem.source = lines.get(problem.fx_name, "")
                 node = imported.graph.nodes.get(problem.node_id)
@@ -108,25 +117,6 @@ def import_model(module: nn.Module, input_shapes: Sequence[Sequence[int]], name:
 
         arrange(imported.graph)
     return imported
-
-
-def _source_lines(module: nn.Module, names, fixed, examples) -> dict[str, str]:
-    """fx node name -> 'file.py:LINE' of the model code that made it (a second trace, only when needed)."""
-    try:
-        gm = trace(module, M.is_leaf, names, fixed, examples, stack_traces=True)
-    except GraphError:
-        return {}
-    lines = {}
-    for node in gm.graph.nodes:
-        text = node.stack_trace or ""
-        found = [line.strip() for line in text.splitlines()
-                 if line.strip().startswith("File ") and _TORCH_DIR not in line]
-        if found:
-            parts = found[-1].split('"')
-            where = parts[1] if len(parts) > 2 else ""
-            number = found[-1].split("line ")[-1].split(",")[0]
-            lines[node.name] = f"{Path(where).name}:{number}"
-    return lines
 
 
 def _describe(node: fx.Node, gm: fx.GraphModule) -> str:
@@ -155,8 +145,9 @@ def _module_path(node: fx.Node) -> str:
 class _Builder:
     """Walks the traced graph in order, adding one DeepWire node (or none, or a few) per operation."""
 
-    def __init__(self, gm: fx.GraphModule, name: str, task: str | None, output: str | int | None):
-        self.gm, self.task, self.output_key = gm, task, output
+    def __init__(self, gm: fx.GraphModule, name: str, task: str | None, output: str | int | None,
+                 batch_axes: dict[str, int]):
+        self.gm, self.task, self.output_key, self.batch_axes = gm, task, output, batch_axes
         self.result = Imported(Graph(name=name))
         self.graph = self.result.graph
         self.values: dict[fx.Node, Value] = {}
@@ -185,14 +176,16 @@ class _Builder:
     # ---- graph edits ----------------------------------------------------------------------
     def add(self, type_id: str, name: str, params: dict | None = None, inputs: Sequence[Any] = (),
             ports: Sequence[str] | None = None, weights: dict | None = None) -> str:
-        ids = [self.tensor(src) if not isinstance(src, str) else src for src in inputs]
+        """Add a node fed by `inputs` (fx nodes, node ids, or (node id, output port) of a Split's piece)."""
+        ids = [self.tensor(src) if not isinstance(src, str | tuple) else src for src in inputs]
         try:
             node = self.graph.add_node(type_id, name=name, params=params or {})
         except GraphError as exc:  # a value outside the layer's allowed range
             raise Unmappable(str(exc)) from None
         try:
             for i, src in enumerate(ids):
-                self.graph.connect(src, node.id, dst_port=ports[i] if ports else "in")
+                src, src_port = src if isinstance(src, tuple) else (src, "out")
+                self.graph.connect(src, node.id, src_port, dst_port=ports[i] if ports else "in")
             if weights:
                 self.set_weights(node.id, weights)
         except (GraphError, Unmappable) as exc:
@@ -225,7 +218,8 @@ class _Builder:
                 self.owners.setdefault(id(tensor), (nid, key))
         self.result.weights[nid] = dict(weights)
 
-    def tensor(self, arg: Any) -> str:
+    def tensor(self, arg: Any) -> str | tuple[str, str]:
+        """Where the layer output `arg` leaves: a node id, or (node id, port) for a piece of a Split."""
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is None:
             raise Unmappable(f"takes {arg!r}, which is not the output of a mapped layer")
@@ -233,9 +227,11 @@ class _Builder:
             raise Unmappable("uses a stored tensor where a layer output is needed")
         if value.kind == STALE:
             raise Unmappable("uses both the full sequence and the last step of one recurrent layer")
+        if value.kind == "pieces":
+            raise Unmappable("uses all the pieces of a split as one value (take them one by one: a, b = ...)")
         if value.kind not in TENSOR_KINDS:
             raise Unmappable("uses the raw (output, state) tuple of a recurrent or attention layer")
-        return value.node_id
+        return value.node_id if value.port == "out" else (value.node_id, value.port)
 
     def value(self, arg: Any) -> Value | None:
         return self.values.get(arg) if isinstance(arg, fx.Node) else None
@@ -260,7 +256,7 @@ class _Builder:
     def alias(self, node: fx.Node, src: Any, kind: str = "tensor") -> None:
         self.tensor(src)
         old = self.values[src]
-        self.values[node] = Value(old.node_id, kind, seq_first=old.seq_first)
+        self.values[node] = Value(old.node_id, kind, seq_first=old.seq_first, port=old.port)
 
     def placeholder(self, node: fx.Node, reason: str) -> None:
         """An operation that does not map becomes a Placeholder keeping its output shape and weight count."""
@@ -314,10 +310,16 @@ class _Builder:
         if not node.meta.get("dw_input"):
             self.values[node] = Value(kind="const", const=node.meta.get("dw_value"))
             return
-        shape = node.meta["dw_shape"][1:]
+        real = node.meta["dw_shape"]
+        seq_first = self.batch_axes.get(node.target, 0) == 1
+        shape = (real[0], *real[2:]) if seq_first else real[1:]
         nid = self.add("Input", node.name, _input_params(shape, node.meta["dw_dtype"]))
         self.first_input = self.first_input or nid
-        self.values[node] = Value(nid)
+        if seq_first:
+            self.result.warnings.append(ImportWarning(
+                "sequence-first input", f"the model reads input '{node.target}' as (T, N, ...); the project takes it "
+                f"batch-first, (N, T, ...), and gives sequence-first results batch-first too"))
+        self.values[node] = Value(nid, seq_first=seq_first)
 
     def learned(self, node: fx.Node) -> None:
         """A tensor computed from stored tensors alone (a reshaped scale, a sliced table, an expanded token)."""
@@ -347,8 +349,8 @@ class _Builder:
                 raise Unmappable(f"the model returns {'a dict' if isinstance(result, dict) else 'a tuple'} whose "
                                  f"entry {label!r} is not a tensor; pick the tensor to keep with --output KEY")
             value = self.values[out]
-            if value.seq_first:
-                raise Unmappable("the model returns a sequence-first (T, N, ...) tensor")
+            if value.seq_first and 1 not in self.batch_axes.values():
+                raise Unmappable("the model returns a sequence-first (T, N, ...) tensor from batch-first inputs")
             shape = self.shape(out)
             task = self.task or ("multiclass" if len(shape) >= 2 and shape[-1] >= 2 else "regression")
             self.current = None
@@ -369,8 +371,7 @@ class _Builder:
         batch_first = _batch_first(module)
         if batch_first is not None:
             if batch_first == seq_first:
-                raise Unmappable("a sequence-first layer gets a batch-first tensor (or the reverse); DeepWire "
-                                 "imports sequence-first models only where they transpose a batch-first input")
+                raise Unmappable(self.layout_mismatch(node, batch_first))
             extra = list(args[1:]) + [v for k, v in node.kwargs.items() if k not in ("need_weights",)]
             if mapped.type_id == "MultiHeadAttention" and isinstance(module, nn.MultiheadAttention):
                 inputs, ports = _attention_inputs(node, args)
@@ -391,6 +392,54 @@ class _Builder:
                            weights=extra_weights)
         kind = mapped.kind
         self.values[node] = Value(nid, kind, seq_first=seq_first)
+
+    def training_branches(self, module: nn.Module, names: list[str], fixed: dict, examples: list[tuple]) -> None:
+        """Compare with a training-mode trace: a training-only dropout on a value becomes a Dropout node after
+        it; every other difference becomes a named warning with its source line (engine/importer_training)."""
+        from engine.importer_layout import module_groups
+        from engine.importer_training import compare_modes, dropout_type, report
+
+        found = compare_modes(module, self.gm, names, fixed, examples)
+        if isinstance(found, str):
+            self.result.warnings.append(ImportWarning(
+                "training mode", f"the model does not trace in training mode ({found}), so code under "
+                "`if self.training:` is not checked"))
+            return
+        mapped: dict[fx.Node, str] = {}
+        for n in found.train_only:
+            drop = dropout_type(n, module)
+            source = n.args[0] if n.args else None
+            twin = found.twins.get(source)
+            if drop is None or twin is None or len(source.users) != 1 or \
+                    (v := self.values.get(twin)) is None or v.kind not in TENSOR_KINDS:
+                continue
+            if v.seq_first and drop[0] == "Dropout2d":
+                continue
+            mapped[n] = self.insert_after(v, drop[0], {"p": drop[1]}, n)
+        if mapped:
+            self.graph.groups = module_groups(self.graph, self.paths, self.classes)
+        self.result.warnings += report(found, mapped)
+
+    def insert_after(self, value: Value, type_id: str, params: dict, made_by: fx.Node) -> str:
+        """A new node on every wire leaving `value` (its node and port); returns the new node's name."""
+        leaving = {i for i, e in enumerate(self.graph.edges) if e.src == value.node_id and e.src_port == value.port}
+        name = made_by.target if made_by.op == "call_module" else made_by.name
+        self.current = made_by
+        nid = self.add(type_id, name, params, [value.node_id if value.port == "out" else (value.node_id, value.port)])
+        self.graph.edges = [Edge(nid, "out", e.dst, e.dst_port) if i in leaving else e  # in place: wire order counts
+                            for i, e in enumerate(self.graph.edges)]
+        return self.graph.nodes[nid].name
+
+    def layout_mismatch(self, node: fx.Node, batch_first: bool) -> str:
+        """Why a batch_first=False layer cannot read this tensor (or the reverse), naming the inputs behind it."""
+        if batch_first:
+            return "a batch-first layer reads a sequence-first (T, N, ...) tensor"
+        inputs = sorted({n.target for n in _inputs_behind(node.args[0]) if self.batch_axes.get(n.target, 0) == 0})
+        named = ", ".join(f"'{n}'" for n in inputs) or "the input"
+        return (f"{type(self.gm.get_submodule(node.target)).__name__} '{node.target}' is sequence-first "
+                f"(batch_first=False) but reads {named} as batch-first; if the model takes {named} as (T, N, ...), "
+                "say where the batch is: --input-shape T,N,... with the letter N at the batch position "
+                "(batch_axes=[1] in Python)")
 
     def dense_on_maps(self, node: fx.Node, name: str, params: dict, weights: dict) -> None:
         """A Linear applied to the last dim of a channels-last map (N, H, W, C), as ConvNeXt does: Dense
@@ -419,7 +468,8 @@ class _Builder:
             self.arithmetic(node, args, kwargs)
         elif fn is torch.cat or fn is torch.concat:
             self.concat(node, args, kwargs)
-        elif fn in ("chunk", torch.chunk, "split", torch.split):
+        elif fn in ("chunk", torch.chunk, "split", torch.split, "unbind", torch.unbind, "tensor_split",
+                    torch.tensor_split):
             self.split(node, args, kwargs)
         elif fn in M.PERMUTES:
             self.permute(node, args)
@@ -460,6 +510,7 @@ class _Builder:
                 rank = len(in_shape)
                 if seq_first and dim % rank in (0, 1):
                     raise Unmappable("softmax over the time or batch dim of a sequence-first tensor")
+                mapped.params["_seq_ok"] = True  # over a feature dim: the same dim in the batch-first view
             return mapped
         if fn in (torch.flatten, "flatten"):
             start, end = _arg(args, kwargs, 1, "start_dim", 0), _arg(args, kwargs, 2, "end_dim", -1)
@@ -570,7 +621,16 @@ class _Builder:
                         weights={"value": key})
 
     def concat(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
-        tensors, dim = list(args[0]), _arg(args, kwargs, 1, "dim", 0)
+        dim = _arg(args, kwargs, 1, "dim", 0)
+        if isinstance(args[0], fx.Node):  # torch.cat(x.chunk(2)): every piece of a split, in order
+            value = self.value(args[0])
+            if value is None or value.kind != "pieces":
+                raise Unmappable("concatenates something that is not a list of tensors")
+            axis = _axis(dim, len(node.meta["dw_shape"]), value.seq_first)
+            wires = [(value.node_id, f"out{i}") for i in range(value.pieces)]
+            self.values[node] = Value(self.add("Concat", node.name, {"axis": axis}, wires), seq_first=value.seq_first)
+            return
+        tensors = list(args[0])
         refs = [t for t in tensors if (v := self.value(t)) is not None and v.kind in TENSOR_KINDS]
         if not refs:
             raise Unmappable("concatenating stored tensors only")
@@ -586,25 +646,25 @@ class _Builder:
         self.values[node] = Value(self.add("Concat", node.name, {"axis": axis}, ids), seq_first=seq_first)
 
     def split(self, node: fx.Node, args: tuple, kwargs: dict) -> None:
+        """chunk / split / tensor_split / unbind: one Split node whose output ports are the pieces."""
         src = args[0]
         self.tensor(src)
         value = self.values[src]
-        shape = self.shape(src)
-        if node.target in ("chunk", torch.chunk):
-            chunks, dim = args[1] if len(args) > 1 else kwargs["chunks"], _arg(args, kwargs, 2, "dim", 0)
-            axis = _axis(dim, len(shape), value.seq_first)
-            self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first,
-                                      pieces=("chunk", int(chunks), axis))
-            return
-        size, dim = args[1] if len(args) > 1 else kwargs["split_size_or_sections"], _arg(args, kwargs, 2, "dim", 0)
-        axis = _axis(dim, len(shape), value.seq_first)
-        length = shape[tensor_dim(axis)]
-        sizes = list(size) if isinstance(size, list | tuple) else [size] * math.ceil(length / size)
-        bounds, start = [], 0
-        for s in sizes:
-            bounds.append((start, min(start + s, length)))
-            start += s
-        self.values[node] = Value(value.node_id, "pieces", seq_first=value.seq_first, pieces=("split", bounds, axis))
+        real = node.args[0].meta["dw_shape"]
+        unbind = node.target in ("unbind", torch.unbind)
+        dim = _arg(args, kwargs, 1 if unbind else 2, "dim", 0) % len(real)
+        axis = _axis(dim, len(real), value.seq_first)
+        parts = _tensors(node.meta.get("dw_parts"))
+        if not parts:
+            raise Unmappable("a split into no pieces")
+        if len(parts) > MAX_PIECES:
+            raise Unmappable(f"a split into {len(parts)} pieces (a Split node has at most {MAX_PIECES})")
+        sizes = [1] * len(parts) if unbind else [int(t.shape[dim]) for t in parts]
+        params = {"axis": axis, "squeeze": unbind}
+        params |= {"chunks": len(sizes), "sizes": []} if len(set(sizes)) == 1 else {"sizes": sizes}
+        nid = self.add("Split", node.name, params, [src])
+        seq_first = value.seq_first and not (unbind and axis == 0)  # unbinding the time dim leaves (N, ...)
+        self.values[node] = Value(nid, "pieces", seq_first=seq_first, pieces=len(sizes))
 
     def getitem(self, node: fx.Node, args: tuple) -> None:
         src, index = args
@@ -612,14 +672,9 @@ class _Builder:
         if value is None:
             raise Unmappable("indexes something that is not a mapped layer output")
         if value.kind == "pieces":
-            kind, spec, axis = value.pieces
-            if kind == "chunk":
-                nid = self.add("Chunk", node.name, {"chunks": spec, "index": int(index), "axis": axis},
-                               [value.node_id])
-            else:
-                start, end = spec[index]
-                nid = self.add("Slice", node.name, {"axis": axis, "start": start, "end": end}, [value.node_id])
-            self.values[node] = Value(nid, seq_first=value.seq_first)
+            if not isinstance(index, int) or not -value.pieces <= index < value.pieces:
+                raise Unmappable(f"takes pieces {index!r} of a split (only one piece at a time maps)")
+            self.values[node] = Value(value.node_id, seq_first=value.seq_first, port=f"out{index % value.pieces}")
         elif value.kind in (RNN_OUT, MHA_OUT) and index == 0:
             self.values[node] = Value(value.node_id, SEQ if value.kind == RNN_OUT else "tensor",
                                       seq_first=value.seq_first)
@@ -635,6 +690,10 @@ class _Builder:
         elif value.kind in (SEQ, HIDDEN):
             raise Unmappable(f"indexes a recurrent output with {index!r}; only out[:, -1] or h_n[-1] "
                              "(the last step) maps")
+        elif value.kind == "tensor" and "dw_shape" not in src.meta:  # a Placeholder stands for a tuple
+            if index != 0:
+                raise Unmappable(f"takes item {index!r} of the results of an operation that did not map")
+            self.alias(node, src)
         elif value.kind == "tensor":
             self.index(node, src, index)
         else:
@@ -706,7 +765,7 @@ class _Builder:
             raise Unmappable("permute that moves the batch dim")
         perm = [_bf_dim(real[_bf_dim(k, b_out == 1)], value.seq_first) for k in range(rank)]
         if perm == list(range(rank)):
-            self.values[node] = Value(value.node_id, seq_first=b_out == 1)
+            self.values[node] = Value(value.node_id, seq_first=b_out == 1, port=value.port)
             return
         nid = self.add("Permute", node.name, {"dims": [d - 1 for d in perm[1:]]}, [src])
         self.values[node] = Value(nid, seq_first=b_out == 1)
@@ -772,6 +831,30 @@ class _Builder:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+def _inputs_behind(node: Any) -> list[fx.Node]:
+    """The model inputs (placeholders) a value is computed from."""
+    seen, stack, found = set(), [node], []
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, fx.Node) or n in seen:
+            continue
+        seen.add(n)
+        if n.op == "placeholder" and n.meta.get("dw_input"):
+            found.append(n)
+        stack.extend(n.all_input_nodes)
+    return found
+
+
+def check_batch_axes(batch_axes: Sequence[int] | None, count: int) -> list[int]:
+    """One batch axis per input, each 0 (batch-first) or 1 (sequence-first); GraphError saying what to give."""
+    axes = [0] * count if batch_axes is None else [int(a) for a in batch_axes]
+    if len(axes) != count:
+        raise GraphError(f"{len(axes)} batch axes for {count} input(s): give one per input")
+    if any(a not in (0, 1) for a in axes):
+        raise GraphError(f"batch axes {axes}: the batch must be an input's first (0) or second (1) dim")
+    return axes
+
 
 def _tie_allowed(node_type: str, owner_type: str) -> bool:
     from engine.layers.ties import tied_params

@@ -16,15 +16,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not write PROJECT.safetensors with the module's weights next to the project")
 
 
+def parse_input_shape(text: str) -> tuple[tuple[int, ...], int]:
+    """'1,28,28' -> ((1, 28, 28), 0); '35,N' (the letter N at the batch position) -> ((35,), 1)."""
+    items = [d.strip() for d in text.split(",") if d.strip()]
+    marks = [i for i, d in enumerate(items) if d.upper() == "N"]
+    if len(marks) > 1 or (marks and marks[0] > 1):
+        raise GraphError(f"--input-shape {text}: the batch (N) can only be the first or second dim, once")
+    try:
+        shape = tuple(int(d) for i, d in enumerate(items) if i not in marks)
+    except ValueError:
+        raise GraphError(f"--input-shape takes whole numbers separated by commas (and N for the batch), "
+                         f"got {text}") from None
+    return shape, marks[0] if marks else 0
+
+
 def run_import(args: argparse.Namespace) -> int:
     from engine.importer import import_model, load_reference
     from engine.importer_weights import save_weights
 
     cls = load_reference(args.ref)
-    try:
-        shapes = [tuple(int(d) for d in s.split(",") if d.strip()) for s in args.input_shape]
-    except ValueError:
-        raise GraphError(f"--input-shape takes whole numbers separated by commas, got {args.input_shape}") from None
+    shapes, axes = zip(*[parse_input_shape(s) for s in args.input_shape], strict=True)
     try:
         module = cls()
     except TypeError as exc:
@@ -32,7 +43,7 @@ def run_import(args: argparse.Namespace) -> int:
     output = getattr(args, "output", None)
     if output is not None and output.lstrip("-").isdigit():
         output = int(output)
-    imported = import_model(module, shapes, args.name or cls.__name__, args.task, output)
+    imported = import_model(module, shapes, args.name or cls.__name__, args.task, output, batch_axes=axes)
     out = Path(args.out)
     if not getattr(args, "no_weights", False):
         weights = save_weights(imported, out.with_suffix(".safetensors"))
@@ -41,6 +52,6 @@ def run_import(args: argparse.Namespace) -> int:
               "training starts from them (finetune.weights)")
     imported.graph.save(out)
     print(f"wrote {out}: {len(imported.graph.nodes)} nodes, {len(imported.graph.groups)} groups")
-    if imported.problems:
+    if imported.problems or imported.warnings:
         print(imported.report(), file=sys.stderr)
     return 0

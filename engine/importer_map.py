@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.detection import modules as detection_modules
 from engine.layers import conv, modules, seq_modules
 from engine.layers.spec import Params
 
@@ -264,6 +265,49 @@ def _h_minpool(m: nn.Module, s) -> Mapped:
     return Mapped("MinPool2d", {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding})
 
 
+def _anchor_shapes(ratios: tuple[float, ...]) -> str:
+    from engine.layers.detection import ANCHOR_SHAPES
+
+    for name, value in ANCHOR_SHAPES.items():
+        if tuple(value) == tuple(ratios):
+            return name
+    raise Unmappable(f"anchor ratios {tuple(ratios)} are none of the Dense detection head's shapes")
+
+
+def _whole(value: float, what: str) -> int:
+    if float(value) != int(value):
+        raise Unmappable(f"{what} {value} is not a whole number")
+    return int(value)
+
+
+def _anchors(stride: float, sizes: tuple[float, ...], ratios: tuple[float, ...]) -> dict:
+    return {"stride": _whole(stride, "stride"), "sizes": [_whole(v, "anchor size") for v in sizes],
+            "shapes": _anchor_shapes(ratios)}
+
+
+def _h_dense_head(m: nn.Module, s) -> Mapped:
+    _, _, _, classes, stride, sizes, ratios, hidden, depth = m.config
+    return Mapped("DenseDetectionHead", {"num_classes": classes, **_anchors(stride, sizes, ratios),
+                                         "hidden": hidden, "depth": depth})
+
+
+def _h_proposals(m: nn.Module, s) -> Mapped:
+    _, _, _, stride, sizes, ratios, hidden = m.config
+    return Mapped("RegionProposalNetwork", {**_anchors(stride, sizes, ratios), "hidden": hidden})
+
+
+def _h_roi_align(m: nn.Module, s) -> Mapped:
+    count, size, stride, pre_nms, iou, pool = m.config
+    return Mapped("RoIAlign", {"count": count, "size": size, "stride": _whole(stride, "stride"),
+                               "mode": "pool" if pool else "align", "pre_nms": pre_nms, "nms_iou": float(iou)},
+                  ports=["features", "proposals"])
+
+
+def _h_box_head(m: nn.Module, s) -> Mapped:
+    _, classes, hidden = m.config
+    return Mapped("BoxHead", {"num_classes": classes, "hidden": hidden})
+
+
 HELPERS: dict[type, Callable[[Any, Any], Mapped]] = {
     seq_modules.Recurrent: _h_recurrent, seq_modules.Attention: _h_attention,
     seq_modules.PositionalEncoding: _h_positional,
@@ -274,6 +318,8 @@ HELPERS: dict[type, Callable[[Any, Any], Mapped]] = {
     modules.Reshape: lambda m, s: Mapped("Reshape", {"shape": list(m.shape)}),
     modules.Permute: lambda m, s: Mapped("Permute", {"dims": [d - 1 for d in m.dims[1:]]}),
     modules.RepeatVector: _simple("RepeatVector", times="times"), seq_modules.TokenEmbedding: _embedding,
+    detection_modules.DenseHead: _h_dense_head, detection_modules.ProposalNetwork: _h_proposals,
+    detection_modules.RoIAlign: _h_roi_align, detection_modules.BoxHead: _h_box_head,
 }
 """DeepWire's own helper classes; exported model files hold verbatim copies, matched by their source."""
 
@@ -339,7 +385,8 @@ def module_handler(m: nn.Module) -> Callable[[Any, Any], Mapped] | None:
     """How a module maps, by class identity; None when it has to be traced through (or cannot map)."""
     cls = type(m)
     handler = MODULES.get(cls) or HELPERS.get(cls) or THIRD_PARTY.get(f"{cls.__module__}.{cls.__qualname__}")
-    if handler is None and cls.__module__ not in ("torch.nn", "engine.layers.modules", "engine.layers.seq_modules"):
+    if handler is None and cls.__module__ not in ("torch.nn", "engine.layers.modules", "engine.layers.seq_modules",
+                                                  "engine.detection.modules"):
         helper = _helper_copy(cls)
         handler = HELPERS.get(helper) if helper is not None else None
     return handler

@@ -17,7 +17,27 @@ class ImportProblem:
     node_id: str = ""
 
 
-def format_report(name: str, problems: list[ImportProblem]) -> str:
+@dataclass
+class ImportWarning:
+    """Something the import kept, changed or could not see that the user should know (never silently lost)."""
+
+    kind: str
+    """A short name: 'training-only branch', 'sequence-first input'."""
+    message: str
+    source: str = ""
+    """'file.py:LINE' of the model code, when known."""
+
+    def __str__(self) -> str:
+        return f"warning ({self.kind}): {self.message}" + (f" ({self.source})" if self.source else "")
+
+
+def format_report(name: str, problems: list[ImportProblem], warnings: list[ImportWarning] | None = None) -> str:
+    """The warnings, one a line, then 'imported exactly' or one block per kind of operation that did not map."""
+    notes = [str(w) for w in warnings or ()]
+    return "\n".join([*notes, _problems(name, problems)])
+
+
+def _problems(name: str, problems: list[ImportProblem]) -> str:
     """'cannot import X exactly: N operation(s) have no DeepWire layer', then one block per kind of operation."""
     if not problems:
         return f"{name} imported exactly"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +21,8 @@ from torch.nn.utils.stateless import _reparametrize_module  # meta weights for a
 
 from engine.errors import GraphError
 
+_TORCH_DIR = str(Path(torch.__file__).parent / "_")[:-1]
+"""torch's own folder with a trailing separator (torchvision's folder starts with the same letters)."""
 META_FROM = 1_000_000
 """Models are run on meta tensors (shapes only, far cheaper than computing a convolution network's
 outputs), except small recurrent ones: an LSTM on meta tensors first loads torch's compiler stack
@@ -102,10 +105,12 @@ def forward_inputs(module: nn.Module, count: int) -> tuple[list[str], dict[str, 
 
 
 def example_sets(module: nn.Module, shapes: Sequence[Sequence[int]], fixed: dict[str, Any],
-                 names: list[str]) -> tuple[list[tuple], bool]:
-    """Two different example batches (batch 2), float or token ids as the model needs, and whether the model
-    also runs on meta tensors (shapes only, much faster than computing a large model's outputs)."""
-    dims = [(2, *[int(d) for d in s]) for s in shapes]
+                 names: list[str], batch_axes: Sequence[int] | None = None) -> tuple[list[tuple], bool]:
+    """Two different example batches (batch 2, at each input's batch axis), float or token ids as the model
+    needs, and whether the model also runs on meta tensors (shapes only, much faster than computing a large
+    model's outputs)."""
+    axes = list(batch_axes or [0] * len(shapes))
+    dims = [tuple([int(d) for d in s][:a] + [2] + [int(d) for d in s][a:]) for s, a in zip(shapes, axes, strict=True)]
     gen = torch.Generator().manual_seed(0)
     floats = [torch.randn(d, generator=gen) for d in dims]
     error: Exception | None = None
@@ -124,8 +129,13 @@ def example_sets(module: nn.Module, shapes: Sequence[Sequence[int]], fixed: dict
                 error = exc
                 continue
             return [first, second], meta
+    hint = ""
+    if any(isinstance(m, nn.RNNBase | nn.MultiheadAttention | nn.TransformerEncoderLayer) for m in module.modules()) \
+            and not any(axes):
+        hint = ("; if an input is sequence-first, (T, N, ...), mark the batch position with the letter N: "
+                "--input-shape T,N,... (batch_axes=[1] in Python)")
     raise GraphError(f"{type(module).__name__} does not run on inputs of shape "
-                     f"{[tuple(s) for s in shapes]} (batch 2): {_first_line(error)}")
+                     f"{[tuple(s) for s in shapes]} (batch 2): {_first_line(error)}{hint}")
 
 
 def to_meta(tensors: tuple) -> tuple:
@@ -223,6 +233,24 @@ def _data_dependent(gm: fx.GraphModule) -> set[fx.Node]:
             if n.target not in ("size", "dim") and not (n.target is getattr and n.args[1] in ("shape", "ndim")):
                 found.add(n)
     return found
+
+
+def user_frames(node: fx.Node) -> list[str]:
+    """'file.py:LINE' of each model-code frame that made a node traced with stack traces, outermost first."""
+    frames = []
+    for line in (node.stack_trace or "").splitlines():
+        line = line.strip()
+        if line.startswith("File ") and _TORCH_DIR not in line:
+            parts = line.split('"')
+            where = parts[1] if len(parts) > 2 else ""
+            frames.append(f"{Path(where).name}:{line.split('line ')[-1].split(',')[0]}")
+    return frames
+
+
+def source_line(node: fx.Node) -> str:
+    """'file.py:LINE' of the model code that made a node traced with stack traces ('' when unknown)."""
+    frames = user_frames(node)
+    return frames[-1] if frames else ""
 
 
 def _has_tensor(value: Any) -> bool:

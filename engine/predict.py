@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,19 +13,26 @@ from engine.data.sources import IMAGE_SUFFIXES, predict_files, predict_source
 from engine.errors import DataError, ExportError
 from engine.evaluate.metrics import sigmoid, softmax
 from engine.export import preprocessing
-from engine.export.formats import EXPORT_FORMATS, torch_forward
+from engine.export.formats import EXPORT_FORMATS, Forward, torch_forward
 
 
 @dataclass
 class Predictor:
-    """A model that takes preprocessed input tensors and returns its first output, plus its preprocessing record."""
+    """A model that takes preprocessed input tensors and returns its outputs, plus its preprocessing record."""
 
     record: dict
-    forward: Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
+    forward: Forward
+
+    def outputs(self, raw: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output of the model (one per Output node) for raw samples of each input."""
+        inputs = tuple(preprocessing.apply(self.record, x, i) for i, x in enumerate(raw))
+        out = self.forward(inputs)
+        return [np.asarray(o, dtype=np.float64) for o in (out if isinstance(out, list | tuple) else [out])]
 
     def __call__(self, raw: list[np.ndarray]) -> np.ndarray:
-        inputs = tuple(preprocessing.apply(self.record, x, i) for i, x in enumerate(raw))
-        return np.asarray(self.forward(inputs), dtype=np.float64)
+        """The main output: the first, or a detector's final boxes (`preprocessing.output_index`)."""
+        outs = self.outputs(raw)
+        return outs[min(preprocessing.output_index(self.record), len(outs) - 1)]
 
 
 def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
@@ -40,7 +46,7 @@ def load_predictor(path: str | Path, weights: str = "best") -> Predictor:
     run = open_run(folder)
     model, graph = run.load_model(weights)
     record = preprocessing.describe(graph, run.data_info() or None)
-    return Predictor(record, torch_forward(model, preprocessing.output_index(record)))
+    return Predictor(record, torch_forward(model, None))
 
 
 def _from_export(folder: Path, main: Path | None) -> Predictor:
@@ -129,11 +135,33 @@ def scale_warning(record: dict, raw: list[np.ndarray], where: str) -> str | None
             f"{span[1]:.3g}; scale them the same way as the training data, or the predictions mean little")
 
 
-def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1, score_threshold: float = 0.5) -> list[dict]:
-    """One row per sample: predicted class names with confidences, values (in data units), or for a detector
-    the boxes scored at least `score_threshold`."""
-    task = (record.get("outputs") or [{}])[0].get("task") or record.get("task")
-    names = record.get("class_names")
+def describe_predictions(record: dict, outputs: np.ndarray | list[np.ndarray], top: int = 1,
+                         score_threshold: float = 0.5) -> list[dict]:
+    """One row per sample. `outputs` is the main output alone (`Predictor.__call__`) or every output
+    (`Predictor.outputs`): a project with several answering heads gives per sample {'index', 'heads': {Output
+    name: its answer}}. An answer is predicted class names with confidences, values (in data units), or for a
+    detector the boxes scored at least `score_threshold`."""
+    if isinstance(outputs, list | tuple) and len(outputs) < len(record.get("outputs") or []):
+        outputs = outputs[0]  # a loader that gives one output gives the main one
+    if isinstance(outputs, np.ndarray):
+        return describe_head(record, preprocessing.output_index(record), outputs, top, score_threshold)
+    heads = preprocessing.answering_outputs(record)
+    if len(heads) == 1:
+        return describe_head(record, heads[0], outputs[heads[0]], top, score_threshold)
+    names = [record["outputs"][i].get("name") or f"output {i}" for i in heads]
+    parts = [describe_head(record, i, outputs[i], top, score_threshold) for i in heads]
+    return [{"index": k, "heads": {name: {key: v for key, v in rows[k].items() if key != "index"}
+                                   for name, rows in zip(names, parts, strict=True)}}
+            for k in range(len(parts[0]))]
+
+
+def describe_head(record: dict, index: int, outputs: np.ndarray, top: int = 1, score_threshold: float = 0.5
+                  ) -> list[dict]:
+    """One row per sample for output number `index` of the record (see describe_predictions)."""
+    outputs_of = record.get("outputs") or []
+    spec = outputs_of[index] if index < len(outputs_of) else {}
+    task = spec.get("task") or record.get("task")
+    names = spec.get("class_names") or record.get("class_names")
     rows = []
     if task == "detection":
         return describe_detections(names, outputs, score_threshold)
@@ -158,11 +186,13 @@ def describe_predictions(record: dict, outputs: np.ndarray, top: int = 1, score_
 
 
 def describe_detections(names: list[str] | None, outputs: np.ndarray, score_threshold: float = 0.5) -> list[dict]:
-    """Per image {'index', 'boxes': [{'class', 'score', 'box': [x0, y0, x1, y1]}]}, best first, after NMS."""
+    """Per image {'index', 'boxes': [{'class' (its name), 'class_id', 'score', 'box': [x0, y0, x1, y1]}]}, best
+    first, after NMS."""
     from engine.detection.postprocess import detect
 
     found = detect(torch.as_tensor(outputs), score_threshold)
-    return [{"index": i, "boxes": [{"class": _name(names, int(c)), "score": float(s), "box": [float(v) for v in b]}
+    return [{"index": i, "boxes": [{"class": _name(names, int(c)), "class_id": int(c), "score": float(s),
+                                    "box": [float(v) for v in b]}
                                    for c, s, b in zip(d.labels, d.scores, d.boxes, strict=True)]}
             for i, d in enumerate(found)]
 
@@ -185,11 +215,20 @@ def write_predictions(rows: list[dict], path: str | Path) -> Path:
             for row in rows:
                 for b in row["boxes"]:
                     out.writerow([row["index"], b["class"], f"{b['score']:.4f}", *(f"{v:.2f}" for v in b["box"])])
+        elif rows and "heads" in rows[0]:
+            out.writerow(["sample", *rows[0]["heads"]])
+            for row in rows:
+                out.writerow([row["index"], *(json.dumps(_answer(part)) for part in row["heads"].values())])
         else:
             out.writerow(["sample", "prediction"])
             for row in rows:
-                out.writerow([row["index"], json.dumps(row.get("values", row.get("classes")))])
+                out.writerow([row["index"], json.dumps(_answer(row))])
     return path
+
+
+def _answer(row: dict):
+    """The answer of one row (or one head of it): its values, classes or boxes."""
+    return next(row[key] for key in ("values", "classes", "boxes") if key in row)
 
 
 def _name(names: list[str] | None, index: int) -> str:
@@ -205,13 +244,22 @@ def predict_file(model_path: str | Path, input_path: str | Path, top: int = 1, s
     warning = scale_warning(predictor.record, raw, str(input_path))
     if warning:
         notes.warn(warning)
-    rows = describe_predictions(predictor.record, predictor(raw), top, score_threshold)
+    rows = describe_predictions(predictor.record, predictor.outputs(raw), top, score_threshold)
     if rows and "boxes" in rows[0] and Path(input_path).suffix.lower() in IMAGE_SUFFIXES:
-        from PIL import Image
-
-        with Image.open(input_path) as img:
-            width, height = img.size
-        _, model_h, model_w = predictor.record["inputs"][0]["shape"]
-        for b in rows[0]["boxes"]:
-            b["box"] = [v * (width / model_w if i % 2 == 0 else height / model_h) for i, v in enumerate(b["box"])]
+        scale_boxes(rows[0], box_scale(input_path, predictor.record))
     return rows
+
+
+def box_scale(image_path: str | Path, record: dict) -> tuple[float, float]:
+    """(x, y) factors from the model's input pixels to those of an image file (which was resized to fit)."""
+    from engine.safeio import load_image
+
+    width, height = load_image(Path(image_path)).size
+    _, model_h, model_w = record["inputs"][0]["shape"]
+    return width / model_w, height / model_h
+
+
+def scale_boxes(row: dict, scale: tuple[float, float]) -> None:
+    """Multiply the x and y coordinates of a detector's row of boxes by `scale` (in place)."""
+    for b in row["boxes"]:
+        b["box"] = [v * scale[i % 2] for i, v in enumerate(b["box"])]

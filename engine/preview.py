@@ -128,7 +128,7 @@ class Previewer:
                     result.message = f"{node.name} fails on this sample: {str(exc).strip().splitlines()[0][:200]}"
                 continue
             values[nid], keys[nid], used[key] = out, key, out
-            result.nodes[nid] = describe(out, node, data)
+            result.nodes[nid] = describe(out[0] if isinstance(out, tuple) else out, node, data)
         self._outputs = used
         return result
 
@@ -155,14 +155,14 @@ class Previewer:
             return x, ("input", index, sample, id(data))
         ports = [p.name for p in spec.inputs]
         edges = [e for port in ports for e in graph.incoming(node.id) if e.dst_port == port]
-        args = [values[e.src] for e in edges]
+        args = [_wire_value(graph, values, e) for e in edges]
         if spec.role == "output":
-            return args[0], ("output", keys[edges[0].src])
+            return args[0], ("output", keys[edges[0].src], edges[0].src_port)
         owner = graph.nodes.get(node.shares) if node.shares and spec.has_weights else None
         builder = owner if owner is not None and owner.type == node.type else node
         module_key = (builder.id, builder.type, json.dumps(builder.params, sort_keys=True),
                       tuple(validation.in_shapes.get(builder.id, ())), self._weights_version)
-        key = (module_key, tuple(keys[e.src] for e in edges))
+        key = (module_key, tuple((keys[e.src], e.src_port) for e in edges))
         cached = self._outputs.get(key)
         if cached is not None:
             return cached, key
@@ -173,7 +173,7 @@ class Previewer:
         with torch.no_grad():
             out = module(*args)
         if isinstance(out, tuple | list):
-            out = out[0]
+            out = tuple(out) if spec.multi_output else out[0]
         return out, key
 
     def _build(self, node: Node, validation: Validation) -> nn.Module:
@@ -185,6 +185,15 @@ class Previewer:
             if own.keys() == trained.keys() and all(own[k].shape == trained[k].shape for k in own):
                 module.load_state_dict(trained)
         return module.eval()
+
+
+def _wire_value(graph: Graph, values: dict, edge) -> torch.Tensor:
+    """What a wire carries: its source's output, or its piece of a Split's outputs."""
+    out = values[edge.src]
+    if not isinstance(out, tuple):
+        return out
+    spec = get_spec(graph.nodes[edge.src].type)
+    return out[[p.name for p in spec.output_ports(graph.nodes[edge.src].params)].index(edge.src_port)]
 
 
 def _first_broken(graph: Graph, validation: Validation) -> dict[str, str]:

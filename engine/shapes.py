@@ -33,6 +33,14 @@ class NodeShapes:
     param_count: int = 0
     error: tuple[str, str, str | None] | None = None
     """(message, hint, fix type id) when the layer cannot take its input."""
+    ports: tuple[tuple[str, Shape], ...] = ()
+    """For a layer with several outputs (Split): (port, shape) of each; `out_shape` is the first one's."""
+
+    def shape_at(self, port: str) -> Shape | None:
+        """The shape leaving output `port` (every port of a one-output layer gives `out_shape`)."""
+        if not self.ports:
+            return self.out_shape
+        return dict(self.ports).get(port)
 
 
 @dataclass
@@ -42,6 +50,11 @@ class ShapeResult:
     def out_shape(self, node_id: str) -> Shape | None:
         info = self.nodes.get(node_id)
         return info.out_shape if info else None
+
+    def wire_shape(self, edge) -> Shape | None:
+        """The shape a wire carries: its source's output at the wire's port."""
+        info = self.nodes.get(edge.src)
+        return info.shape_at(edge.src_port) if info else None
 
 
 class ShapeEngine:
@@ -66,10 +79,11 @@ class ShapeEngine:
         incoming = topo.ordered_inputs(graph, node.id)
         ins = [result.nodes.get(e.src) for e in incoming]
         wired = {e.dst_port for e in incoming}
-        if (not ins or any(i is None or i.out_shape is None for i in ins)
+        shapes = [result.wire_shape(e) for e in incoming]
+        if (not ins or any(i is None or s is None for i, s in zip(ins, shapes, strict=True))
                 or any(p.name not in wired for p in spec.inputs if not p.optional)):
             return NodeShapes((), None)
-        in_shapes = tuple(i.out_shape for i in ins)
+        in_shapes = tuple(shapes)
         dtypes = tuple(i.dtype for i in ins)
         if spec.role == "output":
             return NodeShapes(in_shapes, in_shapes[0], dtypes[0])
@@ -87,10 +101,11 @@ class ShapeEngine:
         if cached is None:
             cached = _probe(spec, Params(build_node.params), owner_shapes, in_shapes, dtypes)
             if build_node is not node:
-                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, 0, cached.error)
+                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, 0, cached.error, cached.ports)
             elif tied and cached.error is None:
                 count = cached.param_count - tied_count(spec, Params(node.params), in_shapes, owner.type)
-                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, count, cached.error)
+                cached = NodeShapes(cached.in_shapes, cached.out_shape, cached.dtype, count, cached.error,
+                                    cached.ports)
             if len(self._cache) > 50_000:
                 self._cache.clear()
             self._cache[key] = cached
@@ -126,8 +141,18 @@ def _probe(spec: LayerSpec, params: Params, build_shapes: tuple[Shape, ...], in_
             return _failure(spec, in_shapes, exc, dtypes)
     except Exception as exc:  # noqa: BLE001
         return _failure(spec, in_shapes, exc, dtypes)
-    shape = (None, *out.shape[1:]) if out.dim() > 0 else tuple(out.shape)
-    return NodeShapes(in_shapes, shape, str(out.dtype).removeprefix("torch."), count)
+    ports: tuple[tuple[str, Shape], ...] = ()
+    if spec.multi_output:
+        names = [p.name for p in spec.output_ports(params)]
+        if len(out) != len(names):
+            return _failure(spec, in_shapes, ValueError(f"it gives {len(out)} pieces for {len(names)} outputs"))
+        ports = tuple((name, _batch_shape(piece)) for name, piece in zip(names, out, strict=True))
+        out = out[0]
+    return NodeShapes(in_shapes, _batch_shape(out), str(out.dtype).removeprefix("torch."), count, ports=ports)
+
+
+def _batch_shape(out: torch.Tensor) -> Shape:
+    return (None, *out.shape[1:]) if out.dim() > 0 else tuple(out.shape)
 
 
 def _run(spec: LayerSpec, params: Params, build_shapes, in_shapes, dtypes, device: torch.device):
@@ -137,7 +162,7 @@ def _run(spec: LayerSpec, params: Params, build_shapes, in_shapes, dtypes, devic
     probes = [_probe_tensor(s, d, device) for s, d in zip(in_shapes, dtypes, strict=True)]
     with torch.no_grad():
         out = module(*probes)
-    if isinstance(out, tuple | list):
+    if isinstance(out, tuple | list) and not spec.multi_output:
         out = out[0]
     count = sum(p.numel() for p in module.parameters())
     return out, count

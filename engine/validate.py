@@ -25,6 +25,13 @@ class Validation:
     dtypes: dict[str, str] = field(default_factory=dict)
     param_counts: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    port_shapes: dict[str, dict[str, Shape]] = field(default_factory=dict)
+    """For layers with several outputs (Split): the shape leaving each output port."""
+
+    def wire_shape(self, edge) -> Shape | None:
+        """The shape a wire carries (a Split's wires each carry their own piece)."""
+        ports = self.port_shapes.get(edge.src)
+        return ports.get(edge.src_port) if ports else self.shapes.get(edge.src)
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,6 +77,8 @@ class Validator:
             v.in_shapes[nid] = info.in_shapes
             v.dtypes[nid] = info.dtype
             v.param_counts[nid] = info.param_count
+            if info.ports:
+                v.port_shapes[nid] = dict(info.ports)
         for nid in graph.nodes:
             v.shapes.setdefault(nid, None)
             v.param_counts.setdefault(nid, 0)

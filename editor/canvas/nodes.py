@@ -570,8 +570,13 @@ class LayerNode(BaseNode):
         self.view.set_category_color(theme.category_color(spec.category))
         for port in spec.inputs:  # names only where they tell ports apart (query/key_value, a/b)
             self.add_input(port.name, multi_input=port.multi, display_name=len(spec.inputs) > 1)
-        for port in spec.outputs:
-            self.add_output(port.name, multi_output=True, display_name=len(spec.outputs) > 1)
+        if not spec.multi_output:  # a Split's ports follow its params: the canvas adds them (add_outputs)
+            self.add_outputs(spec.outputs)
+
+    def add_outputs(self, ports) -> None:
+        """One output port per spec port; names shown where there are several (a Split's out0, out1, ...)."""
+        for port in ports:
+            self.add_output(port.name, multi_output=True, display_name=len(ports) > 1)
 
 
 _CLASSES: dict[str, type[LayerNode]] = {}

@@ -88,6 +88,11 @@ def node_look(graph: Graph, node: Node, validation: Validation | None, problems:
     return NodeLook(spec.title, params, shape_text, badge, severity, "<br>".join(tip), note, fix, frozen, loaded)
 
 
+def _out_ports(node: Node) -> list[str]:
+    """The output port names a node shows: a Split has one per piece, so a change of its params redraws it."""
+    return [p.name for p in get_spec(node.type).output_ports(node.params)]
+
+
 def first_problem(problems: list):
     """The problem a node's note shows: its first error, else its first warning."""
     return next((p for p in problems if p.severity == "error"), problems[0] if problems else None)
@@ -147,7 +152,8 @@ class CanvasView(QObject):
     def sync(self, graph: Graph, validation: Validation | None = None) -> None:
         """Make the scene show exactly `graph` (nodes, names, positions, wires, groups, shares) painted
         with `validation`; new nodes get their look before their first layout, so each is laid out once."""
-        for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]]:
+        for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]
+                    or _out_ports(graph.nodes[n]) != list(self.nodes[n].outputs())]:
             self._remove(nid)
         self.badges = {nid: badge for nid, badge in self.badges.items() if nid in graph.nodes}
         for nid, node in graph.nodes.items():
@@ -189,7 +195,10 @@ class CanvasView(QObject):
     def _create(self, node: Node) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
         makes its name unique and pushes undo commands: ~3 ms a node, all of it unneeded here)."""
-        obj = node_class(get_spec(node.type))()
+        spec = get_spec(node.type)
+        obj = node_class(spec)()
+        if spec.multi_output:
+            obj.add_outputs(spec.output_ports(node.params))
         obj.model.id = obj.view.id = node.id
         temp = {key: obj.model.__dict__.pop(key) for key in _TEMP_KEYS}
         common = self.ngraph.model
@@ -372,7 +381,7 @@ class CanvasView(QObject):
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:
-            text = format_shape(validation.shapes.get(edge.src)) if validation else ""
+            text = format_shape(validation.wire_shape(edge)) if validation else ""
             if self._wire_labels.get(edge) != text:
                 pipe = self.pipe(edge)
                 if pipe is not None:

@@ -76,8 +76,8 @@ class SweepDialog(QDialog):
         self.metric_box = QComboBox()
         self.metric_box.setEditable(True)
         self.metric_box.setToolTip("The epoch metric to optimize (its best epoch counts)")
-        self.metric_box.activated.connect(lambda _i: self._set_objective())
-        self.metric_box.lineEdit().editingFinished.connect(self._set_objective)
+        self.metric_box.activated.connect(lambda _i: self._metric_chosen())
+        self.metric_box.lineEdit().editingFinished.connect(self._metric_chosen)
         self.direction = QComboBox()
         self.direction.addItems(["maximize", "minimize"])
         self.direction.activated.connect(lambda _i: self._set_objective())
@@ -285,6 +285,14 @@ class SweepDialog(QDialog):
 
         if self.section.get(key) != value:
             edit_sweep(self.controller, key, mutate)
+
+    def _metric_chosen(self) -> None:
+        """Another objective metric comes with its natural direction (minimize a loss or an error)."""
+        stored = self.section.get("objective") if isinstance(self.section.get("objective"), dict) else {}
+        metric = self.metric_box.currentText().strip()
+        if metric and metric != stored.get("metric"):
+            self.direction.setCurrentText(default_direction(metric))
+        self._set_objective()
 
     def _set_objective(self) -> None:
         metric, direction = self.metric_box.currentText().strip(), self.direction.currentText()

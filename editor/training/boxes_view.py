@@ -15,6 +15,8 @@ IMAGE_PIXELS = 168
 COLUMNS = 4
 TRUTH_COLOUR = "#9ca3af"
 DEFAULT_THRESHOLD = 0.5
+MIN_THRESHOLD = 0.05
+"""The lowest score the slider reaches: detection post-processing keeps nothing weaker."""
 
 
 def grey_image(values: list | np.ndarray) -> QImage:
@@ -45,7 +47,7 @@ def draw_boxes(example: dict, class_names: list[str], threshold: float, pixels: 
     for _cls, *box in example["truth"]:
         painter.setPen(truth_pen)
         painter.drawRect(QRectF(box[0] * scale, box[1] * scale, (box[2] - box[0]) * scale, (box[3] - box[1]) * scale))
-    for cls, score, *box in example["pred"]:
+    for cls, score, *box in sorted(example["pred"], key=lambda p: p[1]):  # the best box's label ends on top
         if score < threshold:
             continue
         colour = colours[int(cls) % len(colours)]
@@ -64,21 +66,24 @@ def draw_boxes(example: dict, class_names: list[str], threshold: float, pixels: 
 
 
 class BoxesPanel(QWidget):
-    """The example images of a detection `EvaluationResult`, redrawn when the threshold slider moves."""
+    """Images with their boxes (a detection `EvaluationResult`'s examples, or the Predict dialog's images, which
+    have no true boxes), redrawn when the threshold slider moves. An example is {'image', 'truth', 'pred',
+    'index'} and may name itself with a 'label'."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 title: str = "Predicted boxes (solid, class and score) and true boxes (dashed)") -> None:
         super().__init__(parent)
         self.examples: list[dict] = []
         self.class_names: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        title = QLabel("Predicted boxes (solid, class and score) and true boxes (dashed)")
+        title = QLabel(title)
         title.setStyleSheet(f"color: {theme.MUTED}; font-weight: bold;")
         top.addWidget(title, 1)
         top.addWidget(QLabel("Score at least"))
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(5, 100)
+        self.slider.setRange(round(MIN_THRESHOLD * 100), 100)
         self.slider.setValue(round(DEFAULT_THRESHOLD * 100))
         self.slider.setFixedWidth(160)
         self.slider.setToolTip("Hide predictions scored below this (true boxes always show)")
@@ -123,5 +128,6 @@ class BoxesPanel(QWidget):
         self.value.setText(f"{self.threshold:.2f}")
         for cell, example, count in zip(self.cells, self.examples, self.shown_predictions(), strict=True):
             cell.setPixmap(draw_boxes(example, self.class_names, self.threshold))
-            cell.setToolTip(f"image #{example['index']} of the split: {len(example['truth'])} true box(es), "
-                            f"{count} predicted at score ≥ {self.threshold:.2f}")
+            where = example.get("label") or f"image #{example['index']} of the split"
+            truth = "" if "label" in example else f"{len(example['truth'])} true box(es), "
+            cell.setToolTip(f"{where}: {truth}{count} predicted at score ≥ {self.threshold:.2f}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -112,6 +113,9 @@ NO_RESULT = "Evaluate a finished run (Training ▸ Evaluate) to see how it does 
 class EvaluationView(QWidget):
     """Shows one `EvaluationResult`; `show_result(result)` fills every part that applies to its task."""
 
+    head_chosen = Signal(str)
+    """The user picked another Output head of a project with several: evaluate that one."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result: EvaluationResult | None = None
@@ -121,6 +125,13 @@ class EvaluationView(QWidget):
         self.summary = QLabel(NO_RESULT)
         self.summary.setWordWrap(True)
         top.addWidget(self.summary, 1)
+        self.head_label = QLabel("Head:")
+        self.head = QComboBox()
+        self.head.setToolTip("This project has several Outputs: the one whose test results are shown")
+        self.head.activated.connect(lambda _index: self.head_chosen.emit(self.head.currentText()))
+        top.addWidget(self.head_label)
+        top.addWidget(self.head)
+        self.set_heads([])
         self.normalized = QCheckBox("Normalized (per true class)")
         self.normalized.toggled.connect(lambda _on: self._show_confusion())
         top.addWidget(self.normalized)
@@ -159,6 +170,17 @@ class EvaluationView(QWidget):
         grid.setRowStretch(1, 2)
         layout.addLayout(grid, 1)
         self.residuals.hide()
+
+    def set_heads(self, names: list[str], current: str = "") -> None:
+        """Offer the Output heads `names` (the chooser shows only when there are several)."""
+        self.head.blockSignals(True)
+        self.head.clear()
+        self.head.addItems(names)
+        if current in names:
+            self.head.setCurrentText(current)
+        self.head.blockSignals(False)
+        for widget in (self.head_label, self.head):
+            widget.setVisible(len(names) > 1)
 
     # ---- filling -------------------------------------------------------------------------------
     def clear(self) -> None:

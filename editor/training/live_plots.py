@@ -155,6 +155,9 @@ class LivePlots(QWidget):
         for i, name in enumerate(wanted):
             self.grid.addWidget(self.plots[name], i // COLUMNS, i % COLUMNS)
             self.plots[name].show()
+        rows = -(-len(wanted) // COLUMNS)
+        for row in range(max(rows, self.grid.rowCount())):  # every row of plots as tall as the others
+            self.grid.setRowStretch(row, 1 if row < rows else 0)
         self.shown = wanted
 
     def _grad_curve(self, node_id: str):

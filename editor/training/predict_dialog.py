@@ -1,5 +1,6 @@
 """Run a trained run's model on new data (a file, several images or typed texts) off the GUI thread and show
-one table row per sample: predicted classes with confidences, or values in data units; Save as CSV writes it."""
+one table row per sample: predicted classes with confidences, or values in data units (a column group per head
+of a multi-head project), or a detector's boxes drawn on the images with a score slider; Save as CSV writes it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.background import run_job
+from editor.training.boxes_view import MIN_THRESHOLD, BoxesPanel
 from editor.training.widgets import banner
 from engine.data import text
 from engine.errors import DeepWireError
@@ -42,10 +44,12 @@ from engine.generate import continue_text, is_next_word
 from engine.predict import (
     IMAGE_SUFFIXES,
     Predictor,
+    box_scale,
     describe_predictions,
     load_predictor,
     read_input,
     read_texts,
+    scale_boxes,
     scale_warning,
 )
 from engine.runs import BEST, CHECKPOINTS, open_run
@@ -82,6 +86,10 @@ class ModelInfo:
         return (self.record.get("outputs") or [{}])[0].get("task") or self.record.get("task")
 
     @property
+    def detector(self) -> bool:
+        return self.task == "detection"
+
+    @property
     def next_word(self) -> bool:
         """A language model: it continues typed prompts instead of labelling texts."""
         return is_next_word(self.record)
@@ -101,7 +109,10 @@ def model_info(run_path: str | Path) -> ModelInfo:
     record = preprocessing.describe(graph, run.data_info() or None)
     metrics = run.metrics()
     best = metrics.get("best", {})
-    shown = next(((k, v) for k, v in best.items() if k.startswith("val_") and k != "val_loss"), None) \
+    monitor = metrics.get("monitor")
+    shown = ((monitor, best[monitor]) if monitor in best and monitor != "val_loss" else None) \
+        or next(((k, v) for k, v in best.items() if k.startswith("val_") and not k.endswith("loss")), None) \
+        or next(((k, v) for k, v in best.items() if k.startswith("val_") and k != "val_loss"), None) \
         or next(iter(best.items()), None)
     epoch = f" (epoch {metrics['best_epoch']})" if metrics.get("best_epoch") else ""
     best_text = f"{shown[0]} {shown[1]:.4g}{epoch}" if shown else "no finished epoch recorded"
@@ -149,6 +160,23 @@ class Prediction:
     sources: list[str]
     thumbnails: list[QImage]
     warning: str = ""  # the input lies on another scale than the training data (engine.predict.scale_warning)
+    pixels: np.ndarray | None = None
+    """A detector's input images (N, C, H, W) at the model's size, which its boxes are drawn on."""
+    scales: list[tuple[float, float]] | None = None
+    """Per sample, the (x, y) factors from the model's pixels to the boxes' (an image file's own, as `deepwire
+    predict` gives them)."""
+
+    def box_examples(self) -> list[dict]:
+        """A detector's images with their predicted boxes in the model's pixels, as `BoxesPanel` draws them (no
+        true boxes)."""
+        if self.pixels is None:
+            return []
+        scales = self.scales or [(1.0, 1.0)] * len(self.rows)
+        return [{"index": k, "label": source, "image": image, "truth": [],
+                 "pred": [[b["class_id"], b["score"], *(v / scale[i % 2] for i, v in enumerate(b["box"]))]
+                          for b in row["boxes"]]}
+                for k, (row, source, image, scale) in enumerate(zip(self.rows, self.sources, self.pixels, scales,
+                                                                     strict=True))]
 
 
 def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: list[str] | None,
@@ -171,10 +199,17 @@ def predict(predictor: Predictor, info: ModelInfo, paths: list[Path], texts: lis
         thumbs = _thumbnails(paths, raw[0]) if info.kind == "image" else []
         warning = scale_warning(record, raw, paths[0].name if len(paths) == 1 else f"{len(paths)} files") or ""
     try:
-        outputs = predictor(raw)
+        outputs = predictor.outputs(raw)
     except READ_ERRORS as exc:
         where = paths[0].name if len(paths) == 1 else "the typed texts" if texts is not None else "these files"
         raise PredictError(f"The model cannot take {where}: {exc}\n{input_hint(info)}") from exc
+    if info.detector:  # every box the slider can show; the dialog hides the weaker ones
+        rows = describe_predictions(record, outputs, score_threshold=MIN_THRESHOLD)
+        images = paths and all(p.suffix.lower() in IMAGE_SUFFIXES for p in paths)
+        scales = [box_scale(p, record) for p in paths] if images else [(1.0, 1.0)] * len(rows)
+        for row, scale in zip(rows, scales, strict=True):
+            scale_boxes(row, scale)
+        return Prediction(rows, sources, thumbs, warning, np.asarray(raw[0]), scales)
     return Prediction(describe_predictions(record, outputs, top), sources, thumbs, warning)
 
 
@@ -229,25 +264,58 @@ def array_image(sample: np.ndarray) -> QImage:
     return image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
 
-def result_columns(info: ModelInfo, rows: list[dict]) -> tuple[list[str], list[list[object]]]:
-    """Headers and per-sample cells (numbers stay numbers) after the '#' and 'input' columns."""
-    task = info.task
+def result_columns(info: ModelInfo, rows: list[dict], threshold: float = 0.5) -> tuple[list[str], list[list[object]]]:
+    """Headers and per-sample cells (numbers stay numbers) after the '#' and 'input' columns: one group of columns
+    per head of a multi-head project (headed '<head>: ...'), a detector's boxes scored at least `threshold`."""
     if rows and "continuation" in rows[0]:
         return ["continued text"], [[row["continuation"]] for row in rows]
+    if rows and "heads" in rows[0]:
+        headers, cells = [], [[] for _ in rows]
+        for name, spec in zip(rows[0]["heads"], _answering_specs(info), strict=True):
+            part_headers, part_cells = answer_columns(spec.get("task"), name, [r["heads"][name] for r in rows],
+                                                      threshold)
+            headers += [h if h.startswith(name) else f"{name}: {h}" for h in part_headers]
+            for row, part in zip(cells, part_cells, strict=True):
+                row += part
+        return headers, cells
+    name = (info.record.get("outputs") or [{}])[0].get("name") or "value"
+    return answer_columns(info.task, name, rows, threshold)
+
+
+def _answering_specs(info: ModelInfo) -> list[dict]:
+    outputs = info.record.get("outputs") or []
+    return [outputs[i] for i in preprocessing.answering_outputs(info.record)]
+
+
+def _task_text(task: str | None, names: list) -> str:
+    """A head's task, with its classes when it has names for them."""
+    if not names:
+        return task or "?"
+    shown = ", ".join(str(n) for n in names[:6]) + (", …" if len(names) > 6 else "")
+    return f"{task}, {len(names)} classes ({shown})"
+
+
+def answer_columns(task: str | None, name: str, rows: list[dict], threshold: float = 0.5
+                   ) -> tuple[list[str], list[list[object]]]:
+    """Headers and cells of one head's answers (its classes, values or boxes)."""
+    if rows and "boxes" in rows[0]:
+        shown = [[b for b in row["boxes"] if b["score"] >= threshold] for row in rows]
+        return [f"boxes (score ≥ {threshold:.2f})", "class score (x0, y0, x1, y1)"], [
+            [len(boxes), "; ".join(f"{b['class']} {b['score']:.2f} ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                                   for b in boxes) or "none"] for boxes in shown]
     if task in ("multiclass", "binary") and rows and not isinstance(rows[0]["classes"][0], list):
         k = len(rows[0]["classes"])
         headers = ["class", "confidence"] if k == 1 else \
             [h for i in range(1, k + 1) for h in (f"class {i}", f"confidence {i}")]
-        return headers, [[x for name, p in row["classes"] for x in (name, p)] for row in rows]
+        return headers, [[x for label, p in row["classes"] for x in (label, p)] for row in rows]
     if task in ("multiclass", "binary"):  # one class per position (a sequence labeller)
         return ["classes", "mean confidence"], [
             [" ".join(pos[0][0] for pos in row["classes"]), float(np.mean([pos[0][1] for pos in row["classes"]]))]
             for row in rows]
     if task == "multilabel":
         return ["classes (confidence > 0.5)"], [
-            [", ".join(f"{name} {p:.0%}" for name, p in row["classes"]) or "none"] for row in rows]
+            [", ".join(f"{label} {p:.0%}" for label, p in row["classes"]) or "none"] for row in rows]
     values = [np.ravel(row["values"]).tolist()[:MAX_VALUE_COLUMNS] for row in rows]
-    name = (info.record.get("outputs") or [{}])[0].get("name") or "value"
     width = len(values[0]) if values else 1
     return ([name] if width == 1 else [f"{name}[{i}]" for i in range(width)]), values
 
@@ -275,6 +343,10 @@ class PredictDialog(QDialog):
         layout.addWidget(self.status)
         self.scale_banner = banner("warning")
         layout.addWidget(self.scale_banner)
+        self.boxes = BoxesPanel(title="Predicted boxes with class and score")
+        self.boxes.slider.valueChanged.connect(lambda _v: self.prediction and self._fill(self.prediction))
+        self.boxes.setVisible(self.info.detector)
+        layout.addWidget(self.boxes, 2)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -299,11 +371,12 @@ class PredictDialog(QDialog):
         info, spec = self.info, self.info.record["inputs"][0]
         box = QGroupBox("Model")
         form = QFormLayout(box)
-        names = info.record.get("class_names") or []
-        task = info.task or "?"
-        if names:
-            shown = ", ".join(str(n) for n in names[:6]) + (", …" if len(names) > 6 else "")
-            task = f"{task}, {len(names)} classes ({shown})"
+        heads = _answering_specs(info)
+        if len(heads) > 1:
+            task = " · ".join(f"{h.get('name')}: {_task_text(h.get('task'), h.get('class_names') or [])}"
+                              for h in heads)
+        else:
+            task = _task_text(info.task, info.record.get("class_names") or [])
         if info.kind == "text":
             what = f"texts, tokenized as the '{info.record['text']['column']}' column was in training"
         elif info.kind == "image":
@@ -446,9 +519,11 @@ class PredictDialog(QDialog):
         self.scale_banner.setText(f"⚠ {self.prediction.warning}")
         self.scale_banner.setVisible(bool(self.prediction.warning))
         rows = self.prediction.rows
-        cut = self.info.task not in ("multiclass", "binary", "multilabel") and rows and \
-            np.size(rows[0]["values"]) > MAX_VALUE_COLUMNS
-        note = f" (the first {MAX_VALUE_COLUMNS} of {np.size(rows[0]['values'])} values each)" if cut else ""
+        answers = (list(rows[0]["heads"].values()) if "heads" in rows[0] else [rows[0]]) if rows else []
+        widest = max((np.size(a["values"]) for a in answers if "values" in a), default=0)
+        note = f" (the first {MAX_VALUE_COLUMNS} of {widest} values each)" if widest > MAX_VALUE_COLUMNS else ""
+        if self.info.detector:
+            self.boxes.show_result(self.prediction.box_examples(), self.info.record.get("class_names") or [])
         self._say(f"{len(rows)} prediction(s){note}.", theme.OK_COLOR)
 
     def _failed(self, exc: Exception) -> None:
@@ -467,7 +542,7 @@ class PredictDialog(QDialog):
 
     # ---- results ---------------------------------------------------------------------------
     def _fill(self, prediction: Prediction) -> None:
-        headers, cells = result_columns(self.info, prediction.rows)
+        headers, cells = result_columns(self.info, prediction.rows, self.boxes.threshold)
         thumbs = prediction.thumbnails
         lead = (["image"] if thumbs else []) + ["#", "input"]
         self.table.clear()
@@ -484,7 +559,8 @@ class PredictDialog(QDialog):
                 self.table.setItem(r, c, self._cell(value, "confidence" in self.table.horizontalHeaderItem(c).text()))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(lead) - 1, QHeaderView.ResizeMode.Stretch)
+        stretched = self.table.columnCount() - 1 if self.info.detector else len(lead) - 1  # the box listing
+        header.setSectionResizeMode(stretched, QHeaderView.ResizeMode.Stretch)
         if thumbs:
             self.table.verticalHeader().setDefaultSectionSize(THUMB + 6)
         self.save_button.setEnabled(bool(cells))

@@ -36,9 +36,9 @@ from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
 from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
-from engine.evaluate.run import evaluate_run
+from engine.evaluate.run import evaluate_run, output_heads
 from engine.train.events import RunFailed, RunFinished, RunStarted
-from engine.train.metrics import BinaryMetrics, ClassMetrics, GanMetrics, MultilabelMetrics, RegressionMetrics
+from engine.train.metric_names import expected_metrics as engine_expected_metrics
 
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
@@ -50,12 +50,7 @@ USABLE_SHARE = 0.3
 
 def expected_metrics(graph) -> list[str]:
     """The metrics a run of `graph` will most likely report (the trainer's RunStarted has the real list)."""
-    if graph.data.get("task") == "gan":
-        return list(GanMetrics.names)
-    outputs = graph.output_nodes()
-    task = outputs[0].params.get("task", "multiclass") if outputs else "multiclass"
-    return list({"binary": BinaryMetrics, "multilabel": MultilabelMetrics,
-                 "regression": RegressionMetrics}.get(task, ClassMetrics).names)
+    return engine_expected_metrics(graph)
 
 
 class TrainingWorkspace(QObject):
@@ -70,6 +65,7 @@ class TrainingWorkspace(QObject):
         self.live = LivePlots()
         self.activations = ActivationsView(controller)
         self.evaluation = EvaluationView()
+        self.evaluation.head_chosen.connect(self.evaluate)
         self.history = RunHistory(controller)
         self.doctor = DoctorView(controller)
         self.compare = CompareView(controller)
@@ -340,14 +336,19 @@ class TrainingWorkspace(QObject):
             time.sleep(0.01)
         return not self.runner.busy
 
-    def evaluate(self) -> None:
+    def evaluate(self, head: str = "") -> None:
+        """Evaluate the target run on its test split: Output `head` of a project with several (default the first)."""
         run = self.target_run()
         if run is None:
             self._message("Nothing to evaluate yet", "Train the network first (or pick a run under Runs).")
             return
-        self.evaluation.summary.setText(f"Evaluating {run.name} on its test split…")
+        heads = output_heads(run)
+        head = head if head in heads else heads[0]
+        self.evaluation.set_heads(heads, head)
+        what = f"head {head} of " if len(heads) > 1 else ""
+        self.evaluation.summary.setText(f"Evaluating {what}{run.name} on its test split…")
         self._show_tab(self.evaluation)
-        run_job(self, lambda: evaluate_run(run, "test"), self._evaluated,
+        run_job(self, lambda: evaluate_run(run, "test", head=head), self._evaluated,
                 lambda exc: self._error("Evaluation failed", str(exc), ""))
 
     def _evaluated(self, result: EvaluationResult) -> None:

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--top", type=int, default=1, help="classes shown per sample (multiclass)")
     p.add_argument("--score", type=float, default=0.5, help="detection: boxes scored at least this (default 0.5)")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="also write the predictions to this file (a model "
+                   "with several Outputs: every head's answer, a CSV column per head)")
     p.set_defaults(run=run_predict)
     p = sub.add_parser("generate", help="continue a text with a run trained to predict the next word")
     p.add_argument("run_path", metavar="RUN", help="run folder of a next-word model (data task next_step on text)")
@@ -45,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="turn a torch.nn.Module into a DeepWire project (torch.fx)")
     p.add_argument("ref", metavar="MODULE:CLASS|FILE.py[:CLASS]")
     p.add_argument("--input-shape", action="append", required=True, metavar="D,D,...",
-                   help="per-sample shape of an input without the batch dim, e.g. 1,28,28; repeat per input")
+                   help="per-sample shape of an input without the batch dim, e.g. 1,28,28; repeat per input; "
+                        "for a sequence-first (T, N) input put N at the batch position, e.g. 35,N")
     p.add_argument("--task", choices=("multiclass", "binary", "multilabel", "regression"))
     p.add_argument("--name", help="project name (default: the class name)")
     p.add_argument("--out", required=True, metavar="PROJECT.json")
@@ -102,20 +104,24 @@ def run_predict(args: argparse.Namespace) -> int:
     table.add_column("sample", justify="right")
     table.add_column("prediction")
     for row in rows:
-        if "boxes" in row:
-            text = "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
-                             for b in row["boxes"]) or "(no box)"
-        elif "values" in row:
-            text = ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
-        else:
-            classes = row["classes"]
-            if classes and isinstance(classes[0], list):
-                text = " ".join(step[0][0] for step in classes)
-            else:
-                text = ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
+        text = " · ".join(f"{name}: {_answer_text(part)}" for name, part in row["heads"].items()) \
+            if "heads" in row else _answer_text(row)
         table.add_row(str(row["index"]), text)
     Console().print(table)
     return 0
+
+
+def _answer_text(row: dict) -> str:
+    """One sample's answer (or one head's) in words: boxes, values or classes with confidences."""
+    if "boxes" in row:
+        return "; ".join(f"{b['class']} {b['score']:.2f} at ({', '.join(f'{v:.0f}' for v in b['box'])})"
+                         for b in row["boxes"]) or "(no box)"
+    if "values" in row:
+        return ", ".join(f"{v:.4g}" for v in _flat(row["values"]))
+    classes = row["classes"]
+    if classes and isinstance(classes[0], list):
+        return " ".join(step[0][0] for step in classes)
+    return ", ".join(f"{name} ({p:.1%})" for name, p in classes) or "(none)"
 
 
 def _flat(values) -> list[float]:

@@ -63,6 +63,7 @@ _SIMPLE: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     op_modules.ScaleShift: (("scale", "shift"), ()),
     op_modules.Interpolate: (("size", "scale", "mode", "align_corners"), ()),
     op_modules.Chunk: (("chunks", "index", "dim"), ()),
+    op_modules.Split: (("sizes", "dim", "squeeze"), ()),
     op_modules.Select: (("dim", "index"), ()),
     op_modules.Slice: (("dim", "start", "end"), ()),
     op_modules.Squeeze: (("dim",), ()),

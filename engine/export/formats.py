@@ -123,8 +123,9 @@ def load_standalone(path: Path):
 
 Writer = Callable[[Graph, fx.GraphModule, Path, tuple, dict], tuple[list[Path], dict]]
 """writer(graph, model, main file, example inputs, preprocessing record) -> (files written, output check)."""
-Forward = Callable[[tuple[torch.Tensor, ...]], np.ndarray]
-"""A loaded model as predict uses it: input tensors in, the (first) output as a numpy array."""
+Forward = Callable[[tuple[torch.Tensor, ...]], np.ndarray | list[np.ndarray]]
+"""A loaded model as predict uses it: input tensors in, every output (a list, one per Output node) or a single
+array as numpy."""
 
 
 @dataclass(frozen=True)
@@ -160,20 +161,15 @@ def get_format(name: str) -> ExportFormat:
     return EXPORT_FORMATS[name]
 
 
-def torch_forward(model: torch.nn.Module, index: int = 0) -> Forward:
-    """A torch module as a Forward (no gradients; output number `index` when there are several)."""
-    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
+def torch_forward(model: torch.nn.Module, index: int | None = 0) -> Forward:
+    """A torch module as a Forward (no gradients): output number `index` when there are several, or with
+    `index` None every output as a list (what `deepwire predict` reads, one per Output node)."""
+    def forward(inputs: tuple[torch.Tensor, ...]) -> np.ndarray | list[np.ndarray]:
         with torch.no_grad():
             out = model(*inputs)
-        return (out[index] if isinstance(out, tuple | list) else out).float().numpy()
+        outs = list(out) if isinstance(out, tuple | list) else [out]
+        return [o.float().numpy() for o in outs] if index is None else outs[index].float().numpy()
     return forward
-
-
-def _predicted_output(folder: Path) -> int:
-    """Which output of an exported model predict reads (a detector's last), from its preprocessing.json."""
-    from engine.export import preprocessing
-
-    return preprocessing.output_index(preprocessing.read(folder)) if (folder / preprocessing.FILE).exists() else 0
 
 
 def _load_safetensors(main: Path, folder: Path) -> Forward:
@@ -183,12 +179,12 @@ def _load_safetensors(main: Path, folder: Path) -> Forward:
         raise ExportError(f"{folder}: the weights have no project.json beside them, and DeepWire never runs "
                           "the model.py of a folder; export the run again, or run model.py yourself "
                           "(its load_model function) in your own Python code if you trust it")
-    return torch_forward(load_safetensors_export(main)[1], _predicted_output(folder))
+    return torch_forward(load_safetensors_export(main)[1], None)
 
 
 def _load_torchscript(main: Path, folder: Path) -> Forward:
     try:
-        return torch_forward(torch.jit.load(str(main), map_location="cpu"), _predicted_output(folder))
+        return torch_forward(torch.jit.load(str(main), map_location="cpu"), None)
     except Exception as exc:  # noqa: BLE001  any damaged archive
         raise ExportError(f"{main}: not a readable TorchScript model ({str(exc).strip()[:200]}); export the run "
                           "again") from None
@@ -202,8 +198,8 @@ def _load_onnx(main: Path, folder: Path) -> Forward:
     except Exception as exc:  # noqa: BLE001  onnxruntime's errors for a damaged model file
         raise ExportError(f"{main}: not a readable ONNX model ({str(exc).strip()[:200]}); export the run "
                           "again") from None
-    names, index = [i.name for i in session.get_inputs()], _predicted_output(folder)
-    return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})[index]
+    names = [i.name for i in session.get_inputs()]
+    return lambda xs: session.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=True)})
 
 
 register_format(ExportFormat(

@@ -34,6 +34,9 @@ def describe(graph: Graph, data_info: dict | None) -> dict[str, Any]:
         inputs.append({"name": node.name, "kind": node.params.get("kind"), "shape": list(shape), "dtype": dtype,
                        "vocab_size": vocab})
     outputs = [{"name": n.name, "task": n.params.get("task")} for n in graph.output_nodes()]
+    for out, names in zip(outputs, _field_classes(graph, info), strict=True):
+        if names:
+            out["class_names"] = names
     return {
         "format": FORMAT, "version": 1, "project": graph.name,
         "task": info.get("task") or (outputs[0]["task"] if outputs else None),
@@ -42,6 +45,18 @@ def describe(graph: Graph, data_info: dict | None) -> dict[str, Any]:
         "normalization": info.get("normalization") or {"method": "none"},
         "text": info.get("text"),
     }
+
+
+def _field_classes(graph: Graph, info: dict) -> list[list[str] | None]:
+    """Per Output of a multitask project, the class names of the one class field it reads (else None)."""
+    from engine.train.multihead import head_names
+
+    nodes, fields = graph.output_nodes(), info.get("field_classes") or {}
+    found = []
+    for node, head in zip(nodes, head_names(nodes), strict=True):
+        wanted = [f.strip() for f in str(node.params.get("target") or "").split(",") if f.strip()] or [head]
+        found.append(fields.get(wanted[0]) if len(wanted) == 1 else None)
+    return found
 
 
 def write(record: dict, folder: Path) -> Path:
@@ -105,3 +120,12 @@ def output_index(record: dict) -> int:
     a two-stage detector), else the first."""
     outputs = record.get("outputs") or []
     return len(outputs) - 1 if outputs and all(o.get("task") == "detection" for o in outputs) else 0
+
+
+def answering_outputs(record: dict) -> list[int]:
+    """The outputs predict answers with: every Output of a multi-head project, but of a detector only its final
+    boxes (a two-stage detector's proposals are an intermediate step)."""
+    outputs = record.get("outputs") or []
+    if len(outputs) <= 1 or all(o.get("task") == "detection" for o in outputs):
+        return [output_index(record)]
+    return list(range(len(outputs)))

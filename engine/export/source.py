@@ -140,7 +140,7 @@ def _class_source(graph: Graph, model: fx.GraphModule, validation: Validation, c
         if spec.role == "input":
             continue
         incoming = [e for port in spec.inputs for e in graph.incoming(nid, port.name)]
-        call_args = ", ".join(values[e.src] for e in incoming)
+        call_args = ", ".join(values.get((e.src, e.src_port), values.get(e.src)) for e in incoming)
         if spec.role == "output":
             results[nid] = call_args
             continue
@@ -153,6 +153,12 @@ def _class_source(graph: Graph, model: fx.GraphModule, validation: Validation, c
                      for name in (tied_params(node.type, owner.type) if owner is not None else ())]
         else:
             note += " (shared weights)"
+        if spec.multi_output:  # one variable per output port: a, b = self.split(x)
+            names = [python_name(f"{node.name}_{p.name}", taken, "x") for p in spec.output_ports(node.params)]
+            values.update({(nid, p.name): n for p, n in zip(spec.output_ports(node.params), names, strict=True)})
+            lhs = ", ".join(names) + ("," if len(names) == 1 else "")
+            body.append(f"        {lhs} = self.{target}({call_args}){note}")
+            continue
         values[nid] = python_name(node.name, taken, "x")
         body.append(f"        {values[nid]} = self.{target}({call_args}){note}")
     outs = [results[n.id] for n in graph.output_nodes()]

@@ -17,6 +17,7 @@ from engine.layers import (  # noqa: F401  (registration side effects)
     recurrent,
     regularization,
     reshape,
+    split,
     tensor_ops,
 )
 from engine.layers.registry import all_specs, categories, get_spec, has_spec, register

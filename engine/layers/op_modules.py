@@ -90,6 +90,25 @@ class Chunk(nn.Module):
         return f"chunks={self.chunks}, index={self.index}, dim={self.dim}"
 
 
+class Split(nn.Module):
+    """x.split(sizes, dim) as a tuple; with `squeeze`, each piece (of length 1) without that dim, as x.unbind(dim)."""
+
+    def __init__(self, sizes: list[int], dim: int, squeeze: bool = False):
+        super().__init__()
+        self.sizes = [int(s) for s in sizes]
+        self.dim = int(dim)
+        self.squeeze = bool(squeeze)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        pieces = x.split(self.sizes, self.dim)
+        if self.squeeze:
+            return tuple(p.squeeze(self.dim) for p in pieces)
+        return tuple(pieces)
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}, dim={self.dim}, squeeze={self.squeeze}"
+
+
 class Select(nn.Module):
     """x.select(dim, index): one position along a dim, which disappears."""
 

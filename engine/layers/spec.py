@@ -166,12 +166,26 @@ class LayerSpec:
     example: tuple[Shape, ...] = ((None, 8),)
     """Input shapes (dim 0 None = batch) the layer accepts with default params: used by tests and docs."""
     aliases: tuple[str, ...] = field(default=())
+    ports_out: Callable[[Params], tuple[Port, ...]] | None = None
+    """For a layer whose number of outputs follows its params (Split): its output ports. Its module then
+    returns a tuple with one tensor per port, in port order."""
 
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def output_ports(self, params: Mapping[str, Any]) -> tuple[Port, ...]:
+        """The node's output ports: `outputs`, or the ones its params give (a Split's pieces)."""
+        if self.ports_out is None:
+            return self.outputs
+        return self.ports_out(Params({**self.defaults(), **params}))
+
+    @property
+    def multi_output(self) -> bool:
+        """Its module returns one tensor per output port (a tuple)."""
+        return self.ports_out is not None
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: (list(p.default) if isinstance(p.default, tuple | list) else p.default) for p in self.params}

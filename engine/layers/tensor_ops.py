@@ -191,12 +191,11 @@ CHUNK = LayerSpec(
     summary="One of `chunks` equal pieces along an axis, e.g. the first half of the channels.",
     explanation=(
         "Chunk cuts each sample into `chunks` equal pieces along an axis (the last piece is smaller when "
-        "the size does not divide) and passes on piece number `index`. Model code that writes "
-        "a, b = x.chunk(2, dim=1) becomes two Chunk nodes, index 0 and index 1, fed by the same wire. "
-        "ShuffleNet splits its channels this way so half go through a branch and half skip it, and "
-        "gated units split a projection into a value and a gate."),
+        "the size does not divide) and passes on piece number `index`. Split does the same with every piece "
+        "on its own output (the importer makes a, b = x.chunk(2, dim=1) one Split node); Chunk is the "
+        "single-piece form, for when only one piece is needed."),
     advantages=("No weights; makes each piece of a split a separate, visible wire.",),
-    disadvantages=("One node per piece; a change of `chunks` must be made on each of them.",),
+    disadvantages=("One node per piece: for several pieces, Split is one node to edit instead of many.",),
     when_to_use="Channel splits (ShuffleNet), gated linear units, separating a joint projection.",
     params=(Param("chunks", "int", 2, min=1, max=4096, key=True, doc="How many pieces the axis is cut into."),
             Param("index", "int", 0, min=0, max=4095, key=True, doc="Which piece to pass on (0 = first)."),

@@ -64,3 +64,21 @@ def test_a_classification_result_hides_the_boxes_again(qtbot):
     truth = np.array([0, 1, 2, 1])
     view.show_result(evaluate_predictions("multiclass", truth, np.eye(3)[truth], ["a", "b", "c"]))
     assert not view.boxes.isVisible() and view.wrong_box.isVisible() and view.confusion.isVisible()
+
+
+def test_a_detection_head_scoring_other_classes_than_the_data_is_fixed_from_its_output_node(window, qtbot):
+    from engine.templates import load_project
+
+    graph = load_project("detector")
+    graph.data["options"] = {"classes": 3, "n_samples": 60}
+    c = window.controller
+    c.load_graph(graph)
+    qtbot.waitUntil(lambda: c.data_info is not None, timeout=120_000)
+    out = c.graph.output_nodes()[0].id
+    head = c.graph.incoming(out)[0].src
+    qtbot.waitUntil(lambda: not c.validation.ok, timeout=10_000)
+    note = c.view.nodes[out].view.note_item
+    assert "scores 5 classes but the data has 3" in note.text and note.fix == "Match the data"
+    note.click_fix()
+    qtbot.waitUntil(lambda: c.validation.ok, timeout=10_000)
+    assert c.graph.nodes[head].params["num_classes"] == 3 and "valid" in window.valid_label.text()

@@ -45,3 +45,30 @@ def test_a_placeholder_shows_its_problem_and_the_palette_never_offers_one(window
     assert any("replace this node" in p.hint for p in ctl.validation.problems_for(holder.id))
     assert "Placeholder" not in window.palette.visible_type_ids()
     assert {"LearnedTensor", "Reduce", "Interpolate"} <= set(window.palette.visible_type_ids())
+
+
+def test_an_imported_split_is_one_node_with_a_port_per_piece(window, tmp_path):
+    imported = import_model(ShuffleUnit().eval(), [(3, 12, 12)])
+    path = tmp_path / "shuffle.json"
+    imported.graph.save(path)
+    assert window.open_file(path)
+    ctl = window.controller
+    split = next(n for n in ctl.graph.nodes.values() if n.type == "Split")
+    view = ctl.view.nodes[split.id]
+    assert list(view.outputs()) == ["out0", "out1"]
+    wires = [e for e in ctl.graph.edges if e.src == split.id]
+    assert sorted(e.src_port for e in wires) == ["out0", "out1"]
+    for edge in wires:  # each piece is its own drawn wire, labelled with the piece's shape
+        assert ctl.view.pipe(edge) is not None
+        assert ctl.view._wire_labels[edge] == "(N, 8, 12, 12)"
+    ctl.set_param(split.id, "chunks", 4)
+    view = ctl.view.nodes[split.id]
+    assert list(view.outputs()) == ["out0", "out1", "out2", "out3"]
+    assert all(ctl.view.pipe(e) is not None for e in wires)
+    ctl.set_param(split.id, "chunks", 1)
+    assert list(ctl.view.nodes[split.id].outputs()) == ["out0"]
+    assert [e.src_port for e in ctl.graph.edges if e.src == split.id] == ["out0"]
+    ctl.undo()
+    ctl.undo()
+    assert list(ctl.view.nodes[split.id].outputs()) == ["out0", "out1"]
+    assert all(ctl.view.pipe(e) is not None for e in wires)

@@ -18,12 +18,12 @@ class RNNModel(nn.Module):
     """pytorch/examples word_language_model: embedding, LSTM with a hidden state, tied decoder."""
 
     def __init__(self, ntoken: int = 200, ninp: int = 32, nhid: int = 32, nlayers: int = 2, dropout: float = 0.5,
-                 tie_weights: bool = True):
+                 tie_weights: bool = True, batch_first: bool = True):
         super().__init__()
         self.ntoken = ntoken
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(ntoken, ninp)
-        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout, batch_first=True)
+        self.rnn = nn.LSTM(ninp, nhid, nlayers, dropout=dropout, batch_first=batch_first)
         self.decoder = nn.Linear(nhid, ntoken)
         if tie_weights:
             if nhid != ninp:

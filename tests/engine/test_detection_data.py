@@ -113,12 +113,14 @@ def test_bad_annotations_are_data_errors_naming_the_file(tmp_path, kind, change,
         load_data(section)
 
 
-def test_a_detector_template_validates_against_the_folder_once_its_input_matches(tmp_path):
+def test_a_detector_template_validates_against_the_folder_once_its_input_and_classes_match(tmp_path):
     section = _csv(_folder(tmp_path))
     graph = load_project("detector")
     graph.data = section
     problems = check_data(graph)
-    assert [p.kind for p in problems] == ["data_shape"] and "(N, 1, 32, 40)" in problems[0].message
+    assert [p.kind for p in problems] == ["data_shape", "data_classes"] and "(N, 1, 32, 40)" in problems[0].message
+    assert "scores 5 classes but the data has 2" in problems[1].message
     graph.input_nodes()[0].params.update(height=32, width=40)
+    graph.nodes[graph.incoming(graph.output_nodes()[0].id)[0].src].params["num_classes"] = 2
     assert check_data(graph) == []
     assert [p for p in validate(graph).problems if p.severity == "error"] == []

@@ -323,7 +323,7 @@ def _single_layer_graph(spec) -> Graph:
             params = {"kind": "image", "channels": dims[0], "height": dims[1], "width": dims[2]}
         src = g.add_node("Input", f"in{i}", params)
         g.connect(src.id, layer.id, dst_port=ports[min(i, len(ports) - 1)])
-    g.connect(layer.id, g.add_node("Output", "out", {"task": "regression"}).id)
+    g.connect(layer.id, g.add_node("Output", "out", {"task": "regression"}).id, spec.outputs[0].name)
     return g
 
 

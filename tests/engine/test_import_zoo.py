@@ -83,7 +83,10 @@ def test_torchvision_model_imports_exactly(case):
         load_torchvision_models()
     except ImportError:
         pytest.skip("torchvision is not installed")
-    check_exact(case)
+    graph = check_exact(case)
+    if case.name == "tv_shufflenet_v2_x0_5":  # every unit's chunk is one Split node with both pieces wired
+        splits = [n for n in graph.nodes.values() if n.type == "Split"]
+        assert splits and all(len({e.src_port for e in graph.outgoing(n.id)}) == 2 for n in splits)
 
 
 def test_tied_weights_become_one_shared_table():
@@ -108,6 +111,8 @@ def test_sequence_first_transformer_maps_onto_batch_first_layers():
 def test_module_hierarchy_becomes_groups_and_the_graph_is_laid_out():
     graph = check_exact(next(c for c in TUTORIAL_CASES if c.name == "channel_shuffle"))
     assert [g.name for g in graph.groups] == ["branch2 (Sequential)"]
+    split = next(n for n in graph.nodes.values() if n.type == "Split")  # x1, x2 = x.chunk(2, dim=1): one node
+    assert sorted(e.src_port for e in graph.outgoing(split.id)) == ["out0", "out1"]
     assert len({n.pos for n in graph.nodes.values()}) == len(graph.nodes)
 
 
@@ -139,7 +144,7 @@ def test_a_graph_of_import_layers_exports(fmt, tmp_path):
 
     graph = check_exact(ZooCase("many_ops", ManyOps, [(3, 9, 9)]))
     types = {n.type for n in graph.nodes.values()}
-    assert {"Hardswish", "Reduce", "Hardsigmoid", "Chunk", "ChannelShuffle", "Interpolate", "AdaptiveAvgPool2d",
+    assert {"Hardswish", "Reduce", "Hardsigmoid", "Split", "ChannelShuffle", "Interpolate", "AdaptiveAvgPool2d",
             "Slice", "LearnedTensor", "ScaleShift", "Select", "LogSoftmax", "Unsqueeze", "Squeeze"} <= types
     model = compile_graph(graph).eval()
     result = export_model(graph, model, None, fmt, tmp_path)
@@ -156,3 +161,25 @@ def test_tied_weights_export_once_per_key_and_stay_tied_in_source(fmt, tmp_path)
     assert result.check["passed"], result.check
     if fmt == "python":
         assert "self.decoder.weight = self.encoder.weight" in (tmp_path / "model.py").read_text()
+
+
+@pytest.mark.slow
+def test_googlenet_auxiliary_heads_are_named_as_training_only_branches():
+    try:
+        tv = load_torchvision_models()
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    torch.manual_seed(0)
+    src = tv.googlenet(weights=None, aux_logits=True, init_weights=False).eval()
+    randomize_batchnorm(src)
+    imported = import_model(src, [(3, 224, 224)])
+    assert not imported.problems, imported.report()
+    branches = [w for w in imported.warnings if w.kind == "training-only branch"]
+    heads = [w for w in branches if "module 'aux1." in w.message or "module 'aux2." in w.message]
+    assert len(heads) == 2 and all(w.source.startswith("googlenet.py:") for w in heads)
+    assert not any(n.name.startswith("aux") for n in imported.graph.nodes.values())
+    model = compile_graph(imported.graph).eval()
+    transfer_weights(imported, model)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert (model(x) - src(x)).abs().max().item() <= 1e-5

@@ -254,11 +254,7 @@ def test_data_dependent_control_flow_is_reported():
         import_module(Branchy(), [(3,)])
 
 
-ROUND_TRIP_SKIPPED = {"detector", "two_stage_detector"}
-"""Detection heads are not mapped back by the importer yet: their exported source traces into NMS and box decoding."""
-
-
-@pytest.mark.parametrize("template", [t for t in list_templates() if t not in ROUND_TRIP_SKIPPED])
+@pytest.mark.parametrize("template", list_templates())
 def test_python_export_imports_back_into_an_equivalent_graph(template, tmp_path):
     graph = load_project(template)
     torch.manual_seed(1)

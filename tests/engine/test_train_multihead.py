@@ -145,3 +145,68 @@ def test_cli_evaluate_prints_every_head(two_head_run, capsys):
     assert cli_main(["evaluate", str(two_head_run.path)]) == 0
     out = capsys.readouterr().out
     assert "head 'digit'" in out and "head 'box'" in out and "Confusion matrix" in out and "r2" in out
+
+
+def test_predict_answers_for_every_head_from_the_run_the_cli_and_exports(two_head_run, tmp_path, capsys):
+    import csv
+    import json
+
+    import numpy as np
+
+    from engine.cli import main as cli_main
+    from engine.data import load_data
+    from engine.export import export_run
+    from engine.predict import load_predictor, predict_file
+
+    model, graph = two_head_run.load_model("best")
+    data = load_data(graph.data, seed=0)
+    images = data.test.inputs[0][:4]
+    np.save(tmp_path / "images.npy", images.numpy())
+    with torch.no_grad():
+        digit_out, box_out = model(images)
+    rows = predict_file(two_head_run.path, tmp_path / "images.npy")
+    assert [list(r["heads"]) for r in rows] == [["digit", "box"]] * 4
+    assert [r["heads"]["digit"]["classes"][0][0] for r in rows] == [str(int(c)) for c in digit_out.argmax(1)]
+    np.testing.assert_allclose([r["heads"]["box"]["values"] for r in rows], box_out.numpy(), atol=1e-5)
+    assert load_predictor(two_head_run.path).record["outputs"][0]["class_names"][:2] == ["0", "1"]
+
+    assert cli_main(["predict", str(two_head_run.path), str(tmp_path / "images.npy"),
+                     "--out", str(tmp_path / "p.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "digit: " in out and "box: " in out
+    with (tmp_path / "p.csv").open() as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ["sample", "digit", "box"]
+    assert json.loads(table[0]["box"]) == pytest.approx(rows[0]["heads"]["box"]["values"])
+    for fmt in ("torchscript", "onnx", "python", "safetensors"):
+        exported = export_run(two_head_run.path, fmt, tmp_path / fmt)
+        got = predict_file(exported.path.parent, tmp_path / "images.npy")
+        assert [r["heads"]["digit"]["classes"][0][0] for r in got] == \
+            [r["heads"]["digit"]["classes"][0][0] for r in rows]
+        np.testing.assert_allclose([r["heads"]["box"]["values"] for r in got],
+                                   [r["heads"]["box"]["values"] for r in rows], atol=1e-4)
+
+
+def test_which_heads_answer_and_how_their_answers_are_named():
+    import numpy as np
+
+    from engine.predict import describe_predictions
+
+    record = {"outputs": [{"name": "kind", "task": "multiclass", "class_names": ["big", "small"]},
+                          {"name": "size", "task": "regression"}],
+              "class_names": None, "normalization": {"method": "none"}}
+    kind, size = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([[1.5], [-2.0]])
+    rows = describe_predictions(record, [kind, size])
+    assert [r["heads"]["kind"]["classes"][0][0] for r in rows] == ["big", "small"]
+    assert [r["heads"]["size"]["values"] for r in rows] == [[1.5], [-2.0]]
+    assert rows[0]["heads"]["kind"]["classes"][0][1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    only_main = [[("big", pytest.approx(0.881, abs=1e-3))], [("small", pytest.approx(0.731, abs=1e-3))]]
+    assert [r["classes"] for r in describe_predictions(record, kind)] == only_main  # the main output alone
+    assert [r["classes"] for r in describe_predictions(record, [kind])] == only_main  # a loader giving one
+    detector = {"outputs": [{"name": "proposals", "task": "detection"}, {"name": "detections", "task": "detection"}],
+                "class_names": ["a", "b"], "normalization": {"method": "none"}}
+    proposals = np.zeros((1, 1, 9))
+    found = np.array([[[0, 0, 4, 4, 1, 1, 5, 5, -9.0, 3.0]]])
+    [row] = describe_predictions(detector, [proposals, found])
+    assert row["boxes"] == [{"class": "b", "class_id": 1, "score": pytest.approx(1 / (1 + np.exp(-3.0))),
+                             "box": [1.0, 1.0, 5.0, 5.0]}]
