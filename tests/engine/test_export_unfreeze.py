@@ -98,3 +98,34 @@ def test_running_the_exported_script_trains_exactly_the_thawed_weights(tmp_path:
         assert torch.equal(start[still_frozen], tuned[still_frozen]), still_frozen
     for trained in ("dense7.weight", "dense9.weight"):  # dense7 thawed before epoch 2, the head always trains
         assert not torch.equal(start[trained], tuned[trained]), trained
+
+
+@pytest.mark.slow
+def test_the_exported_script_unfreezes_under_torchrun(tmp_path: Path):
+    import os
+    import subprocess
+
+    from sklearn.datasets import load_digits
+
+    from engine.export import export_model
+    from engine.export.formats import load_standalone
+
+    graph = staged_graph(1)
+    with single_thread():
+        trainer = Trainer(graph)
+    result = export_model(graph, trainer.model, None, "python", tmp_path / "export")
+    folder = result.path.parent
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "digits.npz", x=(x[:128] / 16).reshape(-1, 1, 8, 8).astype(np.float32), y=y[:128])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OMP_NUM_THREADS": "1"}
+    out = tmp_path / "ddp.safetensors"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29547",
+                           str(folder / "train.py"), "--data", str(tmp_path / "digits.npz"), "--epochs", "2",
+                           "--out", str(out)], cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "epoch 2: unfroze dense7" in proc.stdout
+    module = load_standalone(result.path)
+    start = module.load_model(folder / "model.safetensors").state_dict()
+    tuned = module.load_model(out).state_dict()
+    assert torch.equal(start["conv2d1.weight"], tuned["conv2d1.weight"])
+    assert not torch.equal(start["dense7.weight"], tuned["dense7.weight"])
