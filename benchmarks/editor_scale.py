@@ -1,7 +1,8 @@
 """How the editor copes with a big project: `python benchmarks/editor_scale.py [NODES]` (default 5000).
 
 Prints the time to open and draw a generated NODES-node project (target < 2 s for 5,000 nodes), to
-pan it (per frame, at the legible zoom the editor opens at and zoomed all the way out), to re-validate
+pan it (per frame, at the zoom the editor opens at, zoomed all the way out, and zoomed in to a legible zoom
+across nodes that get their items as they come into view: mean and worst frame), to re-validate
 after one param edit in it (target < 50 ms), and the live preview's time per edit on the LeNet, ResNet
 and transformer templates (target < 100 ms). Runs offscreen.
 """
@@ -106,6 +107,25 @@ def pan(app, window, frames: int = 20) -> tuple[float, float]:
     return wall / frames, cpu / frames
 
 
+def pan_building(app, window, frames: int = 30) -> tuple[float, float, int]:
+    """Pan right at a legible zoom, a tenth of the view a frame, handling events after each (nodes coming into view
+    get their items then): mean and worst ms per frame, and how many nodes got items on the way."""
+    controller = window.controller
+    viewer = controller.widget
+    controller.center_on(next(iter(controller.graph.nodes)))
+    app.processEvents()
+    before = len(controller.view.nodes.built)
+    step = viewer.viewport().width() / 10 / controller.zoom()
+    times = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        viewer._set_viewer_pan(step, 0)  # noqa: SLF001  what a mouse pan calls
+        viewer.viewport().repaint()
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    return sum(times) / frames, max(times), len(controller.view.nodes.built) - before
+
+
 def main(nodes: int = 5000) -> int:
     app = application()
     graph = big_project(nodes)
@@ -152,16 +172,19 @@ def main(nodes: int = 5000) -> int:
     app.processEvents()
     zoom = window.controller.zoom()
     pan_far = pan(app, window)
+    pan_mean, pan_worst, built = pan_building(app, window)
 
     print(f"start-up: first project (LeNet) shown in   {warm_s * 1000:8.1f} ms   (torch's lazy imports, once)")
     print(f"{nodes}-node project ({graph.name}), {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
-    row("open and draw (first time):", open_s, "(target < 1000 ms)")
-    row("open and draw (best of 2 more):", again_s, "(target < 1000 ms)")
+    row("open and draw (first time):", open_s, "(target < 2000 ms)")
+    row("open and draw (best of 2 more):", again_s, "(target < 2000 ms)")
     row("one param edit, whole editor refreshed:", edit_s, "(best of 5)")
     row("re-validate after one param edit:", validate_s, "(best of 5, target < 50 ms)")
     row("pan, per frame, at the opening zoom:", pan_near, "(20 frames)")
     row(f"pan, per frame, zoomed out ({zoom:.0%}):", pan_far, "(20 frames, level-of-detail drawing)")
+    print(f"  {'pan at a legible zoom, building nodes:':<40}{pan_mean * 1000:8.1f} ms mean {pan_worst * 1000:8.1f} ms worst"
+          f"   (30 frames; {built} nodes got their items on the way)")
     for template in PREVIEW_EDITS:
         row(f"preview per edit, {template}:", preview_per_edit(template), "(best of 5, target < 100 ms)")
     window.document.close_cleanly()

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from editor.canvas.cost_overlay import CostHeatItem
-from editor.training.background import run_job
+from editor.canvas.cost_overlay import CostHeatItem, heat_color
+from editor.debounced_job import DebouncedJob
 from engine.cost import CostReport, analyse, format_flops
 from engine.memory import format_bytes
 
@@ -50,23 +50,20 @@ class CostView(QObject):
         self.colouring = False
         self.measure = "flops"
         self._items: dict[str, CostHeatItem] = {}
-        self._job = None
-        self._waiting = False
-        """A job was started and its result has not been handled yet (the job's own flag drops before that)."""
-        self._again = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._start)
+        self._job = DebouncedJob(self, DEBOUNCE_MS, self._prepare, self._done, self._failed)
         controller.graph_changed.connect(self.schedule)
+        controller.view.nodes_built.connect(self._on_built)
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or self._waiting or self._again
+        return self._job.busy
+
+    def _wanted(self) -> bool:
+        return self.colouring or len(self.controller.graph.nodes) <= AUTO_MAX_NODES
 
     def schedule(self) -> None:
-        if self.colouring or len(self.controller.graph.nodes) <= AUTO_MAX_NODES:
-            self._timer.start()
+        if self._wanted():
+            self._job.schedule()
 
     def set_colouring(self, on: bool) -> None:
         self.colouring = on
@@ -80,34 +77,28 @@ class CostView(QObject):
         self.measure = measure
         self.paint()
 
-    def _start(self) -> None:
-        if self._waiting:
-            self._again = True
-            return
-        self._again = False
+    def _prepare(self):
+        """The analysis of the current graph to run off the GUI thread (None when the graph has errors, or has
+        grown too big to analyse while the colouring is off since it was scheduled)."""
+        if not self._wanted():
+            return None
         graph, validation = self.controller.graph.copy(), self.controller.validation
         if not validation.ok:
             self.report, self.error = None, "fix the graph's errors to see its cost"
             self.paint()
             self.updated.emit()
-            return
-        self._waiting = True
-        self._job = run_job(self, lambda: analyse(graph, validation=validation), self._done, self._failed)
+            return None
+        return lambda: analyse(graph, validation=validation)
 
     def _done(self, report: CostReport) -> None:
         self.report, self.error = report, ""
-        self._finish()
+        self.paint()
+        self.updated.emit()
 
     def _failed(self, exc: Exception) -> None:
         self.report, self.error = None, str(exc)
-        self._finish()
-
-    def _finish(self) -> None:
-        self._waiting = False
         self.paint()
         self.updated.emit()
-        if self._again:
-            self._start()
 
     def line(self, nid: str) -> str:
         """The properties panel's cost text for a node ('' when there is none)."""
@@ -116,7 +107,7 @@ class CostView(QObject):
         return f"cost: {self.error}" if self.error else ""
 
     def paint(self) -> None:
-        nodes = self.controller.view.nodes
+        nodes = self.controller.view.nodes.built  # a node without items yet gets its colour when it is built
         report = self.report if self.colouring else None
         shown = set(report.nodes) & set(nodes) if report is not None else set()
         for nid in [n for n, item in self._items.items() if n not in shown or item.parentItem() is not nodes[n].view]:
@@ -129,6 +120,12 @@ class CostView(QObject):
             if item is None:
                 item = self._items[nid] = CostHeatItem(view)
             item.set_cost(report.share(nid, self.measure), _short(report, nid, self.measure), view.width, view.height)
+        self.controller.view.layer.set_halos(  # nodes without items yet: a halo painted by the canvas's far layer
+            {nid: heat_color(report.share(nid, self.measure)) for nid in report.nodes if nid not in nodes}
+            if report is not None else {})
+
+    def _on_built(self, _ids: list) -> None:
+        self.paint()
 
     def item(self, nid: str) -> CostHeatItem | None:
         return self._items.get(nid)

@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 
 import torch
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from editor.canvas.preview_strip import PreviewStripItem
-from editor.training.background import run_job
+from editor.debounced_job import DebouncedJob
 from engine.preview import PREVIEW_THREADS, Previewer, PreviewResult
 
 DEBOUNCE_MS = 120
@@ -34,26 +34,20 @@ class LivePreview(QObject):
         self.seconds = 0.0
         """Time of the last preview run (on the worker thread)."""
         self._strips: dict[str, PreviewStripItem] = {}
-        self._job = None
-        self._waiting = False
-        """A job was started and its result has not been handled yet (the job's own flag drops before that)."""
-        self._again = False
+        self._job = DebouncedJob(self, DEBOUNCE_MS, self._prepare, self._done, self._failed)
         self._weights: Callable[[], object] | None = None
         self.weights_label = "random weights (not trained yet)"
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._start)
         controller.graph_changed.connect(self.schedule)
+        controller.view.nodes_built.connect(self._on_built)
 
     @property
     def busy(self) -> bool:
-        return self._timer.isActive() or self._waiting or self._again
+        return self._job.busy
 
     def schedule(self) -> None:
         """Preview again shortly (edits in quick succession make one run)."""
         if self.enabled:
-            self._timer.start()
+            self._job.schedule()
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
@@ -75,11 +69,8 @@ class LivePreview(QObject):
         self._paint_strips()
 
     # ---- the worker ------------------------------------------------------------------------
-    def _start(self) -> None:
-        if self._waiting:
-            self._again = True
-            return
-        self._again = False
+    def _prepare(self):
+        """The preview run of the current graph and sample, to run off the GUI thread."""
         graph, validation, sample = self.controller.graph.copy(), self.controller.validation, self.sample
         weights, self._weights = self._weights, None
         previewer = self.previewer
@@ -92,30 +83,23 @@ class LivePreview(QObject):
             result = previewer.run(graph, sample, validation)
             return result, time.perf_counter() - start
 
-        self._waiting = True
-        self._job = run_job(self, work, self._done, self._failed)
+        return work
 
     def _done(self, outcome: tuple[PreviewResult, float]) -> None:
-        self._waiting = False
         self.result, self.seconds = outcome
         self.error = ""
         self.sample = self.result.sample
         self._paint_strips()
         self.updated.emit(self.result)
-        if self._again:
-            self._start()
 
     def _failed(self, exc: Exception) -> None:
-        self._waiting = False
         self.result, self.error = None, str(exc)
         self._paint_strips()
         self.updated.emit(None)
-        if self._again:
-            self._start()
 
     # ---- strips on the canvas ---------------------------------------------------------------
     def _paint_strips(self) -> None:
-        nodes = self.controller.view.nodes
+        nodes = self.controller.view.nodes.built  # a node without items yet gets its strip when it is built
         shown = self.result.nodes if self.result is not None and self.strips_shown else {}
         for nid in [n for n, strip in self._strips.items() if n not in shown or n not in nodes
                     or strip.parentItem() is not nodes[n].view]:
@@ -130,6 +114,9 @@ class LivePreview(QObject):
             if strip is None:
                 strip = self._strips[nid] = PreviewStripItem(item)
             strip.show_preview(preview, item.width, item.height)
+
+    def _on_built(self, _ids: list) -> None:
+        self._paint_strips()
 
     def strip(self, nid: str) -> PreviewStripItem | None:
         return self._strips.get(nid)

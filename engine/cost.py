@@ -1,7 +1,8 @@
 """What each node costs: parameters, FLOPs, activation memory, latency, and the training-memory estimate.
 
 FLOPs come from torch's own `FlopCounterMode`, one counter per node while an fx Interpreter walks the
-compiled model; the tensors autograd keeps for the backward pass are seen through
+compiled model, except for recurrent layers (RNN, LSTM, GRU): their fused kernels are invisible to the counter
+(CPU's LSTM counts 0), so they are counted by formula (`recurrent_flops`); the tensors autograd keeps for the backward pass are seen through
 `saved_tensors_hooks`. Both are counted on a probe batch of a few samples and scaled to the chosen
 batch size (every layer's work and saved tensors grow linearly with the batch). The pass runs in training
 mode, so torch's fused inference kernels (attention's fast path, which the counter cannot see) stay out. Latency is measured
@@ -15,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-from torch import fx
+from torch import fx, nn
+from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine import finetune
@@ -152,10 +154,63 @@ class _Counter(fx.Interpreter):
                 saved[0] += storage.nbytes()
             return t
 
-        with FlopCounterMode(display=False) as counter, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with FlopCounterMode(display=False) as counter, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                _RecurrentCount(self.module.get_submodule(n.target), counter) as recurrent:
             out = super().run_node(n)
-        self.counts[nid] = (counter.get_total_flops(), _nbytes(out), saved[0])
+        self.counts[nid] = (counter.get_total_flops() + recurrent.correction, _nbytes(out), saved[0])
         return out
+
+
+GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+"""Gate matrices per recurrent cell: each multiplies both the step's input and the previous hidden state."""
+
+
+def recurrent_flops(rnn: nn.RNNBase, x: torch.Tensor | PackedSequence) -> int:
+    """FLOPs of `rnn` on input `x`, in FlopCounterMode's convention (a multiply-add is 2): per time step, sample,
+    layer and direction, the gate matrices times the input and times the hidden state (and an LSTM's
+    projection); the element-wise gate arithmetic is not counted, as torch's counter does not count it."""
+    if isinstance(x, PackedSequence):
+        steps = x.data.shape[0]  # time steps summed over the batch
+    elif x.dim() == 2:  # one unbatched sequence
+        steps = x.shape[0]
+    else:
+        steps = x.shape[0] * x.shape[1]
+    gates, hidden, proj = GATES[rnn.mode], rnn.hidden_size, getattr(rnn, "proj_size", 0)
+    out, directions = proj or hidden, 2 if rnn.bidirectional else 1
+    per_step = 0
+    for layer in range(rnn.num_layers):
+        inputs = rnn.input_size if layer == 0 else out * directions
+        per_step += 2 * gates * hidden * (inputs + out) + (2 * hidden * proj if proj else 0)
+    return steps * directions * per_step
+
+
+class _RecurrentCount:
+    """While a module runs under `counter`: what the counter saw inside its recurrent layers, replaced by
+    `recurrent_flops` (`correction` is what to add to the counter's total)."""
+
+    def __init__(self, module: nn.Module, counter: FlopCounterMode) -> None:
+        self.rnns = [m for m in module.modules() if isinstance(m, nn.RNNBase)]
+        self.counter = counter
+        self.correction = 0
+        self._hooks: list = []
+        self._before: list[int] = []
+
+    def __enter__(self) -> _RecurrentCount:
+        for rnn in self.rnns:
+            self._hooks.append(rnn.register_forward_pre_hook(self._pre))
+            self._hooks.append(rnn.register_forward_hook(self._post))
+        return self
+
+    def _pre(self, rnn: nn.RNNBase, args: tuple) -> None:
+        self._before.append(self.counter.get_total_flops())
+
+    def _post(self, rnn: nn.RNNBase, args: tuple, output) -> None:
+        seen = self.counter.get_total_flops() - self._before.pop()
+        self.correction += recurrent_flops(rnn, args[0]) - seen
+
+    def __exit__(self, *exc) -> None:
+        for hook in self._hooks:
+            hook.remove()
 
 
 class _Timer(fx.Interpreter):

@@ -219,7 +219,7 @@ class Document:
     def remove_nodes(self, ids: list[str]) -> None:
         ids = [i for i in ids if i in self.graph.nodes]
         if ids:
-            self.edit(f"delete {len(ids)} layer(s)", lambda g: [g.remove_node(nid) for nid in ids])
+            self.edit(f"delete {len(ids)} layer(s)", lambda g: g.remove_nodes(ids))
 
     def set_param(self, node_id: str, name: str, value: Any) -> bool:
         """Set a param (GraphError names a bad value); consecutive edits of one param are one step."""

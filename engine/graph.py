@@ -157,15 +157,22 @@ class Graph:
         return node
 
     def remove_node(self, node_id: str) -> None:
-        self.node(node_id)
-        del self.nodes[node_id]
-        self.edges = [e for e in self.edges if node_id not in (e.src, e.dst)]
+        self.remove_nodes([node_id])
+
+    def remove_nodes(self, node_ids: list[str]) -> None:
+        """Remove nodes with their wires, in one pass over the graph (however many go)."""
+        gone = set(node_ids)
+        for node_id in node_ids:
+            self.node(node_id)
+        for node_id in gone:
+            del self.nodes[node_id]
+        self.edges = [e for e in self.edges if e.src not in gone and e.dst not in gone]
         for n in self.nodes.values():
-            if n.shares == node_id:
+            if n.shares in gone:
                 n.shares = None
         for g in self.groups:
-            if node_id in g.node_ids:
-                g.node_ids.remove(node_id)
+            if gone.intersection(g.node_ids):
+                g.node_ids[:] = [nid for nid in g.node_ids if nid not in gone]
         self.groups = [g for g in self.groups if g.node_ids]
         self.touch()
 
@@ -306,8 +313,11 @@ class _Loader:
             if node.id in graph.nodes:
                 raise self.fail(f"nodes[{i}]", f"duplicate node id '{node.id}'; every node needs its own id")
             graph.nodes[node.id] = node
+        seen: set[Edge] = set()  # the duplicate check, without scanning every wire per wire
         for i, raw in enumerate(self.list(doc, "edges")):
-            graph.edges.append(self.edge(i, raw, graph))
+            edge = self.edge(i, raw, graph, seen)
+            seen.add(edge)
+            graph.edges.append(edge)
         for i, raw in enumerate(self.list(doc, "groups")):
             graph.groups.append(self.group(i, raw, graph))
         for node in graph.nodes.values():
@@ -386,7 +396,7 @@ class _Loader:
             raise self.fail(where, f"'lr_mult' must be a number of 0 or more, found {mult!r}")
         return trainable, float(mult)
 
-    def edge(self, i: int, raw: Any, graph: Graph) -> Edge:
+    def edge(self, i: int, raw: Any, graph: Graph, seen: set[Edge]) -> Edge:
         where = f"edges[{i}]"
         if not isinstance(raw, dict):
             raise self.fail(where, "expected an object with 'src', 'src_port', 'dst', 'dst_port'")
@@ -406,7 +416,7 @@ class _Loader:
                 raise self.fail(where, f"node '{node.name}' has no {side[:-1]} port '{values[port_key]}' "
                                        f"(ports: {', '.join(ports) or 'none'})")
         edge = Edge(**values)
-        if edge in graph.edges:
+        if edge in seen:
             raise self.fail(where, "the same wire appears twice")
         return edge
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import shiboken6
 from NodeGraphQt.constants import PortTypeEnum
-from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
@@ -59,6 +59,7 @@ class CanvasController(QObject):
         self.document = Document(on_change=self._changed, record=self._record)
         self._clipboard: dict | None = None
         self._selection: list[str] = []
+        self._syncing = False
         self.view.set_group_factory(self._make_group_item)
         self.view.fix_handler = self.fix_node
         v = self.view.viewer
@@ -71,7 +72,7 @@ class CanvasController(QObject):
         v.dropped.connect(self._on_dropped)
         v.command.connect(lambda name: getattr(self, name)())
         v.search_requested.connect(self.show_layer_search)
-        v.scene().selectionChanged.connect(self._on_selection_changed)
+        v.scene().selectionChanged.connect(self._on_scene_selection)
         v.refit.connect(self.fit_view)
         self.load_graph(graph or blank_project())
 
@@ -105,11 +106,16 @@ class CanvasController(QObject):
         """The document changed (an edit, undo or redo): redraw the canvas and tell the panels."""
         if not hasattr(self, "document"):
             return  # the document's first validation, while it is being made
-        with batched_drawing():
-            if change.structure:
-                self.view.sync(self.graph, change.validation)
-            else:
-                self.view.paint(self.graph, change.validation)
+        self._syncing = True  # removing selected items reports each one: the selection is read once, after
+        try:
+            with batched_drawing():
+                if change.structure:
+                    self.view.sync(self.graph, change.validation)
+                else:
+                    self.view.paint(self.graph, change.validation)
+        finally:
+            self._syncing = False
+        self._on_selection_changed()
         self.validation_changed.emit(change.validation)
         self.graph_changed.emit()
 
@@ -236,7 +242,7 @@ class CanvasController(QObject):
     # ---- selection ------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
         """Selected layer ids in project order (a selected collapsed block selects its layers)."""
-        chosen = {n.id for n in self.view.ngraph.selected_nodes()}
+        chosen = {n.id for n in self.view.ngraph.selected_nodes()} | self.view.selected_unbuilt
         for group in self.graph.groups:
             item = self.view.groups.get(group.id)
             if item is not None and item.collapsed and item.isSelected():
@@ -250,14 +256,24 @@ class CanvasController(QObject):
         scene = self.widget.scene()
         scene.blockSignals(True)
         scene.clearSelection()
+        built = self.view.nodes.built
+        self.view.select_unbuilt([nid for nid in ids if nid in self.view.nodes and nid not in built])
         for nid in ids:
-            if nid in self.view.nodes:
-                self.view.nodes[nid].view.setSelected(True)
+            if nid in built:
+                built[nid].view.setSelected(True)
         scene.blockSignals(False)
         self._on_selection_changed()
 
+    def _on_scene_selection(self) -> None:
+        """The user selected on the canvas: a plain click or band replaces the selection, so nodes selected while
+        they had no items drop out of it (Shift or Ctrl add to or take from it, leaving them)."""
+        held = QApplication.keyboardModifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        if not self._syncing and not held and self.view.selected_unbuilt:
+            self.view.select_unbuilt([])
+        self._on_selection_changed()
+
     def _on_selection_changed(self) -> None:
-        if not shiboken6.isValid(self.widget):  # the scene still reports while the viewer is torn down
+        if self._syncing or not shiboken6.isValid(self.widget):  # the scene still reports while the viewer is torn down
             return
         ids = self.selected_ids()
         if ids != self._selection:
@@ -367,8 +383,9 @@ class CanvasController(QObject):
         """Arrange the layers in depth columns, branches in lanes, deep networks wrapped into rows."""
         if not self.view.nodes:
             return
-        widths = {nid: v.view.width for nid, v in self.view.nodes.items()}
-        dy = max(v.view.height for v in self.view.nodes.values()) + LAYOUT_GAP_Y
+        sizes = {nid: self.view.size(nid) for nid in self.view.nodes}
+        widths = {nid: size[0] for nid, size in sizes.items()}
+        dy = max(size[1] for size in sizes.values()) + LAYOUT_GAP_Y
         self.move_nodes(layered_layout(self.graph, widths=widths, dy=dy), "auto-layout")
         self.fit_view()
 
@@ -385,16 +402,8 @@ class CanvasController(QObject):
         self.widget.set_scene_rect([centre.x() - w / 2, centre.y() - h / 2, w, h])
 
     def _content_rect(self) -> QRectF | None:
-        items = [v.view for v in self.view.nodes.values() if v.view.isVisible()]
-        items += [v.view.note_item for v in self.view.nodes.values()  # a problem's note is part of what to see
-                  if v.view.isVisible() and v.view.note_item is not None and v.view.note_item.isVisible()]
-        items += list(self.view.groups.values())
-        if not items:
-            return None
-        rect = items[0].sceneBoundingRect()
-        for item in items[1:]:
-            rect = rect.united(item.sceneBoundingRect())
-        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        rect = self.view.content_rect()  # a problem's note is part of what to see
+        return rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN) if rect is not None else None
 
     def fit_view(self) -> None:
         """Show the whole network, at no more than 100 % (below the legible zoom a node shows only its name,
@@ -456,7 +465,7 @@ class CanvasController(QObject):
         """Apply a problem's fix: match the graph to its data, or insert the fix layer (e.g. Flatten) in front of
         its node, wired in; False if none."""
         node_id = problem.node_id or ""
-        width = self.view.nodes[node_id].view.width if node_id in self.view.nodes else 170.0
+        width = self.view.size(node_id)[0] if node_id in self.view.nodes else 170.0
         return self.document.apply_fix(problem, width)
 
     def fix_node(self, node_id: str) -> None:

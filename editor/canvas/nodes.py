@@ -30,6 +30,8 @@ SIMPLE_ZOOM = 0.5
 """Below this zoom a node's small text cannot be read: it shows only its name, drawn large (the fitted view of
 a big network)."""
 LOCK_W = 10.0
+FAR_PX = 45
+"""A node drawn narrower than this many pixels on screen is a plain block (its text would be unreadable)."""
 SHAPE_GAP = "   "
 """Between a node's output shape and its parameter count on the shape line (editor.canvas.view writes it)."""
 
@@ -238,6 +240,91 @@ class ProblemNoteItem(QGraphicsItem):
         event.ignore()
 
 
+TITLE_FONT = _font(10.0, bold=True)
+SMALL_FONT = _font(8.5)
+SHAPE_FONT = _font(9.0, bold=True)
+TEXT_MARGIN = 4.0
+"""The margin a QGraphicsTextItem (the node's name) keeps around its text."""
+PORT_ROW = PortEnum.SIZE.value + 1.0
+_label_probe: list[QGraphicsSimpleTextItem] = []
+
+
+_METRICS: dict[int, tuple[QFont, QFontMetricsF]] = {}
+
+
+def metrics(font: QFont) -> QFontMetricsF:
+    """Font metrics, made once per font object (making them costs more than asking them); the font is kept, so
+    its id stays its own."""
+    found = _METRICS.get(id(font))
+    if found is None:
+        found = _METRICS[id(font)] = (font, QFontMetricsF(font))
+    return found[1]
+
+
+def _label_width(name: str) -> float:
+    """Width of a port's label, measured as the label item measures itself."""
+    if not _label_probe:
+        probe = QGraphicsSimpleTextItem()
+        probe.setFont(_PORT_FONT)
+        _label_probe.append(probe)
+    _label_probe[0].setText(name)
+    return _label_probe[0].boundingRect().width()
+
+
+def header_height() -> float:
+    """The header (name row) of every node."""
+    return math.ceil(metrics(TITLE_FONT).height()) + 2 * TEXT_MARGIN + 2.0
+
+
+def ports_height(named_inputs: list[str], named_outputs: list[str]) -> float:
+    """Room for named ports, a row each (nodes with one unnamed port a side need none)."""
+    return max(len(named_inputs), len(named_outputs)) * PORT_ROW if named_inputs or named_outputs else 0.0
+
+
+def look_lines(look: NodeLook) -> list[tuple[str, QFont, QColor]]:
+    """The body's text lines: title, key params (when any) and the output shape, each with its font and colour."""
+    lines = [(look.title, SMALL_FONT, QColor(theme.MUTED))]
+    if look.params:
+        lines.append((look.params, SMALL_FONT, QColor(theme.TEXT)))
+    shape_color = QColor(theme.ERROR_COLOR if look.severity == "error" else theme.ACCENT)
+    lines.append((look.shape, SHAPE_FONT, shape_color))
+    return lines
+
+
+def marks_width(look: NodeLook) -> float:
+    """Room the fine-tuning marks take in the header (lock, 'loaded' pill)."""
+    width = LOCK_W + 6.0 if look.frozen else 0.0
+    if look.loaded:
+        width += metrics(LiveBadgeItem.FONT).horizontalAdvance(LOADED_TEXT) + 16.0
+    return width
+
+
+def node_size(name: str, look: NodeLook, named_inputs: list[str], named_outputs: list[str]) -> tuple[float, float]:
+    """A node's width and height from what it shows: the same whether or not its scene item exists yet."""
+    title = metrics(TITLE_FONT).horizontalAdvance(name) + 2 * TEXT_MARGIN
+    text_w = title + 2 * HEADER_PAD + marks_width(look)
+    if look.badge:
+        text_w += metrics(SMALL_FONT).horizontalAdvance(look.badge) + 20
+    in_w = max((_label_width(n) for n in named_inputs), default=0.0)
+    out_w = max((_label_width(n) for n in named_outputs), default=0.0)
+    lines = look_lines(look)
+    # the shape line (last) does not widen the node: it changes with every wire, and a node that grows when
+    # it is first connected moves its ports away from the next drag (a long shape is elided instead)
+    body_w = max(metrics(f).horizontalAdvance(s) for s, f, _ in lines[:-1]) + 2 * BODY_PAD + 8
+    body_h = sum(metrics(f).height() + LINE_GAP for _, f, _ in lines) + 6.0
+    width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
+    return width, header_height() + ports_height(named_inputs, named_outputs) + body_h
+
+
+def port_offset(named: bool) -> float:
+    """Height of a node's first port's top edge below the node's top (NodeGraphQt's align_ports offset)."""
+    head = header_height()
+    return head + 3.0 if named else head + PORT_Y - PortEnum.SIZE.value / 2
+
+
+LOADED_TEXT = "loaded"
+
+
 class LayerNodeItem(NodeItem):
     """Draws a layer: category-coloured header with the name, ports, then title, key params and shape."""
 
@@ -246,13 +333,10 @@ class LayerNodeItem(NodeItem):
         self._look = NodeLook("", "", "")
         self._category = QColor(theme.OTHER_CATEGORY_COLOR)
         self._icon_item.setVisible(False)
-        self._proxy_mode_threshold = 45  # keep text until a node is under 45 px wide on screen
-        self._text_item.setFont(_font(10.0, bold=True))
-        self._small = _font(8.5)
-        self._shape_font = _font(9.0, bold=True)
+        self._proxy_mode_threshold = FAR_PX
+        self._text_item.setFont(TITLE_FONT)
+        self._small = SMALL_FONT
         self._live: LiveBadgeItem | None = None
-        self._title_key: tuple | None = None
-        self._title_box = (0.0, 0.0)
         self.note_item: ProblemNoteItem | None = None
         self._simple = False
         self.on_fix = None
@@ -311,50 +395,20 @@ class LayerNodeItem(NodeItem):
         self._live.setPos(right - self._marks_width(), 0.0)
 
     def _lines(self) -> list[tuple[str, QFont, QColor]]:
-        lines = [(self._look.title, self._small, QColor(theme.MUTED))]
-        if self._look.params:
-            lines.append((self._look.params, self._small, QColor(theme.TEXT)))
-        shape_color = QColor(theme.ERROR_COLOR if self._look.severity == "error" else theme.ACCENT)
-        lines.append((self._look.shape, self._shape_font, shape_color))
-        return lines
+        return look_lines(self._look)
 
     # ---- layout (replaces NodeGraphQt's horizontal layout) --------------------------------
-    def _title_size(self) -> tuple[float, float]:
-        """The name's box as its text item will lay it out, from font metrics: asking the item itself lays out a
-        text document (~1 ms a node), which Qt otherwise does only for nodes that get painted."""
-        key = (self.name, self._text_item.font().key())
-        if self._title_key != key:
-            metrics, margin = QFontMetricsF(self._text_item.font()), self._text_item.document().documentMargin()
-            self._title_key = key
-            self._title_box = (metrics.horizontalAdvance(self.name) + 2 * margin, math.ceil(metrics.height()) + 2 * margin)
-        return self._title_box
-
     def _header_height(self) -> float:
-        return self._title_size()[1] + 2.0
+        return header_height()
 
     def _ports_height(self) -> float:
         """Room for named ports (a row each); unnamed single ports sit on the body's edge instead."""
-        named = [p for p in (*self._input_items, *self._output_items) if p.display_name]
-        if not named:
-            return 0.0
-        rows = max(len(self._input_items), len(self._output_items))
-        return rows * (named[0].boundingRect().height() + 1.0)
-
-    def _body_height(self) -> float:
-        return sum(QFontMetricsF(f).height() + LINE_GAP for _, f, _ in self._lines()) + 6.0
+        return ports_height([p.name for p in self._input_items if p.display_name],
+                            [p.name for p in self._output_items if p.display_name])
 
     def _calc_size_horizontal(self):
-        text_w = self._title_size()[0] + 2 * HEADER_PAD + self._marks_width()
-        if self._look.badge:
-            text_w += QFontMetricsF(self._small).horizontalAdvance(self._look.badge) + 20
-        in_w = max((t.boundingRect().width() for p, t in self._input_items.items() if p.display_name), default=0.0)
-        out_w = max((t.boundingRect().width() for p, t in self._output_items.items() if p.display_name),
-                    default=0.0)
-        # the shape line (last) does not widen the node: it changes with every wire, and a node that grows when
-        # it is first connected moves its ports away from the next drag (a long shape is elided instead)
-        body_w = max(QFontMetricsF(f).horizontalAdvance(s) for s, f, _ in self._lines()[:-1]) + 2 * BODY_PAD + 8
-        width = max(MIN_WIDTH, text_w, in_w + out_w + 30, body_w)
-        return width, self._header_height() + self._ports_height() + self._body_height()
+        return node_size(self.name, self._look, [p.name for p in self._input_items if p.display_name],
+                         [p.name for p in self._output_items if p.display_name])
 
     def draw_node(self):
         if _Batch.active:
@@ -493,14 +547,10 @@ class LayerNodeItem(NodeItem):
         painter.drawText(rect.adjusted(BODY_PAD, 0, -BODY_PAD, 0), Qt.AlignmentFlag.AlignCenter,
                          metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, rect.width() - 2 * BODY_PAD))
 
-    LOADED_TEXT = "loaded"
+    LOADED_TEXT = LOADED_TEXT
 
     def _marks_width(self) -> float:
-        """Room the fine-tuning marks take in the header (lock, 'loaded' pill)."""
-        width = LOCK_W + 6.0 if self._look.frozen else 0.0
-        if self._look.loaded:
-            width += QFontMetricsF(LiveBadgeItem.FONT).horizontalAdvance(self.LOADED_TEXT) + 16.0
-        return width
+        return marks_width(self._look)
 
     def _paint_marks(self, painter: QPainter, rect: QRectF) -> None:
         """The lock of a frozen node and the pill of a node with loaded weights, right of the name."""
@@ -540,7 +590,8 @@ class LayerNodeItem(NodeItem):
         if self.selected:
             colour = theme.SELECTED
         if colour:
-            painter.setPen(QPen(QColor(colour), 4.0))
+            lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+            painter.setPen(QPen(QColor(colour), max(4.0, 2.0 / lod) if lod else 4.0))  # at least 2 px on screen
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect)
 

@@ -1,17 +1,28 @@
 """Mirrors an engine Graph on a NodeGraphQt scene and paints validation results onto it.
 
 The Graph is the truth: `sync` reconciles the scene with it (creating, removing, moving and wiring
-only what differs) and `paint` updates only the nodes and wires whose look changed.
+only what differs) and `paint` updates only the nodes and wires whose look changed. In a big graph a
+node's items are built only when needed (editor.canvas.lazy); until then one layer item paints it.
 """
 
 from __future__ import annotations
 
 from NodeGraphQt import NodeGraph
-from PySide6.QtCore import QObject, QRectF
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QUndoStack
 
 from editor import theme
-from editor.canvas.nodes import SHAPE_GAP, LayerNode, NodeLook, flush_drawing, node_class
+from editor.canvas.lazy import LAZY_FROM, FarLayer, NodeItems, NodeRecord
+from editor.canvas.nodes import (
+    FAR_PX,
+    SHAPE_GAP,
+    LayerNode,
+    NodeLook,
+    batched_drawing,
+    flush_drawing,
+    node_class,
+    node_size,
+)
 from editor.canvas.overlays import BLOCK_H, BLOCK_W, GroupItem, ShareLinkItem
 from editor.canvas.viewer import CanvasViewer
 from editor.canvas.wires import Obstacles, deferred_wrapping
@@ -108,8 +119,15 @@ def _note_text(problem, count: int) -> str:
     return f"{text[0].upper()}{text[1:]}{more}" if text else ""
 
 
+BUILD_CHUNK = 12
+"""Nodes built per turn of the event loop when they come into view."""
+
+
 class CanvasView(QObject):
     """Owns the NodeGraphQt graph and its viewer; knows nothing about undo."""
+
+    nodes_built = Signal(list)
+    """Ids of nodes whose items were just built (overlays that decorate node items add theirs)."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -128,8 +146,20 @@ class CanvasView(QObject):
                              (self.viewer.insert_node, self.ngraph._on_insert_node),
                              (self.viewer.data_dropped, self.ngraph._on_node_data_dropped)):
             signal.disconnect(slot)  # these gestures become DeepWire commands instead
-        self.nodes: dict[str, LayerNode] = {}
-        self._state: dict[str, tuple] = {}
+        self.records: dict[str, NodeRecord] = {}
+        """Every node on the canvas, built or not."""
+        self.nodes = NodeItems(self)
+        """Node items by id (reading one builds it); `nodes.built` are those that exist."""
+        self.layer = FarLayer(self)
+        self.viewer.scene().addItem(self.layer)
+        self.viewer.on_demand = self.build_in
+        self._validation: Validation | None = None
+        self.selected_unbuilt: set[str] = set()
+        """Selected nodes that have no items yet (select all on a big graph selects without building)."""
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_visible)
         self._edges: set[Edge] = set()
         self._edges_at: dict[str, set[Edge]] = {}
         """The wires touching each node, so adding or removing one never scans every wire."""
@@ -151,25 +181,31 @@ class CanvasView(QObject):
     # ---- structure ------------------------------------------------------------------------
     def sync(self, graph: Graph, validation: Validation | None = None) -> None:
         """Make the scene show exactly `graph` (nodes, names, positions, wires, groups, shares) painted
-        with `validation`; new nodes get their look before their first layout, so each is laid out once."""
-        for nid in [n for n in self.nodes if n not in graph.nodes or graph.nodes[n].type != self._state[n][0]
-                    or _out_ports(graph.nodes[n]) != list(self.nodes[n].outputs())]:
+        with `validation`; new nodes get their look before their first layout, so each is laid out once.
+        A big graph's nodes get their items later, when needed (see `build`)."""
+        built = self.nodes.built
+        for nid in [n for n, rec in self.records.items() if n not in graph.nodes or graph.nodes[n].type != rec.type
+                    or _out_ports(graph.nodes[n]) != list(rec.outputs)]:  # a Split's ports follow its params
             self._remove(nid)
         self.badges = {nid: badge for nid, badge in self.badges.items() if nid in graph.nodes}
         for nid, node in graph.nodes.items():
-            state = (node.type, node.name, tuple(node.pos))
-            if nid not in self.nodes:
-                self._create(node)
-            elif self._state[nid] != state:
-                view = self.nodes[nid]
+            rec = self.records.get(nid)
+            if rec is None:
+                self.records[nid] = NodeRecord.of(node)
+                continue
+            view = built.get(nid)
+            if view is not None and (rec.name, rec.pos) != (node.name, tuple(node.pos)):
                 if view.view.name != node.name:
                     view.model.name = node.name
                     view.view.name = node.name
                     view.view.draw_node()
                 if list(view.view.xy_pos) != list(node.pos):
                     self._place(view, node.pos)
-            self._state[nid] = state
+            rec.name, rec.pos = node.name, tuple(node.pos)
         self._paint_nodes(graph, validation)
+        if len(graph.nodes) < LAZY_FROM:
+            for nid in [n for n in self.records if n not in built]:
+                self._create(nid)
         flush_drawing()
         want = set(graph.edges)
         for edge in self._edges - want:
@@ -180,10 +216,16 @@ class CanvasView(QObject):
         self._paint_wires(validation)
         self.sync_groups(graph)
         self.sync_links(graph)
-        pipes = [self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
-                 if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]]
+        self._route([self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
+                     if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]])
+        self.layer.refresh()
+
+    def _route(self, pipes: list) -> None:
+        """Route wrapped wires around layers and group titles (all at once: each route looks at every node)."""
         pipes = [pipe for pipe in pipes if pipe is not None and pipe.isVisible()]
-        obstacles = Obstacles([v.view.sceneBoundingRect() for v in self.nodes.values() if v.view.isVisible()]
+        if not pipes:
+            return
+        obstacles = Obstacles([rec.rect() for rec in self.records.values() if rec.parked is None]
                               + [g.mapRectToScene(g.title_rect()) for g in self.groups.values()])
         routes = [pipe.wrap_route(obstacles=obstacles) for pipe in pipes]
         with deferred_wrapping():
@@ -192,14 +234,83 @@ class CanvasView(QObject):
                     pipe.draw_path(pipe.input_port, pipe.output_port)
                 pipe.apply_route(route)
 
-    def _create(self, node: Node) -> None:
+    def edges(self) -> set[Edge]:
+        """The wires on the canvas (with or without items)."""
+        return self._edges
+
+    def edges_at(self, nid: str) -> set[Edge]:
+        return self._edges_at.get(nid, set())
+
+    # ---- building node items on demand -------------------------------------------------------
+    def build(self, ids) -> None:
+        """Give these nodes their NodeGraphQt items (and the wires between built nodes theirs)."""
+        built = self.nodes.built
+        todo = [nid for nid in dict.fromkeys(ids) if nid in self.records and nid not in built]
+        if not todo:
+            return
+        pipes = []
+        with batched_drawing():
+            for nid in todo:
+                self._create(nid)
+            flush_drawing()
+            with deferred_wrapping():
+                for nid in todo:
+                    for edge in self.edges_at(nid):
+                        if edge.src in built and edge.dst in built and self.pipe(edge) is None:
+                            pipe = self._make_pipe(edge)
+                            if self.records[edge.dst].pos[0] < self.records[edge.src].pos[0]:
+                                pipes.append(pipe)  # into a later row: routed below
+            self._route(pipes)
+        chosen = [nid for nid in todo if nid in self.selected_unbuilt]
+        if chosen:  # the item takes over the selection, silently: the selected ids stay the same
+            scene = self.viewer.scene()
+            blocked = scene.blockSignals(True)
+            for nid in chosen:
+                built[nid].view.setSelected(True)
+            scene.blockSignals(blocked)
+            self.selected_unbuilt.difference_update(chosen)
+        self.layer.forget(todo)
+        self.nodes_built.emit(todo)
+
+    def select_unbuilt(self, ids: list[str]) -> None:
+        """Set which nodes without items are selected (drawn outlined in the selection colour)."""
+        self.selected_unbuilt = set(ids)
+        self.layer.update()
+
+    def build_in(self, area: QRectF) -> None:
+        """Build the nodes in a scene area and the ends of the painted wires crossing it (the mouse is there)."""
+        if len(self.nodes.built) < len(self.records):
+            ids = self.layer.ids_in(area) + sorted(self.layer.wire_ends_in(area))
+            near = {e.dst if e.src == nid else e.src for nid in ids for e in self.edges_at(nid)}
+            self.build(ids + sorted(near))  # with its neighbours, a dragged node's wires follow it
+
+    def schedule_build(self) -> None:
+        """Build what the view shows legibly, once the current paint is over (the scene must not change in it)."""
+        self._build_timer.start()
+
+    def _build_visible(self) -> None:
+        """Build the legible nodes in and just around the view, nearest the centre first, BUILD_CHUNK at a time
+        (events run between chunks, so a pan into unbuilt nodes stays smooth)."""
+        viewer = self.viewer
+        zoom = viewer.transform().m11()
+        area = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
+        centre = area.center()
+        area.adjust(-area.width() / 4, -area.height() / 4, area.width() / 4, area.height() / 4)  # a pan ahead
+        todo = [nid for nid in self.layer.ids_in(area) if self.records[nid].size[0] * zoom >= FAR_PX]
+        todo.sort(key=lambda nid: (self.records[nid].rect().center() - centre).manhattanLength())
+        self.build(todo[:BUILD_CHUNK])
+        if len(todo) > BUILD_CHUNK:
+            self._build_timer.start()
+
+    def _create(self, nid: str) -> None:
         """Build a node item and put it in the scene directly (NodeGraph.add_node serialises the node,
         makes its name unique and pushes undo commands: ~3 ms a node, all of it unneeded here)."""
-        spec = get_spec(node.type)
+        rec = self.records[nid]
+        spec = get_spec(rec.type)
         obj = node_class(spec)()
         if spec.multi_output:
-            obj.add_outputs(spec.output_ports(node.params))
-        obj.model.id = obj.view.id = node.id
+            obj.add_outputs(rec.output_ports)
+        obj.model.id = obj.view.id = nid
         temp = {key: obj.model.__dict__.pop(key) for key in _TEMP_KEYS}
         common = self.ngraph.model
         if common.get_node_common_properties(obj.type_) is None:
@@ -209,24 +320,31 @@ class CanvasView(QObject):
             common.set_node_common_properties({obj.type_: attrs})
         obj._graph = self.ngraph
         obj.model._graph_model = common
-        obj.model.name = obj.view.name = node.name
-        obj.view.on_fix = lambda nid=node.id: self.fix_handler and self.fix_handler(nid)
-        common.nodes[node.id] = obj
+        obj.model.name = obj.view.name = rec.name
+        obj.view.on_fix = lambda: self.fix_handler and self.fix_handler(nid)
+        if rec.look is not None:
+            obj.view.set_look(rec.look)
+        self._place(obj, rec.pos)  # before it joins the scene: moving an item in the scene re-files it
+        if rec.parked is not None:
+            obj.view.xy_pos = list(rec.parked)
+            obj.view.setVisible(False)
+        common.nodes[nid] = obj
         self.viewer.scene().addItem(obj.view)
-        self._place(obj, node.pos)
         obj.view.draw_node()
-        self.nodes[node.id] = obj
-        if node.id in self.badges:
-            self._show_badge(node.id)
+        self.nodes.built[nid] = obj
+        if nid in self.badges:
+            self._show_badge(nid)
 
     def _remove(self, nid: str) -> None:
         for edge in list(self._edges_at.get(nid, ())):
             self._disconnect(edge)
         self._edges_at.pop(nid, None)
-        obj = self.nodes.pop(nid)
-        self._state.pop(nid, None)
-        self.ngraph.model.nodes.pop(nid, None)
-        obj.view.delete()
+        self.records.pop(nid, None)
+        self.selected_unbuilt.discard(nid)
+        obj = self.nodes.built.pop(nid, None)
+        if obj is not None:
+            self.ngraph.model.nodes.pop(nid, None)
+            obj.view.delete()
 
     @staticmethod
     def _place(view: LayerNode, pos) -> None:
@@ -234,28 +352,44 @@ class CanvasView(QObject):
         view.view.xy_pos = [float(pos[0]), float(pos[1])]
 
     def _ports(self, edge: Edge):
-        return self.nodes[edge.src].outputs()[edge.src_port], self.nodes[edge.dst].inputs()[edge.dst_port]
+        built = self.nodes.built
+        return built[edge.src].outputs()[edge.src_port], built[edge.dst].inputs()[edge.dst_port]
 
     def _connect(self, edge: Edge) -> None:
-        """Wire two ports: NodeGraphQt's models and one pipe item, without its undo commands or signals."""
-        out_port, in_port = self._ports(edge)
-        if not in_port.multi_connection():
+        """Add a wire; it gets its pipe item when both its nodes have items."""
+        multi = any(p.multi for p in get_spec(self.records[edge.dst].type).inputs if p.name == edge.dst_port)
+        if not multi:
             for other in [e for e in self._edges_at.get(edge.dst, ()) if e.dst == edge.dst
                           and e.dst_port == edge.dst_port]:
                 self._disconnect(other)
-        out_port.model.connected_ports[edge.dst].append(edge.dst_port)
-        in_port.model.connected_ports[edge.src].append(edge.src_port)
-        self.viewer.establish_connection(out_port.view, in_port.view)
         self._edges.add(edge)
         self._edges_at.setdefault(edge.src, set()).add(edge)
         self._edges_at.setdefault(edge.dst, set()).add(edge)
+        if edge.src in self.nodes.built and edge.dst in self.nodes.built:
+            self._make_pipe(edge)
+
+    def _make_pipe(self, edge: Edge):
+        """Wire two built ports: NodeGraphQt's models and one pipe item, without its undo commands or signals."""
+        out_port, in_port = self._ports(edge)
+        out_port.model.connected_ports[edge.dst].append(edge.dst_port)
+        in_port.model.connected_ports[edge.src].append(edge.src_port)
+        self.viewer.establish_connection(out_port.view, in_port.view)
+        pipe = self.pipe(edge)
+        if pipe is not None:
+            src, dst = self.records[edge.src], self.records[edge.dst]
+            pipe.setVisible(src.parked is None or dst.parked is None)
+            if self._validation is not None:
+                text = format_shape(self._validation.wire_shape(edge))
+                pipe.set_label(text)
+                self._wire_labels[edge] = text
+        return pipe
 
     def _disconnect(self, edge: Edge) -> None:
         self._edges.discard(edge)
         for end in (edge.src, edge.dst):
             self._edges_at.get(end, set()).discard(edge)
         self._wire_labels.pop(edge, None)
-        if edge.src in self.nodes and edge.dst in self.nodes:
+        if edge.src in self.nodes.built and edge.dst in self.nodes.built:
             pipe = self.pipe(edge)
             out_port, in_port = self._ports(edge)
             _unlink(out_port.model.connected_ports, edge.dst, edge.dst_port)
@@ -264,7 +398,9 @@ class CanvasView(QObject):
                 pipe.delete()
 
     def pipe(self, edge: Edge):
-        """The scene item of a wire, or None."""
+        """The scene item of a wire, or None (also while one of its nodes has no items)."""
+        if edge.src not in self.nodes.built or edge.dst not in self.nodes.built:
+            return None
         out_port, in_port = self._ports(edge)
         for pipe in in_port.view.connected_pipes:
             if pipe.output_port is out_port.view:
@@ -277,18 +413,39 @@ class CanvasView(QObject):
                 return edge
         return None
 
+    def size(self, nid: str) -> tuple[float, float]:
+        """A node's width and height on the canvas (built or not)."""
+        item = self.nodes.built.get(nid)
+        return (item.view.width, item.view.height) if item is not None else self.records[nid].size
+
     # ---- groups and shared weights --------------------------------------------------------
     def node_rect(self, nid: str) -> QRectF:
-        item = self.nodes[nid].view
+        item = self.nodes.built.get(nid)
+        if item is None:
+            return self.records[nid].rect()
+        item = item.view
         return QRectF(item.scenePos().x(), item.scenePos().y(), item.width, item.height)
 
     def members_rect(self, graph: Graph, ids: list[str]) -> QRectF:
         rect = QRectF()
         for nid in ids:
             node = graph.nodes[nid]
-            item = self.nodes[nid].view
-            r = QRectF(node.pos[0], node.pos[1], item.width, item.height)
+            w, h = self.size(nid)
+            r = QRectF(node.pos[0], node.pos[1], w, h)
             rect = r if rect.isNull() else rect.united(r)
+        return rect
+
+    def content_rect(self) -> QRectF | None:
+        """What a fitted view must show: the shown nodes, the problem notes under built ones, and the groups."""
+        rects = [rec.rect() for rec in self.records.values() if rec.parked is None]
+        rects += [v.view.note_item.sceneBoundingRect() for v in self.nodes.built.values()
+                  if v.view.isVisible() and v.view.note_item is not None and v.view.note_item.isVisible()]
+        rects += [g.sceneBoundingRect() for g in self.groups.values()]
+        if not rects:
+            return None
+        rect = rects[0]
+        for r in rects[1:]:
+            rect = rect.united(r)
         return rect
 
     def set_group_factory(self, factory) -> None:
@@ -301,7 +458,7 @@ class CanvasView(QObject):
             self.viewer.scene().removeItem(self.groups.pop(gid))
         hidden: set[str] = set()
         for g in graph.groups:
-            ids = [n for n in g.node_ids if n in self.nodes]
+            ids = [n for n in g.node_ids if n in self.records]
             if not ids:
                 continue
             item = self.groups.get(g.id)
@@ -315,12 +472,17 @@ class CanvasView(QObject):
                 hidden.update(ids)
                 block = QRectF(rect.center().x() - BLOCK_W / 2, rect.center().y() - BLOCK_H / 2, BLOCK_W, BLOCK_H)
                 for nid in ids:  # park the hidden members inside the block so outer wires end at it
-                    item_w = self.nodes[nid].view.width
-                    self.nodes[nid].view.xy_pos = [block.x() + max(0.0, (BLOCK_W - item_w) / 2), block.y() + 10]
+                    parked = (block.x() + max(0.0, (BLOCK_W - self.size(nid)[0]) / 2), block.y() + 10)
+                    self.records[nid].parked = parked
+                    if nid in self.nodes.built:
+                        self.nodes.built[nid].view.xy_pos = list(parked)
                 item.set_state(g.name, True, block, detail)
             else:
                 item.set_state(g.name, False, rect, detail)
-        for nid, view in self.nodes.items():
+        for nid, rec in self.records.items():
+            if nid not in hidden:
+                rec.parked = None
+        for nid, view in self.nodes.built.items():
             visible = nid not in hidden
             if view.view.isVisible() != visible:
                 view.view.setVisible(visible)
@@ -333,7 +495,7 @@ class CanvasView(QObject):
                 pipe.setVisible(shown)
 
     def sync_links(self, graph: Graph) -> None:
-        want = {n.id: n.shares for n in graph.nodes.values() if n.shares and n.shares in self.nodes}
+        want = {n.id: n.shares for n in graph.nodes.values() if n.shares and n.shares in self.records}
         for nid in [n for n in self._links if n not in want]:
             self.viewer.scene().removeItem(self._links.pop(nid))
         for nid, owner in want.items():
@@ -351,7 +513,7 @@ class CanvasView(QObject):
             self.badges[nid] = (text, color or theme.MUTED, tooltip)
         elif self.badges.pop(nid, None) is None:
             return
-        if nid in self.nodes:
+        if nid in self.nodes.built:
             self._show_badge(nid)
 
     def clear_badges(self) -> None:
@@ -360,30 +522,50 @@ class CanvasView(QObject):
 
     def _show_badge(self, nid: str) -> None:
         text, color, tooltip = self.badges.get(nid, ("", theme.MUTED, ""))
-        self.nodes[nid].view.set_live_badge(text, QColor(color), tooltip)
+        self.nodes.built[nid].view.set_live_badge(text, QColor(color), tooltip)
 
     # ---- validation results ---------------------------------------------------------------
     def paint(self, graph: Graph, validation: Validation | None) -> None:
         """Update node looks and wire labels; unchanged nodes and wires are not touched."""
-        self._paint_nodes(graph, validation)
+        resized = self._paint_nodes(graph, validation)
         self._paint_wires(validation)
+        if resized:
+            self.layer.refresh()  # blocks and their wires take the new sizes
+        else:
+            self.layer.update()  # outlines follow the looks
 
-    def _paint_nodes(self, graph: Graph, validation: Validation | None) -> None:
+    def _paint_nodes(self, graph: Graph, validation: Validation | None) -> bool:
+        """Give every node its look; True when a node's size changed."""
+        resized = False
         by_node: dict[str | None, list] = {}
         for problem in (validation.problems if validation else []):
             by_node.setdefault(problem.node_id, []).append(problem)
         frozen, counts = finetune.frozen_ids(graph), validation.param_counts if validation else {}
+        self._validation = validation
+        built = self.nodes.built
         for nid, node in graph.nodes.items():
-            view = self.nodes.get(nid)
+            rec = self.records.get(nid)
+            if rec is None:
+                continue
+            look = node_look(graph, node, validation, by_node.get(nid, []), nid in frozen and bool(counts.get(nid)),
+                             nid in self.loaded)
+            view = built.get(nid)
             if view is not None:
-                view.view.set_look(node_look(graph, node, validation, by_node.get(nid, []),
-                                             nid in frozen and bool(counts.get(nid)), nid in self.loaded))
+                view.view.set_look(look)
+            rec.look = look
+            key = (rec.name, look.title, look.params, look.badge, look.frozen, look.loaded)  # what sets its size
+            if rec.sized != key:
+                rec.sized = key
+                size = node_size(rec.name, look, *rec.named_ports())
+                resized = resized or size != rec.size
+                rec.size = size
+        return resized
 
     def _paint_wires(self, validation: Validation | None) -> None:
         for edge in self._edges:
             text = format_shape(validation.wire_shape(edge)) if validation else ""
             if self._wire_labels.get(edge) != text:
                 pipe = self.pipe(edge)
-                if pipe is not None:
+                if pipe is not None:  # a wire without its pipe yet gets its label when the pipe is made
                     pipe.set_label(text)
-                self._wire_labels[edge] = text
+                    self._wire_labels[edge] = text

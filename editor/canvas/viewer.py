@@ -5,7 +5,7 @@ from __future__ import annotations
 from NodeGraphQt.constants import ViewerEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView
 
@@ -40,6 +40,8 @@ class CanvasViewer(NodeViewer):
     search_requested = Signal()
     refit = Signal()  # resized while still showing a fitted view: fit again
     keep_fit = False  # the view shows a fit and the user has not zoomed or panned since
+    on_demand = None
+    """`on_demand(scene_rect)` builds the node items there before the mouse acts on them (editor.canvas.lazy)."""
     _painted_in: str | None = None  # the theme the scene was last drawn in
 
     def follow_theme(self) -> None:
@@ -85,6 +87,26 @@ class CanvasViewer(NodeViewer):
         w, h = max(1, self.viewport().width() - 4) / scale, max(1, self.viewport().height() - 4) / scale
         self.set_scene_rect([centre.x() - w / 2, centre.y() - h / 2, w, h])
 
+    def _demand(self, rect: QRectF) -> None:
+        if self.on_demand is not None:
+            self.on_demand(rect)
+
+    def _items_near(self, pos, item_type=None, width=20, height=20):
+        """NodeGraphQt's look-up of what the mouse is on, leaving out the layer that paints unbuilt nodes (it
+        spans the whole graph: a press on empty canvas would never start a selection band)."""
+        return [item for item in super()._items_near(pos, item_type, width, height)
+                if not getattr(item, "paints_unbuilt", False)]
+
+    def mousePressEvent(self, event):
+        pos = self.mapToScene(event.position().toPoint())
+        self._demand(QRectF(pos.x() - 20, pos.y() - 20, 40, 40))  # what NodeGraphQt looks for near a press
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event):
+        if self.LMB_state and self._rubber_band.isActive:  # the selection band selects only items that exist
+            self._demand(self.mapToScene(QRect(self._origin_pos, event.position().toPoint()).normalized()).boundingRect())
+        super().mouseMoveEvent(event)
+
     def wheelEvent(self, event):
         self.keep_fit = False
         super().wheelEvent(event)
@@ -123,6 +145,7 @@ class CanvasViewer(NodeViewer):
     def dropEvent(self, event):
         mime = event.mimeData()
         pos = self.mapToScene(event.position().toPoint())
+        self._demand(QRectF(pos.x() - 10, pos.y() - 10, 20, 20))  # a layer dropped on a wire goes into it
         for fmt, kind in ((LAYER_MIME, "layer"), (BLOCK_MIME, "block")):
             if mime.hasFormat(fmt):
                 event.acceptProposedAction()

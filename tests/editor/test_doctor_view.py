@@ -252,7 +252,7 @@ def test_find_lr_opens_the_range_test_dialog_whose_apply_is_undoable(qtbot):
     qtbot.mouseClick(apply, Qt.MouseButton.LeftButton)
     dialog = view.lr_dialog
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=300_000)
     assert dialog.result is not None and not dialog.result.keep_default
     dialog.apply()
     assert controller.graph.training["lr"] == pytest.approx(float(f"{dialog.result.suggested_lr:.3g}"))

@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import engine.memory
 from engine.compile import compile_graph
-from engine.cost import analyse
+from engine.cost import analyse, recurrent_flops
 from engine.graph import Graph
 from engine.memory import backward_peak, memory_problems, training_config
 from engine.templates import load_project
@@ -141,3 +141,59 @@ def test_a_model_too_big_for_the_device_gets_a_warning_naming_its_biggest_nodes(
     assert [p.kind for p in validate(graph).problems] == ["memory"]
     graph.training = {**graph.training, "batch_size": 1}
     assert not validate(graph).problems
+
+
+RECURRENT = {"LSTM": (torch.nn.LSTM, torch.nn.LSTMCell, 4), "GRU": (torch.nn.GRU, torch.nn.GRUCell, 3),
+             "SimpleRNN": (torch.nn.RNN, torch.nn.RNNCell, 1)}
+
+
+def unrolled_flops(cell_cls, features: int, hidden: int, layers: int, directions: int, steps: int, batch: int) -> int:
+    """FlopCounterMode's count of the same network written as a loop of cells, step by step, layer by layer."""
+    torch.manual_seed(0)
+    x = torch.randn(steps, batch, features)
+    with FlopCounterMode(display=False) as counter:
+        for _layer in range(layers):
+            outs = []
+            for _ in range(directions):
+                cell = cell_cls(x.shape[-1], hidden)
+                h = torch.zeros(batch, hidden)
+                state = (h, torch.zeros(batch, hidden)) if cell_cls is torch.nn.LSTMCell else h
+                seq = []
+                for t in range(steps):
+                    state = cell(x[t], state)
+                    seq.append(state[0] if isinstance(state, tuple) else state)
+                outs.append(torch.stack(seq))
+            x = torch.cat(outs, dim=-1)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("type_id", list(RECURRENT))
+def test_recurrent_flops_match_the_textbook_formula_and_an_unrolled_cell_loop(type_id: str):
+    rnn_cls, cell_cls, gates = RECURRENT[type_id]
+    features, hidden, layers, steps, batch = 5, 7, 2, 6, 3
+    rnn = rnn_cls(features, hidden, layers, bidirectional=True)
+    textbook = steps * batch * 2 * (2 * gates * hidden * (features + hidden)  # first layer, both directions
+                                    + 2 * gates * hidden * (2 * hidden + hidden))  # second reads both directions
+    assert recurrent_flops(rnn, torch.zeros(steps, batch, features)) == textbook
+    assert unrolled_flops(cell_cls, features, hidden, layers, 2, steps, batch) == textbook
+
+
+def test_an_lstm_with_a_projection_counts_the_projection():
+    rnn = torch.nn.LSTM(4, 6, proj_size=3, batch_first=True)
+    # gates read the input (4) and the projected state (3); the projection maps 6 -> 3 every step
+    assert recurrent_flops(rnn, torch.zeros(2, 5, 4)) == 2 * 5 * (2 * 4 * 6 * (4 + 3) + 2 * 6 * 3)
+
+
+@pytest.mark.parametrize("type_id", list(RECURRENT))
+def test_recurrent_nodes_cost_their_formula_not_zero(type_id: str):
+    gates = RECURRENT[type_id][2]
+    g = Graph(name="sequence")
+    seq = g.add_node("Input", "seq", {"kind": "sequence", "seq_len": 9, "features": 4}).id
+    rnn = g.add_node(type_id, "rnn", {"hidden_size": 10}).id
+    fc = g.add_node("Dense", "fc", {"units": 3}).id
+    out = g.add_node("Output", "out", {"task": "multiclass"}).id
+    for a, b in ((seq, rnn), (rnn, fc), (fc, out)):
+        g.connect(a, b)
+    report = analyse(g, batch_size=8, latency=False)
+    assert report.nodes[rnn].flops == 8 * 9 * 2 * gates * 10 * (4 + 10)
+    assert report.nodes[fc].flops == 2 * 8 * 10 * 3

@@ -104,6 +104,8 @@ BAD_FILES = {
                             ["nodes[1] (id 'n2')", "bias must be true or false"]),
     "dangling edge": (lambda: mutate(lambda d: d["edges"][0].__setitem__("dst", "n99")),
                       ["edges[0]", "'n99'", "dangling"]),
+    "duplicate wire": (lambda: mutate(lambda d: d["edges"].append(dict(d["edges"][2]))),
+                       [f"edges[{len(lenet_doc()['edges'])}]", "the same wire appears twice"]),
     "duplicate id": (lambda: mutate(set_node(2, "id", "n2")), ["nodes[2]", "duplicate node id 'n2'"]),
     "bad port": (lambda: mutate(lambda d: d["edges"][0].__setitem__("dst_port", "query")),
                  ["edges[0]", "no input port 'query'", "ports: in"]),
