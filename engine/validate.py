@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from engine.errors import Problem
@@ -95,12 +96,15 @@ def validate(graph: Graph) -> Validation:
     return Validator().validate(graph)
 
 
-def validate_project(graph: Graph) -> Validation:
-    """Validate the graph and check it against its data (loaded, cached): no errors means a run will start."""
+def validate_project(graph: Graph, base: str | os.PathLike | None = None) -> Validation:
+    """Validate the graph and check it against its data (loaded, cached) and its initial weights (relative to
+    `base`, the project's folder): no errors means a run will start."""
     from engine.datacheck import check_data
+    from engine.finetune import weights_problems
 
     result = validate(graph)
     result.problems += check_data(graph, shapes=result.shapes)
+    result.problems += weights_problems(graph, base)
     return result
 
 

@@ -20,6 +20,7 @@ from editor.training.diagnosis import format_eta, gradient_warning, overfitting_
 from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget, tidy_ranges
 from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
+from engine.train.history import append_aligned, append_epoch, batch_position
 
 COLUMNS = 4
 BATCH_REDRAW_S = 0.25
@@ -62,7 +63,7 @@ class RunSeries:
             self.start_step = event.start_epoch * event.steps_per_epoch
             self.total_steps = event.epochs * event.steps_per_epoch
         elif isinstance(event, BatchEnded):
-            x = event.epoch - 1 + event.batch / max(event.batches, 1)
+            x = batch_position(event)
             prev = self.batch_smooth[-1] if self.batch_smooth else event.loss
             smooth = event.loss if not math.isfinite(prev) else prev + SMOOTH * (event.loss - prev)
             self.batch_x.append(x)
@@ -74,21 +75,11 @@ class RunSeries:
             self.last_batch = event
         elif isinstance(event, EpochEnded):
             self.epochs.append(event.epoch)
-            for split, values in (("train", event.train), ("val", event.val)):
-                target = getattr(self, split)
-                for name, value in values.items():
-                    target.setdefault(name, [math.nan] * (len(self.epochs) - 1)).append(value)
-                for series in target.values():
-                    if len(series) < len(self.epochs):
-                        series.append(math.nan)
+            append_epoch(self.train, self.val, event, len(self.epochs))
             self.samples_per_s = event.samples_per_s
         elif isinstance(event, Gradients):
             self.grad_x.append(self.x_of_step(event.step))
-            for nid, value in event.norms.items():
-                self.grads.setdefault(nid, [math.nan] * (len(self.grad_x) - 1)).append(max(value, LOG_FLOOR))
-            for series in self.grads.values():
-                if len(series) < len(self.grad_x):
-                    series.append(math.nan)
+            append_aligned(self.grads, {nid: max(v, LOG_FLOOR) for nid, v in event.norms.items()}, len(self.grad_x))
             self.last_grads = dict(event.norms)
 
     def metric_names(self) -> list[str]:

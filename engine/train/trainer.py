@@ -557,13 +557,15 @@ class Trainer:
         trainer = cls(graph, config, run=run, **kwargs)
         try:
             trainer.load_checkpoint()
-            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
+            # a run killed after its last epoch's checkpoint but before it recorded its end is finished, not refused
+            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch and not runstate.unfinished(run):
                 raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
                                     f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
         except BaseException:
             trainer.recorder.release()
             raise
         trainer.recorder.cut_events()
+        checkpoint.settle(run)
         return trainer
 
 
