@@ -25,12 +25,14 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 TICK_MS = 10
 
 
-def settled(window, timeout_s: float = 120.0) -> None:
-    """Run the event loop until the data is loaded and the cost and preview workers are idle."""
+def settled(window, workspace, timeout_s: float = 120.0) -> None:
+    """Run the event loop until the data is loaded, the training views are built (as the editor builds them after
+    its first paint) and the cost and preview workers are idle."""
     app, deadline = QApplication.instance(), time.monotonic() + timeout_s
     insight = getattr(window, "insight", None)
     views = [v for v in (getattr(insight, "cost", None), getattr(insight, "preview", None)) if v is not None]
-    while time.monotonic() < deadline and (window.controller.data_info is None or any(v.busy for v in views)):
+    while time.monotonic() < deadline and (window.controller.data_info is None or not workspace.views_ready
+                                           or any(v.busy for v in views)):
         app.processEvents()
         time.sleep(0.005)
 
@@ -51,8 +53,9 @@ def measure(app: QApplication, backend: str, epochs: int, run_dir: str, at_once:
     graph.training.update({"epochs": epochs, "batch_size": 64, "events": {"summaries_every": 10}})
     window.show()
     window.document.new(graph)
+    workspace.build_views_when_idle()
     if not at_once:
-        settled(window)
+        settled(window, workspace)
     lateness: list[tuple[float, bool]] = []
     clock = QElapsedTimer()
     flowing = [False]

@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     start(window, args.project)
     window.repaint()
+    QTimer.singleShot(0, window.training, window.training.build_views_when_idle)  # the plots, after the first paint
     warmup.load_in_background(window)
     return app.exec()
 

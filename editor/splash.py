@@ -3,39 +3,56 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
 from editor import theme
 
 SIZE = (420, 160)
 
 
-class StartupSplash(QSplashScreen):
-    """'DeepWire — starting…' in the theme's colours; `finish(window)` closes it once the window shows."""
+def _picture() -> QPixmap:
+    """'DeepWire — starting…' in the theme's colours."""
+    pixmap = QPixmap(*SIZE)
+    pixmap.fill(QColor(theme.BASE))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor(theme.ACCENT))
+    title = QFont()
+    title.setPointSizeF(22)
+    title.setBold(True)
+    painter.setFont(title)
+    painter.drawText(pixmap.rect().adjusted(0, -24, 0, 0), Qt.AlignmentFlag.AlignCenter, "DeepWire")
+    note = QFont()
+    note.setPointSizeF(10)
+    painter.setFont(note)
+    painter.setPen(QColor(theme.MUTED))
+    painter.drawText(pixmap.rect().adjusted(0, 56, 0, 0), Qt.AlignmentFlag.AlignCenter,
+                     "Starting the editor (loading PyTorch)…")
+    painter.end()
+    return pixmap
+
+
+class StartupSplash(QWidget):
+    """A frameless splash window centred on the screen; `finish(window)` closes it once the window shows.
+
+    A plain widget, not QSplashScreen: Qt's splash waits up to a second on show for its window to be exposed
+    (it asks before the window is made visible, so the wait always runs to its end), which the start-up paid.
+    """
 
     def __init__(self) -> None:
-        pixmap = QPixmap(*SIZE)
-        pixmap.fill(QColor(theme.BASE))
-        painter = QPainter(pixmap)
-        painter.setPen(QColor(theme.ACCENT))
-        title = QFont()
-        title.setPointSizeF(22)
-        title.setBold(True)
-        painter.setFont(title)
-        painter.drawText(pixmap.rect().adjusted(0, -24, 0, 0), Qt.AlignmentFlag.AlignCenter, "DeepWire")
-        note = QFont()
-        note.setPointSizeF(10)
-        painter.setFont(note)
-        painter.setPen(QColor(theme.MUTED))
-        painter.drawText(pixmap.rect().adjusted(0, 56, 0, 0), Qt.AlignmentFlag.AlignCenter,
-                         "Starting the editor (loading PyTorch)…")
-        painter.end()
-        super().__init__(pixmap)
+        super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint
+                         | Qt.WindowType.WindowStaysOnTopHint)
+        self.pixmap = _picture()
+        self.setFixedSize(*SIZE)
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            self.move(screen.availableGeometry().center() - self.rect().center())
         self.painted = False
 
     def paintEvent(self, event) -> None:
-        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self.pixmap)
+        painter.end()
         self.painted = True
 
     def show_now(self) -> None:
@@ -45,3 +62,8 @@ class StartupSplash(QSplashScreen):
         QApplication.processEvents()
         self.repaint()
         QApplication.processEvents()
+
+    def finish(self, window: QWidget) -> None:
+        """Close the splash now that `window` is shown."""
+        self.close()
+        self.deleteLater()

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, Qt
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,6 +55,9 @@ LIVE_SHARE = 0.42
 """Fraction of the window height the bottom training dock grows to when a view is shown in it while it is
 lower than USABLE_SHARE (a taller one, sized by the user, stays as it is)."""
 USABLE_SHARE = 0.3
+VIEWS = (("live", "Live"), ("activations", "Activations"), ("evaluation", "Evaluation"), ("doctor", "Doctor"),
+         ("history", "Runs"), ("compare", "Compare"))
+"""The bottom dock's tabs in order: (view name, tab title); each view is built on first use."""
 
 
 def expected_metrics(graph) -> list[str]:
@@ -71,21 +74,16 @@ class TrainingWorkspace(QObject):
         self.runner = TrainingRunner(self, backend=backend, torch_threads=max(1, (os.cpu_count() or 2) - 1))
         self.data_panel = DataPanel(controller)
         self.training_panel = TrainingPanel(controller)
-        self.live = LivePlots()
-        self.activations = ActivationsView(controller)
-        self.evaluation = EvaluationView()
-        self.evaluation.head_chosen.connect(self.evaluate)
-        self.history = RunHistory(controller)
-        self.doctor = DoctorView(controller)
-        self.compare = CompareView(controller)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pages: dict[QWidget, ScrollPage] = {}
-        for widget, title in ((self.live, "Live"), (self.activations, "Activations"),
-                              (self.evaluation, "Evaluation"), (self.doctor, "Doctor"), (self.history, "Runs"),
-                              (self.compare, "Compare")):
-            self._pages[widget] = ScrollPage(widget)  # below a view's minimum size it scrolls: the canvas keeps its room
-            self.tabs.addTab(self._pages[widget], title)
+        """Each built view's tab page (a view is built on first use: `_view`)."""
+        self._built: dict[str, QWidget] = {}
+        self._empty_pages: dict[str, ScrollPage] = {}
+        for name, title in VIEWS:
+            self._empty_pages[name] = ScrollPage(QWidget())  # below a view's minimum size it scrolls
+            self.tabs.addTab(self._empty_pages[name], title)
+        self.tabs.currentChanged.connect(lambda index: self._view(VIEWS[index][0]) if index >= 0 else None)
         self.data_dock = self._dock("Data", self.data_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.views_dock = self._dock("Training views", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -99,13 +97,99 @@ class TrainingWorkspace(QObject):
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
-        self.history.set_run_dir(self.run_dir())
+        self._list_runs()
         self._shown_path: Path | None = None
         document = getattr(window, "document", None)
         if document is not None:
             self._shown_path = document.path
             document.replaced.connect(self.project_switched)
             document.changed.connect(self._path_changed)
+
+    # ---- the views, each built on first use (the window paints before their plots are made) ----------
+    @property
+    def live(self) -> LivePlots:
+        return self._view("live")
+
+    @property
+    def activations(self) -> ActivationsView:
+        return self._view("activations")
+
+    @property
+    def evaluation(self) -> EvaluationView:
+        return self._view("evaluation")
+
+    @property
+    def doctor(self) -> DoctorView:
+        return self._view("doctor")
+
+    @property
+    def history(self) -> RunHistory:
+        return self._view("history")
+
+    @property
+    def compare(self) -> CompareView:
+        return self._view("compare")
+
+    @property
+    def views_ready(self) -> bool:
+        """True once every training view is built."""
+        return len(self._built) == len(VIEWS)
+
+    def _view(self, name: str):
+        """The view `name`, made, wired and put on its tab page on first use."""
+        view = self._built.get(name)
+        if view is None:
+            view = self._built[name] = getattr(self, f"_make_{name}")()
+            page = self._empty_pages.pop(name)
+            page.setWidget(view)
+            self._pages[view] = page
+        return view
+
+    def build_views_when_idle(self) -> None:
+        """Build the views not built yet, one per event-loop turn, so the window stays responsive meanwhile."""
+        missing = [name for name, _title in VIEWS if name not in self._built]
+        if missing:
+            self._view(missing[0])
+            QTimer.singleShot(0, self, self.build_views_when_idle)
+
+    def _make_live(self) -> LivePlots:
+        view = LivePlots()
+        self.runner.events.connect(view.add_events)
+        return view
+
+    def _make_activations(self) -> ActivationsView:
+        view = ActivationsView(self.controller)
+        self.runner.events.connect(view.add_events)
+        return view
+
+    def _make_evaluation(self) -> EvaluationView:
+        view = EvaluationView()
+        view.head_chosen.connect(self.evaluate)
+        return view
+
+    def _make_doctor(self) -> DoctorView:
+        view = DoctorView(self.controller)
+        self.runner.events.connect(view.add_events)
+        view.rerun_requested.connect(lambda run: self.train(init_from=run or None))
+        return view
+
+    def _make_history(self) -> RunHistory:
+        view = RunHistory(self.controller)
+        view.compare_requested.connect(self.compare_runs)
+        view.run_chosen.connect(lambda path: None if self.runner.busy else self.doctor.show_run(path))
+        view.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
+        view.branch_requested.connect(self.branch)
+        view.run_chosen.connect(lambda _path: self._update_enabled())
+        view.set_run_dir(self.run_dir())
+        return view
+
+    def _make_compare(self) -> CompareView:
+        return CompareView(self.controller)
+
+    def _list_runs(self) -> None:
+        """The Runs tab lists the project's runs folder (now, if it is built; else when it is built)."""
+        if "history" in self._built:
+            self.history.set_run_dir(self.run_dir())
 
     def _path_changed(self) -> None:
         """Saved for the first time (its runs move along) or under another name: the runs folder follows."""
@@ -116,7 +200,7 @@ class TrainingWorkspace(QObject):
         if before is None and path is not None:
             self.project_saved_first(runs_folder(None))
         else:
-            self.history.set_run_dir(self.run_dir())
+            self._list_runs()
             self._update_enabled()
 
     # ---- construction ----------------------------------------------------------------------
@@ -195,19 +279,10 @@ class TrainingWorkspace(QObject):
         p.pause_requested.connect(r.pause)
         p.resume_requested.connect(self.resume)
         p.stop_requested.connect(r.stop)
-        r.events.connect(self.live.add_events)
-        r.events.connect(self.activations.add_events)
-        r.events.connect(self.doctor.add_events)
-        self.doctor.rerun_requested.connect(lambda run: self.train(init_from=run or None))
-        self.history.compare_requested.connect(self.compare_runs)
-        self.history.run_chosen.connect(lambda path: None if self.runner.busy else self.doctor.show_run(path))
         r.started.connect(self._started)
         r.finished.connect(self._finished)
         r.failed.connect(self._failed)
         r.state_changed.connect(lambda _s: self._update_enabled())
-        self.history.run_chosen.connect(lambda path: setattr(self, "selected_run", Path(path)))
-        self.history.branch_requested.connect(self.branch)
-        self.history.run_chosen.connect(lambda _path: self._update_enabled())
         self._update_enabled()
 
     # ---- where runs go ---------------------------------------------------------------------
@@ -233,7 +308,7 @@ class TrainingWorkspace(QObject):
                 setattr(self, attr, moved[path.name])
         if not self.runner.busy and self.runner.run_path is not None and self.runner.run_path.name in moved:
             self.runner.run_path = moved[self.runner.run_path.name]
-        self.history.set_run_dir(self.run_dir())
+        self._list_runs()
         self._update_enabled()
 
     def project_switched(self) -> None:
@@ -243,13 +318,16 @@ class TrainingWorkspace(QObject):
         self.evaluation_result = None
         if not self.runner.busy:
             self.runner.run_path, self.runner.last_outcome = None, None
-            self.live.reset({})
-            self.live.clear_run()
+            if "live" in self._built:
+                self.live.reset({})
+                self.live.clear_run()
             warmup.after_load(self._prepare_plots)  # at start-up after the first paint: plots take a while to make
             self.training_panel.status.setText("")
-        self.evaluation.clear()
-        self.activations.reset()
-        self.history.set_run_dir(self.run_dir())
+        if "evaluation" in self._built:
+            self.evaluation.clear()
+        if "activations" in self._built:
+            self.activations.reset()
+        self._list_runs()
         self._update_enabled()
 
     def _prepare_plots(self) -> None:
@@ -424,13 +502,13 @@ class TrainingWorkspace(QObject):
         text = {"completed": "Finished", "early_stopping": "Stopped early (no improvement)",
                 "stopped": "Stopped; Resume continues from the checkpoint"}.get(event.reason, f"Ended ({event.reason})")
         self.training_panel.status.setText(f"{text} after {event.epochs_done} epoch(s).")
-        self.history.set_run_dir(self.run_dir())
+        self._list_runs()
         if event.reason != "stopped":
             self.evaluate()
 
     def _failed(self, event: RunFailed) -> None:
         self.training_panel.status.setText(f"The run failed: {event.message.rstrip('.')}. The editor keeps your work.")
-        self.history.set_run_dir(self.run_dir())
+        self._list_runs()
         if event.node_id and event.node_id in self.controller.graph.nodes:
             self.controller.select_node(event.node_id)
         self._error("Training failed", event.message, event.hint)
