@@ -24,6 +24,9 @@ from engine.train.history import append_aligned, append_epoch, batch_position
 
 COLUMNS = 4
 BATCH_REDRAW_S = 0.25
+STAGGER_MS = 12
+"""Pause between the repaints of plots changed together (an epoch's end): each paints on its own event-loop turn,
+so the window never waits for all of them at once."""
 """Batch curves are redrawn at most this often (every redraw repaints the plots; at each 50 ms drain of the events
 that kept the GUI thread busy enough to make the editor stutter during a run)."""
 GRAD_LEGEND_COLUMNS = 5
@@ -144,6 +147,11 @@ class LivePlots(QWidget):
         self._batch_timer = QTimer(self)
         self._batch_timer.setSingleShot(True)
         self._batch_timer.timeout.connect(self._draw_batches)
+        self._held: list = []
+        """Plots changed but not repainted yet (updates off), released one per STAGGER_MS."""
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.timeout.connect(self._release_one)
         self.show_metrics([])
 
     # ---- layout --------------------------------------------------------------------------------
@@ -178,12 +186,36 @@ class LivePlots(QWidget):
             self.plots["grads"].getPlotItem().legend.setColumnCount(min(len(self._grad_curves), GRAD_LEGEND_COLUMNS))
         return self._grad_curves[node_id]
 
+    # ---- staggered repaints ------------------------------------------------------------------------
+    def _hold(self, names) -> None:
+        """Keep the plots `names` from repainting until their turn (call before changing them)."""
+        for name in names:
+            plot = self.plots[name]
+            if plot.isVisible() and plot not in self._held:
+                plot.setUpdatesEnabled(False)
+                self._held.append(plot)
+        if self._held and not self._release_timer.isActive():
+            self._release_timer.start(STAGGER_MS)
+
+    def _release_one(self) -> None:
+        """Let the longest-waiting held plot repaint; the next one follows after STAGGER_MS."""
+        if self._held:
+            self._held.pop(0).setUpdatesEnabled(True)
+        if self._held:
+            self._release_timer.start(STAGGER_MS)
+
+    def _release_all(self) -> None:
+        self._release_timer.stop()
+        while self._held:
+            self._held.pop(0).setUpdatesEnabled(True)
+
     # ---- events --------------------------------------------------------------------------------
     def reset(self, names: dict[str, str] | None = None, metrics: list[str] | None = None) -> None:
         """Forget the current run; `names` maps node ids to display names, `metrics` are the expected metrics."""
         self.names = dict(names or {})
         self.series = RunSeries()
         self._batch_timer.stop()
+        self._release_all()
         self.gradient_banner.hide()
         self.overfit_banner.hide()
         self.progress.setValue(0)
@@ -215,6 +247,8 @@ class LivePlots(QWidget):
                 end = event
         if set(s.metric_names()) - set(self.shown):
             self.show_metrics(s.metric_names())
+        if kinds & {EpochEnded, Gradients}:
+            self._hold(self.shown)
         if BatchEnded in kinds:
             due = time.monotonic() - self._batches_drawn >= BATCH_REDRAW_S
             if due or EpochEnded in kinds or end is not None:
@@ -247,6 +281,7 @@ class LivePlots(QWidget):
         s = self.series
         self._batch_timer.stop()
         self._batches_drawn = time.monotonic()
+        self._hold(("loss", "lr"))
         self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
         self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
         self.curves["lr"].setData(s.lr_x, s.lr)

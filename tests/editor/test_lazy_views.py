@@ -1,5 +1,6 @@
 """Issue 16 item 11: the training views (plots) are built on first use, after the window's first paint, and then
-behave as if built with the window; the splash paints and closes without Qt's one-second expose wait."""
+the splash paints and closes without Qt's one-second expose wait; live plots changed together repaint one at a
+time."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from editor.main_window import MainWindow
 from editor.splash import StartupSplash
 from editor.training.live_plots import LivePlots
 from editor.training.workspace import VIEWS
+from engine.train.events import EpochEnded
 
 
 def _window(qtbot) -> MainWindow:
@@ -56,3 +58,18 @@ def test_the_splash_paints_at_once_and_closes_when_the_window_shows(qtbot):
     finally:
         splash.finish(window)
     assert not splash.isVisible()
+
+
+def test_an_epoch_end_repaints_its_plots_one_at_a_time_with_the_data_set_at_once(qtbot):
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show_metrics(["accuracy"])
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.add_events([EpochEnded(epoch=1, epochs=2, train={"loss": 0.5, "accuracy": 0.8},
+                                 val={"loss": 0.6, "accuracy": 0.7}, lr=0.001, samples_per_s=10.0, epoch_time=1.0)])
+    assert list(plots.curves["val_accuracy"].getData()[1]) == [0.7]  # the data is there at once
+    held = [name for name in plots.shown if not plots.plots[name].updatesEnabled()]
+    assert set(held) == set(plots.shown)  # their repaints wait their turn
+    qtbot.waitUntil(lambda: all(plots.plots[name].updatesEnabled() for name in plots.shown), timeout=10_000)
+    assert plots._held == []
