@@ -1,6 +1,6 @@
 """Issue 16 item 11: the training views (plots) are built on first use, after the window's first paint, and then
-the splash paints and closes without Qt's one-second expose wait; live plots changed together repaint one at a
-time."""
+behave as if built with the window; the splash paints and closes without Qt's one-second expose wait; live plots
+changed together repaint one at a time."""
 
 from __future__ import annotations
 
