@@ -44,7 +44,7 @@ class ImportDialog(QDialog):
         self.window_ = window
         self.backend = backend
         self.setWindowTitle("Import PyTorch model")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(780)
         self._job: ProcessJob | ThreadJob | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_MS)
@@ -101,7 +101,7 @@ class ImportDialog(QDialog):
         self.progress.hide()
         self.report = QPlainTextEdit()
         self.report.setReadOnly(True)
-        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.report.setMinimumHeight(150)
         self.report.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -264,7 +264,7 @@ class ImportDialog(QDialog):
             summary += f" Saved {Path(outcome['path']).name} with its weights in {Path(outcome['weights']).name}."
         else:
             summary += " The project is not saved yet."
-        self.status.setStyleSheet(f"color: {theme.ERROR_COLOR}" if problems else "")
+        self.status.setStyleSheet(f"color: {theme.WARNING_COLOR}" if problems else "")
         self.status.setText(summary)
         self.report.setPlainText(outcome["report"])
         self.report.show()
