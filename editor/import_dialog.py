@@ -118,7 +118,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _update_enabled(self) -> None:
-        idle = self._job is None
+        idle = self._job is None and not self.report.isVisible()  # after an import: its report, Close
         keep = self.keep_weights.isChecked()
         for widget in (self.source, self.classes, self.shapes, self.output_key, self.task, self.keep_weights):
             widget.setEnabled(idle)
@@ -178,7 +178,7 @@ class ImportDialog(QDialog):
         """The import the fields describe; DeepWireError for a shape or file the user must fix first."""
         source = self.source.text().strip()
         cls = self.classes.currentText().strip()
-        ref = f"{source}:{cls}" if source.endswith(".py") and cls else source
+        ref = f"{source}:{cls}" if cls and (source.endswith(".py") or ":" not in source) else source
         if source.endswith(".py") and not Path(source).is_file():
             raise DeepWireError(f"{source}: no such file")
         parsed = [parse_input_shape(s) for s in self.shapes.text().split(";") if s.strip()]
@@ -268,8 +268,10 @@ class ImportDialog(QDialog):
         self.status.setText(summary)
         self.report.setPlainText(outcome["report"])
         self.report.show()
-        self.buttons.clear()
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Close).clicked.connect(self.accept)
+        self._update_enabled()
+        self.import_button.hide()
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Close)  # rejected -> reject(): closes
 
     def show_error(self, message: str) -> None:
         self.status.setStyleSheet(f"color: {theme.ERROR_COLOR}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,9 @@ def _done(request: ImportRequest, progress) -> dict:
     from engine.importer_weights import save_weights
 
     progress(f"Loading {request.ref} (running its code)…")
+    target = request.ref.partition(":")[0]
+    if target.endswith(".py") and str(Path(target).parent.resolve()) not in sys.path:
+        sys.path.insert(0, str(Path(target).parent.resolve()))  # its own imports of files beside it work
     cls = load_reference(request.ref)
     _check_constructor(cls)
     progress(f"Creating {cls.__name__}()…")

@@ -195,3 +195,31 @@ def test_without_weights_the_import_opens_as_an_unsaved_project(window, qtbot, t
     assert "not saved yet" in dialog.status.text()
     assert list(tmp_path.glob("*.safetensors")) == []
     dialog.reject()
+
+
+def test_a_model_file_imports_the_files_beside_it_and_the_form_locks_after_an_import(window, qtbot, tmp_path):
+    write(tmp_path, "blocks.py", """
+        from torch import nn
+        class Body(nn.Sequential):
+            def __init__(self):
+                super().__init__(nn.Linear(6, 4), nn.ReLU())
+    """)
+    source = write(tmp_path, "model.py", """
+        from torch import nn
+        from blocks import Body
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = Body()
+                self.out = nn.Linear(4, 1)
+            def forward(self, x):
+                return self.out(self.body(x))
+    """)
+    dialog = window.import_pytorch()
+    dialog.backend = "thread"
+    fill(dialog, source, shapes="6")
+    assert dialog.classes.currentText() == "Model"
+    assert run(dialog, qtbot)["kind"] == "done", dialog.status.text()
+    assert sorted(n.type for n in window.controller.graph.nodes.values()).count("Dense") == 2
+    assert not dialog.import_button.isVisible() and not dialog.shapes.isEnabled()
+    dialog.reject()
