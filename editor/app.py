@@ -75,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
     splash = StartupSplash()
-    splash.show_now()  # painted before PyTorch loads (the window needs it: a few seconds on a first start)
+    splash.show_now()  # painted at once; the window follows, drawn before PyTorch loads
+    from editor import warmup
     from editor.main_window import MainWindow
 
+    if not args.self_test:
+        warmup.begin()  # the graph is drawn unchecked; PyTorch loads after the first paint, then it is validated
     window = MainWindow()
     window.show()
     splash.finish(window)
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
         return 0
     start(window, args.project)
+    window.repaint()
+    warmup.load_in_background(window)
     return app.exec()
 
 

@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
 from editor.canvas.cost_overlay import CostHeatItem, heat_color
 from editor.debounced_job import DebouncedJob
-from engine.cost import CostReport, analyse, format_flops
+from engine.lazy import LazyModule
 from engine.memory import format_bytes
+
+if TYPE_CHECKING:
+    from engine.cost import CostReport
+
+cost = LazyModule("engine.cost")  # PyTorch: imported when the first cost is computed, after the window shows
 
 DEBOUNCE_MS = 300
 AUTO_MAX_NODES = 500
@@ -22,7 +29,7 @@ def cost_line(report: CostReport, nid: str) -> str:
     latency = f" · {c.latency_ms:.3f} ms" if c.latency_ms is not None else ""
     share = c.flops / total if (total := report.total("flops")) else 0.0
     kept = f" · kept for backward {format_bytes(c.saved_bytes)}" if c.saved_bytes else ""
-    return (f"cost per batch of {report.batch_size} on {report.device}: {format_flops(c.flops)} ({share:.0%} of the "
+    return (f"cost per batch of {report.batch_size} on {report.device}: {cost.format_flops(c.flops)} ({share:.0%} of the "
             f"model) · output {format_bytes(c.activation_bytes)}{kept}{latency}")
 
 
@@ -32,7 +39,7 @@ def _short(report: CostReport, nid: str, measure: str) -> str:
     total = report.total(measure)
     if not value:
         return ""
-    shown = {"flops": format_flops, "activation_bytes": format_bytes, "params": lambda v: f"{v:,} params",
+    shown = {"flops": cost.format_flops, "activation_bytes": format_bytes, "params": lambda v: f"{v:,} params",
              "latency_ms": lambda v: f"{v:.2f} ms"}[measure](value)
     return f"{shown} ({value / total:.0%})" if total else shown
 
@@ -83,12 +90,14 @@ class CostView(QObject):
         if not self._wanted():
             return None
         graph, validation = self.controller.graph.copy(), self.controller.validation
+        if validation.pending:
+            return None  # PyTorch is still loading; the validation that follows schedules this again
         if not validation.ok:
             self.report, self.error = None, "fix the graph's errors to see its cost"
             self.paint()
             self.updated.emit()
             return None
-        return lambda: analyse(graph, validation=validation)
+        return lambda: cost.analyse(graph, validation=validation)
 
     def _done(self, report: CostReport) -> None:
         self.report, self.error = report, ""

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import torch
 from PySide6.QtCore import QObject, Signal
 
 from editor.canvas.preview_strip import PreviewStripItem
 from editor.debounced_job import DebouncedJob
+from engine.lazy import LazyModule
 from engine.preview import PREVIEW_THREADS, Previewer, PreviewResult
+
+torch = LazyModule("torch")
 
 DEBOUNCE_MS = 120
 
@@ -72,6 +74,8 @@ class LivePreview(QObject):
     def _prepare(self):
         """The preview run of the current graph and sample, to run off the GUI thread."""
         graph, validation, sample = self.controller.graph.copy(), self.controller.validation, self.sample
+        if validation.pending:
+            return None  # PyTorch is still loading; the validation that follows schedules this again
         weights, self._weights = self._weights, None
         previewer = self.previewer
 

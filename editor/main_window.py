@@ -233,7 +233,9 @@ class MainWindow(QMainWindow):
         trainable, frozen = finetune.param_split(self.controller.graph, validation.param_counts)
         self.params_label.setText(f"{validation.total_params:,} parameters" + (
             f" ({trainable:,} trainable, {frozen:,} frozen)" if frozen else ""))
-        if errors:
+        if validation.pending:
+            self.valid_label.setText(f"<span style='color:{theme.MUTED}'>checking… (loading PyTorch)</span>")
+        elif errors:
             self.valid_label.setText(f"<span style='color:{theme.ERROR_COLOR}'>✖ {errors} error"
                                      f"{'s' if errors != 1 else ''}</span>")
         else:

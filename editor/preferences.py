@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -17,6 +16,9 @@ from PySide6.QtWidgets import (
 from editor import theme
 from editor.settings import AUTOSAVE_RANGE_S, DEVICES, Settings, available_themes
 from engine.device import mps_available
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
 
 DEVICE_LABELS = {"auto": "auto (CUDA GPU, then Apple MPS, then CPU)", "cpu": "CPU", "cuda": "CUDA GPU",
                  "mps": "Apple MPS (Metal)"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     graph = load_project(args.project)
-    result = validate(graph) if args.no_data else validate_project(graph)
+    folder = Path(args.project).resolve().parent if Path(args.project).is_file() else None
+    result = validate(graph) if args.no_data else validate_project(graph, folder)
     for problem in result.problems:
         node = graph.nodes.get(problem.node_id) if problem.node_id else None
         where = f"{node.name} ({node.id})" if node else "graph"

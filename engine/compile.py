@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import operator
 import re
-
-import torch
-from torch import fx, nn
 
 from engine.errors import GraphError
 from engine.graph import Graph
 from engine.layers.registry import get_spec
 from engine.layers.spec import Params
 from engine.layers.ties import tie_modules
+from engine.lazy import LazyModule
 from engine.validate import Validation, validate
 
-_RESERVED = set(dir(nn.Module)) | {"code", "graph", "deepwire_targets", "self", "torch", "x"}
+torch = LazyModule("torch")
+fx = LazyModule("torch.fx")
+nn = LazyModule("torch.nn")
+
+
+@functools.cache
+def _reserved() -> frozenset[str]:
+    """Names a submodule must not take: nn.Module's attributes and those of the generated code."""
+    return frozenset(dir(nn.Module)) | {"code", "graph", "deepwire_targets", "self", "torch", "x"}
 
 
 def python_name(text: str, taken: set[str], fallback: str = "layer") -> str:
@@ -26,7 +33,7 @@ def python_name(text: str, taken: set[str], fallback: str = "layer") -> str:
         name = fallback
     if name[0].isdigit():
         name = f"{fallback}_{name}"
-    if keyword.iskeyword(name) or name in _RESERVED or name.startswith("__"):
+    if keyword.iskeyword(name) or name in _reserved() or name.startswith("__"):
         name = f"{name}_"
     base, i = name, 2
     while name in taken:

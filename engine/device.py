@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import platform
 
-import torch
-
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
 
 
 def mps_available() -> bool:

@@ -85,12 +85,12 @@ class Document:
     """The project being edited: `graph` (the truth), `validation` (always current) and every named edit."""
 
     def __init__(self, graph: Graph | None = None, *, on_change: Callable[[Change], Any] | None = None,
-                 record: Callable[[Step], Any] | None = None) -> None:
+                 record: Callable[[Step], Any] | None = None, validator: Validator | None = None) -> None:
         self.on_change = on_change
         self.record = record
         self.data_info: dict | None = None
         """The loaded data's description (`PreparedData.describe()`); validation checks the graph against it."""
-        self._validator = Validator()
+        self._validator = validator or Validator()
         self.load(graph or Graph())
 
     # ---- whole document ---------------------------------------------------------------------
@@ -112,7 +112,7 @@ class Document:
     def revalidate(self, name: str, structure: bool) -> Validation:
         """Validate the project now and tell `on_change`."""
         validation = self._validator.validate(self.graph)
-        if self.data_info is not None:
+        if self.data_info is not None and not validation.pending:
             validation.problems += check_data(self.graph, info=self.data_info, shapes=validation.shapes)
         self.validation = validation
         if self.on_change is not None:

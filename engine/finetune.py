@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import GraphError, WeightsError
+from engine.errors import DeepWireError, GraphError, Problem, WeightsError
 from engine.graph import Graph
 from engine.topology import topology
 
@@ -62,6 +62,25 @@ def resolved(graph: Graph, base: str | os.PathLike | None) -> Graph:
     out = graph.copy()
     out.finetune = {**copy.deepcopy(graph.finetune), "weights": str((Path(base or ".") / weights).resolve())}
     return out
+
+
+def weights_problems(graph: Graph, base: str | os.PathLike | None = None) -> list[Problem]:
+    """A problem when `finetune.weights` (relative to `base`, the project's folder) is missing or cannot be
+    read as weights; nothing when it is unset or of the wrong type (the section check reports that)."""
+    weights = graph.finetune.get("weights") if isinstance(graph.finetune, dict) else None
+    if not isinstance(weights, str) or not weights.strip():
+        return []
+    from engine.weights import open_weights  # it imports torch
+
+    path = Path(weights) if Path(weights).is_absolute() else Path(base or ".") / weights
+    which = graph.finetune.get("which", "best")
+    try:
+        open_weights(path, which if which in WHICH else "best")
+    except DeepWireError as exc:
+        return [Problem(None, "finetune", f"finetune.weights: {exc}",
+                        "point it at an existing weights file, run or export folder (in the editor: File > Load "
+                        "weights…), or remove finetune.weights to start from fresh weights")]
+    return []
 
 
 def with_init(graph: Graph, weights: str | os.PathLike, which: str = "best") -> Graph:
@@ -121,6 +140,18 @@ def unfreeze_units(graph: Graph, param_counts: dict[str, int]) -> list[list[str]
                 units.append(ids)
     units += [[nid] for nid in graph.nodes if nid in frozen and nid not in seen and param_counts.get(nid, 0)]
     return sorted(units, key=lambda ids: -max(order.get(n, -1) for n in ids))
+
+
+def unfreeze_stages(graph: Graph, param_counts: dict[str, int]) -> list[set[str]]:
+    """The frozen node ids at each stage of progressive unfreezing: before any thaw, then after each unit of
+    `unfreeze_units` (the trainer's schedule, for the exported train.py); one stage when it is off."""
+    work = graph.copy()
+    stages = [frozen_ids(work)]
+    if config(graph).unfreeze_every:
+        for unit in unfreeze_units(graph, param_counts):
+            thaw(work, unit)
+            stages.append(frozen_ids(work))
+    return stages
 
 
 def thaw(graph: Graph, ids: list[str]) -> None:

@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from engine.data import PreparedData, load_data
 from engine.errors import TrainingError
 from engine.graph import Graph
+from engine.lazy import LazyModule
 from engine.train.config import TrainingConfig
 from engine.train.optim import set_lr
 from engine.train.trainer import Trainer
+
+torch = LazyModule("torch")
 
 SMOOTH_WINDOW = 7
 """Batches in the running median of each repeat."""

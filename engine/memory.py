@@ -9,14 +9,15 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
-
 from engine import finetune
 from engine.device import choose_device
 from engine.errors import DeepWireError, Problem
 from engine.graph import Graph
 from engine.layers.spec import Shape
+from engine.lazy import LazyModule
 from engine.train.config import TrainingConfig
+
+torch = LazyModule("torch")
 
 if TYPE_CHECKING:
     from engine.validate import Validation

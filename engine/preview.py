@@ -14,17 +14,19 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from engine.data import PreparedData, load_data
 from engine.errors import DeepWireError
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import Params
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
 from engine.validate import Validation, Validator
+
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
+F = LazyModule("torch.nn.functional")
 
 THUMB = 32
 """Feature maps are shown at most this many pixels a side."""

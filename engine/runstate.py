@@ -88,15 +88,31 @@ def _unlock(fh) -> None:
     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def acquire(run_path: Path) -> RunLock:
-    """The run's write lock; TrainingError when another process is writing the run."""
+def acquire(run_path: Path, wait: float = 0.5) -> RunLock:
+    """The run's write lock; TrainingError when another process is writing the run. A lock still taken after
+    `wait` seconds is a writer's: `is_locked` (a run listing) holds it for a moment to probe it."""
     lock = RunLock(Path(run_path) / LOCK)
-    if not lock.acquire():
-        holder = _read(Path(run_path)).get("pid")
-        who = f" (process {holder})" if holder else ""
-        raise TrainingError(f"run {Path(run_path).name} is being trained by another process{who}; wait for it to "
-                            "end or stop it before resuming the run")
+    deadline = time.monotonic() + wait
+    while not lock.acquire():
+        if time.monotonic() >= deadline:
+            holder = _read(Path(run_path)).get("pid")
+            who = f" (process {holder})" if holder else ""
+            raise TrainingError(f"run {Path(run_path).name} is being trained by another process{who}; wait for it "
+                                "to end or stop it before resuming the run")
+        time.sleep(0.02)
     return lock
+
+
+def unfinished(run) -> bool:
+    """True when the run's last writer ended without recording how the run ended (killed or crashed); asked by
+    the process that now holds the run's lock, so a recorded 'running' is a dead writer's."""
+    state = _read(run.path).get("state")
+    if state in STATES:
+        return state in ("running", "interrupted")
+    try:
+        return not run.metrics()
+    except DeepWireError:
+        return True
 
 
 def is_locked(run_path: Path) -> bool:

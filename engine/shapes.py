@@ -7,14 +7,15 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import torch
-
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
 from engine.layers.spec import LayerSpec, Params, Shape
 from engine.layers.ties import tied_count
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
 from engine.topology import Topology, topology
+
+torch = LazyModule("torch")
 
 PROBE_BATCH = 2
 """Batch size of the probe tensors; dim 0 of every result is stored as None (N)."""
@@ -192,6 +193,13 @@ def _failure(spec: LayerSpec, in_shapes: tuple[Shape, ...], exc: Exception,
     hint = ("it gets whole-number token ids; put an Embedding before it" if _ids_in(dtypes)
             else "change this layer's params or the layers before it")
     return NodeShapes(in_shapes, None, error=(message, hint, None))
+
+
+def warm_up() -> None:
+    """Import PyTorch and what its meta-device kernels load on their first call (seconds on a cold start), so
+    the first real inference is quick; the editor calls it on a background thread after its first paint."""
+    with torch.device("meta"):
+        torch.nn.functional.relu(torch.nn.Conv2d(1, 1, 1)(torch.zeros(1, 1, 2, 2)))
 
 
 def infer_shapes(graph: Graph) -> ShapeResult:

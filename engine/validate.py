@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from engine.errors import Problem
@@ -24,6 +25,8 @@ class Validation:
     dtypes: dict[str, str] = field(default_factory=dict)
     param_counts: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    pending: bool = False
+    """Not checked yet (the editor paints before PyTorch, which shape inference needs, has loaded)."""
     port_shapes: dict[str, dict[str, Shape]] = field(default_factory=dict)
     """For layers with several outputs (Split): the shape leaving each output port."""
 
@@ -93,12 +96,15 @@ def validate(graph: Graph) -> Validation:
     return Validator().validate(graph)
 
 
-def validate_project(graph: Graph) -> Validation:
-    """Validate the graph and check it against its data (loaded, cached): no errors means a run will start."""
+def validate_project(graph: Graph, base: str | os.PathLike | None = None) -> Validation:
+    """Validate the graph and check it against its data (loaded, cached) and its initial weights (relative to
+    `base`, the project's folder): no errors means a run will start."""
     from engine.datacheck import check_data
+    from engine.finetune import weights_problems
 
     result = validate(graph)
     result.problems += check_data(graph, shapes=result.shapes)
+    result.problems += weights_problems(graph, base)
     return result
 
 

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from engine.errors import WeightsError
 from engine.graph import Graph
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
 
 STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 """Where checkpoints saved by common training scripts keep the weights, tried when the top level is not one."""

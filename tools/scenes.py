@@ -1,5 +1,6 @@
 """Write the docs' editor screenshots at 1280×800 and 1440×900: a blank project, LeNet mid-training, its
-evaluation, the U-Net and ResNet templates: `python tools/scenes.py OUT_DIR [--sizes 1280x800,1440x900]
+evaluation, the U-Net and ResNet templates, and an imported ResNet-18 (timm's definition, through `deepwire
+import`): `python tools/scenes.py OUT_DIR [--sizes 1280x800,1440x900]
 [--only blank,training,...]`. Under Xvfb (QT_QPA_PLATFORM=xcb) or offscreen; the window is grabbed as a PNG.
 """
 
@@ -23,7 +24,8 @@ from editor.main_window import MainWindow  # noqa: E402
 from editor.window_layout import apply_default_layout  # noqa: E402
 from engine.templates import load_project  # noqa: E402
 
-SCENES = ("blank", "training", "evaluation", "unet", "resnet")
+SCENES = ("blank", "training", "evaluation", "unet", "resnet", "imported-resnet18", "imported-resnet18-zoomed")
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 300
 
 
@@ -88,6 +90,37 @@ def evaluation(window: MainWindow) -> None:
     settle(600)
 
 
+def imported_resnet18(window: MainWindow) -> None:
+    """timm's ResNet-18 imported as `deepwire import` does it (project + weights file), opened and fitted."""
+    sys.path.insert(0, str(ROOT / "tests" / "engine"))
+    from import_zoo import load_timm  # timm without torchvision's compiled ops, as the import tests load it
+
+    from engine.importer import import_model
+    from engine.importer_weights import save_weights
+
+    model = load_timm().create_model("resnet18", pretrained=False, num_classes=10)
+    imported = import_model(model, [(3, 64, 64)], "resnet18")
+    out = Path(os.environ["DEEPWIRE_DATA_DIR"]) / "resnet18.json"
+    imported.graph.finetune = {**imported.graph.finetune, "weights": save_weights(imported, out.with_suffix(
+        ".safetensors")).name}
+    imported.graph.save(out)
+    window.open_file(str(out))
+    settle()
+    window.controller.fit_view()
+
+
+def imported_resnet18_zoomed(window: MainWindow) -> None:
+    """The imported ResNet-18 at the legible zoom, on its stem and first residual block."""
+    from PySide6.QtCore import QPointF
+
+    from editor.canvas.controller import READABLE_ZOOM
+
+    imported_resnet18(window)
+    c = window.controller
+    first = c.view.node_rect(c.graph.input_nodes()[0].id)
+    c._show(QPointF(first.left() + 360, first.top() + 330), READABLE_ZOOM)  # noqa: SLF001  a view, not an edit
+
+
 def template(stem: str):
     def show(window: MainWindow) -> None:
         window.document.new(load_project(stem))
@@ -100,7 +133,8 @@ def template(stem: str):
 def shoot(scene: str, width: int, height: int, out_dir: Path) -> Path:
     window = window_of(width, height)
     {"blank": blank, "training": training, "evaluation": evaluation, "unet": template("unet"),
-     "resnet": template("resnet")}[scene](window)
+     "resnet": template("resnet"), "imported-resnet18": imported_resnet18,
+     "imported-resnet18-zoomed": imported_resnet18_zoomed}[scene](window)
     settle(400)
     path = out_dir / f"{scene}-{width}x{height}.png"
     window.grab().save(str(path))

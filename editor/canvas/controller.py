@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
+from editor import warmup
 from editor.canvas import blocks
 from editor.canvas.commands import StepCommand
 from editor.canvas.nodes import batched_drawing
@@ -56,7 +57,7 @@ class CanvasController(QObject):
         self._badge_slots: dict[str, dict[str, tuple[str, str, str]]] = {}
         self.widget = self.view.widget
         self.undo_stack = QUndoStack(self)
-        self.document = Document(on_change=self._changed, record=self._record)
+        self.document = Document(on_change=self._changed, record=self._record, validator=warmup.StartupValidator())
         self._clipboard: dict | None = None
         self._selection: list[str] = []
         self._syncing = False
@@ -75,6 +76,7 @@ class CanvasController(QObject):
         v.scene().selectionChanged.connect(self._on_scene_selection)
         v.refit.connect(self.fit_view)
         self.load_graph(graph or blank_project())
+        warmup.after_load(self._check_after_start)
 
     # ---- whole graph ----------------------------------------------------------------------
     @property
@@ -118,6 +120,11 @@ class CanvasController(QObject):
         self._on_selection_changed()
         self.validation_changed.emit(change.validation)
         self.graph_changed.emit()
+
+    def _check_after_start(self) -> None:
+        """Validate what the window drew unchecked while PyTorch loaded (nothing to do when it was loaded)."""
+        if self.document.validation.pending:
+            self.document.revalidate("PyTorch loaded", True)
 
     def _record(self, step: Step) -> None:
         self.undo_stack.push(StepCommand(self.document, step))

@@ -217,8 +217,12 @@ class CanvasView(QObject):
         self.sync_groups(graph)
         self.sync_links(graph)
         self._route([self.pipe(edge) for edge in self._edges  # wires into a later row route around group titles
-                     if graph.nodes[edge.dst].pos[0] < graph.nodes[edge.src].pos[0]])
+                     if graph.nodes[edge.dst].pos[0] < self._right(edge.src)])
         self.layer.refresh()
+
+    def _right(self, node_id: str) -> float:
+        """The right edge of a node (where its output ports are): a wire into a node left of it wraps."""
+        return self.records[node_id].rect().right()
 
     def _route(self, pipes: list) -> None:
         """Route wrapped wires around layers and group titles (all at once: each route looks at every node)."""
@@ -258,7 +262,7 @@ class CanvasView(QObject):
                     for edge in self.edges_at(nid):
                         if edge.src in built and edge.dst in built and self.pipe(edge) is None:
                             pipe = self._make_pipe(edge)
-                            if self.records[edge.dst].pos[0] < self.records[edge.src].pos[0]:
+                            if self.records[edge.dst].pos[0] < self._right(edge.src):
                                 pipes.append(pipe)  # into a later row: routed below
             self._route(pipes)
         chosen = [nid for nid in todo if nid in self.selected_unbuilt]

@@ -20,6 +20,11 @@ _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedChange
 WRAP_OUT = 22.0
 WRAP_GUTTER = 24.0
 WRAP_RADIUS = 10.0
+MAX_LEG_SHIFTS = 4
+"""How often a wrap wire's leg down from its source moves right past a layer before it gives up and crosses."""
+WRAP_LANE = 14.0
+"""How far apart wrap wires into the same input port run (a U-Net's skip and upsampling wires into one Concat):
+far enough for their shape labels not to overlap."""
 FAR_LOD = 0.3
 """Below this zoom wires are drawn without antialiasing or shape labels."""
 
@@ -63,6 +68,11 @@ class Obstacles:
         for rect in rects:
             for band in range(int(rect.top() // self.BAND), int(rect.bottom() // self.BAND) + 1):
                 self._bands.setdefault(band, []).append(rect)
+
+    def first(self, rect: QRectF) -> QRectF | None:
+        """The first obstacle `rect` intersects, or None."""
+        return next((r for band in range(int(rect.top() // self.BAND), int(rect.bottom() // self.BAND) + 1)
+                     for r in self._bands.get(band, ()) if r.intersects(rect)), None)
 
     def blocks(self, lane: QRectF) -> bool:
         return any(rect.intersects(lane) for band in range(int(lane.top() // self.BAND), int(lane.bottom() // self.BAND) + 1)
@@ -154,18 +164,50 @@ class ShapePipeItem(PipeItem):
             self.label_end = route[1]
             self._draw_direction_pointer()
 
-    def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None) -> float | None:
-        """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer
-        and no group title; None when there is none below the source."""
+    def _lane(self) -> int:
+        """This wire's place among the wrap wires into the same input port, so they run side by side rather than
+        on top of each other: 0 for the wire from the lowest (then rightmost) source, which turns in first."""
+        i = _centre(self.input_port)
+        wrapping = [p for p in self.input_port.connected_pipes
+                    if p.output_port is not None and _centre(p.output_port).x() - 2 * WRAP_OUT >= i.x()]
+        wrapping.sort(key=lambda p: (-_centre(p.output_port).y(), -_centre(p.output_port).x()))
+        return wrapping.index(self) if self in wrapping else 0
+
+    def _free_gutter(self, i: QPointF, o: QPointF, obstacles: Obstacles | None, shift: float = 0.0) -> float | None:
+        """The lowest height above the target's row where a wire from `o` back to `i` crosses no layer and no group
+        title, or for a later lane (`shift`) the lowest that far above it; None when there is none below the source."""
         y = self.input_port.node.sceneBoundingRect().top() - WRAP_GUTTER
+        first = None
         while y > o.y() + 2 * WRAP_RADIUS:
-            lane = QRectF(i.x() - WRAP_OUT, y - 6, o.x() - i.x() + 2 * WRAP_OUT, 12)
+            lane = QRectF(i.x() - WRAP_OUT - shift, y - 6, o.x() - i.x() + 2 * WRAP_OUT + shift, 12)
             blocked = obstacles.blocks(lane) if obstacles is not None else any(
                 _blocks(item, lane) for item in self.scene().items(lane))
             if not blocked:
-                return y
+                first = y if first is None else first
+                if first - y >= shift:
+                    return y
+                y = first - shift
+                continue
             y -= WRAP_GUTTER / 2
         return None
+
+    def _blocked(self, rect: QRectF, obstacles: Obstacles | None) -> QRectF | None:
+        """The first layer or group title `rect` runs over (its scene rect), or None."""
+        if obstacles is not None:
+            return obstacles.first(rect)
+        item = next((item for item in self.scene().items(rect) if _blocks(item, rect)), None)
+        return item.sceneBoundingRect() if item is not None else None
+
+    def _down_leg(self, o: QPointF, gutter: float, obstacles: Obstacles | None) -> float:
+        """Where the leg from the source's port down to the gutter runs: right of the source, moved further right
+        past any layer in the way (a residual block cut into two bands: its shortcut passes the layers it skips)."""
+        x = o.x() + WRAP_OUT
+        for _ in range(MAX_LEG_SHIFTS):
+            hit = self._blocked(QRectF(x - 4, o.y() + WRAP_RADIUS, 8, gutter - o.y() - 2 * WRAP_RADIUS), obstacles)
+            if hit is None:
+                break
+            x = hit.right() + WRAP_OUT / 2
+        return x
 
     def wrap_route(self, from_input: bool = True, obstacles: Obstacles | None = None) -> tuple[QPainterPath, QPointF] | None:
         """A wire into a later row of a wrapped layout: out to the right, along the gap above the target's
@@ -176,11 +218,13 @@ class ShapePipeItem(PipeItem):
         i, o = _centre(self.input_port), _centre(self.output_port)
         if i.x() > o.x() - 2 * WRAP_OUT:
             return None
-        gutter = self._free_gutter(i, o, obstacles)
+        shift = WRAP_LANE * self._lane()
+        gutter = self._free_gutter(i, o, obstacles, shift)
         if gutter is None:
             return None
-        points = [i, QPointF(i.x() - WRAP_OUT, i.y()), QPointF(i.x() - WRAP_OUT, gutter),
-                  QPointF(o.x() + WRAP_OUT, gutter), QPointF(o.x() + WRAP_OUT, o.y()), o]
-        end = QPointF(o.x() + WRAP_OUT - 2 * WRAP_RADIUS, gutter)
+        leg = self._down_leg(o, gutter, obstacles)
+        points = [i, QPointF(i.x() - WRAP_OUT - shift, i.y()), QPointF(i.x() - WRAP_OUT - shift, gutter),
+                  QPointF(leg, gutter), QPointF(leg, o.y()), o]
+        end = QPointF(leg - 2 * WRAP_RADIUS, gutter)
         return _rounded(points if from_input else points[::-1], WRAP_RADIUS), end
 

@@ -7,12 +7,14 @@ import re
 from PySide6.QtCore import QEvent, QRegularExpression, QTimer
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
-from torch import fx
 
 from editor import theme
 from engine.compile import compile_graph
 from engine.errors import DeepWireError
 from engine.graph import Graph
+from engine.lazy import LazyModule
+
+fx = LazyModule("torch.fx")
 
 REFRESH_DELAY_MS = 400
 KEYWORDS = ("class", "def", "return", "import", "from", "self", "super", "None", "True", "False", "for", "in",

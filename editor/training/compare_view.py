@@ -29,24 +29,18 @@ from editor import theme
 from editor.canvas.controller import CanvasController
 from editor.canvas.view import node_look
 from editor.training.plotting import VAL_COLOR, curve, plot_widget
+from editor.training.widgets import refill_combo
 from engine.diff import NodeChange, RunDiff, Side, diff_sides, load_side
 from engine.errors import DeepWireError
 from engine.graph import Graph
 from engine.layout import DY, GAP_X, NODE_MIN_WIDTH, node_widths
+from engine.train.history import format_value, metric_curve, metric_keys
 
 CURRENT = "Current graph (on the canvas)"
 A_COLOR = "#8b949e"
 BADGE_CHARS = 24
 GHOST_OPACITY = 0.5
 LOWER_IS_BETTER = ("loss", "mae", "rmse")
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def better(name: str, a: float | None, b: float | None) -> bool | None:
@@ -184,23 +178,17 @@ class CompareView(QWidget):
                 self._show_ghost(n, result.a.graph)
                 continue
             text = "+ added" if n.kind == "added" else "~ " + ", ".join(
-                f"{k} {_fmt(a)}→{_fmt(b)}" for k, (a, b) in n.changes.items())
+                f"{k} {format_value(a)}→{format_value(b)}" for k, (a, b) in n.changes.items())
             text = text if len(text) <= BADGE_CHARS else text[:BADGE_CHARS - 1] + "…"
             colour = theme.OK_COLOR if n.kind == "added" else theme.WARNING_COLOR
-            tip = (f"Added in B: {n.type} with {', '.join(f'{k} {_fmt(v)}' for k, v in n.params_after.items())}"
+            tip = (f"Added in B: {n.type} with {', '.join(f'{k} {format_value(v)}' for k, v in n.params_after.items())}"
                    if n.kind == "added" else "Changed from A to B: " + "; ".join(
-                       f"{k} {_fmt(a)} → {_fmt(b)}" for k, (a, b) in n.changes.items()))
+                       f"{k} {format_value(a)} → {format_value(b)}" for k, (a, b) in n.changes.items()))
             self.canvas.set_node_badge(n.node_id, text, colour, f"{tip} ({n.weights_before:,} → {n.weights_after:,} weights)")
         self._fill_changes(result)
         self._fill_metrics(result)
-        keys = sorted({f"{split}_{k}" for side in (result.a, result.b) for h in side.history
-                       for split in ("train", "val") for k in h.get(split, {})})
-        current = self.metric_box.currentText() or "val_loss"
-        self.metric_box.blockSignals(True)
-        self.metric_box.clear()
-        self.metric_box.addItems(keys)
-        self.metric_box.setCurrentIndex(max(self.metric_box.findText(current), 0))
-        self.metric_box.blockSignals(False)
+        keys = metric_keys((result.a.history, result.b.history))
+        refill_combo(self.metric_box, keys, "val_loss")
         self.overlay()
         added, removed, changed = (len(g.of_kind(k)) for k in ("added", "removed", "changed"))
         self.summary.setText(
@@ -212,7 +200,7 @@ class CompareView(QWidget):
     def _show_ghost(self, n: NodeChange, a: Graph) -> None:
         """Badge and fade a node that A had and B removed (it is on the compare canvas only), without the
         problem notes validation gives a node that now leads nowhere."""
-        params = ", ".join(f"{k} {_fmt(v)}" for k, v in n.params_before.items())
+        params = ", ".join(f"{k} {format_value(v)}" for k, v in n.params_before.items())
         fed = ", ".join(a.nodes[e.dst].name for e in a.outgoing(n.node_id))
         self.canvas.set_node_badge(n.node_id, "− removed", theme.ERROR_COLOR,
                                    f"Removed in B: {n.type} with {params or 'no params'} ({n.weights_before:,} weights)"
@@ -229,17 +217,17 @@ class CompareView(QWidget):
             mark = {"added": "+", "removed": "−", "changed": "~"}[n.kind]
             if n.kind == "changed":
                 for key, (a, b) in n.changes.items():
-                    rows.append((mark, f"{n.name}: {key}", _fmt(a), _fmt(b), n.kind))
+                    rows.append((mark, f"{n.name}: {key}", format_value(a), format_value(b), n.kind))
             else:
                 params = n.params_after if n.kind == "added" else n.params_before
-                summary = f"{n.type} " + ", ".join(f"{k} {_fmt(v)}" for k, v in list(params.items())[:3])
+                summary = f"{n.type} " + ", ".join(f"{k} {format_value(v)}" for k, v in list(params.items())[:3])
                 rows.append((mark, n.name, summary if n.kind == "removed" else "–",
                              summary if n.kind == "added" else "–", n.kind))
         g = result.graph
         if g.wires_added or g.wires_removed:
             rows.append(("~", "wires", f"{len(g.wires_removed)} removed", f"{len(g.wires_added)} added", "changed"))
         for s in result.settings:
-            rows.append(("~", f"{s.section}.{s.key}", _fmt(s.before), _fmt(s.after), "setting"))
+            rows.append(("~", f"{s.section}.{s.key}", format_value(s.before), format_value(s.after), "setting"))
         colours = {"added": theme.OK_COLOR, "removed": theme.ERROR_COLOR, "changed": theme.WARNING_COLOR}
         self.changes.setRowCount(len(rows))
         for r, (mark, what, before, after, kind) in enumerate(rows):
@@ -253,7 +241,7 @@ class CompareView(QWidget):
         self.metrics.setRowCount(len(result.metrics))
         for r, (name, a, b) in enumerate(result.metrics):
             change = "–" if a is None or b is None else f"{b - a:+.4g}"
-            for c, text in enumerate((name, _fmt(a), _fmt(b), change)):
+            for c, text in enumerate((name, format_value(a), format_value(b), change)):
                 item = QTableWidgetItem(text)
                 verdict = better(name, a, b)
                 if c == 3 and verdict is not None:
@@ -268,12 +256,10 @@ class CompareView(QWidget):
         if self.result is None or not key:
             return
         item.setTitle(f"{key}: A vs B", color=theme.TEXT, size="10pt")
-        split, name = key.split("_", 1)
         for side, colour, label in ((self.result.a, A_COLOR, "A"), (self.result.b, VAL_COLOR, "B")):
-            points = [(h["epoch"], h[split][name]) for h in side.history if name in h.get(split, {})]
-            if points:
-                curve(self.plot, f"{label}: {side.label}", colour, 2.0, symbol="o").setData(
-                    [p[0] for p in points], [p[1] for p in points])
+            epochs, values = metric_curve(side.history, key)
+            if epochs:
+                curve(self.plot, f"{label}: {side.label}", colour, 2.0, symbol="o").setData(epochs, values)
 
     def curve_data(self) -> dict[str, tuple[list, list]]:
         """For tests: the label and points of every drawn curve."""

@@ -78,6 +78,7 @@ class DoctorView(QWidget):
         self.graph: Graph | None = None
         self.source = ""
         self.running = False
+        self._evidence_stale = False
         self._pinned: set[str] = set()
         self.remedy_buttons: dict[str, tuple[QPushButton, QPushButton]] = {}
         self.lr_dialog: LRFinderDialog | None = None
@@ -216,12 +217,25 @@ class DoctorView(QWidget):
                                                    f"Doctor: {d.title}. {d.explanation}", source="doctor")
                     self._pinned.add(nid)
 
-    def _show_current(self, _row: int) -> None:
-        d = self.current()
-        self.show_button.setEnabled(d is not None and any(self._same_node(n) for n in d.node_ids))
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._evidence_stale:
+            self._draw_evidence(self.current())
+
+    def _draw_evidence(self, d: Diagnosis | None) -> None:
+        """The evidence plots of `d`; while the tab is hidden only noted, and drawn when it shows (redrawing plots
+        nobody sees at every epoch's end made the editor stutter during a run)."""
+        self._evidence_stale = not self.isVisible()
+        if self._evidence_stale:
+            return
         for i, plot in enumerate(self.plots):
             draw_evidence(plot, d.evidence[i] if d and i < len(d.evidence) else None)
             plot.setVisible(d is not None and i < len(d.evidence))
+
+    def _show_current(self, _row: int) -> None:
+        d = self.current()
+        self.show_button.setEnabled(d is not None and any(self._same_node(n) for n in d.node_ids))
+        self._draw_evidence(d)
         self._fill_remedies(d)
         if d is None:
             self.title.setText("")

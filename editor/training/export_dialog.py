@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,7 +21,12 @@ from PySide6.QtWidgets import (
 
 from editor import theme
 from editor.training.background import run_job
-from engine.export import EXPORT_FORMATS, ExportResult, export_run
+from engine.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from engine.export import ExportResult
+
+export = LazyModule("engine.export")  # PyTorch: imported when the dialog opens, not at start-up
 
 
 def check_text(check: dict | None) -> tuple[str, bool]:
@@ -46,7 +52,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.format_box = QComboBox()
-        for fmt in EXPORT_FORMATS.values():
+        for fmt in export.EXPORT_FORMATS.values():
             self.format_box.addItem(f"{fmt.name}  ({fmt.description})", fmt.name)
         self.weights_box = QComboBox()
         self.weights_box.addItems(["best", "last"])
@@ -83,12 +89,12 @@ class ExportDialog(QDialog):
         self.format_box.setCurrentIndex(self.format_box.findData(fmt))
 
     def _default_path(self) -> None:
-        fmt = EXPORT_FORMATS[self.fmt]
+        fmt = export.EXPORT_FORMATS[self.fmt]
         name = f"model-{fmt.name}" if fmt.folder_only else f"model{fmt.suffix}"
         self.path_edit.setText(str(self.run_path / "exports" / fmt.name / name))
 
     def _browse(self) -> None:
-        fmt = EXPORT_FORMATS[self.fmt]
+        fmt = export.EXPORT_FORMATS[self.fmt]
         if fmt.folder_only:
             path = QFileDialog.getExistingDirectory(self, "Export folder", self.path_edit.text())
         else:
@@ -103,7 +109,7 @@ class ExportDialog(QDialog):
         self.result, self.error = None, None
         self.export_button.setEnabled(False)
         self.status.setText(f"Exporting to {fmt}…")
-        self._job = run_job(self, lambda: export_run(self.run_path, fmt, out, weights), self._done, self._failed)
+        self._job = run_job(self, lambda: export.export_run(self.run_path, fmt, out, weights), self._done, self._failed)
 
     @property
     def busy(self) -> bool:

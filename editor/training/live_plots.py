@@ -9,8 +9,10 @@ height to the curves.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from editor import theme
@@ -18,8 +20,12 @@ from editor.training.diagnosis import format_eta, gradient_warning, overfitting_
 from editor.training.plotting import SMOOTH, TRAIN_COLOR, VAL_COLOR, curve, palette, plot_widget, tidy_ranges
 from editor.training.widgets import banner
 from engine.train.events import BatchEnded, EpochEnded, Event, Gradients, RunFailed, RunFinished, RunStarted
+from engine.train.history import append_aligned, append_epoch, batch_position
 
 COLUMNS = 4
+BATCH_REDRAW_S = 0.25
+"""Batch curves are redrawn at most this often (every redraw repaints the plots; at each 50 ms drain of the events
+that kept the GUI thread busy enough to make the editor stutter during a run)."""
 GRAD_LEGEND_COLUMNS = 5
 """Layer names per row under the gradient plot: one row for a small network, so the curves keep the height."""
 LOG_FLOOR = 1e-12
@@ -57,7 +63,7 @@ class RunSeries:
             self.start_step = event.start_epoch * event.steps_per_epoch
             self.total_steps = event.epochs * event.steps_per_epoch
         elif isinstance(event, BatchEnded):
-            x = event.epoch - 1 + event.batch / max(event.batches, 1)
+            x = batch_position(event)
             prev = self.batch_smooth[-1] if self.batch_smooth else event.loss
             smooth = event.loss if not math.isfinite(prev) else prev + SMOOTH * (event.loss - prev)
             self.batch_x.append(x)
@@ -69,21 +75,11 @@ class RunSeries:
             self.last_batch = event
         elif isinstance(event, EpochEnded):
             self.epochs.append(event.epoch)
-            for split, values in (("train", event.train), ("val", event.val)):
-                target = getattr(self, split)
-                for name, value in values.items():
-                    target.setdefault(name, [math.nan] * (len(self.epochs) - 1)).append(value)
-                for series in target.values():
-                    if len(series) < len(self.epochs):
-                        series.append(math.nan)
+            append_epoch(self.train, self.val, event, len(self.epochs))
             self.samples_per_s = event.samples_per_s
         elif isinstance(event, Gradients):
             self.grad_x.append(self.x_of_step(event.step))
-            for nid, value in event.norms.items():
-                self.grads.setdefault(nid, [math.nan] * (len(self.grad_x) - 1)).append(max(value, LOG_FLOOR))
-            for series in self.grads.values():
-                if len(series) < len(self.grad_x):
-                    series.append(math.nan)
+            append_aligned(self.grads, {nid: max(v, LOG_FLOOR) for nid, v in event.norms.items()}, len(self.grad_x))
             self.last_grads = dict(event.norms)
 
     def metric_names(self) -> list[str]:
@@ -144,6 +140,10 @@ class LivePlots(QWidget):
         self.plots["grads"] = plot_widget("Gradient norm per layer (log)", log_y=True)
         self.plots["grads"].getPlotItem().setLimits(minYRange=1.0)  # at least one decade: readable log ticks
         self.shown: list[str] = []
+        self._batches_drawn = 0.0
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.timeout.connect(self._draw_batches)
         self.show_metrics([])
 
     # ---- layout --------------------------------------------------------------------------------
@@ -183,6 +183,7 @@ class LivePlots(QWidget):
         """Forget the current run; `names` maps node ids to display names, `metrics` are the expected metrics."""
         self.names = dict(names or {})
         self.series = RunSeries()
+        self._batch_timer.stop()
         self.gradient_banner.hide()
         self.overfit_banner.hide()
         self.progress.setValue(0)
@@ -215,10 +216,11 @@ class LivePlots(QWidget):
         if set(s.metric_names()) - set(self.shown):
             self.show_metrics(s.metric_names())
         if BatchEnded in kinds:
-            self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
-            self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
-            self.curves["lr"].setData(s.lr_x, s.lr)
-            self._show_progress()
+            due = time.monotonic() - self._batches_drawn >= BATCH_REDRAW_S
+            if due or EpochEnded in kinds or end is not None:
+                self._draw_batches(tidy=not kinds & {EpochEnded, Gradients})
+            elif not self._batch_timer.isActive():
+                self._batch_timer.start(int(BATCH_REDRAW_S * 1000))
         if EpochEnded in kinds:
             for split in ("train", "val"):
                 for name, values in getattr(s, split).items():
@@ -234,11 +236,23 @@ class LivePlots(QWidget):
             warning = gradient_warning(s.last_grads, self.names)
             self.gradient_banner.setText(warning or "")
             self.gradient_banner.setVisible(bool(warning))
-        if kinds & {BatchEnded, EpochEnded, Gradients}:
+        if kinds & {EpochEnded, Gradients}:
             for name in self.shown:
                 tidy_ranges(self.plots[name])
         if end is not None:
             self._show_end(end)
+
+    def _draw_batches(self, tidy: bool = True) -> None:
+        """The per-batch loss, learning rate and progress as received so far."""
+        s = self.series
+        self._batch_timer.stop()
+        self._batches_drawn = time.monotonic()
+        self.curves["batch_raw"].setData(s.batch_x, s.batch_loss)
+        self.curves["batch_smooth"].setData(s.batch_x, s.batch_smooth)
+        self.curves["lr"].setData(s.lr_x, s.lr)
+        self._show_progress()
+        for name in ("loss", "lr") if tidy else ():
+            tidy_ranges(self.plots[name])
 
     def _show_progress(self) -> None:
         s, b = self.series, self.series.last_batch

@@ -52,7 +52,7 @@ from engine.predict import (
     scale_boxes,
     scale_warning,
 )
-from engine.runs import BEST, CHECKPOINTS, open_run
+from engine.runs import open_run
 from engine.shapes import infer_shapes
 
 THUMB = 48
@@ -61,14 +61,6 @@ MAX_VALUE_COLUMNS = 32
 """A regression output wider than this shows its first values in the table (and in the CSV)."""
 READ_ERRORS = (DeepWireError, OSError, ValueError, RuntimeError, KeyError)
 """What reading a user's file or running the model on it raises for bad input (never a bug to trace)."""
-
-
-def run_has_weights(path: str | Path | None) -> bool:
-    """True when `path` is a run folder with best or last weights saved."""
-    if path is None:
-        return False
-    path = Path(path)
-    return (path / BEST).is_file() or (path / CHECKPOINTS / "last.safetensors").is_file()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from editor.files import data_dir
 from editor.training.run_history import project_runs
 from engine.errors import DeepWireError
-from engine.runs import CHECKPOINTS, METRICS, SWEEP_PREFIX, Run, list_runs, read_json
+from engine.runs import BEST, CHECKPOINTS, METRICS, SWEEP_PREFIX, Run, list_runs, read_json
 
 
 def runs_folder(project_path: str | Path | None) -> Path:
@@ -57,3 +57,11 @@ def adopt_runs(project_name: str, source: Path, dest: Path, keep: set[Path] | No
         shutil.move(str(folder), str(target))
         moved.append(target)
     return moved
+
+
+def run_has_weights(path: str | Path | None) -> bool:
+    """True when `path` is a run folder with best or last weights saved."""
+    if path is None:
+        return False
+    path = Path(path)
+    return (path / BEST).is_file() or (path / CHECKPOINTS / "last.safetensors").is_file()

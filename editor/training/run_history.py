@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from editor.training.plotting import curve, palette, plot_widget
+from editor.training.widgets import refill_combo
 from engine.errors import DeepWireError
 from engine.lineage import parent_of, read_init, tree_order
 from engine.runs import PROJECT, Run, list_runs, read_json, slug
 from engine.runstate import read_state
 from engine.train.events import EpochEnded
+from engine.train.history import format_value, metric_curve, metric_keys
 
 TRIAL_ID = re.compile(r"-trial-(\d+)(-\d+)?$")
 COLUMNS = ("run", "sweep", "status", "epochs", "best epoch", "best val_loss", "best val metric", "optimizer", "lr",
@@ -62,10 +64,7 @@ class RunSummary:
 
     def curve(self, key: str) -> tuple[list[int], list[float]]:
         """Epochs and values of `key` ('val_loss', 'train_accuracy', ...)."""
-        split, name = key.split("_", 1)
-        points = [(h["epoch"], h[split].get(name)) for h in self.history]
-        points = [(e, v) for e, v in points if v is not None]
-        return [e for e, _ in points], [v for _, v in points]
+        return metric_curve(self.history, key)
 
 
 def summarize(run: Run) -> RunSummary:
@@ -204,7 +203,7 @@ class RunHistory(QWidget):
             sweep = s.trial or "–"
             values = (("    " * (depth - 1) + "└─ " if depth else "") + s.run.id, sweep, s.status, s.epochs_done,
                       s.best_epoch or "–",
-                      _fmt(s.best.get("val_loss")), f"{metric[0]} {_fmt(metric[1])}" if metric else "–",
+                      format_value(s.best.get("val_loss")), f"{metric[0]} {format_value(metric[1])}" if metric else "–",
                       s.settings.get("optimizer", "adam"), s.settings.get("lr", 1e-3), s.settings.get("batch_size", 64))
             for col, value in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(str(value)))
@@ -214,14 +213,8 @@ class RunHistory(QWidget):
                                                + (f"\ninitial weights: {carried}" if carried else ""))
             if s.message:
                 self.table.item(row, 2).setToolTip(s.message)
-        keys = sorted({f"{split}_{k}" for s in self.summaries for h in s.history for split in ("train", "val")
-                       for k in h[split]})
-        current = self.metric_box.currentText() or "val_loss"
-        self.metric_box.blockSignals(True)
-        self.metric_box.clear()
-        self.metric_box.addItems(keys)
-        self.metric_box.setCurrentIndex(max(self.metric_box.findText(current), 0))
-        self.metric_box.blockSignals(False)
+        keys = metric_keys(s.history for s in self.summaries)
+        refill_combo(self.metric_box, keys, "val_loss")
         self.overlay()
 
     def selected(self) -> list[RunSummary]:
@@ -329,7 +322,3 @@ def _where_text(runs: list[Run], name: str, run_dir: Path | None, with_trials: b
     if trials:
         text += f" and {trials} sweep trial(s){'' if with_trials else ' (hidden)'}"
     return f"{text} of “{name}” in {run_dir}"
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4g}"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from editor import theme
+from editor import theme, warmup
 from editor.training.form import Field, SectionForm, combo, field_for
 from editor.training.lr_finder import LRFinderDialog
 from editor.training.widgets import banner, header
 from engine.device import choose_device, device_name, mps_available
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 from engine.sections import TRAINING
 from engine.train.config import TrainingConfig
+
+torch = LazyModule("torch")
 
 FORM_GROUPS = (
     ("Objective", ("loss", "label_smoothing", "class_weights")),
@@ -30,6 +32,8 @@ FORM_GROUPS = (
 def device_choices() -> list[str]:
     """'auto', 'cpu' and every accelerator present on this machine."""
     out = ["auto", "cpu"]
+    if warmup.loading():
+        return out
     if torch.cuda.is_available():
         out += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     if mps_available():
@@ -95,14 +99,14 @@ class TrainingPanel(QWidget):
             layout.addLayout(form)
             self.forms.append(form)
         self.default_device = "auto"
-        self.device_label = QLabel(device_summary())
+        self.device_label = QLabel("Looking for a GPU…")
         self.device_label.setWordWrap(True)
         self.device_label.setStyleSheet(f"color: {theme.MUTED};")
         layout.addWidget(self.device_label)
         layout.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
-        self._mark_cuda_only()
+        warmup.after_load(self._find_devices)
         controller.graph_changed.connect(self.refresh)
         self.refresh()
         self.set_run_state("idle", False)
@@ -146,10 +150,21 @@ class TrainingPanel(QWidget):
     def set_default_device(self, name: str) -> None:
         """Show where 'auto' trains now that the Preferences' default device is `name`."""
         self.default_device = name
+        if warmup.loading():
+            return  # the GPU is looked for once PyTorch has loaded (`_find_devices`)
         self.device_label.setText(device_summary(name))
         tip = "auto picks CUDA, then Apple MPS, then the CPU" if name == "auto" else \
             f"auto uses the default device from Edit > Preferences ({name})"
         self.field("device").setToolTip(tip)
+
+    def _find_devices(self) -> None:
+        """Offer the accelerators present and mark CUDA-only settings (needs PyTorch: after it has loaded)."""
+        box = self.field("device")
+        for name in device_choices()[box.count():]:
+            box.addItem(name)
+        self.set_default_device(self.default_device)
+        self._mark_cuda_only()
+        self.refresh()
 
     def _mark_cuda_only(self) -> None:
         box = self.field("precision")

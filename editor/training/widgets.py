@@ -1,11 +1,13 @@
-"""Small widgets shared by the training panels: a scientific-notation spin box, section headers, banners."""
+"""Small widgets shared by the training panels: a scientific-notation spin box, section headers, banners, and
+refilling a combo box that keeps its choice."""
 
 from __future__ import annotations
 
 import math
 
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFrame, QLabel, QScrollArea, QWidget
 
 from editor import theme
 
@@ -88,3 +90,13 @@ class ScrollPage(QScrollArea):
         if height > room.height():
             width = max(room.width() - self.verticalScrollBar().sizeHint().width(), least.width())
         view.resize(width, height)
+
+
+def refill_combo(box: QComboBox, items: list[str], default: str) -> None:
+    """Replace the items of `box`, keeping the current choice (else `default`, else the first item), without
+    emitting change signals."""
+    current = box.currentText() or default
+    with QSignalBlocker(box):
+        box.clear()
+        box.addItems(items)
+        box.setCurrentIndex(max(box.findText(current), 0))

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor import theme
+from editor import theme, warmup
 from editor.runner import TrainingRunner
+from editor.training import detached
 from editor.training.activations import ActivationsView
 from editor.training.background import run_job
 from editor.training.compare_view import CompareView
@@ -29,16 +30,24 @@ from editor.training.doctor_view import DoctorView
 from editor.training.evaluation_view import EvaluationView
 from editor.training.export_dialog import ExportDialog
 from editor.training.live_plots import LivePlots
-from editor.training.predict_dialog import PredictDialog, run_has_weights
-from editor.training.run_folders import adopt_runs, latest_run, runs_folder, stopped_with_checkpoint
+from editor.training.run_folders import (
+    adopt_runs,
+    latest_run,
+    run_has_weights,
+    runs_folder,
+    stopped_with_checkpoint,
+)
 from editor.training.run_history import RunHistory
 from editor.training.training_panel import TrainingPanel
 from editor.training.widgets import ScrollPage
 from engine import finetune
 from engine.evaluate.metrics import EvaluationResult
 from engine.evaluate.run import evaluate_run, output_heads
+from engine.lazy import LazyModule
 from engine.train.events import RunFailed, RunFinished, RunStarted
 from engine.train.metric_names import expected_metrics as engine_expected_metrics
+
+predict_dialog = LazyModule("editor.training.predict_dialog")  # PyTorch: imported when Predict opens
 
 STOP_WAIT_S = 60.0
 """How long closing the window waits for a stopped run to save its checkpoint."""
@@ -84,7 +93,9 @@ class TrainingWorkspace(QObject):
         self.selected_run: Path | None = None
         self.evaluation_result: EvaluationResult | None = None
         self.export_dialog: ExportDialog | None = None
-        self.predict_dialog: PredictDialog | None = None
+        self.predict_dialog: predict_dialog.PredictDialog | None = None
+        self.background_process = None
+        """The detached `deepwire resume` a run was handed to when the window closed (`detached.py`)."""
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._connect()
@@ -232,18 +243,28 @@ class TrainingWorkspace(QObject):
         self.evaluation_result = None
         if not self.runner.busy:
             self.runner.run_path, self.runner.last_outcome = None, None
-            self.live.reset({}, expected_metrics(self.controller.graph))
+            self.live.reset({})
             self.live.clear_run()
+            warmup.after_load(self._prepare_plots)  # at start-up after the first paint: plots take a while to make
             self.training_panel.status.setText("")
         self.evaluation.clear()
         self.activations.reset()
         self.history.set_run_dir(self.run_dir())
         self._update_enabled()
 
+    def _prepare_plots(self) -> None:
+        """Make the plots of the project's metrics now, not on the click on Train (each takes tens of ms)."""
+        if not self.runner.busy:
+            self.live.show_metrics(expected_metrics(self.controller.graph))
+
     # ---- actions ---------------------------------------------------------------------------
     def train(self, init_from: str | None = None) -> None:
         """Train the project (from the weights of the run `init_from` when given: a branch of that run)."""
         if self.runner.busy:
+            return
+        if self.controller.validation.pending:  # the window was drawn before PyTorch loaded: check the graph first
+            self.training_panel.status.setText("Starting as soon as the graph is checked (PyTorch is loading)…")
+            warmup.after_load(lambda: self.train(init_from))
             return
         if not self._ready_to_train():
             return
@@ -313,18 +334,19 @@ class TrainingWorkspace(QObject):
         return self.resumable_run() is not None
 
     def confirm_close(self) -> bool:
-        """Before the window closes: a running run is stopped after asking, keeping a checkpoint Resume continues.
-        False when the user keeps the window open."""
+        """Before the window closes, ask about a running run: stop it (keeping a checkpoint Resume continues) or keep
+        it training in the background (`detached.py`). False when the user keeps the window open."""
         if not self.runner.busy:
             return True
-        answer = QMessageBox.question(
-            self.window, "A run is training",
-            "Stop the run and close DeepWire? The run keeps a checkpoint: open the project again and press Resume "
-            "to continue it where it stopped.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer != QMessageBox.StandardButton.Yes:
+        answer = detached.ask_about_run(self.window)
+        if answer == detached.CANCEL:
             return False
-        return self.stop_and_wait()
+        run = self.runner.run_path
+        if not self.stop_and_wait():
+            return False
+        if answer == detached.BACKGROUND and run is not None and stopped_with_checkpoint(run):
+            self.background_process = detached.continue_detached(Path(run))
+        return True
 
     def stop_and_wait(self, timeout_s: float = STOP_WAIT_S) -> bool:
         """Stop the run and wait (the window stays responsive) until it has saved its checkpoint and ended."""
@@ -364,13 +386,13 @@ class TrainingWorkspace(QObject):
         self.export_dialog.show()
         return self.export_dialog
 
-    def open_predict(self) -> PredictDialog | None:
+    def open_predict(self) -> predict_dialog.PredictDialog | None:
         """The Predict dialog on the selected run (the action is enabled only when that run has weights)."""
         run = self.target_run()
         if not run_has_weights(run):
             self._message("Nothing to predict with yet", "Train the network first (or pick a run under Runs).")
             return None
-        self.predict_dialog = PredictDialog(run, self.window)
+        self.predict_dialog = predict_dialog.PredictDialog(run, self.window)
         self.predict_dialog.show()
         return self.predict_dialog
 

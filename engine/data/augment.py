@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
-
 from engine.errors import DataError
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
+F = LazyModule("torch.nn.functional")
 
 DEFAULTS = {"hflip": False, "rotate_deg": 0.0, "crop_pad": 0, "noise_std": 0.0}
 

@@ -6,14 +6,17 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from engine.data import augment, preprocess, streaming, text
+from engine.data import augment, preprocess, text
 from engine.data.builtin import builtin_info
 from engine.data.prepared import PreparedData, Split, StreamSplit
 from engine.data.raw import TASKS, RawData
 from engine.data.sources import SOURCE_NAMES, source_of
 from engine.errors import DataError
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
+streaming = LazyModule("engine.data.streaming")
 
 SOURCES = SOURCE_NAMES
 """The data sources' names, live from the registry in engine/data/sources.py."""

@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from engine.data import augment as aug
-from engine.data import batching, preprocess
+from engine.data import preprocess
 from engine.errors import DataError
+from engine.lazy import LazyModule
 
-Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
+torch = LazyModule("torch")
+batching = LazyModule("engine.data.batching")
+
+Batch = tuple[tuple["torch.Tensor", ...], "torch.Tensor"]
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from engine.errors import DataError
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
 
 METHODS = ("standardize", "minmax", "per_channel", "none")
 

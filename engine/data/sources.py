@@ -13,11 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from engine import safeio
-from engine.data import files, streaming
+from engine.data import files
 from engine.data.builtin import load_builtin
 from engine.data.detection_folder import annotated_image_bytes, load_detection_folder
 from engine.data.raw import RawData
 from engine.errors import DataError
+from engine.lazy import LazyModule
+
+streaming = LazyModule("engine.data.streaming")
 
 IMAGE_SUFFIXES = files.IMAGE_SUFFIXES
 
@@ -148,26 +151,31 @@ def predict_source(suffix: str) -> DataSource | None:
     return next((s for s in DATA_SOURCES.values() if suffix in s.predict_suffixes and s.predict_read), None)
 
 
+def _streamed(reader: str) -> Callable:
+    """The streaming module's `reader`, imported (with PyTorch) on the first streamed read."""
+    return lambda *args, **kwargs: getattr(streaming, reader)(*args, **kwargs)
+
+
 register_source(DataSource(
     "builtin", "Built-in dataset",
     lambda s, seed: load_builtin(s["name"], s["options"], s.get("task"), seed),
     keys=("name", "options"), page="builtin"))
 register_source(DataSource(
-    "csv", "CSV file", lambda s, seed: files.load_csv(s), streaming.csv_chunks, _file_bytes,
+    "csv", "CSV file", lambda s, seed: files.load_csv(s), _streamed("csv_chunks"), _file_bytes,
     keys=("path", "target", "features", "text", "tokens", "delimiter", "dropna", "max_words", "min_count",
           "text_length"),
     predict_suffixes=(".csv",), predict_read=_csv_input, page="csv", pattern="CSV (*.csv *.tsv *.txt)"))
 register_source(DataSource(
-    "image_folder", "Image folder", lambda s, seed: files.load_image_folder(s), streaming.image_chunks,
+    "image_folder", "Image folder", lambda s, seed: files.load_image_folder(s), _streamed("image_chunks"),
     files.decoded_image_bytes, keys=("path", "size", "color"), predict_suffixes=tuple(sorted(IMAGE_SUFFIXES)),
     predict_read=_image_input, predict_label="image", page="images", folder=True))
 register_source(DataSource(
-    "npz", "NumPy file (.npz / .npy)", _arrays, streaming.npz_chunks,
+    "npz", "NumPy file (.npz / .npy)", _arrays, _streamed("npz_chunks"),
     lambda s: safeio.zip_size(files.existing_file(s.get("path"), "path")),
     keys=("path", "x_key", "y_key", "channels_last", "tokens"), predict_suffixes=(".npz",), predict_read=_npz_input,
     page="arrays", pattern="NumPy (*.npz *.npy)"))
 register_source(DataSource(
-    "npy", "NumPy arrays (.npy)", _arrays, streaming.npy_chunks, _file_bytes,
+    "npy", "NumPy arrays (.npy)", _arrays, _streamed("npy_chunks"), _file_bytes,
     keys=("path", "x_path", "y_path", "channels_last", "tokens"), predict_suffixes=(".npy",), predict_read=_npy_input,
     page="arrays", panel_as="npz"))
 register_source(DataSource(

@@ -14,6 +14,7 @@ from engine.diff import RunDiff, diff
 from engine.doctor import diagnose_run
 from engine.doctor.remedies import offered
 from engine.runs import open_run
+from engine.train.history import format_value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,14 +71,6 @@ def run_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _value(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def print_diff(result: RunDiff, console: Console) -> None:
     g = result.graph
     console.print(f"[bold]{result.a.label}[/bold] → [bold]{result.b.label}[/bold]")
@@ -90,7 +83,7 @@ def print_diff(result: RunDiff, console: Console) -> None:
         marks = {"added": "[green]+[/green]", "removed": "[red]-[/red]", "changed": "[yellow]~[/yellow]"}
         for n in g.nodes:
             what = {"added": _params(n.params_after), "removed": _params(n.params_before),
-                    "changed": ", ".join(f"{k} {_value(a)} → {_value(b)}" for k, (a, b) in n.changes.items())}[n.kind]
+                    "changed": ", ".join(f"{k} {format_value(a)} → {format_value(b)}" for k, (a, b) in n.changes.items())}[n.kind]
             table.add_row(marks[n.kind], n.name, n.type, what, f"{n.weights_before:,} → {n.weights_after:,}")
         console.print(table)
         if g.wires_added or g.wires_removed:
@@ -100,7 +93,7 @@ def print_diff(result: RunDiff, console: Console) -> None:
         for col in ("section", "key", "before", "after"):
             table.add_column(col)
         for s in result.settings:
-            table.add_row(s.section, s.key, _value(s.before), _value(s.after))
+            table.add_row(s.section, s.key, format_value(s.before), format_value(s.after))
         console.print(table)
     else:
         console.print("Same training and data settings.")
@@ -110,9 +103,9 @@ def print_diff(result: RunDiff, console: Console) -> None:
             table.add_column(col)
         for name, a, b in result.metrics:
             change = "–" if a is None or b is None else f"{b - a:+.4g}"
-            table.add_row(name, _value(a), _value(b), change)
+            table.add_row(name, format_value(a), format_value(b), change)
         console.print(table)
 
 
 def _params(params: dict) -> str:
-    return ", ".join(f"{k} {_value(v)}" for k, v in params.items())
+    return ", ".join(f"{k} {format_value(v)}" for k, v in params.items())

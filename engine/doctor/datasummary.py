@@ -6,9 +6,10 @@ it from `RunStarted.data["summary"]`, so a run folder's events.jsonl is enough t
 
 from __future__ import annotations
 
-import torch
-
 from engine.data import PreparedData
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
 
 SAMPLE_ROWS = 4096
 """At most this many training rows are summarised (the first ones; splits are shuffled at load)."""

@@ -15,6 +15,7 @@ from engine.train.events import (
     RunFinished,
     RunStarted,
 )
+from engine.train.history import append_epoch, batch_position
 
 KEPT_SUMMARY_KEYS = ("mean", "std", "zeros", "dead", "nonfinite", "min", "max", "hist")
 
@@ -44,18 +45,12 @@ class RunRecord:
                 self.started = event
             self.steps_per_epoch = max(event.steps_per_epoch, 1)
         elif isinstance(event, BatchEnded):
-            self.batch_x.append(event.epoch - 1 + event.batch / max(event.batches, 1))
+            self.batch_x.append(batch_position(event))
             self.batch_loss.append(event.loss)
         elif isinstance(event, EpochEnded):
             self.epochs.append(event.epoch)
             self.lr.append(event.lr)
-            for split, values in (("train", event.train), ("val", event.val)):
-                target = getattr(self, split)
-                for name, value in values.items():
-                    target.setdefault(name, [math.nan] * (len(self.epochs) - 1)).append(value)
-                for series in target.values():
-                    if len(series) < len(self.epochs):
-                        series.append(math.nan)
+            append_epoch(self.train, self.val, event, len(self.epochs))
         elif isinstance(event, Gradients):
             self.grad_x.append(event.step / self.steps_per_epoch)
             self.grads.append(dict(event.norms))

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from engine.data import preprocess
 from engine.data.load import load_data, load_raw, with_defaults
 from engine.data.sources import DATA_SOURCES, predict_source
 from engine.errors import DataError
 from engine.evaluate.metrics import EvaluationResult, evaluate_predictions
+from engine.lazy import LazyModule
 from engine.runs import Run, open_run
 from engine.train.config import TrainingConfig
 from engine.train.multihead import field_columns, head_names
+
+torch = LazyModule("torch")
 
 SPLITS = ("train", "val", "test")
 MAX_INPUT_VALUES = 4096

@@ -7,6 +7,7 @@ from engine.export.constructors import literal
 from engine.graph import Graph
 from engine.train.config import TrainingConfig
 from engine.train.losses import default_loss
+from engine.validate import validate
 
 KEYS = ("optimizer", "lr", "momentum", "nesterov", "betas", "weight_decay", "schedule", "step_size", "gamma",
         "min_lr", "warmup_epochs", "epochs", "batch_size", "clip", "clip_value", "seed", "label_smoothing",
@@ -39,8 +40,11 @@ from model import PREPROCESSING, {cls}, normalize, preprocess
 CONFIG = {config}
 LOSS = {loss}
 DATA_TASK = {data_task}
-FROZEN = {frozen}
-"""Submodules frozen in the DeepWire project: their weights do not train and their normalization keeps its statistics."""
+FROZEN_STAGES = {stages}
+"""Submodules frozen in the DeepWire project (their weights do not train, their normalization keeps its
+statistics): the first list, then one list per step of progressive unfreezing."""
+UNFREEZE_EVERY = {unfreeze_every}
+"""Progressive unfreezing as in DeepWire: every N epochs the next list of FROZEN_STAGES applies (0 = off)."""
 LR_MULT = {lr_mult}
 """Submodules whose learning rate is CONFIG["lr"] times this (the project's per-node multipliers)."""
 START = {start}
@@ -65,20 +69,33 @@ def loss_fn(out, y):
     return F.mse_loss(out, y)
 
 
+def frozen_at(epoch):
+    """The submodules frozen during epoch `epoch` (counted from 0)."""
+    stage = min(epoch // UNFREEZE_EVERY, len(FROZEN_STAGES) - 1) if UNFREEZE_EVERY else 0
+    return FROZEN_STAGES[stage]
+
+
+def set_frozen(model, frozen):
+    """requires_grad off for the weights of the submodules `frozen`, on for all others."""
+    for name, module in model.named_children():
+        for p in module.parameters():
+            p.requires_grad_(name not in frozen)
+
+
 def param_groups(model):
-    """Trainable weights grouped by learning-rate multiplier; frozen submodules get requires_grad False."""
+    """The weights grouped by learning-rate multiplier: the trainable ones, plus the frozen ones a later
+    unfreezing step thaws (they get no gradient, so no optimizer state, while frozen)."""
     groups = {{}}
     for name, module in model.named_children():
         for p in module.parameters():
-            p.requires_grad_(name not in FROZEN)
-            if p.requires_grad:
+            if p.requires_grad or len(FROZEN_STAGES) > 1:
                 groups.setdefault(LR_MULT.get(name, 1.0), []).append(p)
     return [{{"params": ps, "lr_mult": mult}} for mult, ps in groups.items()]
 
 
-def hold_frozen_norms(model):
+def hold_frozen_norms(model, frozen):
     """Normalization layers in frozen submodules normalize with their stored statistics while training."""
-    for name in FROZEN:
+    for name in frozen:
         for m in getattr(model, name).modules():
             if isinstance(m, torch.nn.modules.batchnorm._NormBase):
                 m.eval()
@@ -153,6 +170,8 @@ def main():
 
         model.load_state_dict(load_file(args.init))
     model = model.to(device)
+    frozen = frozen_at(0)
+    set_frozen(model, frozen)
     groups = param_groups(model)
     net = DistributedDataParallel(model) if distributed else model
     dataset = TensorDataset(*load_data(args.data))
@@ -163,8 +182,16 @@ def main():
     for epoch in range(args.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
+        if frozen_at(epoch) != frozen:
+            thawed = sorted(set(frozen) - set(frozen_at(epoch)))
+            frozen = frozen_at(epoch)
+            set_frozen(model, frozen)
+            if distributed:  # DDP registers the trainable weights when it is built
+                net = DistributedDataParallel(model)
+            if rank == 0:
+                print(f"epoch {{epoch + 1}}: unfroze {{', '.join(thawed)}}", flush=True)
         net.train()
-        hold_frozen_norms(model)
+        hold_frozen_norms(model, frozen)
         total, seen = 0.0, 0
         for *inputs, y in loader:
             inputs, y = [x.to(device) for x in inputs], y.to(device)
@@ -179,7 +206,7 @@ def main():
             elif CONFIG["clip"] == "value":
                 torch.nn.utils.clip_grad_value_(model.parameters(), CONFIG["clip_value"])
             optimizer.step()
-            total, seen, step = total + float(loss) * len(y), seen + len(y), step + 1
+            total, seen, step = total + loss.item() * len(y), seen + len(y), step + 1
         if rank == 0:
             print(f"epoch {{epoch + 1}}/{{args.epochs}}  loss {{total / max(seen, 1):.4f}}", flush=True)
     if rank == 0:
@@ -217,11 +244,14 @@ def train_source(graph: Graph, cls: str, targets: dict[str, str] | None = None) 
     values = config.to_dict()
     body = "{\n" + "".join(f"    {literal(k)}: {literal(values[k])},\n" for k in KEYS) + "}"
     targets = targets or {}
-    frozen = sorted({targets[n] for n in finetune.frozen_ids(graph) if n in targets})
+    stages = [sorted({targets[n] for n in ids if n in targets})
+              for ids in finetune.unfreeze_stages(graph, validate(graph).param_counts)]
+    every = finetune.config(graph).unfreeze_every if len(stages) > 1 else 0
     mults = {targets[n]: m for n, m in finetune.lr_mults(graph).items() if n in targets and m != 1.0}
-    start = "model.safetensors" if frozen or finetune.config(graph).weights else None
+    start = "model.safetensors" if stages[0] or finetune.config(graph).weights else None
+    lr_mult = "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(mults.items())) + "}"
     return TEMPLATE.format(cls=cls, config=body, loss=literal(loss), loss_doc=loss, data_task=literal(data_task),
-                           frozen=literal(frozen), lr_mult="{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(mults.items())) + "}", start=literal(start))
+                           stages=literal(stages), unfreeze_every=every, lr_mult=lr_mult, start=literal(start))
 
 
 def _unsupported(cls: str, data_task: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.activation import ANY_SHAPE
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+nn = LazyModule("torch.nn")
 
 
 def _log_softmax_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:

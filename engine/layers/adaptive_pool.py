@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.checks import rank_error
 from engine.layers.pool import LAYOUTS
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
+
+nn = LazyModule("torch.nn")
 
 
 def _size_param(length: int, default: tuple[int, ...]) -> Param:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.registry import register
-from engine.layers.seq_modules import Attention, PositionalEncoding
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+nn = LazyModule("torch.nn")
+seq_modules = LazyModule("engine.layers.seq_modules")
 
 _SEQ_HINT = "insert a Reshape node before it that turns each sample into (T, E)"
 
@@ -40,7 +41,7 @@ def _mha_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
 
 def _mha_build(p: Params, shapes: list[Shape]) -> nn.Module:
     kv_dim = shapes[1][-1] if len(shapes) > 1 else None
-    return Attention(shapes[0][-1], p.num_heads, dropout=p.dropout, causal=p.causal, kv_dim=kv_dim)
+    return seq_modules.Attention(shapes[0][-1], p.num_heads, dropout=p.dropout, causal=p.causal, kv_dim=kv_dim)
 
 
 MULTI_HEAD_ATTENTION = LayerSpec(
@@ -157,7 +158,7 @@ POSITIONAL_ENCODING = LayerSpec(
         Param("max_len", "int", 512, min=1, max=1_000_000, doc="Longest sequence (time steps) supported."),
         Param("dropout", "float", 0.1, min=0.0, max=0.95, doc="Dropout applied after adding the encoding."),
     ),
-    build=lambda p, s: PositionalEncoding(s[0][-1], p.max_len, learned=p.kind == "learned", dropout=p.dropout),
+    build=lambda p, s: seq_modules.PositionalEncoding(s[0][-1], p.max_len, learned=p.kind == "learned", dropout=p.dropout),
     check=_pe_check, fix="Reshape",
     example=((None, 10, 16),),
 )

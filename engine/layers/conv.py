@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.checks import rank_error, too_small
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+nn = LazyModule("torch.nn")
 
 RESHAPE_HINT = "insert a Reshape node before it"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+nn = LazyModule("torch.nn")
 
 
 def _dense_check(p: Params, shapes: list[Shape]) -> tuple[str, str, bool] | None:

@@ -3,10 +3,12 @@ a box head)."""
 
 from __future__ import annotations
 
-from engine.detection.modules import BoxHead, DenseHead, ProposalNetwork, RoIAlign
 from engine.layers.checks import rank_error
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
+from engine.lazy import LazyModule
+
+heads = LazyModule("engine.detection.modules")
 
 ANCHOR_SHAPES = {"square": (1.0,), "square, tall, wide": (1.0, 2.0, 0.5)}
 """Anchor height:width ratios by the name the `shapes` param shows."""
@@ -45,7 +47,7 @@ DENSE_HEAD = LayerSpec(
         Param("hidden", "int", 64, min=1, max=4096, doc="Channels of the convolutions before the predictions."),
         Param("depth", "int", 1, min=0, max=8, doc="3x3 convolutions before each prediction (0 = none)."),
     ),
-    build=lambda p, s: DenseHead(s[0][1], s[0][2], s[0][3], p.num_classes, float(p.stride),
+    build=lambda p, s: heads.DenseHead(s[0][1], s[0][2], s[0][3], p.num_classes, float(p.stride),
                                  tuple(float(v) for v in p.sizes), ANCHOR_SHAPES[p.shapes],
                                  p.hidden, p.depth),
     check=_dense_check,
@@ -95,7 +97,7 @@ PROPOSALS = LayerSpec(
               doc="Anchor shapes at each size: square only, or also tall (2:1) and wide (1:2) ones."),
         Param("hidden", "int", 32, min=1, max=4096, doc="Channels of the 3x3 convolution before the predictions."),
     ),
-    build=lambda p, s: ProposalNetwork(s[0][1], s[0][2], s[0][3], float(p.stride), tuple(float(v) for v in p.sizes),
+    build=lambda p, s: heads.ProposalNetwork(s[0][1], s[0][2], s[0][3], float(p.stride), tuple(float(v) for v in p.sizes),
                                        ANCHOR_SHAPES[p.shapes], p.hidden),
     check=_dense_check,
     example=((None, 8, 6, 6),),
@@ -126,7 +128,7 @@ ROI_ALIGN = LayerSpec(
     ),
     inputs=(Port("features", doc="The feature map (N, C, H, W)."),
             Port("proposals", doc="A region proposal network's output (N, K, 9).")),
-    build=lambda p, s: RoIAlign(p.count, p.size, float(p.stride), p.pre_nms, p.nms_iou, p.mode == "pool"),
+    build=lambda p, s: heads.RoIAlign(p.count, p.size, float(p.stride), p.pre_nms, p.nms_iou, p.mode == "pool"),
     check=_roi_check,
     example=((None, 8, 6, 6), (None, 36, 9)),
 )
@@ -146,7 +148,7 @@ BOX_HEAD = LayerSpec(
         Param("num_classes", "int", 5, min=1, max=10_000, key=True, doc="How many object classes (no background)."),
         Param("hidden", "int", 128, min=1, max=65_536, doc="Units of the two fully connected layers."),
     ),
-    build=lambda p, s: BoxHead(s[0][-1], p.num_classes, p.hidden),
+    build=lambda p, s: heads.BoxHead(s[0][-1], p.num_classes, p.hidden),
     check=_box_check,
     example=((None, 8, 36),),
 )

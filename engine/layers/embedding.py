@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from engine.layers.registry import register
-from engine.layers.seq_modules import TokenEmbedding
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+seq_modules = LazyModule("engine.layers.seq_modules")
 
 
 def _check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
@@ -45,7 +47,7 @@ EMBEDDING = LayerSpec(
         Param("padding_idx", "int", -1, min=-1, max=100_000_000,
               doc="Id used for padding, kept as a zero vector; -1 means none."),
     ),
-    build=lambda p, s: TokenEmbedding(p.num_embeddings, p.embedding_dim,
+    build=lambda p, s: seq_modules.TokenEmbedding(p.num_embeddings, p.embedding_dim,
                                       padding_idx=None if p.padding_idx < 0 else p.padding_idx),
     check=_check,
     example=((None, 10),),

@@ -3,9 +3,11 @@ placeholder that stands for an operation no DeepWire layer computes."""
 
 from __future__ import annotations
 
-from engine.layers import op_modules as ops
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
+from engine.lazy import LazyModule
+
+ops = LazyModule("engine.layers.op_modules")
 
 
 def _placeholder_check(p: Params, shapes: list[Shape]) -> tuple[str, str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from engine.layers import seq_modules
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+seq_modules = LazyModule("engine.layers.seq_modules")
 
 _MERGE_HINT = "make every branch end in the same shape, e.g. with a Dense or 1x1 Conv2d on the shorter path"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.checks import rank_error
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
+
+nn = LazyModule("torch.nn")
 
 EPS = Param("eps", "float", 1e-5, min=1e-12, max=1.0, doc="Small number added to the variance to avoid dividing by zero.")
 MOMENTUM = Param("momentum", "float", 0.1, min=0.0, max=1.0,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.checks import rank_error, too_small
-from engine.layers.modules import GlobalAvgPool, GlobalMaxPool, MinPool2d
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
+
+nn = LazyModule("torch.nn")
+modules = LazyModule("engine.layers.modules")
 
 LAYOUTS = {3: "(N, C, L)", 4: "(N, C, H, W)"}
 
@@ -147,7 +148,7 @@ MINPOOL2D = LayerSpec(
     disadvantages=POOL_DISADVANTAGES + ("After ReLU the minimum is usually 0, which carries no information.",),
     when_to_use="Inputs where low values are the signal (dark defects on a bright surface, dips in a map).",
     params=(KERNEL, STRIDE, PADDING),
-    build=lambda p, s: MinPool2d(p.kernel_size, pool_stride(p), p.padding),
+    build=lambda p, s: modules.MinPool2d(p.kernel_size, pool_stride(p), p.padding),
     check=_pool_check("MinPool 2D", 4), fix="Reshape", example=((None, 4, 16, 16),),
 )
 
@@ -165,7 +166,7 @@ GLOBAL_AVGPOOL = LayerSpec(
     disadvantages=("Forgets where features are, which matters for localisation tasks.",
                    "Needs enough channels before it to carry the information."),
     when_to_use="At the end of a CNN (or 1-D conv net) right before the classifier.",
-    build=lambda p, s: GlobalAvgPool(), check=_global_check("Global AvgPool"),
+    build=lambda p, s: modules.GlobalAvgPool(), check=_global_check("Global AvgPool"),
     example=((None, 8, 5, 5),), aliases=("GlobalAveragePooling", "AdaptiveAvgPool"),
 )
 
@@ -181,7 +182,7 @@ GLOBAL_MAXPOOL = LayerSpec(
     disadvantages=("Uses one position per channel, so gradients reach only that position.",
                    "Sensitive to single noisy spikes."),
     when_to_use="Text CNNs and detectors where the presence of a feature matters more than its amount.",
-    build=lambda p, s: GlobalMaxPool(), check=_global_check("Global MaxPool"),
+    build=lambda p, s: modules.GlobalMaxPool(), check=_global_check("Global MaxPool"),
     example=((None, 8, 5, 5),), aliases=("GlobalMaxPooling", "AdaptiveMaxPool"),
 )
 

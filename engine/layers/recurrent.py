@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from engine.layers.registry import register
-from engine.layers.seq_modules import Recurrent
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+nn = LazyModule("torch.nn")
+seq_modules = LazyModule("engine.layers.seq_modules")
 
 
 def _common_params() -> tuple[Param, ...]:
@@ -41,12 +42,13 @@ def _check(title: str):
     return check
 
 
-def _build(cls: type[nn.RNNBase]):
+def _build(kind: str):
     def build(p: Params, shapes: list[Shape]) -> nn.Module:
+        cls = getattr(nn, kind)
         extra = {"nonlinearity": p.nonlinearity} if "nonlinearity" in p else {}
         rnn = cls(shapes[0][-1], p.hidden_size, num_layers=p.num_layers, batch_first=True,
                   dropout=p.dropout if p.num_layers > 1 else 0.0, bidirectional=p.bidirectional, **extra)
-        return Recurrent(rnn, p.return_sequences)
+        return seq_modules.Recurrent(rnn, p.return_sequences)
     return build
 
 
@@ -78,7 +80,7 @@ SIMPLE_RNN = LayerSpec(
         Param("nonlinearity", "choice", "tanh", choices=("tanh", "relu"),
               doc="Squashing applied to the new hidden state; tanh keeps it bounded, relu can grow."),
     ),
-    build=_build(nn.RNN), check=_check("Simple RNN"), fix="Reshape",
+    build=_build("RNN"), check=_check("Simple RNN"), fix="Reshape",
     example=((None, 10, 4),),
 )
 
@@ -101,7 +103,7 @@ LSTM = LayerSpec(
                    "or a Dropout node after it."),
     when_to_use="Sequence classification, forecasting and tagging when order matters and sequences are long.",
     params=_common_params(),
-    build=_build(nn.LSTM), check=_check("LSTM"), fix="Reshape",
+    build=_build("LSTM"), check=_check("LSTM"), fix="Reshape",
     example=((None, 10, 4),),
 )
 
@@ -120,7 +122,7 @@ GRU = LayerSpec(
                    "Sequential over time, like every recurrent layer."),
     when_to_use="A good default recurrent layer; try it before an LSTM when data or compute is limited.",
     params=_common_params(),
-    build=_build(nn.GRU), check=_check("GRU"), fix="Reshape",
+    build=_build("GRU"), check=_check("GRU"), fix="Reshape",
     example=((None, 10, 4),),
 )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from torch import nn
-
 from engine.layers.checks import rank_error
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
+
+nn = LazyModule("torch.nn")
 
 P = Param("p", "float", 0.5, min=0.0, max=1.0, key=True,
           doc="Probability that a value (or channel) is zeroed during training.")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 from engine.layers.checks import rank_error
-from engine.layers.modules import Permute, RepeatVector, Reshape
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+modules = LazyModule("engine.layers.modules")
 
 
 def _reshape_check(p: Params, shapes: list[Shape]) -> tuple[str, str] | None:
@@ -62,7 +64,7 @@ RESHAPE = LayerSpec(
     when_to_use="Flat vector -> image or sequence, before Conv or recurrent layers.",
     params=(Param("shape", "ints", (1, 28, 28), min=-1, max=1_000_000, key=True,
                   doc="Shape of one sample after the batch dim; -1 once means 'infer this size'."),),
-    build=lambda p, s: Reshape(p.shape), check=_reshape_check,
+    build=lambda p, s: modules.Reshape(p.shape), check=_reshape_check,
     example=((None, 784),),
 )
 
@@ -79,7 +81,7 @@ PERMUTE = LayerSpec(
     when_to_use="Between sequence layers (N, T, F) and Conv 1D / pooling layers (N, C, L), or to move channels last.",
     params=(Param("dims", "ints", (1, 0), min=0, max=7, key=True,
                   doc="New order of the per-sample dims (0 = first dim after the batch)."),),
-    build=lambda p, s: Permute(p.dims), check=_permute_check,
+    build=lambda p, s: modules.Permute(p.dims), check=_permute_check,
     example=((None, 20, 4),),
 )
 
@@ -95,7 +97,7 @@ REPEAT_VECTOR = LayerSpec(
     disadvantages=("Every step gets the same input; the decoder must track the position in its own state.",),
     when_to_use="Before an LSTM/GRU decoder in one-to-many and encoder-decoder sequence models.",
     params=(Param("times", "int", 10, min=1, max=100_000, key=True, doc="Length of the output sequence."),),
-    build=lambda p, s: RepeatVector(p.times), check=_repeat_check, fix="Flatten",
+    build=lambda p, s: modules.RepeatVector(p.times), check=_repeat_check, fix="Flatten",
 )
 
 register(RESHAPE, PERMUTE, REPEAT_VECTOR)

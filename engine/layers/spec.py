@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 Shape = tuple[int, ...]
 """A tensor shape; dim 0 is the batch (shown as N)."""
@@ -125,7 +126,7 @@ class Params(Mapping):
         return f"Params({self._values!r})"
 
 
-BuildFn = Callable[[Params, list[Shape]], nn.Module]
+BuildFn = Callable[[Params, list[Shape]], "nn.Module"]
 CheckFn = Callable[[Params, list[Shape]], "tuple[str, str] | tuple[str, str, bool] | None"]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from engine.layers import op_modules as ops
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Port, Shape
 from engine.layers.tensor_ops import AXIS_DOC, _axis_error, tensor_dim
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+ops = LazyModule("engine.layers.op_modules")
 
 MAX_PIECES = 64
 """More pieces than this would crowd the node with ports; such a split stays in the model code."""

@@ -3,11 +3,13 @@ reshuffling. Axes count the dims of one sample: 0 is the first dim after the bat
 
 from __future__ import annotations
 
-from engine.layers import op_modules as ops
 from engine.layers.checks import rank_error
 from engine.layers.registry import register
 from engine.layers.spec import LayerSpec, Param, Params, Shape
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
+
+ops = LazyModule("engine.layers.op_modules")
 
 AXIS_DOC = "Per-sample axis: 0 = first dim after the batch, -1 = the last."
 

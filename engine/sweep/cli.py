@@ -14,6 +14,7 @@ from engine.sweep.config import SweepError
 from engine.sweep.report import TrialRow
 from engine.sweep.runner import SweepResult, load_result, resolve, run_sweep
 from engine.templates import load_project
+from engine.train.history import format_value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +98,7 @@ def print_report(result: SweepResult, console: Console) -> None:
     for r in result.rows:
         mark = " *" if best is not None and r.number == best.number else ""
         table.add_row(str(r.number), r.state + (" (pareto)" if r.number in pareto else ""),
-                      *[_fmt(r.params.get(n)) for n in names], _fmt(r.value) + mark,
+                      *[format_value(r.params.get(n)) for n in names], format_value(r.value) + mark,
                       f"{r.params_count:,}" if r.params_count is not None else "-",
                       f"{r.duration:.1f}s" if r.duration is not None else "-", r.error or "")
     console.print(table)
@@ -105,18 +106,10 @@ def print_report(result: SweepResult, console: Console) -> None:
     for col in ("#", "params", result.metric, *names):
         front.add_column(col, justify="right")
     for r in result.pareto:
-        front.add_row(str(r.number), f"{r.params_count:,}", _fmt(r.value), *[_fmt(r.params.get(n)) for n in names])
+        front.add_row(str(r.number), f"{r.params_count:,}", format_value(r.value), *[format_value(r.params.get(n)) for n in names])
     console.print(front)
     if best is not None:
         console.print(f"Best: trial {best.number}, {result.metric} = {best.value:.4g} ({best.run_dir})")
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def _grid_size(config) -> int:

@@ -15,8 +15,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import torch
-
+from engine.lazy import LazyModule
 from engine.runs import BEST
 from engine.train import checkpoint
 from engine.train.context import TrainContext
@@ -32,6 +31,8 @@ from engine.train.events import (
     RunFinished,
 )
 from engine.train.probes import activation_summaries, gradient_norms
+
+torch = LazyModule("torch")
 
 Due = tuple[int, float]
 """(step, monotonic time): an `on_batch_end` hook need not run again before both are reached."""

@@ -14,13 +14,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import save_file
-from torch import nn
 
 from engine import safeio
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 from engine.runs import Run, read_json, write_atomic, write_json
+
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
+safetensors_torch = LazyModule("safetensors.torch")
 
 LAST = "last"
 
@@ -52,7 +54,7 @@ def cpu_copy(tree):
 
 
 def save_weights(state: dict[str, torch.Tensor], path: Path) -> None:
-    write_atomic(path, lambda tmp: save_file(state, tmp))
+    write_atomic(path, lambda tmp: safetensors_torch.save_file(state, tmp))
 
 
 def save_checkpoint(run: Run, weights: dict[str, torch.Tensor], tensors: dict, info: dict) -> Path:
@@ -65,12 +67,29 @@ def save_checkpoint(run: Run, weights: dict[str, torch.Tensor], tensors: dict, i
     write_atomic(folder / files["state"], lambda tmp: torch.save(tensors, tmp))
     write_json(folder / f"{LAST}.json", {**info, "files": files}, indent=None)  # RNG states: thousands of numbers
     _publish(folder / files["weights"], folder / f"{LAST}.safetensors")
+    _remove_stale(folder, files)
+    return folder / f"{LAST}.safetensors"
+
+
+def settle(run: Run) -> None:
+    """Finish what a killed checkpoint write left undone (by the process resuming the run, which holds its lock):
+    `last.safetensors` becomes the weights `last.json` names, older generations and temporary files go."""
+    folder = run.checkpoint_dir
+    files = read_json(folder / f"{LAST}.json", {}).get("files")
+    if not isinstance(files, dict) or not isinstance(files.get("weights"), str) or \
+            not (folder / Path(files["weights"]).name).is_file():
+        return
+    _publish(folder / Path(files["weights"]).name, folder / f"{LAST}.safetensors")
+    _remove_stale(folder, files)
+
+
+def _remove_stale(folder: Path, files: dict) -> None:
+    """Delete the checkpoint files of older generations and left-over temporary files."""
     for old in folder.iterdir():
         if (old.name.startswith("ckpt-") or old.name.endswith(".tmp")) and old.name not in files.values():
             old.unlink(missing_ok=True)
         elif old.name == f"{LAST}.state.pt":  # the single-file layout of older versions
             old.unlink(missing_ok=True)
-    return folder / f"{LAST}.safetensors"
 
 
 def _publish(source: Path, target: Path) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import torch
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
+
 
 if TYPE_CHECKING:
     from engine.data import PreparedData

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import torch
-import torch.distributed as dist
-from torch import nn
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
+dist = LazyModule("torch.distributed")
+nn = LazyModule("torch.nn")
+
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 from engine.train.callbacks import Callback, Due, EpochSummary
 from engine.train.context import TrainContext
+
+torch = LazyModule("torch")
 
 GROWTH = 1e4
 """How many times its first value the loss may grow before the run counts as diverged."""

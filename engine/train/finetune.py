@@ -7,15 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from torch import nn
-
 from engine import finetune
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 from engine.lineage import INIT
 from engine.runs import write_json
 from engine.train.callbacks import Callback
 from engine.train.context import TrainContext
 from engine.weights import LoadReport, load_into, open_weights
+
+nn = LazyModule("torch.nn")
 
 if TYPE_CHECKING:
     from engine.train.trainer import Trainer

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
-from torch.nn import functional as F
-
 from engine.errors import TrainingError
+from engine.lazy import LazyModule
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+torch = LazyModule("torch")
+F = LazyModule("torch.nn.functional")
+
+LossFn = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 AUTO_LOSS = {"multiclass": "cross_entropy", "binary": "bce", "multilabel": "bce", "regression": "mse"}
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
+
+from engine.lazy import LazyModule
+
+torch = LazyModule("torch")
 
 AUC_BINS = 1024
 PENDING_LIMIT = 1 << 20

@@ -12,15 +12,16 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
 from engine.errors import TrainingError
 from engine.graph import Node
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
 from engine.train import losses
 from engine.train.metrics import Metrics
 from engine.train.tasks import Batch, check_inputs, head_metrics
+
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
 
 if TYPE_CHECKING:
     from engine.train.context import StepContext

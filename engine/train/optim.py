@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import torch
-
+from engine.lazy import LazyModule
 from engine.train.config import TrainingConfig
+
+torch = LazyModule("torch")
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter] | list[dict], cfg: TrainingConfig) -> torch.optim.Optimizer:

@@ -11,12 +11,14 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import torch
-from torch import fx, nn
-from torch.nn import functional as F
-
 from engine.graph import Graph
+from engine.lazy import LazyModule
 from engine.topology import topology
+
+torch = LazyModule("torch")
+fx = LazyModule("torch.fx")
+nn = LazyModule("torch.nn")
+F = LazyModule("torch.nn.functional")
 
 THUMB_SIZE = 32
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import torch
-from torch import fx, nn
-from torch.nn import functional as F
-
 from engine.data.preprocess import invert
 from engine.errors import DataError, TrainingError
 from engine.graph import Graph, Node
 from engine.layers.registry import get_spec
+from engine.lazy import LazyModule
 from engine.shapes_format import format_shape
 from engine.train import losses
 from engine.train.metrics import (
@@ -28,12 +25,17 @@ from engine.train.metrics import (
     RegressionMetrics,
 )
 
+torch = LazyModule("torch")
+fx = LazyModule("torch.fx")
+nn = LazyModule("torch.nn")
+F = LazyModule("torch.nn.functional")
+
 if TYPE_CHECKING:
     from engine.train.context import StepContext
     from engine.train.detection_task import DetectionTask
     from engine.train.multihead import MultiHeadTask
 
-Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]
+Batch = tuple[tuple["torch.Tensor", ...], "torch.Tensor"]
 
 
 def make_task(ctx: StepContext) -> SupervisedTask | GanTask | MultiHeadTask | DetectionTask:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from engine import runstate
 from engine.compile import compile_graph
@@ -30,6 +29,7 @@ from engine.device import choose_device, device_name
 from engine.doctor.datasummary import data_summary
 from engine.errors import DeepWireError, TrainingError
 from engine.graph import Graph
+from engine.lazy import LazyModule
 from engine.runs import DATA, METRICS, Run, open_run, write_json
 from engine.train import checkpoint, distributed
 from engine.train.callbacks import (
@@ -53,6 +53,8 @@ from engine.train.probes import NodeMap, first_nonfinite
 from engine.train.recording import RunRecorder
 from engine.train.tasks import make_task
 from engine.validate import validate
+
+torch = LazyModule("torch")
 
 
 class ControlToken:
@@ -555,13 +557,15 @@ class Trainer:
         trainer = cls(graph, config, run=run, **kwargs)
         try:
             trainer.load_checkpoint()
-            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch:
+            # a run killed after its last epoch's checkpoint but before it recorded its end is finished, not refused
+            if trainer.epoch >= config.epochs and not trainer.batch_in_epoch and not runstate.unfinished(run):
                 raise TrainingError(f"run {run.id} already trained {trainer.epoch} of {config.epochs} epochs; "
                                     f"pass more epochs (e.g. --epochs {trainer.epoch + config.epochs}) to continue")
         except BaseException:
             trainer.recorder.release()
             raise
         trainer.recorder.cut_events()
+        checkpoint.settle(run)
         return trainer
 
 

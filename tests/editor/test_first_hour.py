@@ -168,10 +168,13 @@ def long_lenet():
 
 
 @pytest.mark.slow
-def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path):
-    from PySide6.QtWidgets import QMessageBox
-
+def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continues(qtbot, answers, tmp_path,
+                                                                                 monkeypatch):
     from editor.main_window import MainWindow
+    from editor.training import detached
+
+    asked: list[str] = []
+    monkeypatch.setattr(detached, "ask_about_run", lambda parent: asked.pop(0))
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -184,10 +187,10 @@ def test_closing_during_training_asks_stops_with_a_checkpoint_and_resume_continu
     ws.train()
     qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
 
-    answers.queue.append(QMessageBox.StandardButton.Cancel)
+    asked.append(detached.CANCEL)
     assert not window.close(), "Cancel keeps the window and the run"
-    assert ws.runner.busy and answers.asked[-1].startswith("A run is training")
-    answers.queue.append(QMessageBox.StandardButton.Yes)
+    assert ws.runner.busy and not asked, "closing asked about the run"
+    asked.append(detached.STOP)
     assert window.close()
     assert not ws.runner.busy and ws.runner.last_outcome.reason == "stopped"
     run = ws.runner.run_path
@@ -405,3 +408,51 @@ def test_wording_a_missing_path_and_a_loss_objective():
         existing_file(None, "path")
     assert "'path' path" not in str(caught.value) and "no 'path'" in str(caught.value)
     assert default_direction("val_loss") == "minimize" and default_direction("val_accuracy") == "maximize"
+
+
+@pytest.mark.slow
+def test_closing_during_training_can_keep_the_run_training_in_the_background(qtbot, answers, tmp_path, monkeypatch):
+    import json
+    import time
+
+    from editor.main_window import MainWindow
+    from editor.training import detached
+    from engine.templates import load_project
+
+    monkeypatch.setattr(detached, "ask_about_run", lambda parent: detached.BACKGROUND)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    project = tmp_path / "lenet.json"
+    graph = load_project("lenet")
+    graph.training.update({"epochs": 3, "batch_size": 32, "schedule": "none", "events": {"summaries": False}})
+    window.document.new(graph)
+    assert window._save_to(project)
+    ws = window.training
+    ws.runner.backend = "thread"
+    ws.train()
+    qtbot.waitUntil(lambda: ws.live.series.last_batch is not None, timeout=TIMEOUT_MS)
+    run = ws.runner.run_path
+    assert window.close()
+    process = ws.background_process
+    assert process is not None, "the run was handed to a detached process"
+    try:
+        assert process.wait(timeout=TIMEOUT_MS / 1000) == 0, (run / detached.LOG).read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["reason"] == "completed" and metrics["epochs_done"] == 3, "it trained on to the planned epochs"
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert [e["type"] for e in events].count("RunStarted") == 2, "started in the editor, resumed in the background"
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    again.open_file(project)
+    history = again.training.history
+    deadline = time.monotonic() + 10
+    while not history.summaries and time.monotonic() < deadline:
+        qtbot.wait(100)
+    listed = {s.run.path.resolve(): s for s in history.summaries}
+    assert run.resolve() in listed and listed[run.resolve()].epochs_done == 3, "reopened, the project lists the run"
