@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from safetensors.torch import load_file
 
 from editor.import_dialog import ImportDialog
@@ -222,4 +222,5 @@ def test_a_model_file_imports_the_files_beside_it_and_the_form_locks_after_an_im
     assert run(dialog, qtbot)["kind"] == "done", dialog.status.text()
     assert sorted(n.type for n in window.controller.graph.nodes.values()).count("Dense") == 2
     assert not dialog.import_button.isVisible() and not dialog.shapes.isEnabled()
-    dialog.reject()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    assert not dialog.isVisible()
