@@ -96,6 +96,7 @@ class ImportDialog(QDialog):
 
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing())  # a message never squeezed away
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.hide()
