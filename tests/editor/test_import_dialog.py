@@ -224,3 +224,32 @@ def test_a_model_file_imports_the_files_beside_it_and_the_form_locks_after_an_im
     assert not dialog.import_button.isVisible() and not dialog.shapes.isEnabled()
     dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
     assert not dialog.isVisible()
+
+
+def test_the_report_groups_placeholders_with_counts_and_lines_and_lists_warnings(window, qtbot, tmp_path):
+    source = write(tmp_path, "odd.py", """
+        import torch
+        from torch import nn
+        class Odd(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(6, 6)
+            def forward(self, x):
+                x = torch.erf(self.fc(x))
+                x = torch.erf(x)
+                if self.training:
+                    x = x + torch.randn_like(x)
+                return x
+    """)
+    dialog = window.import_pytorch()
+    dialog.backend = "thread"
+    fill(dialog, source, shapes="6")
+    assert dialog.start() and dialog.progress.isVisible() and not dialog.import_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=120_000)
+    report = dialog.report.toPlainText()
+    assert "torch.erf x2" in report and "(odd.py:9)" in report and "(odd.py:10)" in report
+    assert "warning (training-only branch)" in report
+    assert "2 placeholder nodes to replace" in dialog.status.text() and "1 warning" in dialog.status.text()
+    holders = [n for n in window.controller.graph.nodes.values() if n.type == "Placeholder"]
+    assert len(holders) == 2 and all(window.controller.validation.problems_for(n.id) for n in holders)
+    dialog.reject()
