@@ -272,6 +272,10 @@ class TrainingWorkspace(QObject):
         graph = finetune.resolved(self.controller.graph, Path(document_path).resolve().parent if document_path else None)
         if init_from:
             graph = finetune.with_init(graph, init_from)
+        for problem in finetune.weights_problems(graph):  # the file the run would start from is gone or unreadable
+            self.training_panel.status.setText(f"Not started: {problem.message}")
+            self._error("The initial weights cannot be read", problem.message, problem.hint)
+            return
         self.live.reset({nid: node.name for nid, node in graph.nodes.items()}, expected_metrics(graph))
         self.activations.reset()
         self.controller.clear_node_badges()

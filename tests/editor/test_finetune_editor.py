@@ -134,3 +134,17 @@ def test_adapt_head_and_lr_multiplier_are_undoable_edits(window, qtbot, monkeypa
     assert controller.graph.nodes[fc1].lr_mult == 0.1
     controller.undo()
     assert controller.graph.nodes[fc1].lr_mult == 1.0
+
+
+def test_train_with_a_missing_initial_weights_file_names_it_and_starts_nothing(window, tmp_path, answers):
+    graph = small_lenet()
+    graph.finetune = {"weights": "gone.safetensors"}
+    window.controller.load_graph(graph)
+    window.document.save(tmp_path / "lenet.json")
+    ws = window.training
+    ws.runner.backend = "thread"
+    ws.train()
+    assert not ws.runner.busy and ws.runner.run_path is None
+    assert answers.shown and "gone.safetensors" in answers.shown[-1]
+    assert "Not started" in ws.training_panel.status.text()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "no failed run folder"
