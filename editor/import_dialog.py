@@ -30,6 +30,7 @@ from editor.jobs import DRAIN_MS, ProcessJob, ThreadJob
 from engine.errors import DeepWireError, ProjectFileError
 from engine.graph import Graph
 from engine.head import OUTPUT_TASKS
+from engine.importer import split_reference
 from engine.importer_cli import parse_input_shape
 
 AUTO_TASK = "automatic (from the output's size)"
@@ -144,7 +145,7 @@ class ImportDialog(QDialog):
             self.project_path.setText(str(Path(path).with_suffix(".json")))
 
     def _default_project_path(self) -> Path:
-        source = Path(self.source.text().partition(":")[0])
+        source = Path(split_reference(self.source.text().strip())[0])
         folder = source.parent if source.suffix == ".py" else Path.home()
         return folder / f"{self.classes.currentText().strip() or 'imported'}.json"
 
@@ -179,7 +180,7 @@ class ImportDialog(QDialog):
         """The import the fields describe; DeepWireError for a shape or file the user must fix first."""
         source = self.source.text().strip()
         cls = self.classes.currentText().strip()
-        ref = f"{source}:{cls}" if cls and (source.endswith(".py") or ":" not in source) else source
+        ref = f"{source}:{cls}" if cls and not split_reference(source)[1] else source
         if source.endswith(".py") and not Path(source).is_file():
             raise DeepWireError(f"{source}: no such file")
         parsed = [parse_input_shape(s) for s in self.shapes.text().split(";") if s.strip()]

@@ -53,11 +53,11 @@ def import_job(outbox, control: ImportControl, request: ImportRequest) -> None:
 
 
 def _done(request: ImportRequest, progress) -> dict:
-    from engine.importer import import_model, load_reference
+    from engine.importer import import_model, load_reference, split_reference
     from engine.importer_weights import save_weights
 
     progress(f"Loading {request.ref} (running its code)…")
-    target = request.ref.partition(":")[0]
+    target = split_reference(request.ref)[0]
     if target.endswith(".py") and str(Path(target).parent.resolve()) not in sys.path:
         sys.path.insert(0, str(Path(target).parent.resolve()))  # its own imports of files beside it work
     cls = load_reference(request.ref)
@@ -96,7 +96,9 @@ def _check_constructor(cls: type) -> None:
 
 def user_code_error(exc: BaseException, ref: str) -> str:
     """One sentence for an exception raised by the user's code, naming the line of their file it came from."""
-    target = ref.partition(":")[0]
+    from engine.importer import split_reference
+
+    target = split_reference(ref)[0]
     frames = traceback.extract_tb(exc.__traceback__)
     if target.endswith(".py"):
         mine = [f for f in frames if Path(f.filename).resolve() == Path(target).resolve()]

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from editor.import_dialog import ImportDialog
 from editor.import_job import model_classes
 from engine.compile import compile_graph
+from engine.importer import split_reference
 
 MODEL = textwrap.dedent('''
     import torch
@@ -253,3 +254,10 @@ def test_the_report_groups_placeholders_with_counts_and_lines_and_lists_warnings
     holders = [n for n in window.controller.graph.nodes.values() if n.type == "Placeholder"]
     assert len(holders) == 2 and all(window.controller.validation.problems_for(n.id) for n in holders)
     dialog.reject()
+
+
+def test_a_reference_splits_at_the_class_even_when_the_path_holds_a_colon():
+    assert split_reference(r"C:\models\net.py:Net") == (r"C:\models\net.py", "Net")
+    assert split_reference(r"C:\models\net.py") == (r"C:\models\net.py", "")
+    assert split_reference("pkg.models:Net") == ("pkg.models", "Net")
+    assert split_reference("pkg.models") == ("pkg.models", "")
