@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMenu, QMessageBox
 from safetensors.torch import load_file
 
 from editor.import_dialog import ImportDialog
@@ -60,9 +60,8 @@ def fill(dialog, source, shapes="3,8,8", project=None):
     dialog.source.setText(str(source))
     dialog.refresh_classes()
     dialog.shapes.setText(shapes)
-    if project is None:
-        dialog.keep_weights.setChecked(False)
-    else:
+    dialog.keep_weights.setChecked(project is not None)
+    if project is not None:
         dialog.project_path.setText(str(project))
 
 
@@ -101,6 +100,8 @@ def test_import_through_the_dialog_opens_the_graph_and_writes_weights_that_load(
     source = write(tmp_path, "net.py", MODEL)
     project = tmp_path / "out" / "net.json"
     project.parent.mkdir()
+    menus = [o.title() for o in window.actions_["import_model"].associatedObjects() if isinstance(o, QMenu)]
+    assert menus == ["&File"]
     window.actions_["import_model"].trigger()
     dialog = window.findChild(ImportDialog)
     fill(dialog, source, project=project)
@@ -149,7 +150,7 @@ def test_a_model_that_does_not_import_is_a_clear_message_and_the_project_is_kept
     dialog.reject()
 
 
-def test_file_problems_and_bad_shapes_are_shown_before_anything_runs(window, tmp_path):
+def test_file_problems_and_bad_shapes_are_shown_before_anything_runs(window, tmp_path, answers):
     dialog = window.import_pytorch()
     fill(dialog, write(tmp_path, "broken.py", "def f(:\n"))
     assert "broken.py, line 1: the file is not valid Python" in dialog.status.text()
@@ -163,6 +164,10 @@ def test_file_problems_and_bad_shapes_are_shown_before_anything_runs(window, tmp
     assert not dialog.start() and "batch (N)" in dialog.status.text()
     fill(dialog, tmp_path / "missing.py")
     assert not dialog.start() and "no such file" in dialog.status.text()
+    existing = write(tmp_path, "taken.json", "{}")
+    fill(dialog, tmp_path / "net.py", project=existing)
+    assert not dialog.start() and not dialog.busy  # "Replace the file?" answered No
+    assert answers.asked[-1].startswith("Replace the file?") and existing.read_text() == "{}"
     dialog.reject()
 
 
