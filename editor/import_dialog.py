@@ -183,7 +183,10 @@ class ImportDialog(QDialog):
         ref = f"{source}:{cls}" if cls and not split_reference(source)[1] else source
         if source.endswith(".py") and not Path(source).is_file():
             raise DeepWireError(f"{source}: no such file")
-        parsed = [parse_input_shape(s) for s in self.shapes.text().split(";") if s.strip()]
+        try:
+            parsed = [parse_input_shape(s) for s in self.shapes.text().split(";") if s.strip()]
+        except DeepWireError as exc:  # the CLI's wording names its option; here it is the field
+            raise DeepWireError(str(exc).replace("--input-shape", "Input shape")) from None
         if not parsed or any(not shape for shape, _axis in parsed):
             raise DeepWireError("give each input's shape without the batch dim, e.g. 3,32,32 (';' between inputs)")
         key = self.output_key.text().strip() or None

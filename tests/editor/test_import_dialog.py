@@ -159,7 +159,7 @@ def test_file_problems_and_bad_shapes_are_shown_before_anything_runs(window, tmp
     assert dialog.classes.count() == 0
     fill(dialog, write(tmp_path, "net.py", MODEL), shapes="3,x,8")
     assert not dialog.start()
-    assert "whole numbers" in dialog.status.text() and not dialog.busy
+    assert "Input shape takes whole numbers" in dialog.status.text() and not dialog.busy
     dialog.shapes.setText("N,N,3")
     assert not dialog.start() and "batch (N)" in dialog.status.text()
     fill(dialog, tmp_path / "missing.py")
