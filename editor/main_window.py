@@ -27,6 +27,7 @@ from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
 from editor.finetune import install_finetune
+from editor.import_dialog import ImportDialog
 from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         a("template", "New from &template…", self.new_from_template, "template", "Ctrl+Shift+N",
           "Start from a working example network")
         a("open", "&Open…", self.open_file, "open", K.Open, "Open a DeepWire project file")
+        a("import_model", "&Import PyTorch model…", self.import_pytorch, "open", None,
+          "Turn a torch.nn.Module from a Python file into a project, with its weights")
         a("save", "&Save", self.save, "save", K.Save, "Save the project")
         a("save_as", "Save &As…", self.save_as, "save-as", K.SaveAs, "Save the project under a new name")
         a("quit", "&Quit", self.close, "quit", K.Quit, "Close DeepWire")
@@ -175,6 +178,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(self.actions_[key])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self.actions_["import_model"])
         file_menu.addSeparator()
         for key in ("save", "save_as"):
             file_menu.addAction(self.actions_[key])
@@ -304,6 +308,12 @@ class MainWindow(QMainWindow):
             return False
         self.controller.fit_view()
         return True
+
+    def import_pytorch(self) -> ImportDialog:
+        """File > Import PyTorch model…: the dialog runs the import and opens the result (see editor/import_dialog)."""
+        dialog = ImportDialog(self)
+        dialog.open()
+        return dialog
 
     def save(self) -> bool:
         if self.document.path is None:

@@ -151,6 +151,7 @@ class Graph:
         values = spec.defaults()
         for key, value in (params or {}).items():
             values[key] = coerce_param(spec, key, value, f"node '{name or type_id}'")
+        name = name.strip() if name else ""  # a blank name could not be saved and read back: give it one
         node = Node(node_id, type_id, name or self.unique_name(spec.type_id), values, tuple(pos))
         self.nodes[node_id] = node
         self.touch()

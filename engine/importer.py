@@ -1037,9 +1037,17 @@ def transfer_weights(imported: Imported, compiled: fx.GraphModule) -> None:
     compiled.load_state_dict(state_dict_for(imported, compiled))
 
 
+def split_reference(ref: str) -> tuple[str, str]:
+    """(file or module, class or ''): a file path may hold ':' itself (C:\\models\\net.py:Net)."""
+    if ref.endswith(".py"):
+        return ref, ""
+    target, _, cls_name = ref.rpartition(":") if ".py:" in ref else ref.partition(":")
+    return target, cls_name
+
+
 def load_reference(ref: str) -> type[nn.Module]:
     """`package.module:Class`, `path/file.py:Class` or `path/file.py` (its only nn.Module subclass)."""
-    target, _, cls_name = ref.partition(":")
+    target, cls_name = split_reference(ref)
     if target.endswith(".py"):
         path = Path(target)
         if not path.is_file():

@@ -150,3 +150,12 @@ def test_an_unconnected_input_is_a_validation_problem_of_that_node(tmp_path: Pat
     assert [p.node_id for p in unconnected] == ["n5"]
     assert "conv2" in unconnected[0].message and "not connected" in unconnected[0].message
     assert unconnected[0].hint
+
+
+def test_a_blank_node_name_gets_a_generated_one_so_the_graph_saves_and_copies(tmp_path):
+    g = Graph()
+    node = g.add_node("Dense", "   ", {"units": 3})
+    assert node.name == "dense1"
+    g.save(tmp_path / "blank.json")
+    assert Graph.load(tmp_path / "blank.json").node(node.id).name == "dense1"
+    assert g.copy().node(node.id).name == "dense1"
