@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -27,7 +28,6 @@ from editor.canvas import blocks
 from editor.canvas.controller import CanvasController
 from editor.files import Document, discard_autosave, read_autosave
 from editor.finetune import install_finetune
-from editor.import_dialog import ImportDialog
 from editor.insight import install_insight
 from editor.panels.code_view import CodeView
 from editor.panels.gallery import GalleryDialog
@@ -45,6 +45,9 @@ from engine import finetune
 from engine.errors import DeepWireError, GraphError, ProjectFileError
 from engine.layers.registry import all_specs, get_spec
 from engine.templates import blank_project, load_project
+
+if TYPE_CHECKING:
+    from editor.import_dialog import ImportDialog
 
 PROJECT_FILTER = "DeepWire project (*.json)"
 
@@ -311,6 +314,10 @@ class MainWindow(QMainWindow):
 
     def import_pytorch(self) -> ImportDialog:
         """File > Import PyTorch model…: the dialog runs the import and opens the result (see editor/import_dialog)."""
+        from editor.import_dialog import (
+            ImportDialog,  # (here: the importer loads PyTorch, the first paint must not)
+        )
+
         dialog = ImportDialog(self)
         dialog.open()
         return dialog
