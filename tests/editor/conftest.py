@@ -73,6 +73,18 @@ def answers(monkeypatch):
 
 
 @pytest.fixture
+def ctl(qtbot):
+    """A shown 1000×700 canvas on an empty graph."""
+    from editor.canvas import CanvasController
+
+    c = CanvasController()
+    qtbot.addWidget(c.widget)
+    c.widget.resize(1000, 700)
+    c.widget.show()
+    return c
+
+
+@pytest.fixture
 def window(qtbot):
     """A shown MainWindow on an empty project."""
     from editor.main_window import MainWindow

@@ -13,15 +13,6 @@ from engine.graph import Edge
 from engine.templates import load_project
 
 
-@pytest.fixture
-def ctl(qtbot):
-    c = CanvasController()
-    qtbot.addWidget(c.widget)
-    c.widget.resize(1000, 700)
-    c.widget.show()
-    return c
-
-
 def build_lenet(ctl: CanvasController) -> dict[str, str]:
     """LeNet-5 added layer by layer; the last wire is dragged through NodeGraphQt's own port API."""
     ids = {}

@@ -10,7 +10,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from editor import theme
-from editor.canvas import CanvasController
 from editor.canvas.lazy import LAZY_FROM
 from editor.canvas.wires import _centre
 from engine.graph import Graph
@@ -18,15 +17,6 @@ from engine.shapes_format import format_shape
 from engine.templates import load_project
 
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def ctl(qtbot):
-    c = CanvasController()
-    qtbot.addWidget(c.widget)
-    c.widget.resize(1000, 700)
-    c.widget.show()
-    return c
 
 
 def chain(nodes: int) -> tuple[Graph, list[str]]:

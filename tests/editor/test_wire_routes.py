@@ -4,20 +4,9 @@ is blocked by a layer goes around it instead of cutting across it."""
 
 from __future__ import annotations
 
-import pytest
-
 from editor.canvas import CanvasController
 from engine.graph import Edge
 from engine.templates import load_project
-
-
-@pytest.fixture
-def ctl(qtbot):
-    c = CanvasController()
-    qtbot.addWidget(c.widget)
-    c.widget.resize(1000, 700)
-    c.widget.show()
-    return c
 
 
 def _pipe(ctl: CanvasController, src: str, dst: str):
