@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
@@ -72,17 +73,18 @@ def tidy_ranges(widget: pg.PlotWidget, start_x: float | None = 0.0) -> None:
     """Axis ranges that read well for short and constant series: x from `start_x` (None: the data's own) to at
     least one step past it; a flat y series gets a band around its value instead of pyqtgraph's ±0.5."""
     item = widget.getPlotItem()
+    log = item.ctrl.logYCheck.isChecked()
     xs, ys = [], []
     for data in item.listDataItems():
-        x, y = data.getData()
+        x, y = data.getOriginalDataset()  # all of it: getData() is clipped to the current view
         if x is not None and len(x):
             xs += [float(v) for v in x if math.isfinite(float(v))]
+            y = np.log10(y[np.asarray(y) > 0]) if log else y  # as drawn on a log axis
             ys += [float(v) for v in y if math.isfinite(float(v))]
     if not xs or not ys:
         return
     low = min(xs) if start_x is None else min(start_x, min(xs))
     item.setXRange(low, max(max(xs), low + 1.0), padding=0.02)
-    log = item.ctrl.logYCheck.isChecked()  # (getData gives log10 values then, as drawn)
     top, bottom = max(ys), min(ys)
     if top - bottom <= 1e-9 * max(abs(top), 1e-30):
         pad = 0.5 if log else (abs(top) * 0.5 or 1.0)

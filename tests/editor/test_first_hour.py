@@ -382,6 +382,28 @@ def test_a_constant_learning_rate_and_a_one_epoch_run_get_readable_axes(qtbot):
     assert not item.legend.sceneBoundingRect().intersects(item.vb.sceneBoundingRect()), "the legend is off the curves"
 
 
+
+def test_the_learning_rate_axis_follows_a_long_run_to_its_last_batch(qtbot):
+    from editor.training.live_plots import LivePlots
+    from engine.train.events import BatchEnded, EpochEnded, RunStarted
+
+    live = LivePlots()
+    qtbot.addWidget(live)
+    live.resize(1200, 300)
+    live.show()
+    live.reset({}, ["accuracy"])
+    live.add_events([RunStarted("r", None, "p", {"batch_size": 16}, "cpu", "CPU", "multiclass", 1, 0, 4, 80,
+                                ["accuracy"])])
+    for epoch in range(1, 21):  # arriving epoch by epoch, as from a run
+        lr = 0.005 * (1 - epoch / 21)
+        live.add_events([*(BatchEnded(epoch, b, 4, (epoch - 1) * 4 + b, 0.5, lr) for b in range(1, 5)),
+                         EpochEnded(epoch, 20, {"loss": 0.5, "accuracy": 0.8}, {"loss": 0.6, "accuracy": 0.7},
+                                    lr, 64.0, 1.0)])
+        live.plots["lr"].grab()  # painted, so pyqtgraph clips the curve to the range shown then
+    (x0, x1) = live.plots["lr"].getPlotItem().viewRange()[0]
+    assert x1 >= 19.9, f"the x axis stopped at {x1:.1f} of 20 epochs (a curve clipped to its view sized the view)"
+
+
 # ---- 8: a node keeps its width (and its ports their places) when it is first connected --------------
 def test_connecting_a_node_does_not_move_its_ports(window):
     c = window.controller
