@@ -8,13 +8,11 @@
 from __future__ import annotations
 
 import ast
-import inspect
-import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import DeepWireError, GraphError
+from engine.errors import DeepWireError
+from engine.importer_load import user_code_error
 
 
 @dataclass
@@ -45,25 +43,19 @@ def import_job(outbox, control: ImportControl, request: ImportRequest) -> None:
         outbox.send(_done(request, lambda text: outbox.send({"kind": "progress", "text": text})))
     except DeepWireError as exc:
         outbox.send({"kind": "error", "message": str(exc)})
-    except SyntaxError as exc:
-        outbox.send({"kind": "error", "message": f"{Path(exc.filename or request.ref).name}, line {exc.lineno}: "
-                                                 f"the file is not valid Python ({exc.msg})"})
-    except (Exception, SystemExit) as exc:  # noqa: BLE001  the user's code may raise anything
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  the user's forward may raise anything while tracing
         outbox.send({"kind": "error", "message": user_code_error(exc, request.ref)})
 
 
 def _done(request: ImportRequest, progress) -> dict:
-    from engine.importer import import_model, load_reference, split_reference
+    from engine.importer import import_model
+    from engine.importer_load import create_model, load_model_class
     from engine.importer_weights import save_weights
 
     progress(f"Loading {request.ref} (running its code)…")
-    target = split_reference(request.ref)[0]
-    if target.endswith(".py") and str(Path(target).parent.resolve()) not in sys.path:
-        sys.path.insert(0, str(Path(target).parent.resolve()))  # its own imports of files beside it work
-    cls = load_reference(request.ref)
-    _check_constructor(cls)
+    cls = load_model_class(request.ref)
     progress(f"Creating {cls.__name__}()…")
-    module = cls()
+    module = create_model(cls, request.ref)
     shapes = "; ".join(",".join(map(str, s)) for s in request.shapes)
     progress(f"Tracing {cls.__name__} for input shape {shapes} and mapping its operations…")
     imported = import_model(module, request.shapes, request.name or cls.__name__, request.task, request.output,
@@ -78,34 +70,6 @@ def _done(request: ImportRequest, progress) -> dict:
     return {"kind": "done", "project": imported.graph.to_dict(), "report": imported.report(),
             "problems": len(imported.problems), "warnings": len(imported.warnings),
             "path": request.project_path, "weights": str(weights) if weights else None}
-
-
-def _check_constructor(cls: type) -> None:
-    """A clear error when `cls()` cannot work because its constructor needs arguments."""
-    try:
-        params = inspect.signature(cls).parameters.values()
-    except (TypeError, ValueError):
-        return
-    needed = [p.name for p in params if p.default is p.empty
-              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    if needed:
-        raise GraphError(f"{cls.__name__}() needs arguments ({', '.join(needed)}): DeepWire creates the model "
-                            "without any. Give them defaults, or add a class that builds it with your values, "
-                            f"e.g. class My{cls.__name__}({cls.__name__}) calling super().__init__(...)")
-
-
-def user_code_error(exc: BaseException, ref: str) -> str:
-    """One sentence for an exception raised by the user's code, naming the line of their file it came from."""
-    from engine.importer import split_reference
-
-    target = split_reference(ref)[0]
-    frames = traceback.extract_tb(exc.__traceback__)
-    if target.endswith(".py"):
-        mine = [f for f in frames if Path(f.filename).resolve() == Path(target).resolve()]
-        frames = mine or frames
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return f"{Path(target).name} raised {what}{where}"
 
 
 def model_classes(path: str | Path) -> list[str]:

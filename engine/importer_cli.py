@@ -31,15 +31,13 @@ def parse_input_shape(text: str) -> tuple[tuple[int, ...], int]:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from engine.importer import import_model, load_reference
+    from engine.importer import import_model
+    from engine.importer_load import create_model, load_model_class
     from engine.importer_weights import save_weights
 
-    cls = load_reference(args.ref)
     shapes, axes = zip(*[parse_input_shape(s) for s in args.input_shape], strict=True)
-    try:
-        module = cls()
-    except TypeError as exc:
-        raise GraphError(f"{cls.__name__}() needs arguments ({exc}); import a module whose constructor has defaults") from None
+    cls = load_model_class(args.ref)
+    module = create_model(cls, args.ref)
     output = getattr(args, "output", None)
     if output is not None and output.lstrip("-").isdigit():
         output = int(output)

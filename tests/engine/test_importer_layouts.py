@@ -150,3 +150,17 @@ def test_a_model_that_only_traces_in_evaluation_mode_says_training_code_was_not_
     assert not imported.problems
     assert [w.kind for w in imported.warnings] == ["training mode"]
     assert "code under `if self.training:` is not checked" in imported.report()
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__(\n", "not valid Python"),
+    (bytes(range(256)) * 8, "not valid Python"),
+    (b"raise RuntimeError('no GPU here')\n", "raised RuntimeError: no GPU here at net.py:1"),
+    (b"import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+     b"        raise ValueError('bad')\n", "raised ValueError: bad at net.py:5"),
+])
+def test_the_import_command_names_a_broken_model_file_without_a_traceback(tmp_path, capsys, content, expected):
+    (tmp_path / "net.py").write_bytes(content)
+    code = cli_main(["import", f"{tmp_path / 'net.py'}:Net", "--input-shape", "3,8,8", "--out", str(tmp_path / "p.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "Traceback" not in err
