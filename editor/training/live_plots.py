@@ -312,6 +312,8 @@ class LivePlots(QWidget):
         what = {"completed": "finished", "early_stopping": "stopped early", "stopped": "stopped",
                 "pruned": "pruned by the sweep"}.get(event.reason, f"ended ({event.reason})")
         self.progress.setFormat(f"{what} after {event.epochs_done} epoch(s) in {event.duration:.1f} s")
+        if event.reason == "completed":  # batch events are sampled, so the last one seen may not be the last batch
+            self.progress.setValue(self.progress.maximum())
         best = ", ".join(f"{k} {v:.4g}" for k, v in event.best.items() if k.startswith("val_"))
         self.stats.setText(f"Best epoch {event.best_epoch}: {best}" if best else f"Run {what}.")
 

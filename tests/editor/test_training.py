@@ -56,6 +56,7 @@ def test_digits_run_from_the_gui_plots_every_epoch_evaluates_and_exports_onnx(wo
     assert ws.live.curves["lr"].getData()[0] is not None
     assert ws.live._grad_curves, "gradient norms were plotted"
     assert "finished after 2 epoch" in ws.live.progress.format()
+    assert ws.live.progress.value() == ws.live.progress.maximum(), "a completed run's bar is full"
     assert ws.activations.history, "activation summaries arrived"
     conv = next(nid for nid, n in window.controller.graph.nodes.items() if n.name == "conv1")
     ws.activations.select(conv)
